@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/phantomos/phantomos"
+)
+
+const publisherColumns = `id, name, slug, logo, website, subscription_tier, reporting_currency, timezone, settings, created_at, updated_at`
+
+func scanPublisher(row interface{ Scan(...any) error }) (*phantomos.Publisher, error) {
+	var p phantomos.Publisher
+	var settings string
+	if err := row.Scan(&p.ID, &p.Name, &p.Slug, &p.Logo, &p.Website, &p.SubscriptionTier,
+		&p.ReportingCurrency, &p.Timezone, &settings, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		return nil, err
+	}
+	p.Settings = phantomos.DefaultSettings()
+	if err := json.Unmarshal([]byte(settings), &p.Settings); err != nil {
+		return nil, fmt.Errorf("publisher %s settings: %w", p.ID, err)
+	}
+	return &p, nil
+}
+
+// CreatePublisher stores a new publisher, filling in its id, defaults and
+// timestamps. A taken slug is ECONFLICT.
+func (s *Store) CreatePublisher(ctx context.Context, p *phantomos.Publisher) error {
+	if p.ID == "" {
+		p.ID = phantomos.PublisherID(phantomos.NewID())
+	}
+	if p.SubscriptionTier == "" {
+		p.SubscriptionTier = "starter"
+	}
+	if p.ReportingCurrency == "" {
+		p.ReportingCurrency = "USD"
+	}
+	if p.Timezone == "" {
+		p.Timezone = "UTC"
+	}
+	if p.Settings.AttributionModel == "" {
+		p.Settings = phantomos.DefaultSettings()
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	settings, _ := json.Marshal(p.Settings)
+	p.CreatedAt = s.nowUTC()
+	p.UpdatedAt = p.CreatedAt
+	_, err := s.db.ExecContext(ctx, `INSERT INTO publishers (`+publisherColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		p.ID, p.Name, p.Slug, p.Logo, p.Website, p.SubscriptionTier, p.ReportingCurrency, p.Timezone,
+		string(settings), p.CreatedAt, p.UpdatedAt)
+	if isUniqueViolation(err) {
+		return phantomos.Errorf(phantomos.ECONFLICT, "The slug %q is already taken.", p.Slug)
+	}
+	if err != nil {
+		return fmt.Errorf("store: create publisher: %w", err)
+	}
+	return nil
+}
+
+// Publisher returns the publisher with the given id.
+func (s *Store) Publisher(ctx context.Context, id phantomos.PublisherID) (*phantomos.Publisher, error) {
+	p, err := scanPublisher(s.db.QueryRowContext(ctx, `SELECT `+publisherColumns+` FROM publishers WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "Publisher")
+	}
+	return p, nil
+}
+
+// PublisherBySlug returns the publisher with the given slug.
+func (s *Store) PublisherBySlug(ctx context.Context, slug string) (*phantomos.Publisher, error) {
+	p, err := scanPublisher(s.db.QueryRowContext(ctx, `SELECT `+publisherColumns+` FROM publishers WHERE slug = $1`, slug))
+	if err != nil {
+		return nil, notFound(err, fmt.Sprintf("Publisher %q", slug))
+	}
+	return p, nil
+}
+
+// DeletePublisher removes a publisher and, through cascades, all its data.
+func (s *Store) DeletePublisher(ctx context.Context, id phantomos.PublisherID) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		// Big tables first, explicitly, so the cascade has little left to do.
+		for _, table := range []string{"sales_daily", "orders_daily", "sales", "product_assets", "products"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE publisher_id = $1`, id); err != nil {
+				return fmt.Errorf("store: delete publisher %s: %s: %w", id, table, err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM publishers WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("store: delete publisher %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return phantomos.Errorf(phantomos.ENOTFOUND, "Publisher not found.")
+		}
+		return nil
+	})
+}

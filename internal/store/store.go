@@ -1,0 +1,216 @@
+// Package store is the one database/sql implementation of PhantomOS storage.
+// It runs the same portable SQL on SQLite (modernc.org/sqlite, the embedded
+// default) and PostgreSQL (pgx); the few places where the engines differ
+// (DDL, bulk load, error codes) live in dialect.go and the per-dialect
+// migrations.
+//
+// Every method that reads or writes tenant data takes a
+// phantomos.PublisherID and filters on it. A row of another publisher is
+// not found, never forbidden.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+
+	"github.com/phantomos/phantomos"
+)
+
+// Store is a handle on the database. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	// where names the database for messages, without credentials.
+	where string
+	now   func() time.Time
+}
+
+// Open connects to the database named by dsn: a postgres:// or
+// postgresql:// URL selects PostgreSQL, anything else is a SQLite file path
+// (optionally prefixed with sqlite: or file:). It checks that the database
+// answers and can be written, and reports failures in one clear line that
+// names the database and the cause.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+	where := redactURL(dsn)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: invalid URL: %v", where, err)
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	// Timestamps are stored as UTC wall time; make the session agree.
+	cfg.RuntimeParams["timezone"] = "UTC"
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: cannot connect to %s: %s", where, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), rootCause(err))
+	}
+	return &Store{db: db, dialect: Postgres, where: where, now: time.Now}, nil
+}
+
+func openSQLite(ctx context.Context, dsn string) (*Store, error) {
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+	if path == "" {
+		path = "phantomos.db"
+	}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	where := path
+	if err := checkWritable(path); err != nil {
+		return nil, fmt.Errorf("database %s: %v", where, err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_time_format", "sqlite")
+	// Write transactions take the write lock up front, so two writers wait
+	// for each other (busy_timeout) instead of failing on lock upgrade.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %v", where, err)
+	}
+	db.SetMaxOpenConns(8)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	// A schema read proves the file is a database and not exclusively locked.
+	var n int
+	if err := db.QueryRowContext(pctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %s", where, sqliteCause(err))
+	}
+	return &Store{db: db, dialect: SQLite, where: where, now: time.Now}, nil
+}
+
+// checkWritable reports a read-only SQLite file or directory before the
+// driver turns it into an obscure error on the first write.
+func checkWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return errors.New("is a directory, not a database file")
+		}
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			if errors.Is(err, os.ErrPermission) {
+				return errors.New("file is read-only (check its permissions)")
+			}
+			return err
+		}
+		return f.Close()
+	}
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("directory %s does not exist", dir)
+	}
+	probe, err := os.CreateTemp(dir, ".phantomos-probe-*")
+	if err != nil {
+		return fmt.Errorf("directory %s is not writable", dir)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+func sqliteCause(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY"):
+		return "database is locked by another process (is another phantomos running on it?)"
+	case strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only"):
+		return "file is read-only (check its permissions)"
+	case strings.Contains(msg, "not a database") || strings.Contains(msg, "SQLITE_NOTADB"):
+		return "file is not a SQLite database"
+	}
+	return msg
+}
+
+// rootCause strips the driver's wrapping down to the innermost message,
+// which is the one that says what went wrong ("connection refused").
+func rootCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
+
+// redactURL returns the URL without its password, for messages and logs.
+func redactURL(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect returns the engine behind the store.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB exposes the pool for metrics and tests that compare against raw SQL.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Where names the database for messages, without credentials.
+func (s *Store) Where() string { return s.where }
+
+// SetClock replaces the store's clock; tests use it to move time.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// nowUTC returns the current time in UTC, truncated to microseconds so that
+// both engines store and return the same value.
+func (s *Store) nowUTC() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// tx runs fn in a transaction, committing when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// notFound turns sql.ErrNoRows into an ENOTFOUND error naming what.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return phantomos.Errorf(phantomos.ENOTFOUND, "%s not found.", what)
+	}
+	return err
+}

@@ -1,0 +1,187 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/store/storetest"
+)
+
+// fixture is one publisher with a connector, a game IP, an asset and two
+// products: the least a sales test needs.
+type fixture struct {
+	pub      *phantomos.Publisher
+	conn     *phantomos.Connector
+	products []*phantomos.Product
+}
+
+func newFixture(t *testing.T, s *store.Store, slug string) fixture {
+	t.Helper()
+	ctx := context.Background()
+	pub := &phantomos.Publisher{Name: "Pub " + slug, Slug: slug, Timezone: "Europe/Berlin", ReportingCurrency: "EUR"}
+	if err := s.CreatePublisher(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	conn := &phantomos.Connector{Type: phantomos.ConnectorCSV, Name: "Files"}
+	if err := s.CreateConnector(ctx, pub.ID, conn); err != nil {
+		t.Fatal(err)
+	}
+	g := &phantomos.GameIP{Name: "Star Quest", Slug: "star-quest", Platforms: []string{"pc"}}
+	if err := s.CreateGameIP(ctx, pub.ID, g); err != nil {
+		t.Fatal(err)
+	}
+	a := &phantomos.Asset{GameIPID: g.ID, Name: "Nova", AssetType: phantomos.AssetCharacter, Aliases: []string{"Captain Nova"}}
+	if err := s.CreateAsset(ctx, pub.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	products := []*phantomos.Product{
+		{ConnectorID: conn.ID, ExternalID: "p1", Name: "Nova Hoodie", Category: phantomos.CategoryApparel, Price: 4999, Currency: "EUR", MappingStatus: phantomos.MappingConfirmed},
+		{ConnectorID: conn.ID, ExternalID: "p2", Name: "Mystery Mug", Category: phantomos.CategoryHome, Price: 1299, Currency: "EUR"},
+	}
+	if err := s.CreateProducts(ctx, pub.ID, products, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateProducts(ctx, pub.ID, products[:0], []phantomos.ProductAsset{{ProductID: products[0].ID, AssetID: a.ID, IsPrimary: true, Weight: 1, Source: "human", Confidence: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	return fixture{pub: pub, conn: conn, products: products}
+}
+
+func TestPublishersAndUsers(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := newFixture(t, s, "alpha")
+		b := newFixture(t, s, "beta")
+
+		got, err := s.PublisherBySlug(ctx, "alpha")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(a.pub, got); diff != "" {
+			t.Errorf("publisher round trip (-want +got):\n%s", diff)
+		}
+		if err := s.CreatePublisher(ctx, &phantomos.Publisher{Name: "Again", Slug: "alpha"}); phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+			t.Errorf("duplicate slug: got %v, want conflict", err)
+		}
+
+		u := &phantomos.User{Email: " Ada@Example.COM ", Name: "Ada", Role: phantomos.RoleAdmin}
+		if err := s.CreateUser(ctx, a.pub.ID, u, "hash"); err != nil {
+			t.Fatal(err)
+		}
+		if u.Email != "ada@example.com" {
+			t.Errorf("email not folded: %q", u.Email)
+		}
+		if err := s.CreateUser(ctx, b.pub.ID, &phantomos.User{Email: "ADA@example.com", Role: phantomos.RoleMember}, "h"); phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+			t.Errorf("duplicate email in other case: got %v, want conflict", err)
+		}
+		lu, hash, err := s.UserForLogin(ctx, "ada@EXAMPLE.com")
+		if err != nil || lu.ID != u.ID || hash != "hash" {
+			t.Fatalf("UserForLogin = %v, %q, %v", lu, hash, err)
+		}
+		// Tenant isolation: publisher B cannot see publisher A's user.
+		if _, err := s.User(ctx, b.pub.ID, u.ID); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
+			t.Errorf("user of A as B: got %v, want not found", err)
+		}
+		if _, err := s.User(ctx, a.pub.ID, "not-a-uuid"); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
+			t.Errorf("malformed id: got %v, want not found", err)
+		}
+		users, err := s.Users(ctx, b.pub.ID)
+		if err != nil || len(users) != 0 {
+			t.Errorf("users of B = %v, %v; want none", users, err)
+		}
+	})
+}
+
+func TestSessions(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := newFixture(t, s, "alpha")
+		u := &phantomos.User{Email: "a@x.io", Role: phantomos.RoleMember}
+		if err := s.CreateUser(ctx, a.pub.ID, u, "h"); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		s.SetClock(func() time.Time { return now })
+		sess, err := s.CreateSession(ctx, u, "tokhash", now.Add(time.Hour), "127.0.0.1", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gu, err := s.SessionByToken(ctx, "tokhash")
+		if err != nil || got.ID != sess.ID || gu.ID != u.ID || got.Role != phantomos.RoleMember {
+			t.Fatalf("SessionByToken = %+v, %+v, %v", got, gu, err)
+		}
+		if !got.ExpiresAt.Equal(now.Add(time.Hour)) {
+			t.Errorf("expires = %v, want %v", got.ExpiresAt, now.Add(time.Hour))
+		}
+		now = now.Add(2 * time.Hour)
+		if _, _, err := s.SessionByToken(ctx, "tokhash"); phantomos.ErrorCode(err) != phantomos.EUNAUTHORIZED {
+			t.Errorf("expired session: got %v, want unauthorized", err)
+		}
+		now = now.Add(-2 * time.Hour)
+		if err := s.RevokeSession(ctx, a.pub.ID, sess.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.SessionByToken(ctx, "tokhash"); phantomos.ErrorCode(err) != phantomos.EUNAUTHORIZED {
+			t.Errorf("revoked session: got %v, want unauthorized", err)
+		}
+	})
+}
+
+func TestBulkLoadSalesKeepsRollupsExact(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := newFixture(t, s, "alpha")
+		b := newFixture(t, s, "beta")
+		mk := func(f fixture, order, line string, day phantomos.Day, p int, qty, net int64, country string) *phantomos.Sale {
+			return &phantomos.Sale{ProductID: f.products[p].ID, ConnectorID: f.conn.ID, ExternalOrderID: order, ExternalLineID: line,
+				OrderDate: day.Time().Add(10 * time.Hour), Day: day, Quantity: qty, Gross: net + 100, Discount: 100, Net: net, Currency: "EUR",
+				NetReporting: net, GrossReporting: net + 100, DiscountReporting: 100, Country: country, Channel: "web"}
+		}
+		salesA := []*phantomos.Sale{
+			// One order with two products counts once.
+			mk(a, "o1", "1", "2026-01-05", 0, 1, 4999, "DE"),
+			mk(a, "o1", "2", "2026-01-05", 1, 2, 2598, "DE"),
+			mk(a, "o2", "1", "2026-01-06", 0, 1, 4999, "FR"),
+			mk(a, "o3", "1", "2026-02-01", 1, 3, 3897, "US"),
+		}
+		n, err := s.BulkLoadSales(ctx, a.pub.ID, slices.Values(salesA))
+		if err != nil || n != 4 {
+			t.Fatalf("BulkLoadSales = %d, %v", n, err)
+		}
+		if _, err := s.BulkLoadSales(ctx, b.pub.ID, slices.Values([]*phantomos.Sale{mk(b, "o1", "1", "2026-01-05", 0, 5, 100000, "DE")})); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Summary(ctx, a.pub.ID, "2026-01-01", "2026-01-31")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := store.Summary{Gross: 4999 + 2598 + 4999 + 300, Discount: 300, Net: 4999 + 2598 + 4999, Orders: 2, Units: 4}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("January summary (-want +got):\n%s", diff)
+		}
+		if aov := got.AverageOrderValue(); aov != (4999+2598+4999)/2 {
+			t.Errorf("AOV = %d", aov)
+		}
+		months, err := s.MonthlyNet(ctx, a.pub.ID, "2025-01-01", "2026-12-31")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]store.MonthValue{{"2026-01", 12596}, {"2026-02", 3897}}, months); diff != "" {
+			t.Errorf("monthly (-want +got):\n%s", diff)
+		}
+		// Loading a sale again fails whole and writes nothing.
+		again := []*phantomos.Sale{mk(a, "o9", "1", "2026-03-01", 0, 1, 1, "DE"), mk(a, "o1", "1", "2026-01-05", 0, 1, 4999, "DE")}
+		if _, err := s.BulkLoadSales(ctx, a.pub.ID, slices.Values(again)); phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+			t.Errorf("duplicate load: got %v, want conflict", err)
+		}
+		if c, _ := s.SalesCount(ctx, a.pub.ID); c != 4 {
+			t.Errorf("after failed load: %d sales, want 4", c)
+		}
+	})
+}
