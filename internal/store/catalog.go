@@ -210,3 +210,31 @@ func (s *Store) ProductCounts(ctx context.Context, pub phantomos.PublisherID) (m
 	}
 	return out, rows.Err()
 }
+
+// Products lists up to limit products of publisher pub, unmapped first, then
+// by name.
+func (s *Store) Products(ctx context.Context, pub phantomos.PublisherID, limit int) ([]*phantomos.Product, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, publisher_id, connector_id, external_id, COALESCE(CAST(game_ip_id AS TEXT), ''), name, description, sku,
+			category, price, currency, image_url, tags, mapping_status, created_at
+		FROM products WHERE publisher_id = $1
+		ORDER BY CASE mapping_status WHEN 'unmapped' THEN 0 WHEN 'suggested' THEN 1 ELSE 2 END, name, id
+		LIMIT $2`, pub, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: products: %w", err)
+	}
+	defer rows.Close()
+	var out []*phantomos.Product
+	for rows.Next() {
+		var p phantomos.Product
+		var tags string
+		if err := rows.Scan(&p.ID, &p.PublisherID, &p.ConnectorID, &p.ExternalID, &p.GameIPID, &p.Name, &p.Description, &p.SKU,
+			&p.Category, &p.Price, &p.Currency, &p.ImageURL, &tags, &p.MappingStatus, &p.CreatedAt); err != nil {
+			return nil, fmt.Errorf("store: products: %w", err)
+		}
+		if err := json.Unmarshal([]byte(tags), &p.Tags); err != nil {
+			return nil, fmt.Errorf("store: product %s tags: %w", p.ID, err)
+		}
+		out = append(out, &p)
+	}
+	return out, rows.Err()
+}

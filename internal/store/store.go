@@ -23,7 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/phantomos/phantomos"
 )
@@ -86,7 +86,7 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("database %s: %v", where, err)
 	}
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -157,10 +157,14 @@ func rootCause(err error) string {
 	for {
 		next := errors.Unwrap(err)
 		if next == nil {
-			return err.Error()
+			break
 		}
 		err = next
 	}
+	// pgx joins the errors of each address it tried, one per line; the
+	// first says enough.
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }
 
 // redactURL returns the URL without its password, for messages and logs.

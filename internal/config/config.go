@@ -1,0 +1,86 @@
+// Package config holds PhantomOS configuration, loaded from the environment
+// through a getenv function (never from globals) and overridden by flags.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Config is everything the server needs to start.
+type Config struct {
+	// DatabaseURL is a postgres:// URL or a SQLite file path.
+	DatabaseURL string
+	// Addr is the listen address of the HTTP server.
+	Addr string
+	// BaseURL is the public address, used in links sent by email and to
+	// decide whether cookies are Secure.
+	BaseURL string
+	// Demo loads the demo publisher when missing and offers "Explore the demo".
+	Demo bool
+	// SecretKey encrypts connector credentials (base64, 32 bytes).
+	SecretKey string
+	// AnthropicAPIKey enables the Claude features when set.
+	AnthropicAPIKey string
+	// SMTPURL enables invitation emails when set.
+	SMTPURL string
+	// Signup is "open" or "closed".
+	Signup string
+}
+
+// Load reads the configuration from the environment.
+func Load(getenv func(string) string) Config {
+	c := Config{
+		DatabaseURL:     getenv("DATABASE_URL"),
+		Addr:            getenv("PHANTOMOS_ADDR"),
+		BaseURL:         getenv("PHANTOMOS_BASE_URL"),
+		SecretKey:       getenv("PHANTOMOS_SECRET_KEY"),
+		AnthropicAPIKey: getenv("ANTHROPIC_API_KEY"),
+		SMTPURL:         getenv("PHANTOMOS_SMTP_URL"),
+		Signup:          getenv("PHANTOMOS_SIGNUP"),
+	}
+	switch strings.ToLower(getenv("PHANTOMOS_DEMO")) {
+	case "1", "true", "yes", "on":
+		c.Demo = true
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "phantomos.db"
+	}
+	if c.Addr == "" {
+		c.Addr = ":8080"
+	}
+	if c.Signup == "" {
+		c.Signup = "open"
+	}
+	return c
+}
+
+// Validate reports the first setting that cannot work, naming it.
+func (c Config) Validate() error {
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("PHANTOMOS_BASE_URL %q must be an absolute http or https URL", c.BaseURL)
+		}
+	}
+	if c.Signup != "open" && c.Signup != "closed" {
+		return fmt.Errorf("PHANTOMOS_SIGNUP %q must be open or closed", c.Signup)
+	}
+	if strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		if _, err := url.Parse(c.DatabaseURL); err != nil {
+			return fmt.Errorf("DATABASE_URL is not a valid URL: %v", err)
+		}
+	}
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			return fmt.Errorf("PHANTOMOS_SMTP_URL must look like smtp://user:pass@host:587")
+		}
+	}
+	return nil
+}
+
+// SecureCookies reports whether cookies must carry the Secure flag: when the
+// public address is https.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }

@@ -1,0 +1,164 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+)
+
+func runCLI(t *testing.T, getenv map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = Run(context.Background(), args, func(k string) string { return getenv[k] }, &out, &errb, Options{Stdin: strings.NewReader(stdin)})
+	return out.String(), errb.String(), err
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		nil,
+		{"frobnicate"},
+		{"serve", "--port", "8080"},
+		{"serve", "stray"},
+		{"demo", "--sales", "many"},
+		{"demo", "--sales", "-5"},
+		{"user", "add", "--email", "a@b.c"},
+		{"user", "add", "--publisher", "p", "--email", "a@b.c", "--role", "king"},
+		{"publisher", "add", "--name", "X"},
+		{"publisher"},
+	} {
+		_, stderr, err := runCLI(t, nil, "", args...)
+		if !errors.Is(err, ErrUsage) {
+			t.Errorf("phantomos %v: err = %v, want a usage error", args, err)
+		}
+		if !strings.Contains(stderr, "Usage: phantomos") {
+			t.Errorf("phantomos %v: no usage printed; stderr:\n%s", args, stderr)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	out, _, err := runCLI(t, nil, "", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"serve", "migrate", "demo", "publisher add", "user add", "version"} {
+		if !strings.Contains(out, "  "+c+" ") {
+			t.Errorf("help does not list %q:\n%s", c, out)
+		}
+	}
+	out, _, err = runCLI(t, nil, "", "version")
+	if err != nil || !strings.HasPrefix(out, "phantomos ") {
+		t.Errorf("version = %q, %v", out, err)
+	}
+}
+
+// TestStartupErrorsAreOneClearLine covers what DESIGN.md asks of bad
+// configuration: an unreachable PostgreSQL, a read-only or locked SQLite
+// file, a port in use.
+func TestStartupErrorsAreOneClearLine(t *testing.T) {
+	dir := t.TempDir()
+	readonly := filepath.Join(dir, "ro.db")
+	if _, _, err := runCLI(t, nil, "", "migrate", "--db", readonly); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(readonly, 0o444)
+	roDir := filepath.Join(dir, "rodir")
+	os.Mkdir(roDir, 0o555)
+
+	locked := filepath.Join(dir, "locked.db")
+	if _, _, err := runCLI(t, nil, "", "migrate", "--db", locked); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := sql.Open("sqlite", "file:"+locked+"?_pragma=locking_mode(EXCLUSIVE)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	holder.SetMaxOpenConns(1)
+	if _, err := holder.Exec("BEGIN EXCLUSIVE; UPDATE publishers SET name = name; "); err != nil {
+		t.Fatal(err)
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+
+	root := os.Geteuid() == 0
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want []string
+		skip bool
+	}{
+		{name: "unreachable postgres", env: map[string]string{"DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db?connect_timeout=2"},
+			args: []string{"migrate"}, want: []string{"127.0.0.1:1", "connection refused"}},
+		{name: "bad postgres url", args: []string{"migrate", "--db", "postgres://host:notaport/db"}, want: []string{"invalid"}},
+		// root ignores file permissions, so these two only mean something for other users.
+		{name: "read-only file", args: []string{"migrate", "--db", readonly}, want: []string{"ro.db", "read-only"}, skip: root},
+		{name: "read-only directory", args: []string{"migrate", "--db", filepath.Join(roDir, "new.db")}, want: []string{"not writable"}, skip: root},
+		{name: "missing directory", args: []string{"migrate", "--db", filepath.Join(dir, "nope", "x.db")}, want: []string{"does not exist"}},
+		{name: "locked file", args: []string{"migrate", "--db", locked}, want: []string{"locked.db", "locked by another process"}},
+		{name: "port in use", args: []string{"serve", "--db", filepath.Join(dir, "serve.db"), "--addr", busy.Addr().String()}, want: []string{busy.Addr().String(), "already in use"}},
+		{name: "bad base url", env: map[string]string{"PHANTOMOS_BASE_URL": "localhost:8080"}, args: []string{"migrate", "--db", filepath.Join(dir, "b.db")}, want: []string{"PHANTOMOS_BASE_URL"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.skip {
+				t.Skip("running as root: file permissions do not apply")
+			}
+			_, _, err := runCLI(t, tc.env, "", tc.args...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if errors.Is(err, ErrUsage) {
+				t.Fatalf("got a usage error: %v", err)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error spans lines: %q", msg)
+			}
+			if strings.Contains(msg, "secret") {
+				t.Errorf("error leaks the password: %q", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not mention %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestPublisherAndUserAdd(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.db")
+	out, _, err := runCLI(t, nil, "a long enough password\n", "publisher", "add", "--db", db, "--name", "Acme Games", "--slug", "acme", "--owner-email", "Boss@Acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `Created publisher "Acme Games"`) || !strings.Contains(out, "boss@acme.test") {
+		t.Errorf("publisher add output:\n%s", out)
+	}
+	if _, _, err := runCLI(t, nil, "", "publisher", "add", "--db", db, "--name", "Again", "--slug", "acme"); err == nil || !strings.Contains(err.Error(), "already taken") {
+		t.Errorf("duplicate slug: %v", err)
+	}
+	if _, _, err := runCLI(t, nil, "short\n", "user", "add", "--db", db, "--publisher", "acme", "--email", "x@acme.test", "--role", "member"); err == nil || !strings.Contains(err.Error(), "at least") {
+		t.Errorf("short password: %v", err)
+	}
+	if _, _, err := runCLI(t, nil, "another long password\n", "user", "add", "--db", db, "--publisher", "nope", "--email", "x@acme.test", "--role", "member"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("unknown publisher: %v", err)
+	}
+	out, _, err = runCLI(t, nil, "another long password\n", "user", "add", "--db", db, "--publisher", "acme", "--email", "x@acme.test", "--role", "analyst")
+	if err != nil || !strings.Contains(out, "as analyst") {
+		t.Errorf("user add = %q, %v", out, err)
+	}
+}

@@ -1,0 +1,121 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/demo"
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/web"
+)
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	fs := flags(e, "serve", "[--addr :8080] [--db URL] [--demo]")
+	addr := fs.String("addr", "", "listen address (default $PHANTOMOS_ADDR or :8080)")
+	db := fs.String("db", "", "database URL or SQLite file (default $DATABASE_URL or phantomos.db)")
+	demoFlag := fs.Bool("demo", false, "load the demo publisher if missing and offer \"Explore the demo\" on the login page")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, cfg, err := openStore(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	if *demoFlag {
+		cfg.Demo = true
+	}
+	if cfg.Demo {
+		if err := ensureDemo(ctx, e, s); err != nil {
+			return err
+		}
+	}
+	srv, err := web.New(s, cfg, e.logger, version())
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return listenError(cfg.Addr, err)
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // uploads of large import files
+		WriteTimeout:      5 * time.Minute, // exports
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	url := "http://" + displayAddr(ln.Addr())
+	e.logger.Info("PhantomOS listening", "url", url, "database", s.Where(), "dialect", s.Dialect(), "demo", cfg.Demo, "version", version())
+	if e.ready != nil {
+		e.ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	e.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ensureDemo loads the demo publisher unless it is already there.
+func ensureDemo(ctx context.Context, e *env, s *store.Store) error {
+	ok, err := demo.Exists(ctx, s)
+	if err != nil || ok {
+		return err
+	}
+	e.logger.Info("loading the demo publisher (first start with --demo)")
+	start := time.Now()
+	pub, err := demo.Load(ctx, s, demo.Options{}, nil)
+	if phantomos.ErrorCode(err) == phantomos.ECONFLICT {
+		return nil // another replica loaded it first
+	}
+	if err != nil {
+		return fmt.Errorf("load demo: %w", err)
+	}
+	e.logger.Info("demo publisher loaded", "publisher", pub.Name, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func listenError(addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("listen on %s: address already in use (another server is running there; choose another with --addr)", addr)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("listen on %s: permission denied (ports below 1024 need privileges)", addr)
+	}
+	return fmt.Errorf("listen on %s: %v", addr, err)
+}
+
+// displayAddr turns a wildcard listen address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") || strings.HasPrefix(s, "0.0.0.0:") {
+		_, port, _ := net.SplitHostPort(s)
+		return "localhost:" + port
+	}
+	return s
+}

@@ -1,0 +1,103 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/phantomos/phantomos"
+)
+
+var funcs = template.FuncMap{
+	"money":        formatMoney,
+	"moneyCompact": formatMoneyCompact,
+	"number":       formatNumber,
+	"date":         func(t time.Time) string { return t.Format("2 Jan 2006") },
+	"datetime":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+	"abs": func(f float64) float64 {
+		if f < 0 {
+			return -f
+		}
+		return f
+	},
+	"percent": func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
+	"can": func(a *phantomos.Actor, perm string) bool {
+		return a != nil && a.Role.Can(phantomos.Permission(perm))
+	},
+	"title": func(s string) string { return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ") },
+}
+
+var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
+
+func symbol(currency string) (prefix, suffix string) {
+	if s, ok := currencySymbols[currency]; ok {
+		return s, ""
+	}
+	return "", " " + currency
+}
+
+// formatMoney formats minor units with grouping and the currency's decimal
+// places: 123456 USD is "$1,234.56".
+func formatMoney(amount int64, currency string) string {
+	digits := phantomos.MinorDigits(currency)
+	neg := amount < 0
+	if neg {
+		amount = -amount
+	}
+	div := int64(1)
+	for range digits {
+		div *= 10
+	}
+	out := formatNumber(amount / div)
+	if digits > 0 {
+		out += fmt.Sprintf(".%0*d", digits, amount%div)
+	}
+	pre, suf := symbol(currency)
+	if neg {
+		pre = "−" + pre
+	}
+	return pre + out + suf
+}
+
+// formatMoneyCompact rounds to whole units and abbreviates large amounts:
+// "$1.2M", "$48.3K", "$950".
+func formatMoneyCompact(amount int64, currency string) string {
+	units := float64(amount)
+	for range phantomos.MinorDigits(currency) {
+		units /= 10
+	}
+	pre, suf := symbol(currency)
+	if units < 0 {
+		pre = "−" + pre
+		units = -units
+	}
+	switch {
+	case units >= 1e9:
+		return pre + strconv.FormatFloat(units/1e9, 'f', 1, 64) + "B" + suf
+	case units >= 1e6:
+		return pre + strconv.FormatFloat(units/1e6, 'f', 1, 64) + "M" + suf
+	case units >= 1e4:
+		return pre + strconv.FormatFloat(units/1e3, 'f', 1, 64) + "K" + suf
+	}
+	return pre + formatNumber(int64(units+0.5)) + suf
+}
+
+// formatNumber groups thousands: 1234567 is "1,234,567".
+func formatNumber(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "−" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,62 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/phantomos/phantomos"
+)
+
+func (s *Server) handleIntelligence(w http.ResponseWriter, r *http.Request) error {
+	return s.render(w, http.StatusOK, "intelligence", s.pageData(r, "Intelligence", "intelligence"))
+}
+
+type productsPage struct {
+	Counts   map[string]int
+	Total    int
+	Products []*phantomos.Product
+}
+
+func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	counts, err := s.store.ProductCounts(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	products, err := s.store.Products(r.Context(), a.PublisherID, 100)
+	if err != nil {
+		return err
+	}
+	p := productsPage{Counts: counts, Products: products}
+	for _, n := range counts {
+		p.Total += n
+	}
+	data := s.pageData(r, "Products", "products")
+	data.Data = p
+	return s.render(w, http.StatusOK, "products", data)
+}
+
+func (s *Server) handleConnectors(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	connectors, err := s.store.Connectors(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	data := s.pageData(r, "Connectors", "connectors")
+	data.Data = connectors
+	return s.render(w, http.StatusOK, "connectors", data)
+}
+
+func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) error {
+	return s.render(w, http.StatusOK, "profile", s.pageData(r, "Profile", "settings"))
+}
+
+func (s *Server) handleTeam(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	users, err := s.store.Users(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	data := s.pageData(r, "Team", "settings")
+	data.Data = users
+	return s.render(w, http.StatusOK, "team", data)
+}
