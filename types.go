@@ -27,6 +27,9 @@ type Session struct {
 	ExpiresAt   time.Time
 	LastUsedAt  time.Time
 	CreatedAt   time.Time
+	// MFAPending marks a session that passed the password but not yet the
+	// second factor: it authenticates nothing else.
+	MFAPending bool
 }
 
 // Asset types.

@@ -3,6 +3,9 @@ package auth
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
 )
 
 func TestPasswordRoundTrip(t *testing.T) {
@@ -37,5 +40,52 @@ func TestTokens(t *testing.T) {
 	}
 	if HashToken(a) == a || len(HashToken(a)) != 64 || HashToken(a) != HashToken(a) {
 		t.Error("HashToken is not a stable SHA-256 hex digest")
+	}
+}
+
+func TestPasswordPolicy(t *testing.T) {
+	for pw, ok := range map[string]bool{
+		"short":                   false,
+		"password123":             false,
+		"PASSWORD123":             false,
+		"aaaaaaaaaaaa":            false,
+		"abababababab":            false,
+		"ada@example.com":         false,
+		"correct horse battery":   true,
+		"Ünïcödé-pässwörd":        true,
+		strings.Repeat("x1", 200): false,
+	} {
+		err := CheckPasswordPolicy(pw, "ada@example.com")
+		if (err == nil) != ok {
+			t.Errorf("CheckPasswordPolicy(%q) = %v, want ok=%v", pw, err, ok)
+		}
+	}
+}
+
+func TestTOTPAndRecoveryCodes(t *testing.T) {
+	secret, url, err := NewTOTP("PhantomOS", "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(url, "otpauth://totp/PhantomOS:ada@example.com?") {
+		t.Errorf("url = %s", url)
+	}
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	code, err := totp.GenerateCode(secret, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !CheckTOTP(secret, code, now) || !CheckTOTP(secret, code, now.Add(30*time.Second)) {
+		t.Error("valid code refused")
+	}
+	if CheckTOTP(secret, code, now.Add(2*time.Minute)) || CheckTOTP(secret, "000000", now) && code != "000000" {
+		t.Error("stale or wrong code accepted")
+	}
+	codes := NewRecoveryCodes(10)
+	if len(codes) != 10 || codes[0] == codes[1] || len(codes[0]) != 14 {
+		t.Errorf("codes = %v", codes)
+	}
+	if HashRecoveryCode(codes[0]) != HashRecoveryCode(" "+strings.ToUpper(strings.ReplaceAll(codes[0], "-", ""))+" ") {
+		t.Error("recovery code hash is not normalised")
 	}
 }

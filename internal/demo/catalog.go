@@ -251,12 +251,13 @@ const (
 type connectorSpec struct {
 	typ, name, channel string
 	// countries are the buyers' countries and their shares of orders.
-	countries []share
+	countries []countryShare
 }
 
-// share is a weighted choice.
-type share struct {
-	index  int
+// countryShare is a country (ISO 3166-1 alpha-2) and its share of a
+// connector's orders.
+type countryShare struct {
+	code   string
 	weight float64
 }
 
@@ -327,33 +328,15 @@ func demoCountries() []countrySpec {
 	}
 }
 
-// countryIndex returns the index of code in countries; it panics on a typo
-// in the tables above, which the tests would catch at once.
-func countryIndex(countries []countrySpec, code string) int {
-	for i, c := range countries {
-		if c.code == code {
-			return i
-		}
-	}
-	panic("demo: unknown country " + code)
-}
-
-func demoConnectors(countries []countrySpec) [numConnectors]connectorSpec {
-	shares := func(pairs ...any) []share {
-		var out []share
-		for i := 0; i < len(pairs); i += 2 {
-			out = append(out, share{countryIndex(countries, pairs[i].(string)), pairs[i+1].(float64)})
-		}
-		return out
-	}
+func demoConnectors() [numConnectors]connectorSpec {
 	return [numConnectors]connectorSpec{
-		connShopify: {phantomos.ConnectorShopify, "Nebula Forge Store (Shopify)", "online_store", shares(
-			"US", 42.0, "CA", 7.0, "GB", 9.0, "DE", 7.0, "FR", 5.0, "AU", 5.0, "JP", 3.0, "NL", 3.0, "ES", 2.0, "IT", 2.0,
-			"SE", 2.0, "BR", 2.0, "MX", 2.0, "KR", 1.5, "PL", 1.5, "IE", 1.0, "NZ", 1.0, "SG", 1.0, "NO", 1.0, "DK", 1.0, "BE", 1.0, "AT", 0.5)},
-		connAmazon: {phantomos.ConnectorAmazon, "Amazon Seller Central", "marketplace", shares(
-			"US", 55.0, "GB", 12.0, "DE", 12.0, "FR", 5.0, "IT", 4.0, "ES", 4.0, "JP", 5.0, "CA", 3.0)},
-		connWoo: {phantomos.ConnectorWooCommerce, "Retail Partner Portal (WooCommerce)", "retail_partner", shares(
-			"US", 50.0, "CA", 10.0, "GB", 15.0, "DE", 10.0, "AU", 10.0, "NL", 5.0)},
+		connShopify: {phantomos.ConnectorShopify, "Nebula Forge Store (Shopify)", "online_store", []countryShare{
+			{"US", 42}, {"CA", 7}, {"GB", 9}, {"DE", 7}, {"FR", 5}, {"AU", 5}, {"JP", 3}, {"NL", 3}, {"ES", 2}, {"IT", 2},
+			{"SE", 2}, {"BR", 2}, {"MX", 2}, {"KR", 1.5}, {"PL", 1.5}, {"IE", 1}, {"NZ", 1}, {"SG", 1}, {"NO", 1}, {"DK", 1}, {"BE", 1}, {"AT", 0.5}}},
+		connAmazon: {phantomos.ConnectorAmazon, "Amazon Seller Central", "marketplace", []countryShare{
+			{"US", 55}, {"GB", 12}, {"DE", 12}, {"FR", 5}, {"IT", 4}, {"ES", 4}, {"JP", 5}, {"CA", 3}}},
+		connWoo: {phantomos.ConnectorWooCommerce, "Retail Partner Portal (WooCommerce)", "retail_partner", []countryShare{
+			{"US", 50}, {"CA", 10}, {"GB", 15}, {"DE", 10}, {"AU", 10}, {"NL", 5}}},
 	}
 }
 

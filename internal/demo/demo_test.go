@@ -518,6 +518,25 @@ func TestLoadCancelled(t *testing.T) {
 	})
 }
 
+// TestCountries checks the static tables: every country a connector sells
+// to is known, with a currency and regions that add up.
+func TestCountries(t *testing.T) {
+	known := map[string]countrySpec{}
+	for _, c := range demoCountries() {
+		known[c.code] = c
+		if len(c.regions) != len(c.regionW) {
+			t.Errorf("%s: %d regions, %d weights", c.code, len(c.regions), len(c.regionW))
+		}
+	}
+	for _, spec := range demoConnectors() {
+		for _, s := range spec.countries {
+			if _, ok := known[s.code]; !ok {
+				t.Errorf("%s sells to unknown country %s", spec.name, s.code)
+			}
+		}
+	}
+}
+
 // TestSalesCount checks that the generator yields exactly the rows asked
 // for, however few.
 func TestSalesCount(t *testing.T) {

@@ -77,7 +77,7 @@ func newPlan(opts Options, loc *time.Location) (*plan, error) {
 	p.ips = demoIPs()
 	p.assets = demoAssets()
 	p.countries = demoCountries()
-	p.connectors = demoConnectors(p.countries)
+	p.connectors = demoConnectors()
 	p.currencies = demoCurrencies()
 	for i, c := range p.currencies {
 		p.toReporting[i] = c.usdRate * math.Pow10(2-phantomos.MinorDigits(c.code))
@@ -90,8 +90,8 @@ func newPlan(opts Options, loc *time.Location) (*plan, error) {
 			s := -0.35 + 0.8*cat.Float64()
 			a.trendFrom, a.trendTo = math.Exp(-s/2), math.Exp(s/2)
 		}
-		// Popularity is the asset's demand on a 0-100 scale, with a little
-		// noise so that it reads like a measured score.
+		// A little noise, so that the stored popularity (demand on a 0-100
+		// scale) reads like a measured score.
 		a.demand *= math.Exp(0.1 * cat.NormFloat64())
 	}
 	p.listings = buildCatalog(cat, n, p.ips, p.assets, demoKinds())

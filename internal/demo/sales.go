@@ -97,11 +97,17 @@ func newSaleGen(p *plan, productIDs, connectorIDs []string) *saleGen {
 		scratch:      make([]float64, 0, len(p.listings)),
 		buf:          make([]byte, 0, 32),
 	}
+	countryIdx := map[string]int{}
+	for i, c := range p.countries {
+		countryIdx[c.code] = i
+	}
 	for c, spec := range p.connectors {
-		idx := make([]int, len(spec.countries))
-		w := make([]float64, len(spec.countries))
-		for i, s := range spec.countries {
-			idx[i], w[i] = s.index, s.weight
+		idx := make([]int, 0, len(spec.countries))
+		w := make([]float64, 0, len(spec.countries))
+		for _, s := range spec.countries {
+			if i, ok := countryIdx[s.code]; ok { // TestCountries checks they all are
+				idx, w = append(idx, i), append(w, s.weight)
+			}
 		}
 		g.countries[c] = newPicker(w, idx)
 	}
@@ -166,9 +172,11 @@ func (g *saleGen) startOrder(left int64) int {
 	if rp := &g.regions[g.country]; rp.n() > 0 {
 		g.region = g.p.countries[g.country].regions[rp.pick(g.r.Uint64())]
 	}
+	// Seconds into a 24-hour day, stretched or squeezed onto the 23 or 25
+	// hours of a day when the clocks change.
 	sec := int64(g.hours.pick(g.r.Uint64()))*3600 + int64(g.intn(3600))
-	if sec >= day.length { // the short day of a DST change
-		sec = day.length - 1
+	if day.length != 86_400 {
+		sec = sec * day.length / 86_400
 	}
 	g.date = time.Unix(day.start+sec, 0).UTC()
 

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/phantomos/phantomos"
 )
@@ -43,4 +45,49 @@ func (s *Store) CreateAPIKey(ctx context.Context, pub phantomos.PublisherID, use
 		return "", fmt.Errorf("store: create api key: %w", err)
 	}
 	return id, nil
+}
+
+// APIKey describes a key without its secret.
+type APIKey struct {
+	ID         string
+	Name       string
+	Prefix     string
+	Role       phantomos.Role
+	UserID     string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// APIKeys lists the live keys of publisher pub, newest first.
+func (s *Store) APIKeys(ctx context.Context, pub phantomos.PublisherID) ([]APIKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, prefix, role, COALESCE(CAST(user_id AS TEXT), ''), created_at, last_used_at
+		FROM api_keys WHERE publisher_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC`, pub)
+	if err != nil {
+		return nil, fmt.Errorf("store: api keys: %w", err)
+	}
+	defer rows.Close()
+	var out []APIKey
+	for rows.Next() {
+		var k APIKey
+		var last sql.NullTime
+		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &k.Role, &k.UserID, &k.CreatedAt, &last); err != nil {
+			return nil, fmt.Errorf("store: api keys: %w", err)
+		}
+		k.LastUsedAt = timePtr(last)
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIKey ends a key of publisher pub.
+func (s *Store) RevokeAPIKey(ctx context.Context, pub phantomos.PublisherID, id string) error {
+	if !phantomos.ValidID(id) {
+		return phantomos.Errorf(phantomos.ENOTFOUND, "API key not found.")
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $3, updated_at = $3 WHERE publisher_id = $1 AND id = $2 AND revoked_at IS NULL`,
+		pub, id, s.nowUTC())
+	if err != nil {
+		return fmt.Errorf("store: revoke api key: %w", err)
+	}
+	return affected(res, "API key")
 }

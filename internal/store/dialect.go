@@ -32,3 +32,4 @@ func (d Dialect) monthOf(col string) string {
 	}
 	return "substr(" + col + ", 1, 7)"
 }
+

@@ -99,3 +99,29 @@ func (s *Store) DeletePublisher(ctx context.Context, id phantomos.PublisherID) e
 		return nil
 	})
 }
+
+// UpdatePublisher stores the editable fields of p (name, slug, logo,
+// website, reporting currency, time zone, settings). The subscription tier
+// is not editable here.
+func (s *Store) UpdatePublisher(ctx context.Context, p *phantomos.Publisher) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	switch p.Settings.AttributionModel {
+	case phantomos.AttributionPrimary, phantomos.AttributionEqual, phantomos.AttributionWeighted:
+	default:
+		return phantomos.Errorf(phantomos.EINVALID, "Attribution model %q must be primary, equal or weighted.", p.Settings.AttributionModel)
+	}
+	settings, _ := json.Marshal(p.Settings)
+	p.UpdatedAt = s.nowUTC()
+	res, err := s.db.ExecContext(ctx, `UPDATE publishers SET name = $2, slug = $3, logo = $4, website = $5, reporting_currency = $6,
+		timezone = $7, settings = $8, updated_at = $9 WHERE id = $1`,
+		p.ID, p.Name, p.Slug, p.Logo, p.Website, p.ReportingCurrency, p.Timezone, string(settings), p.UpdatedAt)
+	if isUniqueViolation(err) {
+		return phantomos.Errorf(phantomos.ECONFLICT, "The slug %q is already taken.", p.Slug)
+	}
+	if err != nil {
+		return fmt.Errorf("store: update publisher: %w", err)
+	}
+	return affected(res, "Publisher")
+}

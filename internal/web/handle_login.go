@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/auth"
@@ -13,9 +14,10 @@ import (
 )
 
 type loginPage struct {
-	Email string
-	Next  string
-	Error string
+	Email  string
+	Next   string
+	Error  string
+	Signup bool
 }
 
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) error {
@@ -24,26 +26,40 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	data := s.pageData(r, "Sign in", "")
-	data.Data = loginPage{Next: r.URL.Query().Get("next")}
+	data.Data = loginPage{Next: r.URL.Query().Get("next"), Signup: s.cfg.Signup == "open"}
 	return s.render(w, http.StatusOK, "login", data)
+}
+
+// throttled answers 429 with Retry-After when any of keys is blocked in th
+// pairs; it reports whether it did.
+func throttled(w http.ResponseWriter, waits ...time.Duration) (time.Duration, bool) {
+	var wait time.Duration
+	for _, d := range waits {
+		wait = max(wait, d)
+	}
+	if wait <= 0 {
+		return 0, false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	return wait, true
 }
 
 // handleLogin checks email and password. Every failure gets the same
 // message and, through auth.DummyCheck, the same time, so the page does not
 // tell which emails have accounts. Failures are throttled per IP and per
-// email.
+// email; successes and failures are audited.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
 	next := r.PostFormValue("next")
 	ip := clientIP(r)
+	key := strings.ToLower(email)
 	fail := func(status int, msg string) error {
 		data := s.pageData(r, "Sign in", "")
-		data.Data = loginPage{Email: email, Next: next, Error: msg}
+		data.Data = loginPage{Email: email, Next: next, Error: msg, Signup: s.cfg.Signup == "open"}
 		return s.render(w, status, "login", data)
 	}
-	if wait := max(s.loginByIP.Wait(ip), s.loginByEmail.Wait(strings.ToLower(email))); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	if _, ok := throttled(w, s.loginByIP.Wait(ip), s.loginByEmail.Wait(key)); ok {
 		return fail(http.StatusTooManyRequests, "Too many failed attempts. Wait a few minutes and try again.")
 	}
 	if email == "" || password == "" {
@@ -60,16 +76,103 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		if err == nil && u.DisabledAt != nil {
 			err = errors.New("disabled")
 		}
+		if err != nil {
+			s.auditAs(r, u, "auth.login_failed", nil)
+		}
 	}
 	if err != nil {
 		s.loginByIP.Fail(ip)
-		s.loginByEmail.Fail(strings.ToLower(email))
+		s.loginByEmail.Fail(key)
 		return fail(http.StatusUnauthorized, "Email or password is incorrect.")
 	}
-	s.loginByEmail.Reset(strings.ToLower(email))
+	s.loginByEmail.Reset(key)
+	_, enabled, _, err := s.store.TOTP(r.Context(), u.PublisherID, u.ID)
+	if err != nil {
+		return err
+	}
+	if enabled {
+		token := auth.NewToken()
+		if _, err := s.store.CreatePendingSession(r.Context(), u, auth.HashToken(token), s.now().Add(10*time.Minute), ip, r.UserAgent()); err != nil {
+			return err
+		}
+		s.setSessionCookie(w, r, token)
+		http.Redirect(w, r, "/login/2fa?next="+urlQueryEscape(safeNext(next)), http.StatusSeeOther)
+		return nil
+	}
 	if err := s.startSession(w, r, u); err != nil {
 		return err
 	}
+	s.auditAs(r, u, "auth.login", nil)
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
+	return nil
+}
+
+type twoFactorPage struct {
+	Next  string
+	Error string
+}
+
+func (s *Server) handleTwoFactorPage(w http.ResponseWriter, r *http.Request) error {
+	if _, ok := r.Context().Value(pendingKey{}).(pendingLogin); !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil
+	}
+	data := s.pageData(r, "Two-factor authentication", "")
+	data.Data = twoFactorPage{Next: r.URL.Query().Get("next")}
+	return s.render(w, http.StatusOK, "login_2fa", data)
+}
+
+// handleTwoFactor checks the authenticator code or a recovery code of a
+// session that passed the password, then gives it a new token.
+func (s *Server) handleTwoFactor(w http.ResponseWriter, r *http.Request) error {
+	p, ok := r.Context().Value(pendingKey{}).(pendingLogin)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil
+	}
+	next := r.PostFormValue("next")
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	fail := func(status int, msg string) error {
+		data := s.pageData(r, "Two-factor authentication", "")
+		data.Data = twoFactorPage{Next: next, Error: msg}
+		return s.render(w, status, "login_2fa", data)
+	}
+	ip := clientIP(r)
+	if _, ok := throttled(w, s.mfaByIP.Wait(ip), s.mfaByUser.Wait(p.user.ID)); ok {
+		return fail(http.StatusTooManyRequests, "Too many wrong codes. Wait a few minutes and try again.")
+	}
+	secret, _, _, err := s.store.TOTP(r.Context(), p.user.PublisherID, p.user.ID)
+	if err != nil {
+		return err
+	}
+	valid := auth.CheckTOTP(secret, code, s.now())
+	via := "totp"
+	if !valid && len(code) > 6 {
+		valid, err = s.store.UseRecoveryCode(r.Context(), p.user.PublisherID, p.user.ID, auth.HashRecoveryCode(code))
+		if err != nil {
+			return err
+		}
+		via = "recovery_code"
+	}
+	if !valid {
+		s.mfaByIP.Fail(ip)
+		s.mfaByUser.Fail(p.user.ID)
+		s.auditAs(r, p.user, "auth.2fa_failed", nil)
+		return fail(http.StatusUnauthorized, "That code is not valid. Enter the current 6-digit code or a recovery code.")
+	}
+	s.mfaByUser.Reset(p.user.ID)
+	token := auth.NewToken()
+	if err := s.store.CompleteMFA(r.Context(), p.sess.PublisherID, p.sess.ID, auth.HashToken(token)); err != nil {
+		return err
+	}
+	if err := s.store.TouchSession(r.Context(), p.sess.PublisherID, p.sess.ID, s.now().Add(idleTimeout)); err != nil {
+		return err
+	}
+	if err := s.store.RecordLogin(r.Context(), p.user.PublisherID, p.user.ID); err != nil {
+		return err
+	}
+	s.setSessionCookie(w, r, token)
+	s.auditAs(r, p.user, "auth.login", map[string]any{"second_factor": via})
 	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 	return nil
 }
@@ -119,6 +222,9 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 		if err := s.store.RevokeSession(r.Context(), a.PublisherID, a.SessionID); err != nil {
 			return err
 		}
+		s.audit(r, a.PublisherID, "auth.logout", a.Email, nil)
+	} else if p, ok := r.Context().Value(pendingKey{}).(pendingLogin); ok {
+		s.store.RevokeSession(r.Context(), p.sess.PublisherID, p.sess.ID)
 	}
 	s.clearSessionCookie(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

@@ -45,18 +45,3 @@ func (s *Server) handleConnectors(w http.ResponseWriter, r *http.Request) error 
 	data.Data = connectors
 	return s.render(w, http.StatusOK, "connectors", data)
 }
-
-func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, http.StatusOK, "profile", s.pageData(r, "Profile", "settings"))
-}
-
-func (s *Server) handleTeam(w http.ResponseWriter, r *http.Request) error {
-	a := phantomos.ActorFrom(r.Context())
-	users, err := s.store.Users(r.Context(), a.PublisherID)
-	if err != nil {
-		return err
-	}
-	data := s.pageData(r, "Team", "settings")
-	data.Data = users
-	return s.render(w, http.StatusOK, "team", data)
-}

@@ -125,6 +125,14 @@ func limitBody(next http.Handler, max int64) http.Handler {
 
 const sessionCookie = "phantomos_session"
 
+type pendingKey struct{}
+
+// pendingLogin is a session waiting for its second factor.
+type pendingLogin struct {
+	sess *phantomos.Session
+	user *phantomos.User
+}
+
 // Session lifetimes: a session ends after idleTimeout without use, and in
 // any case absoluteTimeout after sign-in.
 const (
@@ -170,6 +178,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 			s.clearSessionCookie(w, r)
 			next.ServeHTTP(w, r)
+			return
+		}
+		if sess.MFAPending {
+			// Only the two-factor step may see a half-signed-in session.
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, pendingKey{}, pendingLogin{sess, u})))
 			return
 		}
 		now := s.now()

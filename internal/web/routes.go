@@ -22,6 +22,7 @@ func (s *Server) routes() []Route {
 		public = phantomos.PermPublic
 		view   = phantomos.PermView
 		team   = phantomos.PermTeam
+		owner  = phantomos.PermOrganization
 	)
 	return []Route{
 		// Operations.
@@ -29,26 +30,64 @@ func (s *Server) routes() []Route {
 		{"GET /readyz", public, s.handleReadyz},
 		{"GET /metrics", public, s.handleMetrics},
 
-		// Sign-in.
+		// Sign-in, sign-up, invitations.
 		{"GET /{$}", public, s.handleRoot},
 		{"GET /login", public, s.handleLoginPage},
 		{"POST /login", public, s.handleLogin},
+		{"GET /login/2fa", public, s.handleTwoFactorPage},
+		{"POST /login/2fa", public, s.handleTwoFactor},
 		{"POST /login/demo", public, s.handleDemoLogin},
 		{"POST /logout", public, s.handleLogout},
+		{"GET /signup", public, s.handleSignupPage},
+		{"POST /signup", public, s.handleSignup},
+		{"GET /invite", public, s.handleInvitePage},
+		{"POST /invite", public, s.handleInviteAccept},
 
 		// Application pages.
 		{"GET /overview", view, s.handleOverview},
 		{"GET /intelligence", view, s.handleIntelligence},
 		{"GET /products", view, s.handleProducts},
 		{"GET /connectors", view, s.handleConnectors},
+
+		// Settings: your own account (the demo account is read-only).
 		{"GET /settings/{$}", view, s.handleSettingsIndex},
 		{"GET /settings/profile", view, s.handleProfile},
+		{"POST /settings/profile", view, s.handleProfileSave},
+		{"GET /settings/security", view, s.handleSecurity},
+		{"POST /settings/security/password", view, s.handlePasswordChange},
+		{"POST /settings/security/sign-out-everywhere", view, s.handleSignOutEverywhere},
+		{"POST /settings/security/2fa/start", view, s.handleTOTPStart},
+		{"POST /settings/security/2fa/enable", view, s.handleTOTPEnable},
+		{"POST /settings/security/2fa/disable", view, s.handleTOTPDisable},
+
+		// Settings: the team, keys and audit log (owners and admins).
 		{"GET /settings/team", team, s.handleTeam},
+		{"POST /settings/team/invite", team, s.handleTeamInvite},
+		{"POST /settings/team/invitations/{id}/revoke", team, s.handleTeamInvitationRevoke},
+		{"POST /settings/team/invitations/{id}/resend", team, s.handleTeamInvitationResend},
+		{"POST /settings/team/members/{id}/role", team, s.handleTeamRole},
+		{"POST /settings/team/members/{id}/remove", team, s.handleTeamRemove},
+		{"POST /settings/team/transfer", owner, s.handleTeamTransfer},
+		{"GET /settings/api-keys", team, s.handleAPIKeys},
+		{"POST /settings/api-keys", team, s.handleAPIKeyCreate},
+		{"POST /settings/api-keys/{id}/revoke", team, s.handleAPIKeyRevoke},
+		{"GET /settings/audit", team, s.handleAudit},
+		{"GET /settings/audit.csv", team, s.handleAuditCSV},
+
+		// Settings: the organization (admins read, owners change).
+		{"GET /settings/organization", team, s.handleOrganization},
+		{"POST /settings/organization", owner, s.handleOrganizationSave},
+		{"POST /settings/organization/delete", owner, s.handleOrganizationDelete},
 
 		// JSON API.
 		{"GET /api/openapi.json", public, s.api.HandleOpenAPI},
 		{"GET /api/v1/me", view, s.api.HandleMe},
 		{"GET /api/analytics", view, s.api.HandleAnalytics},
+		{"POST /api/settings/invite", team, s.handleAPIInviteCreate},
+		{"GET /api/settings/invite", team, s.handleAPIInviteList},
+		{"DELETE /api/settings/invite", team, s.handleAPIInviteRevoke},
+		{"GET /api/settings/invite/validate", public, s.handleAPIInviteValidate},
+		{"POST /api/settings/invite/validate", public, s.handleAPIInviteAccept},
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/phantomos/phantomos/internal/api"
 	"github.com/phantomos/phantomos/internal/auth"
 	"github.com/phantomos/phantomos/internal/config"
+	"github.com/phantomos/phantomos/internal/mail"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -43,8 +44,14 @@ type Server struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 
+	mailer mail.Sender // nil without PHANTOMOS_SMTP_URL
+
 	loginByIP    *auth.Throttle
 	loginByEmail *auth.Throttle
+	mfaByIP      *auth.Throttle
+	mfaByUser    *auth.Throttle
+	signupByIP   *auth.Throttle
+	inviteByIP   *auth.Throttle
 }
 
 // New returns a server on s. Templates are parsed here, once; a broken
@@ -55,6 +62,17 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		registry:     prometheus.NewRegistry(),
 		loginByIP:    auth.NewThrottle(50, 15*time.Minute, nil),
 		loginByEmail: auth.NewThrottle(10, 15*time.Minute, nil),
+		mfaByIP:      auth.NewThrottle(30, 15*time.Minute, nil),
+		mfaByUser:    auth.NewThrottle(5, 15*time.Minute, nil),
+		signupByIP:   auth.NewThrottle(10, time.Hour, nil),
+		inviteByIP:   auth.NewThrottle(30, 15*time.Minute, nil),
+	}
+	if cfg.SMTPURL != "" {
+		m, err := mail.NewSMTP(cfg.SMTPURL)
+		if err != nil {
+			return nil, err
+		}
+		srv.mailer = m
 	}
 	if err := srv.parseTemplates(); err != nil {
 		return nil, err
