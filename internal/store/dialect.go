@@ -32,4 +32,3 @@ func (d Dialect) monthOf(col string) string {
 	}
 	return "substr(" + col + ", 1, 7)"
 }
-
