@@ -61,6 +61,18 @@ func (s *Server) handleOrganizationSave(w http.ResponseWriter, r *http.Request) 
 			return s.renderOrg(w, r, http.StatusUnprocessableEntity, orgPage{Error: "Logo and website must be http(s) addresses."})
 		}
 	}
+	if pub.ReportingCurrency != before.ReportingCurrency || pub.Timezone != before.Timezone {
+		// Stored sales carry amounts converted to the reporting currency and
+		// days in the publisher's time zone; changing either needs every sale
+		// re-converted and re-bucketed, which is not built yet.
+		n, err := s.store.SalesCount(r.Context(), pub.ID)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return s.renderOrg(w, r, http.StatusConflict, orgPage{Error: "The reporting currency and time zone can only be changed before the first sales arrive: existing sales are stored converted and dated with the current ones."})
+		}
+	}
 	if err := s.store.UpdatePublisher(r.Context(), pub); err != nil {
 		return formError(err, func(status int, msg string) error { return s.renderOrg(w, r, status, orgPage{Error: msg}) })
 	}

@@ -12,7 +12,7 @@ func (s *Server) handleIntelligence(w http.ResponseWriter, r *http.Request) erro
 
 type productsPage struct {
 	Counts   map[string]int
-	Total    int
+	Total    int64
 	Products []*phantomos.Product
 }
 
@@ -28,7 +28,7 @@ func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := productsPage{Counts: counts, Products: products}
 	for _, n := range counts {
-		p.Total += n
+		p.Total += int64(n)
 	}
 	data := s.pageData(r, "Products", "products")
 	data.Data = p

@@ -55,6 +55,17 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+type routeKey struct{}
+
+// routeInfo carries the matched route pattern back up to observe.
+type routeInfo struct{ pattern string }
+
+func setRoute(ctx context.Context, pattern string) {
+	if info, ok := ctx.Value(routeKey{}).(*routeInfo); ok {
+		info.pattern = pattern
+	}
+}
+
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -82,14 +93,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
+		// Middleware below copies the request, so the mux's r.Pattern is not
+		// visible here; guard writes the matched route into this holder.
+		info := &routeInfo{pattern: "unmatched"}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey{}, info)))
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
+		route := info.pattern
 		d := time.Since(start)
 		s.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
 		s.latency.WithLabelValues(route).Observe(d.Seconds())

@@ -106,6 +106,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	static, _ := fs.Sub(files, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, phantomos.Errorf(phantomos.ENOTFOUND, "There is no page at %s.", r.URL.Path))
+	}))
 
 	csrf := http.NewCrossOriginProtection()
 	var h http.Handler = mux
@@ -131,6 +134,7 @@ func staticFiles(h http.Handler) http.Handler {
 // to the API they get 401. A role without the permission gets 403.
 func (s *Server) guard(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setRoute(r.Context(), rt.Pattern)
 		if rt.Perm != phantomos.PermPublic {
 			a := phantomos.ActorFrom(r.Context())
 			if a == nil {

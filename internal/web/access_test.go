@@ -1,0 +1,255 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/auth"
+	"github.com/phantomos/phantomos/internal/config"
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/store/storetest"
+)
+
+// capability is DESIGN.md §4 written out independently of Role.Can: which
+// roles hold each permission. A route whose permission is missing here
+// fails the matrix test.
+var capability = map[phantomos.Permission][]phantomos.Role{
+	phantomos.PermView:         {phantomos.RoleOwner, phantomos.RoleAdmin, phantomos.RoleMember, phantomos.RoleAnalyst},
+	phantomos.PermEdit:         {phantomos.RoleOwner, phantomos.RoleAdmin, phantomos.RoleMember},
+	phantomos.PermConnectors:   {phantomos.RoleOwner, phantomos.RoleAdmin},
+	phantomos.PermTeam:         {phantomos.RoleOwner, phantomos.RoleAdmin},
+	phantomos.PermOrganization: {phantomos.RoleOwner},
+}
+
+// tenant is a publisher with one user of every role.
+type tenant struct {
+	pub   *phantomos.Publisher
+	users map[phantomos.Role]*phantomos.User
+}
+
+func newTenant(t *testing.T, s *store.Store, slug string) tenant {
+	t.Helper()
+	ctx := context.Background()
+	tn := tenant{pub: &phantomos.Publisher{Name: "Publisher " + slug, Slug: slug}, users: map[phantomos.Role]*phantomos.User{}}
+	if err := s.CreatePublisher(ctx, tn.pub); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range phantomos.Roles {
+		u := &phantomos.User{Email: string(r) + "@" + slug + ".test", Name: string(r) + " of " + slug, Role: r}
+		if err := s.CreateUser(ctx, tn.pub.ID, u, ""); err != nil {
+			t.Fatal(err)
+		}
+		tn.users[r] = u
+	}
+	return tn
+}
+
+// cookie signs u in directly in the store and returns its session cookie.
+func cookie(t *testing.T, s *store.Store, u *phantomos.User) *http.Cookie {
+	t.Helper()
+	tok := auth.NewToken()
+	if _, err := s.CreateSession(context.Background(), u, auth.HashToken(tok), time.Now().Add(time.Hour), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	return &http.Cookie{Name: sessionCookie, Value: tok}
+}
+
+func newTestServer(t *testing.T, s *store.Store) (*Server, *httptest.Server) {
+	t.Helper()
+	srv, err := New(s, config.Config{Signup: "open"}, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return srv, ts
+}
+
+// request builds a same-origin request for a route pattern, with ids
+// filled in from ids (by path segment before "{id}") or a fresh UUID.
+func request(t *testing.T, ts *httptest.Server, pattern string, id string) *http.Request {
+	t.Helper()
+	method, path, _ := strings.Cut(pattern, " ")
+	path = strings.ReplaceAll(path, "{$}", "")
+	path = strings.ReplaceAll(path, "{id}", id)
+	var body io.Reader
+	if method != http.MethodGet {
+		body = strings.NewReader(url.Values{}.Encode())
+	}
+	req, err := http.NewRequest(method, ts.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", ts.URL)
+	}
+	return req
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestRouteRoleMatrix requests every registered route as every role (and
+// anonymously, and with an API key of every role on /api/) and checks
+// allowed versus 403 against DESIGN.md §4.
+func TestRouteRoleMatrix(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		a := newTenant(t, s, "alpha")
+		srv, ts := newTestServer(t, s)
+		keys := map[phantomos.Role]string{}
+		for _, r := range phantomos.Roles {
+			tok := apiKeyPrefix + auth.NewToken()
+			if _, err := s.CreateAPIKey(context.Background(), a.pub.ID, a.users[r].ID, "k", tok[:10], auth.HashToken(tok), r); err != nil {
+				t.Fatal(err)
+			}
+			keys[r] = tok
+		}
+		for _, rt := range srv.Routes() {
+			if rt.Perm == phantomos.PermPublic {
+				continue
+			}
+			allowed, ok := capability[rt.Perm]
+			if !ok {
+				t.Errorf("route %s: permission %q is not in DESIGN.md §4", rt.Pattern, rt.Perm)
+				continue
+			}
+			isAPIRoute := strings.Contains(rt.Pattern, " /api/")
+			// Anonymous: sent to sign in (pages) or 401 (API).
+			st, _ := do(t, request(t, ts, rt.Pattern, phantomos.NewID()))
+			if want := map[bool]int{true: http.StatusUnauthorized, false: http.StatusSeeOther}[isAPIRoute]; st != want {
+				t.Errorf("%s anonymous: status %d, want %d", rt.Pattern, st, want)
+			}
+			for _, role := range phantomos.Roles {
+				may := false
+				for _, r := range allowed {
+					may = may || r == role
+				}
+				req := request(t, ts, rt.Pattern, phantomos.NewID())
+				req.AddCookie(cookie(t, s, a.users[role]))
+				st, body := do(t, req)
+				checkAccess(t, rt.Pattern, "session "+string(role), may, st, body)
+				if isAPIRoute {
+					req := request(t, ts, rt.Pattern, phantomos.NewID())
+					req.Header.Set("Authorization", "Bearer "+keys[role])
+					st, body := do(t, req)
+					checkAccess(t, rt.Pattern, "api key "+string(role), may, st, body)
+				}
+			}
+		}
+	})
+}
+
+func checkAccess(t *testing.T, route, who string, may bool, status int, body string) {
+	t.Helper()
+	switch {
+	case !may && status != http.StatusForbidden:
+		t.Errorf("%s as %s: status %d, want 403", route, who, status)
+	case may && (status == http.StatusForbidden || status == http.StatusUnauthorized || status >= 500):
+		t.Errorf("%s as %s: status %d, want access: %.200s", route, who, status, body)
+	}
+}
+
+// TestCrossTenant requests, as every role of publisher B, every route that
+// takes an id with publisher A's objects: always 404, nothing of A in the
+// body, and A's objects untouched. Pages without ids must not show A's data
+// to B either.
+func TestCrossTenant(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := newTenant(t, s, "alpha")
+		b := newTenant(t, s, "beta")
+		srv, ts := newTestServer(t, s)
+		secretMember := a.users[phantomos.RoleMember]
+		inv, err := s.CreateInvitation(ctx, a.pub.ID, a.users[phantomos.RoleOwner].ID, "invitee@alpha.test", phantomos.RoleAnalyst, "tokhash")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyTok := apiKeyPrefix + auth.NewToken()
+		keyID, err := s.CreateAPIKey(ctx, a.pub.ID, "", "alpha key", keyTok[:10], auth.HashToken(keyTok), phantomos.RoleAnalyst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objects := map[string]string{"members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID}
+		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name}
+
+		for _, rt := range srv.Routes() {
+			_, path, _ := strings.Cut(rt.Pattern, " ")
+			if !strings.Contains(path, "{id}") {
+				continue
+			}
+			seg := path[:strings.Index(path, "/{id}")]
+			seg = seg[strings.LastIndex(seg, "/")+1:]
+			id, ok := objects[seg]
+			if !ok {
+				t.Errorf("route %s takes an id but the test has no object of A for %q: add one", rt.Pattern, seg)
+				continue
+			}
+			for _, role := range phantomos.Roles {
+				req := request(t, ts, rt.Pattern, id)
+				req.AddCookie(cookie(t, s, b.users[role]))
+				st, body := do(t, req)
+				if st != http.StatusNotFound && st != http.StatusForbidden {
+					t.Errorf("%s with A's id as B's %s: status %d, want 404 (or 403 for a role without the permission)", rt.Pattern, role, st)
+				}
+				if role == phantomos.RoleOwner && st != http.StatusNotFound {
+					t.Errorf("%s with A's id as B's owner: status %d, want 404", rt.Pattern, st)
+				}
+				for _, l := range leaks {
+					if strings.Contains(body, l) {
+						t.Errorf("%s as B's %s: body contains A's %q", rt.Pattern, role, l)
+					}
+				}
+			}
+		}
+		// The seed API takes its id in the query.
+		req, _ := http.NewRequest(http.MethodDelete, ts.URL+"/api/settings/invite?id="+inv.ID, nil)
+		req.AddCookie(cookie(t, s, b.users[phantomos.RoleOwner]))
+		if st, _ := do(t, req); st != http.StatusNotFound {
+			t.Errorf("DELETE /api/settings/invite with A's id as B: %d, want 404", st)
+		}
+		// Every page B can open shows nothing of A.
+		for _, rt := range srv.Routes() {
+			method, path, _ := strings.Cut(rt.Pattern, " ")
+			if method != http.MethodGet || strings.Contains(path, "{id}") || rt.Perm == phantomos.PermPublic {
+				continue
+			}
+			req := request(t, ts, rt.Pattern, "")
+			req.AddCookie(cookie(t, s, b.users[phantomos.RoleOwner]))
+			_, body := do(t, req)
+			for _, l := range leaks {
+				if strings.Contains(body, l) {
+					t.Errorf("%s as B: body contains A's %q", rt.Pattern, l)
+				}
+			}
+		}
+		// A's objects are untouched.
+		if _, err := s.User(ctx, a.pub.ID, secretMember.ID); err != nil {
+			t.Errorf("A's member: %v", err)
+		}
+		if got, err := s.Invitation(ctx, a.pub.ID, inv.ID); err != nil || got.Status != "pending" {
+			t.Errorf("A's invitation: %+v, %v", got, err)
+		}
+		if _, err := s.ActorByAPIKey(ctx, auth.HashToken(keyTok)); err != nil {
+			t.Errorf("A's key: %v", err)
+		}
+	})
+}
