@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // publishers' time zones work on machines without zoneinfo
 
 	"github.com/phantomos/phantomos/internal/run"
 )

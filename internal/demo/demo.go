@@ -77,7 +77,21 @@ func Load(ctx context.Context, s *store.Store, opts Options, progress func(done,
 			IncludeDiscounts: true,
 		},
 	}
-	if err := s.CreatePublisher(ctx, pub); err != nil {
+	err = s.CreatePublisher(ctx, pub)
+	if phantomos.ErrorCode(err) == phantomos.ECONFLICT {
+		// A load killed part-way leaves a publisher without its analyst (added
+		// last): remove it and start again, so a retry loses and duplicates
+		// nothing.
+		old, oerr := s.PublisherBySlug(ctx, Slug)
+		if oerr == nil && !complete(ctx, s, old.ID) {
+			if derr := s.DeletePublisher(ctx, old.ID); derr != nil {
+				return nil, fmt.Errorf("demo: remove incomplete demo publisher: %w", derr)
+			}
+			pub.ID = ""
+			err = s.CreatePublisher(ctx, pub)
+		}
+	}
+	if err != nil {
 		if phantomos.ErrorCode(err) == phantomos.ECONFLICT {
 			return nil, fmt.Errorf("demo: %w", phantomos.Errorf(phantomos.ECONFLICT, "The demo publisher %q already exists.", Slug))
 		}
@@ -96,12 +110,13 @@ func Load(ctx context.Context, s *store.Store, opts Options, progress func(done,
 	return pub, nil
 }
 
-// Exists reports whether the demo publisher exists in s.
+// Exists reports whether the complete demo publisher exists in s. One left
+// incomplete by a killed load does not count: Load replaces it.
 func Exists(ctx context.Context, s *store.Store) (bool, error) {
-	_, err := s.PublisherBySlug(ctx, Slug)
+	pub, err := s.PublisherBySlug(ctx, Slug)
 	switch phantomos.ErrorCode(err) {
 	case "":
-		return true, nil
+		return complete(ctx, s, pub.ID), nil
 	case phantomos.ENOTFOUND:
 		return false, nil
 	}
@@ -210,4 +225,11 @@ func fill(ctx context.Context, s *store.Store, pub *phantomos.Publisher, p *plan
 		progress(p.total, p.total)
 	}
 	return nil
+}
+
+// complete reports whether the demo publisher pub was loaded to the end:
+// its analyst, created last, exists.
+func complete(ctx context.Context, s *store.Store, pub phantomos.PublisherID) bool {
+	u, _, err := s.UserForLogin(ctx, AnalystEmail)
+	return err == nil && u.PublisherID == pub
 }

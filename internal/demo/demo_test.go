@@ -518,6 +518,35 @@ func TestLoadCancelled(t *testing.T) {
 	})
 }
 
+// TestLoadAfterKill: a process killed mid-load leaves a demo publisher
+// without its analyst; it does not count as loaded, and the next Load
+// replaces it with exactly one complete demo.
+func TestLoadAfterKill(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		partial := &phantomos.Publisher{Name: PublisherName, Slug: Slug}
+		if err := s.CreatePublisher(ctx, partial); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := Exists(ctx, s); err != nil || ok {
+			t.Fatalf("Exists on a partial demo = %v, %v; want false", ok, err)
+		}
+		pub, err := Load(ctx, s, Options{Sales: 500, Seed: 1, Now: testNow}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pub.ID == partial.ID {
+			t.Error("the partial publisher was kept")
+		}
+		if n, _ := s.SalesCount(ctx, pub.ID); n != 500 {
+			t.Errorf("%d sales, want 500", n)
+		}
+		if ok, _ := Exists(ctx, s); !ok {
+			t.Error("Exists after Load = false")
+		}
+	})
+}
+
 // TestCountries checks the static tables: every country a connector sells
 // to is known, with a currency and regions that add up.
 func TestCountries(t *testing.T) {
