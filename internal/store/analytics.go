@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/phantomos/phantomos"
 )
@@ -25,42 +28,125 @@ func (m Summary) AverageOrderValue() int64 {
 	return m.Net / m.Orders
 }
 
-// Summary returns the totals of publisher pub for the days from..to
-// (inclusive), read from the rollups.
-func (s *Store) Summary(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day) (Summary, error) {
-	var m Summary
-	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(gross), 0), COALESCE(SUM(discount), 0), COALESCE(SUM(refunded), 0),
-			COALESCE(SUM(net), 0), COALESCE(SUM(units), 0)
-		FROM sales_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`, pub, string(from), string(to)).
-		Scan(&m.Gross, &m.Discount, &m.Refunded, &m.Net, &m.Units)
-	if err != nil {
-		return m, fmt.Errorf("store: summary: %w", err)
+// Filter narrows analytics to some game IPs, assets, categories, channels,
+// connectors and countries. Empty lists do not filter. Within a list values
+// are alternatives; lists combine with AND.
+type Filter struct {
+	GameIPs    []string
+	Assets     []string
+	Categories []string
+	Channels   []string
+	Connectors []string
+	Countries  []string
+}
+
+// productLevel reports whether the filter selects products (which the
+// order rollup cannot answer for distinct orders).
+func (f Filter) productLevel() bool {
+	return len(f.GameIPs) > 0 || len(f.Assets) > 0 || len(f.Categories) > 0
+}
+
+// where builds the filter's conditions on a rollup or sales table aliased
+// t (with day, product_id, country, channel, connector_id columns),
+// appending arguments after args. Product conditions need products aliased
+// p joined; they are skipped when withProducts is false.
+func (f Filter) where(args []any, from, to phantomos.Day, withProducts bool) (string, []any) {
+	// The publisher is always $1, already in args.
+	conds := []string{"t.publisher_id = $1", fmt.Sprintf("t.day BETWEEN $%d AND $%d", len(args)+1, len(args)+2)}
+	args = append(args, string(from), string(to))
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		ph := make([]string, len(vals))
+		for i, v := range vals {
+			args = append(args, v)
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		conds = append(conds, col+" IN ("+strings.Join(ph, ", ")+")")
 	}
-	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(orders), 0) FROM orders_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
-		pub, string(from), string(to)).Scan(&m.Orders)
+	in("t.country", f.Countries)
+	in("t.channel", f.Channels)
+	in("t.connector_id", f.Connectors)
+	if withProducts {
+		in("p.category", f.Categories)
+		in("CAST(p.game_ip_id AS TEXT)", f.GameIPs)
+		if len(f.Assets) > 0 {
+			ph := make([]string, len(f.Assets))
+			for i, v := range f.Assets {
+				args = append(args, v)
+				ph[i] = fmt.Sprintf("$%d", len(args))
+			}
+			conds = append(conds, "EXISTS (SELECT 1 FROM product_assets pa WHERE pa.publisher_id = t.publisher_id AND pa.product_id = t.product_id AND CAST(pa.asset_id AS TEXT) IN ("+strings.Join(ph, ", ")+"))")
+		}
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// fromRollup is the FROM clause over sales_daily with products joined when
+// the filter needs them.
+func (f Filter) fromRollup() string {
+	if f.productLevel() {
+		return "sales_daily t JOIN products p ON p.publisher_id = t.publisher_id AND p.id = t.product_id"
+	}
+	return "sales_daily t"
+}
+
+// Totals returns the headline figures of publisher pub for days from..to
+// (inclusive) under filter f. Orders are distinct orders: exact from the
+// order rollup when f selects no products, and counted from the sales
+// table when it does (an order with two matching products counts once).
+func (s *Store) Totals(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) (Summary, error) {
+	var m Summary
+	cond, args := f.where([]any{pub}, from, to, true)
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(t.gross), 0), COALESCE(SUM(t.discount), 0), COALESCE(SUM(t.refunded), 0),
+			COALESCE(SUM(t.net), 0), COALESCE(SUM(t.units), 0)
+		FROM `+f.fromRollup()+` WHERE `+cond, args...).Scan(&m.Gross, &m.Discount, &m.Refunded, &m.Net, &m.Units)
 	if err != nil {
-		return m, fmt.Errorf("store: summary orders: %w", err)
+		return m, fmt.Errorf("store: totals: %w", err)
+	}
+	if f.productLevel() {
+		cond, args := f.where([]any{pub}, from, to, true)
+		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT DISTINCT t.connector_id, t.external_order_id
+			FROM sales t JOIN products p ON p.publisher_id = t.publisher_id AND p.id = t.product_id WHERE `+cond+`) o`, args...).Scan(&m.Orders)
+	} else {
+		cond, args := f.where([]any{pub}, from, to, false)
+		err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(t.orders), 0) FROM orders_daily t WHERE `+cond, args...).Scan(&m.Orders)
+	}
+	if err != nil {
+		return m, fmt.Errorf("store: totals orders: %w", err)
 	}
 	return m, nil
 }
 
-// MonthlyNet returns net revenue per calendar month ("2006-01") of
-// publisher pub for the days from..to, oldest first. Months without sales are
-// absent.
-func (s *Store) MonthlyNet(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day) ([]MonthValue, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+s.dialect.monthOf("day")+` AS month, SUM(net)
-		FROM sales_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3
-		GROUP BY month ORDER BY month`, pub, string(from), string(to))
+// Summary returns the unfiltered totals of publisher pub for days from..to.
+func (s *Store) Summary(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day) (Summary, error) {
+	return s.Totals(ctx, pub, from, to, Filter{})
+}
+
+// DayValue is one day's net revenue.
+type DayValue struct {
+	Day phantomos.Day
+	Net int64
+}
+
+// DailyNet returns net revenue per day of publisher pub for days from..to
+// under f, oldest first; days without sales are absent.
+func (s *Store) DailyNet(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) ([]DayValue, error) {
+	cond, args := f.where([]any{pub}, from, to, true)
+	rows, err := s.db.QueryContext(ctx, `SELECT t.day, SUM(t.net) FROM `+f.fromRollup()+` WHERE `+cond+` GROUP BY t.day ORDER BY t.day`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: monthly net: %w", err)
+		return nil, fmt.Errorf("store: daily net: %w", err)
 	}
 	defer rows.Close()
-	var out []MonthValue
+	var out []DayValue
 	for rows.Next() {
-		var v MonthValue
-		if err := rows.Scan(&v.Month, &v.Value); err != nil {
-			return nil, fmt.Errorf("store: monthly net: %w", err)
+		var d sql.NullTime
+		var v DayValue
+		if err := rows.Scan(&d, &v.Net); err != nil {
+			return nil, fmt.Errorf("store: daily net: %w", err)
 		}
+		v.Day = phantomos.Day(d.Time.Format("2006-01-02"))
 		out = append(out, v)
 	}
 	return out, rows.Err()
@@ -70,4 +156,126 @@ func (s *Store) MonthlyNet(ctx context.Context, pub phantomos.PublisherID, from,
 type MonthValue struct {
 	Month string // "2006-01"
 	Value int64
+}
+
+// MonthlyNet returns net revenue per calendar month of publisher pub for
+// the days from..to, oldest first. Months without sales are absent.
+func (s *Store) MonthlyNet(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day) ([]MonthValue, error) {
+	days, err := s.DailyNet(ctx, pub, from, to, Filter{})
+	if err != nil {
+		return nil, err
+	}
+	var out []MonthValue
+	for _, d := range days {
+		m := string(d.Day[:7])
+		if n := len(out); n > 0 && out[n-1].Month == m {
+			out[n-1].Value += d.Net
+		} else {
+			out = append(out, MonthValue{m, d.Net})
+		}
+	}
+	return out, nil
+}
+
+// Dimension is what a breakdown groups by.
+type Dimension string
+
+// The breakdown dimensions.
+const (
+	ByCategory  Dimension = "category"
+	ByProduct   Dimension = "product"
+	ByCountry   Dimension = "country"
+	ByChannel   Dimension = "channel"
+	ByConnector Dimension = "connector"
+	ByGameIP    Dimension = "game_ip"
+)
+
+// BreakdownRow is one group of a breakdown.
+type BreakdownRow struct {
+	Key   string // category, product id, country code, channel, connector id, game IP id ("" = none)
+	Label string // a display name where the key is an id
+	Net   int64
+	Gross int64
+	Units int64
+}
+
+// Breakdown returns net revenue of publisher pub for days from..to under f,
+// grouped by dim, largest first.
+func (s *Store) Breakdown(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter, dim Dimension) ([]BreakdownRow, error) {
+	key, label, join := "", "''", ""
+	productJoin := " JOIN products p ON p.publisher_id = t.publisher_id AND p.id = t.product_id"
+	switch dim {
+	case ByCategory:
+		key, join = "p.category", productJoin
+	case ByProduct:
+		key, label, join = "CAST(t.product_id AS TEXT)", "MIN(p.name)", productJoin
+	case ByCountry:
+		key = "t.country"
+	case ByChannel:
+		key = "t.channel"
+	case ByConnector:
+		key, label, join = "CAST(t.connector_id AS TEXT)", "MIN(c.name)", " JOIN connectors c ON c.publisher_id = t.publisher_id AND c.id = t.connector_id"
+	case ByGameIP:
+		key, label, join = "COALESCE(CAST(p.game_ip_id AS TEXT), '')", "COALESCE(MIN(g.name), '')", productJoin+" LEFT JOIN game_ips g ON g.publisher_id = p.publisher_id AND g.id = p.game_ip_id"
+	default:
+		return nil, phantomos.Errorf(phantomos.EINVALID, "Unknown breakdown %q.", dim)
+	}
+	if f.productLevel() && join != productJoin && !strings.HasPrefix(join, productJoin) {
+		join += productJoin
+	}
+	cond, args := f.where([]any{pub}, from, to, true)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+key+` AS k, `+label+`, SUM(t.net), SUM(t.gross), SUM(t.units)
+		FROM sales_daily t`+join+` WHERE `+cond+` GROUP BY k`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: breakdown by %s: %w", dim, err)
+	}
+	defer rows.Close()
+	var out []BreakdownRow
+	for rows.Next() {
+		var r BreakdownRow
+		if err := rows.Scan(&r.Key, &r.Label, &r.Net, &r.Gross, &r.Units); err != nil {
+			return nil, fmt.Errorf("store: breakdown by %s: %w", dim, err)
+		}
+		if r.Label == "" {
+			r.Label = r.Key
+		}
+		out = append(out, r)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Net != out[j].Net {
+			return out[i].Net > out[j].Net
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out, rows.Err()
+}
+
+// AssetLink is a confirmed link of a product to an asset, for attribution.
+type AssetLink struct {
+	ProductID string
+	AssetID   string
+	IsPrimary bool
+	Weight    float64
+}
+
+// ConfirmedLinks returns the asset links of publisher pub's confirmed
+// products, ordered by product and asset.
+func (s *Store) ConfirmedLinks(ctx context.Context, pub phantomos.PublisherID) ([]AssetLink, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT CAST(pa.product_id AS TEXT), CAST(pa.asset_id AS TEXT), pa.is_primary, pa.weight
+		FROM product_assets pa JOIN products p ON p.publisher_id = pa.publisher_id AND p.id = pa.product_id
+		WHERE pa.publisher_id = $1 AND p.mapping_status = 'confirmed'
+		ORDER BY pa.product_id, pa.asset_id`, pub)
+	if err != nil {
+		return nil, fmt.Errorf("store: links: %w", err)
+	}
+	defer rows.Close()
+	var out []AssetLink
+	for rows.Next() {
+		var l AssetLink
+		if err := rows.Scan(&l.ProductID, &l.AssetID, &l.IsPrimary, &l.Weight); err != nil {
+			return nil, fmt.Errorf("store: links: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
 }

@@ -32,3 +32,12 @@ func (d Dialect) monthOf(col string) string {
 	}
 	return "substr(" + col + ", 1, 7)"
 }
+
+// DayText returns an expression giving a DATE column as "YYYY-MM-DD" text
+// on either engine, for tests that compare days as strings.
+func (s *Store) DayText(col string) string {
+	if s.dialect == Postgres {
+		return "to_char(" + col + ", 'YYYY-MM-DD')"
+	}
+	return "('' || " + col + ")" // an expression, so the driver does not parse it as a time
+}
