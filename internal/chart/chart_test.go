@@ -37,3 +37,20 @@ func TestBarsIsWellFormedSVGWithATitlePerBar(t *testing.T) {
 		t.Errorf("label not escaped into title:\n%s", svg)
 	}
 }
+
+func TestLinesAndHBarsAreWellFormed(t *testing.T) {
+	f := func(v int64) string { return "x" }
+	for name, svg := range map[string]string{
+		"lines": string(Lines("t", []string{"a", "b", "c"}, []Series{{Name: "now", Values: []int64{1, 5, 3}}, {Name: "before", Values: []int64{2, 2, 2}, Muted: true}}, f)),
+		"one":   string(Lines("t", []string{"a"}, []Series{{Name: "now", Values: []int64{1}}}, f)),
+		"hbars": string(HBars("t", []Point{{"Apparel & <more>", 10}, {"Home", 0}}, f)),
+	} {
+		if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
+			t.Errorf("%s: not well-formed: %v\n%s", name, err, svg)
+		}
+	}
+	svg := string(Lines("t", []string{"a", "b"}, []Series{{Name: "now", Values: []int64{1, 5}}, {Name: "before", Values: []int64{2, 2}, Muted: true}}, f))
+	if strings.Count(svg, "<circle") != 2 || !strings.Contains(svg, `class="line muted"`) {
+		t.Errorf("points or comparison line missing:\n%s", svg)
+	}
+}

@@ -279,3 +279,33 @@ func (s *Store) ConfirmedLinks(ctx context.Context, pub phantomos.PublisherID) (
 	}
 	return out, rows.Err()
 }
+
+// ProductDay is one product's net revenue on one day.
+type ProductDay struct {
+	Day       phantomos.Day
+	ProductID string
+	Net       int64
+}
+
+// ProductDailyNet returns net revenue per product and day of publisher pub
+// for days from..to under f, for attribution over time.
+func (s *Store) ProductDailyNet(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) ([]ProductDay, error) {
+	cond, args := f.where([]any{pub}, from, to, true)
+	rows, err := s.db.QueryContext(ctx, `SELECT t.day, CAST(t.product_id AS TEXT), SUM(t.net) FROM `+f.fromRollup()+` WHERE `+cond+`
+		GROUP BY t.day, t.product_id ORDER BY t.day`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: product daily net: %w", err)
+	}
+	defer rows.Close()
+	var out []ProductDay
+	for rows.Next() {
+		var d sql.NullTime
+		var v ProductDay
+		if err := rows.Scan(&d, &v.ProductID, &v.Net); err != nil {
+			return nil, fmt.Errorf("store: product daily net: %w", err)
+		}
+		v.Day = phantomos.Day(d.Time.Format("2006-01-02"))
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -238,3 +238,21 @@ func (s *Store) Products(ctx context.Context, pub phantomos.PublisherID, limit i
 	}
 	return out, rows.Err()
 }
+
+// Asset returns asset id of publisher pub.
+func (s *Store) Asset(ctx context.Context, pub phantomos.PublisherID, id string) (*phantomos.Asset, error) {
+	if !phantomos.ValidID(id) {
+		return nil, phantomos.Errorf(phantomos.ENOTFOUND, "Asset not found.")
+	}
+	var a phantomos.Asset
+	var aliases, tags string
+	err := s.db.QueryRowContext(ctx, `SELECT id, publisher_id, game_ip_id, name, asset_type, aliases, tags, popularity, image_url, created_at
+		FROM ip_assets WHERE publisher_id = $1 AND id = $2`, pub, id).
+		Scan(&a.ID, &a.PublisherID, &a.GameIPID, &a.Name, &a.AssetType, &aliases, &tags, &a.Popularity, &a.ImageURL, &a.CreatedAt)
+	if err != nil {
+		return nil, notFound(err, "Asset")
+	}
+	json.Unmarshal([]byte(aliases), &a.Aliases)
+	json.Unmarshal([]byte(tags), &a.Tags)
+	return &a, nil
+}

@@ -188,8 +188,16 @@ func TestCrossTenant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		objects := map[string]string{"members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID}
-		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name}
+		g := &phantomos.GameIP{Name: "Alpha Saga", Slug: "alpha-saga"}
+		if err := s.CreateGameIP(ctx, a.pub.ID, g); err != nil {
+			t.Fatal(err)
+		}
+		asset := &phantomos.Asset{GameIPID: g.ID, Name: "Secret Alpha Hero", AssetType: phantomos.AssetCharacter}
+		if err := s.CreateAsset(ctx, a.pub.ID, asset); err != nil {
+			t.Fatal(err)
+		}
+		objects := map[string]string{"members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID, "assets": asset.ID}
+		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name, "Secret Alpha Hero", "Alpha Saga"}
 
 		for _, rt := range srv.Routes() {
 			_, path, _ := strings.Cut(rt.Pattern, " ")

@@ -27,6 +27,24 @@ var funcs = template.FuncMap{
 	"can": func(a *phantomos.Actor, perm string) bool {
 		return a != nil && a.Role.Can(phantomos.Permission(perm))
 	},
+	"country": countryName,
+	"div": func(a, b int64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return float64(a) / float64(b)
+	},
+	"growth": func(cur int64, prev *int64) string {
+		if prev == nil || *prev == 0 {
+			return "—"
+		}
+		r := float64(cur-*prev) / float64(abs64(*prev))
+		arrow := "▲ "
+		if r < 0 {
+			arrow, r = "▼ ", -r
+		}
+		return arrow + strconv.FormatFloat(r*100, 'f', 1, 64) + "%"
+	},
 	"title": func(s string) string { return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ") },
 }
 

@@ -1,88 +1,220 @@
 package web
 
 import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
 	"net/http"
-	"time"
+	"strconv"
 
 	"github.com/phantomos/phantomos"
-	"github.com/phantomos/phantomos/internal/api"
+	"github.com/phantomos/phantomos/internal/analytics"
 	"github.com/phantomos/phantomos/internal/chart"
-	"github.com/phantomos/phantomos/internal/store"
 )
 
-type overviewPage struct {
-	Currency string
-	Period   api.Period
-	Current  store.Summary
-	Previous store.Summary
-	Months   []monthRow
-	Chart    any
-	HasSales bool
-}
-
-type monthRow struct {
-	Label string
-	Net   int64
-}
-
-// Change is the relative change of cur against prev, and whether it is
-// defined (prev non-zero).
+// Change is the relative change of a figure against the comparison
+// period, and whether it is defined (a comparison exists and was not zero).
 type Change struct {
 	Ratio float64
 	OK    bool
 }
 
-func change(cur, prev int64) Change {
-	if prev == 0 {
+func change(cur int64, prev *analytics.Figures, pick func(analytics.Figures) int64) Change {
+	if prev == nil || pick(*prev) == 0 {
 		return Change{}
 	}
-	return Change{Ratio: float64(cur-prev) / float64(prev), OK: true}
+	p := pick(*prev)
+	return Change{Ratio: float64(cur-p) / float64(abs64(p)), OK: true}
 }
 
-// Changes of the headline figures, for the template.
-func (p overviewPage) NetChange() Change    { return change(p.Current.Net, p.Previous.Net) }
-func (p overviewPage) OrdersChange() Change { return change(p.Current.Orders, p.Previous.Orders) }
-func (p overviewPage) UnitsChange() Change  { return change(p.Current.Units, p.Previous.Units) }
-func (p overviewPage) AOVChange() Change {
-	return change(p.Current.AverageOrderValue(), p.Previous.AverageOrderValue())
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+type kpi struct {
+	ID, Label string
+	Value     int64
+	Money     bool
+	Change    Change
+}
+
+type overviewPage struct {
+	View        *view
+	Report      *analytics.Overview
+	KPIs        []kpi
+	Trend       any
+	Categories  any
+	Countries   any
+	Channels    any
+	HasSales    bool
+	FilterLists filterLists
+}
+
+// filterLists are the choices of the filter form.
+type filterLists struct {
+	GameIPs    []*phantomos.GameIP
+	Connectors []*phantomos.Connector
+	Categories []string
+	Channels   []analytics.Row
+	Countries  []analytics.Row
+}
+
+func (s *Server) filterLists(r *http.Request, pub *phantomos.Publisher, o *analytics.Overview) (filterLists, error) {
+	ips, err := s.store.GameIPs(r.Context(), pub.ID)
+	if err != nil {
+		return filterLists{}, err
+	}
+	conns, err := s.store.Connectors(r.Context(), pub.ID)
+	if err != nil {
+		return filterLists{}, err
+	}
+	return filterLists{GameIPs: ips, Connectors: conns, Categories: phantomos.Categories, Channels: o.Channels, Countries: o.Countries}, nil
+}
+
+// overview builds the report of the request's view, shared by the page,
+// its CSV export and the API.
+func (s *Server) overview(r *http.Request) (*phantomos.Publisher, *view, *analytics.Overview, error) {
+	a := phantomos.ActorFrom(r.Context())
+	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	v, err := s.parseView(r, pub)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	o, err := analytics.BuildOverview(r.Context(), s.store, pub, v.Period, v.Compare, v.HasCompare, v.Filter)
+	return pub, v, o, err
 }
 
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
+	pub, v, o, err := s.overview(r)
+	if err != nil {
+		return err
+	}
+	cur := o.Current
+	money := func(x int64) string { return formatMoneyCompact(x, pub.ReportingCurrency) }
+	p := overviewPage{View: v, Report: o, HasSales: cur.Orders > 0 || cur.NetRevenue != 0}
+	p.KPIs = []kpi{
+		{"kpi-net", "Net revenue", cur.NetRevenue, true, change(cur.NetRevenue, o.Previous, func(f analytics.Figures) int64 { return f.NetRevenue })},
+		{"kpi-orders", "Orders", cur.Orders, false, change(cur.Orders, o.Previous, func(f analytics.Figures) int64 { return f.Orders })},
+		{"kpi-units", "Units", cur.Units, false, change(cur.Units, o.Previous, func(f analytics.Figures) int64 { return f.Units })},
+		{"kpi-aov", "Average order value", cur.AverageOrderValue, true, change(cur.AverageOrderValue, o.Previous, func(f analytics.Figures) int64 { return f.AverageOrderValue })},
+		{"kpi-gross", "Gross sales", cur.GrossRevenue, true, change(cur.GrossRevenue, o.Previous, func(f analytics.Figures) int64 { return f.GrossRevenue })},
+		{"kpi-refunds", "Refunds", cur.Refunds, true, change(cur.Refunds, o.Previous, func(f analytics.Figures) int64 { return f.Refunds })},
+	}
+	labels := make([]string, len(o.Trend))
+	now := chart.Series{Name: "This period"}
+	before := chart.Series{Name: "Comparison", Muted: true}
+	for i, pt := range o.Trend {
+		labels[i] = trendLabel(pt.Start, o.Grain)
+		now.Values = append(now.Values, pt.NetRevenue)
+		if pt.Compare != nil {
+			before.Values = append(before.Values, *pt.Compare)
+		}
+	}
+	series := []chart.Series{now}
+	if len(before.Values) > 0 {
+		series = append(series, before)
+	}
+	p.Trend = chart.Lines("Net revenue per "+o.Grain, labels, series, money)
+	p.Categories = chart.HBars("Net revenue by category", rowPoints(o.Categories, titleCase), money)
+	p.Countries = chart.HBars("Net revenue by country", rowPoints(top(o.Countries, 12), countryName), money)
+	p.Channels = chart.HBars("Net revenue by channel", rowPoints(o.Channels, titleCase), money)
+	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+		return err
+	}
 	data := s.pageData(r, "Overview", "overview")
-	pub := data.Publisher
-	if pub == nil {
-		return phantomos.Errorf(phantomos.ENOTFOUND, "Publisher not found.")
-	}
-	loc := pub.Location()
-	period := api.Last12Months(s.now(), loc)
-	cur, err := s.store.Summary(ctx, pub.ID, period.From, period.To)
-	if err != nil {
-		return err
-	}
-	before := period.Previous()
-	prev, err := s.store.Summary(ctx, pub.ID, before.From, before.To)
-	if err != nil {
-		return err
-	}
-	months, err := s.store.MonthlyNet(ctx, pub.ID, period.From, period.To)
-	if err != nil {
-		return err
-	}
-	byMonth := map[string]int64{}
-	for _, m := range months {
-		byMonth[m.Month] = m.Value
-	}
-	p := overviewPage{Currency: pub.ReportingCurrency, Period: period, Current: cur, Previous: prev, HasSales: cur.Orders > 0}
-	var points []chart.Point
-	first := period.From.Time()
-	for m := time.Date(first.Year(), first.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(period.To.Time()); m = m.AddDate(0, 1, 0) {
-		label := m.Format("Jan 2006")
-		v := byMonth[m.Format("2006-01")]
-		p.Months = append(p.Months, monthRow{Label: label, Net: v})
-		points = append(points, chart.Point{Label: m.Format("Jan 06"), Value: v})
-	}
-	p.Chart = chart.Bars("Net revenue per month", points, func(v int64) string { return formatMoneyCompact(v, pub.ReportingCurrency) })
 	data.Data = p
 	return s.render(w, http.StatusOK, "overview", data)
 }
+
+func top(rows []analytics.Row, n int) []analytics.Row {
+	if len(rows) > n {
+		return rows[:n]
+	}
+	return rows
+}
+
+func rowPoints(rows []analytics.Row, label func(string) string) []chart.Point {
+	out := make([]chart.Point, len(rows))
+	for i, r := range rows {
+		out[i] = chart.Point{Label: label(r.Label), Value: r.NetRevenue}
+	}
+	return out
+}
+
+func trendLabel(d phantomos.Day, grain string) string {
+	t := d.Time()
+	switch grain {
+	case "month":
+		return t.Format("Jan 06")
+	}
+	return t.Format("2 Jan")
+}
+
+// handleOverviewCSV exports every table of the Overview, for the same view.
+func (s *Server) handleOverviewCSV(w http.ResponseWriter, r *http.Request) error {
+	pub, _, o, err := s.overview(r)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	amount := func(v int64) string { return decimal(v, pub.ReportingCurrency) }
+	cw.Write([]string{"section", "key", "label", "net_revenue", "units", "share_or_change", "currency"})
+	f := o.Current
+	for _, k := range []struct {
+		k string
+		v string
+	}{{"net_revenue", amount(f.NetRevenue)}, {"gross_revenue", amount(f.GrossRevenue)}, {"discounts", amount(f.Discounts)},
+		{"refunds", amount(f.Refunds)}, {"orders", strconv.FormatInt(f.Orders, 10)}, {"units", strconv.FormatInt(f.Units, 10)},
+		{"average_order_value", amount(f.AverageOrderValue)}} {
+		cw.Write([]string{"summary", k.k, string(o.Period.From) + ".." + string(o.Period.To), k.v, "", "", pub.ReportingCurrency})
+	}
+	for _, pt := range o.Trend {
+		cmp := ""
+		if pt.Compare != nil {
+			cmp = amount(*pt.Compare)
+		}
+		cw.Write([]string{"trend_" + o.Grain, string(pt.Start), "", amount(pt.NetRevenue), "", cmp, pub.ReportingCurrency})
+	}
+	for name, rows := range map[string][]analytics.Row{"category": o.Categories, "top_product": o.Products, "country": o.Countries, "channel": o.Channels} {
+		for _, row := range rows {
+			cw.Write([]string{name, row.Key, row.Label, amount(row.NetRevenue), strconv.FormatInt(row.Units, 10), strconv.FormatFloat(row.Share, 'f', 4, 64), pub.ReportingCurrency})
+		}
+	}
+	cw.Flush()
+	return sendCSV(w, fmt.Sprintf("overview-%s-%s.csv", o.Period.From, o.Period.To), buf.Bytes(), cw.Error())
+}
+
+func sendCSV(w http.ResponseWriter, name string, b []byte, err error) error {
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Write(b)
+	return nil
+}
+
+// decimal formats minor units as a plain decimal for CSV: 123456 → "1234.56".
+func decimal(v int64, currency string) string {
+	d := phantomos.MinorDigits(currency)
+	if d == 0 {
+		return strconv.FormatInt(v, 10)
+	}
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	div := int64(1)
+	for range d {
+		div *= 10
+	}
+	return fmt.Sprintf("%s%d.%0*d", sign, v/div, d, v%div)
+}
+

@@ -45,6 +45,11 @@ func (s *Server) routes() []Route {
 
 		// Application pages.
 		{"GET /overview", view, s.handleOverview},
+		{"GET /overview.csv", view, s.handleOverviewCSV},
+		{"GET /assets", view, s.handleAssets},
+		{"GET /assets.csv", view, s.handleAssetsCSV},
+		{"GET /assets/compare", view, s.handleCompare},
+		{"GET /assets/{id}", view, s.handleAsset},
 		{"GET /intelligence", view, s.handleIntelligence},
 		{"GET /products", view, s.handleProducts},
 		{"GET /connectors", view, s.handleConnectors},
@@ -82,7 +87,10 @@ func (s *Server) routes() []Route {
 		// JSON API.
 		{"GET /api/openapi.json", public, s.api.HandleOpenAPI},
 		{"GET /api/v1/me", view, s.api.HandleMe},
-		{"GET /api/analytics", view, s.api.HandleAnalytics},
+		{"GET /api/analytics", view, s.handleAPIAnalytics},
+		{"GET /api/analytics/assets", view, s.handleAPIAssets},
+		{"GET /api/v1/analytics/assets/{id}", view, s.handleAPIAsset},
+		{"GET /api/v1/analytics/compare", view, s.handleAPICompare},
 		{"POST /api/settings/invite", team, s.handleAPIInviteCreate},
 		{"GET /api/settings/invite", team, s.handleAPIInviteList},
 		{"DELETE /api/settings/invite", team, s.handleAPIInviteRevoke},

@@ -1,0 +1,78 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/analytics"
+)
+
+// handleAPIAnalytics serves GET /api/analytics: the Overview's numbers for
+// the same range, comparison and filters as the page.
+func (s *Server) handleAPIAnalytics(w http.ResponseWriter, r *http.Request) error {
+	_, _, o, err := s.overview(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, o)
+}
+
+// handleAPIAssets serves GET /api/analytics/assets: revenue attributed to
+// every asset, asset type and game IP, with the unmapped remainder.
+func (s *Server) handleAPIAssets(w http.ResponseWriter, r *http.Request) error {
+	_, _, rep, err := s.assetReport(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
+}
+
+// handleAPIAsset serves GET /api/v1/analytics/assets/{id}: the figures of
+// the products featuring one asset.
+func (s *Server) handleAPIAsset(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	asset, err := s.store.Asset(r.Context(), pub.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v, err := s.parseView(r, pub)
+	if err != nil {
+		return err
+	}
+	f := v.Filter
+	f.Assets = []string{asset.ID}
+	o, err := analytics.BuildOverview(r.Context(), s.store, pub, v.Period, v.Compare, v.HasCompare, f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"asset": map[string]any{"id": asset.ID, "name": asset.Name, "asset_type": asset.AssetType}, "overview": o})
+}
+
+// handleAPICompare serves GET /api/v1/analytics/compare?asset=…&asset=…:
+// attributed revenue of two or more assets over time.
+func (s *Server) handleAPICompare(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	v, err := s.parseView(r, pub)
+	if err != nil {
+		return err
+	}
+	if len(v.Filter.Assets) < 2 {
+		return phantomos.Errorf(phantomos.EINVALID, "Give two or more assets to compare: ?asset=ID&asset=ID.")
+	}
+	ids := v.Filter.Assets
+	f := v.Filter
+	f.Assets = nil
+	c, err := analytics.BuildComparison(r.Context(), s.store, pub, ids, v.Period, v.Compare, v.HasCompare, f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}

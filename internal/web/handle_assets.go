@@ -1,0 +1,206 @@
+package web
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/analytics"
+	"github.com/phantomos/phantomos/internal/chart"
+)
+
+type assetsPage struct {
+	View        *view
+	Report      *analytics.AssetReport
+	AssetsChart any
+	TypesChart  any
+	IPsChart    any
+	FilterLists filterLists
+}
+
+// assetReport builds the attribution report of the request's view.
+func (s *Server) assetReport(r *http.Request) (*phantomos.Publisher, *view, *analytics.AssetReport, error) {
+	a := phantomos.ActorFrom(r.Context())
+	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	v, err := s.parseView(r, pub)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep, err := analytics.BuildAssetReport(r.Context(), s.store, pub, v.Period, v.Compare, v.HasCompare, v.Filter)
+	return pub, v, rep, err
+}
+
+func (s *Server) handleAssets(w http.ResponseWriter, r *http.Request) error {
+	pub, v, rep, err := s.assetReport(r)
+	if err != nil {
+		return err
+	}
+	money := func(x int64) string { return formatMoneyCompact(x, pub.ReportingCurrency) }
+	var pts []chart.Point
+	for _, a := range rep.Assets {
+		if a.NetRevenue != 0 && len(pts) < 15 {
+			pts = append(pts, chart.Point{Label: a.Name, Value: a.NetRevenue})
+		}
+	}
+	p := assetsPage{View: v, Report: rep, AssetsChart: chart.HBars("Net revenue by asset", pts, money),
+		TypesChart: chart.HBars("Net revenue by asset type", rowPoints(rep.Types, titleCase), money),
+		IPsChart:   chart.HBars("Net revenue by game IP", rowPoints(rep.GameIPs, func(s string) string { return s }), money)}
+	o := &analytics.Overview{}
+	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+		return err
+	}
+	data := s.pageData(r, "Assets", "overview")
+	data.Data = p
+	return s.render(w, http.StatusOK, "assets", data)
+}
+
+func (s *Server) handleAssetsCSV(w http.ResponseWriter, r *http.Request) error {
+	pub, _, rep, err := s.assetReport(r)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	cw.Write([]string{"section", "id", "name", "asset_type", "game_ip", "net_revenue", "share", "previous_net_revenue", "currency", "attribution_model"})
+	for _, a := range rep.Assets {
+		prev := ""
+		if a.Previous != nil {
+			prev = decimal(*a.Previous, pub.ReportingCurrency)
+		}
+		cw.Write([]string{"asset", a.ID, a.Name, a.Type, a.GameIP, decimal(a.NetRevenue, pub.ReportingCurrency), strconv.FormatFloat(a.Share, 'f', 4, 64), prev, rep.Currency, rep.Model})
+	}
+	for name, rows := range map[string][]analytics.Row{"asset_type": rep.Types, "game_ip": rep.GameIPs} {
+		for _, row := range rows {
+			cw.Write([]string{name, row.Key, row.Label, "", "", decimal(row.NetRevenue, pub.ReportingCurrency), strconv.FormatFloat(row.Share, 'f', 4, 64), "", rep.Currency, rep.Model})
+		}
+	}
+	cw.Flush()
+	return sendCSV(w, fmt.Sprintf("assets-%s-%s.csv", rep.Period.From, rep.Period.To), buf.Bytes(), cw.Error())
+}
+
+type assetPage struct {
+	View        *view
+	Asset       *phantomos.Asset
+	Report      *analytics.Overview
+	Trend       any
+	Categories  any
+	Countries   any
+	FilterLists filterLists
+}
+
+// handleAsset is an asset's detail: the trend, categories, products and
+// countries of the products that depict it.
+func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	asset, err := s.store.Asset(r.Context(), pub.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v, err := s.parseView(r, pub)
+	if err != nil {
+		return err
+	}
+	f := v.Filter
+	f.Assets = []string{asset.ID}
+	o, err := analytics.BuildOverview(r.Context(), s.store, pub, v.Period, v.Compare, v.HasCompare, f)
+	if err != nil {
+		return err
+	}
+	money := func(x int64) string { return formatMoneyCompact(x, pub.ReportingCurrency) }
+	labels := make([]string, len(o.Trend))
+	cur := chart.Series{Name: asset.Name}
+	prev := chart.Series{Name: "Comparison", Muted: true}
+	for i, pt := range o.Trend {
+		labels[i] = trendLabel(pt.Start, o.Grain)
+		cur.Values = append(cur.Values, pt.NetRevenue)
+		if pt.Compare != nil {
+			prev.Values = append(prev.Values, *pt.Compare)
+		}
+	}
+	series := []chart.Series{cur}
+	if len(prev.Values) > 0 {
+		series = append(series, prev)
+	}
+	p := assetPage{View: v, Asset: asset, Report: o,
+		Trend:      chart.Lines("Revenue of products featuring "+asset.Name, labels, series, money),
+		Categories: chart.HBars("By category", rowPoints(o.Categories, titleCase), money),
+		Countries:  chart.HBars("By country", rowPoints(top(o.Countries, 10), countryName), money)}
+	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+		return err
+	}
+	data := s.pageData(r, asset.Name, "overview")
+	data.Data = p
+	return s.render(w, http.StatusOK, "asset", data)
+}
+
+type comparePage struct {
+	View        *view
+	Comparison  *analytics.Comparison
+	Choices     []analytics.AssetRow
+	Selected    map[string]bool
+	Trend       any
+	Share       any
+	FilterLists filterLists
+}
+
+// handleCompare sets two or more assets side by side. Without a choice it
+// compares the two top earners.
+func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) error {
+	pub, v, rep, err := s.assetReport(r)
+	if err != nil {
+		return err
+	}
+	ids := v.Filter.Assets
+	if len(ids) < 2 {
+		ids = nil
+		for _, a := range rep.Assets {
+			if len(ids) < 2 {
+				ids = append(ids, a.ID)
+			}
+		}
+	}
+	f := v.Filter
+	f.Assets = nil
+	cmp, err := analytics.BuildComparison(r.Context(), s.store, pub, ids, v.Period, v.Compare, v.HasCompare, f)
+	if err != nil {
+		return err
+	}
+	p := comparePage{View: v, Comparison: cmp, Choices: rep.Assets, Selected: map[string]bool{}}
+	for _, id := range ids {
+		p.Selected[id] = true
+	}
+	money := func(x int64) string { return formatMoneyCompact(x, pub.ReportingCurrency) }
+	labels := make([]string, len(cmp.Buckets))
+	for i, b := range cmp.Buckets {
+		labels[i] = trendLabel(b, cmp.Grain)
+	}
+	var series []chart.Series
+	var shares []chart.Series
+	for i, a := range cmp.Assets {
+		series = append(series, chart.Series{Name: a.Name, Values: a.Trend, Muted: i > 0})
+		pct := make([]int64, len(a.Shares))
+		for j, sh := range a.Shares {
+			pct[j] = int64(sh*1000 + 0.5)
+		}
+		shares = append(shares, chart.Series{Name: a.Name, Values: pct, Muted: i > 0})
+	}
+	p.Trend = chart.Lines("Attributed revenue", labels, series, money)
+	p.Share = chart.Lines("Share of the compared assets' revenue", labels, shares, func(x int64) string { return strconv.FormatFloat(float64(x)/10, 'f', 1, 64) + "%" })
+	o := &analytics.Overview{}
+	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+		return err
+	}
+	data := s.pageData(r, "Compare assets", "overview")
+	data.Data = p
+	return s.render(w, http.StatusOK, "compare", data)
+}
