@@ -11,7 +11,7 @@ import (
 )
 
 var funcs = template.FuncMap{
-	"int64": func(n int) int64 { return int64(n) },
+	"int64":        func(n int) int64 { return int64(n) },
 	"money":        formatMoney,
 	"moneyCompact": formatMoneyCompact,
 	"number":       formatNumber,

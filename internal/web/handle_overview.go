@@ -217,4 +217,3 @@ func decimal(v int64, currency string) string {
 	}
 	return fmt.Sprintf("%s%d.%0*d", sign, v/div, d, v%div)
 }
-
