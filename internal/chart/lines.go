@@ -94,7 +94,7 @@ func Lines(title string, labels []string, series []Series, format func(int64) st
 // HBars renders ranked horizontal bars: one row per point with its label,
 // a bar proportional to the largest value, and the formatted value.
 func HBars(title string, points []Point, format func(int64) string) template.HTML {
-	const width, row, labelW, valueW = 720, 26, 180, 110
+	const width, row, labelW, valueW = 420, 24, 150, 64
 	height := row*len(points) + 4
 	var max int64 = 1
 	for _, p := range points {
@@ -109,8 +109,8 @@ func HBars(title string, points []Point, format func(int64) string) template.HTM
 		y := float64(i*row) + 4
 		w := math.Max(0, plotW*float64(p.Value)/float64(max))
 		label := p.Label
-		if len([]rune(label)) > 28 {
-			label = string([]rune(label)[:27]) + "…"
+		if len([]rune(label)) > 22 {
+			label = string([]rune(label)[:21]) + "…"
 		}
 		fmt.Fprintf(&b, `<text class="label" x="0" y="%.1f" dominant-baseline="middle">%s</text>`, y+row/2-2, template.HTMLEscapeString(label))
 		fmt.Fprintf(&b, `<rect class="bar" x="%d" y="%.1f" width="%.1f" height="%d"><title>%s: %s</title></rect>`, labelW, y+4, w, row-10,

@@ -38,12 +38,13 @@ var funcs = template.FuncMap{
 		if prev == nil || *prev == 0 {
 			return "—"
 		}
-		r := float64(cur-*prev) / float64(abs64(*prev))
-		arrow := "▲ "
-		if r < 0 {
-			arrow, r = "▼ ", -r
+		return pctChange(float64(cur-*prev) / float64(abs64(*prev)))
+	},
+	"pctchange": func(r *float64) string {
+		if r == nil {
+			return "—"
 		}
-		return arrow + strconv.FormatFloat(r*100, 'f', 1, 64) + "%"
+		return pctChange(*r)
 	},
 	"title": func(s string) string { return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ") },
 }
@@ -119,4 +120,13 @@ func formatNumber(n int64) string {
 		return "−" + b.String()
 	}
 	return b.String()
+}
+
+// pctChange formats a relative change with its direction: "▲ 12.5%".
+func pctChange(r float64) string {
+	arrow := "▲ "
+	if r < 0 {
+		arrow, r = "▼ ", -r
+	}
+	return arrow + strconv.FormatFloat(r*100, 'f', 1, 64) + "%"
 }

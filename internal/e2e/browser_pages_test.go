@@ -1,0 +1,58 @@
+package e2e
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/store/storetest"
+)
+
+// TestBrowserAnalyticsPages opens every analytics page of the demo at
+// desktop and phone width, checks each shows its heading and figures
+// without an error, and saves screenshots as test artefacts.
+func TestBrowserAnalyticsPages(t *testing.T) {
+	ctx := browser(t)
+	db := storetest.URL(t, store.SQLite)
+	if out, err := cli(t, "", "demo", "--db", db, "--sales", "30000"); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	srv := startServer(t, db, "--demo")
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/login"),
+		chromedp.Click(chromedp.ID("explore-demo")),
+		chromedp.WaitVisible(chromedp.ID("kpi-net")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	pages := []struct {
+		name, path, heading, must string
+	}{
+		{"overview", "/overview", "Overview", "Tagging coverage"},
+		{"overview-filtered", "/overview?range=90d&compare=year&channel=online_store", "Overview", "Net revenue per day"},
+		{"assets", "/assets", "Assets", "Unmapped products"},
+		{"compare", "/assets/compare?range=12m", "Compare assets", "Share of their combined revenue"},
+		{"team-forbidden", "/settings/team", "Forbidden", "analyst"},
+	}
+	for _, width := range []int64{1440, 390} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pages {
+			if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+				t.Fatalf("%s: %v", p.path, err)
+			}
+			h := do(t, ctx, chromedp.Text(chromedp.CSS("main h1")))
+			body := do(t, ctx, chromedp.Text(chromedp.CSS("main")))
+			if h != p.heading || !strings.Contains(body, p.must) {
+				t.Errorf("%s at %dpx: heading %q, want %q with %q in the page", p.path, width, h, p.heading, p.must)
+			}
+			shot := do(t, ctx, chromedp.FullScreenshot(100))
+			os.WriteFile(artefact(t, p.name+"-"+strconv.FormatInt(width, 10)+".png"), shot, 0o644)
+		}
+	}
+}
