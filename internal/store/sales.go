@@ -56,6 +56,13 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 	}
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// A large load inserts keys all over the sales indexes; a page cache
+		// that holds them avoids re-reading pages for every row. It is set
+		// back when the load ends, as the connection returns to the pool.
+		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -524288`); err != nil {
+			return err
+		}
+		defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -32768`)
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO sales (`+columnList(saleColumns)+`) VALUES (`+placeholders(len(saleColumns))+`)`)
 		if err != nil {
 			return err

@@ -90,6 +90,7 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-32768)") // 32 MiB per connection, allocated as used
 	q.Set("_time_format", "sqlite")
 	// Write transactions take the write lock up front, so two writers wait
 	// for each other (busy_timeout) instead of failing on lock upgrade.
