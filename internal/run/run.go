@@ -66,6 +66,8 @@ func commands() []command {
 		{"demo", "[--db URL] [--sales N] [--seed S]", "load the demo publisher (slug demo)", cmdDemo},
 		{"publisher add", "--name N --slug S [--owner-email E] [--currency USD] [--timezone UTC]", "create a publisher (and its owner; password from stdin)", cmdPublisherAdd},
 		{"user add", "--publisher S --email E --role R [--name N]", "add a user; the password is read from stdin", cmdUserAdd},
+		{"tag", "--assets ASSETS.csv --products PRODUCTS.csv", "suggest assets for products offline (CSV out)", cmdTag},
+		{"eval", "{tagging|forecast} [--data DIR]", "evaluate tagging or forecasting on ../shared/eval-data", cmdEval},
 		{"version", "", "print the version", cmdVersion},
 		{"help", "", "list the commands", nil},
 	}

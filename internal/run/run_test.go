@@ -162,3 +162,23 @@ func TestPublisherAndUserAdd(t *testing.T) {
 		t.Errorf("user add = %q, %v", out, err)
 	}
 }
+
+func TestTagCommand(t *testing.T) {
+	dir := t.TempDir()
+	assets := filepath.Join(dir, "assets.csv")
+	products := filepath.Join(dir, "products.csv")
+	os.WriteFile(assets, []byte("game_ip,asset,asset_type,aliases\nStarfall Odyssey,Void Empress,character,Empress\nStarfall Odyssey,Captain Nova,character,Nova\n"), 0o644)
+	os.WriteFile(products, []byte("id,title,description\np1,Void Empress 1/6 Scale Figure,Starfall Odyssey collectible\np2,Ocean Blue Shirt,\n"), 0o644)
+	out, _, err := runCLI(t, nil, "", "tag", "--assets", assets, "--products", products)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if lines[0] != "id,game_ip,asset,confidence" || len(lines) != 2 || !strings.HasPrefix(lines[1], "p1,Starfall Odyssey,Void Empress,") {
+		t.Errorf("tag output:\n%s", out)
+	}
+	os.WriteFile(assets, []byte("game_ip,asset,asset_type,aliases\nX,Y,villain,\n"), 0o644)
+	if _, _, err := runCLI(t, nil, "", "tag", "--assets", assets, "--products", products); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("bad asset type: %v, want an error naming line 2", err)
+	}
+}

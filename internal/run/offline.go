@@ -1,0 +1,64 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/phantomos/phantomos/internal/tagging"
+)
+
+// cmdTag tags products offline: no database, no network.
+func cmdTag(ctx context.Context, e *env, args []string) error {
+	fs := flags(e, "tag", "--assets ASSETS.csv --products PRODUCTS.csv")
+	assets := fs.String("assets", "", "CSV with columns game_ip,asset,asset_type,aliases (aliases |-separated)")
+	products := fs.String("products", "", "CSV with columns id,title[,description]")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *assets == "" || *products == "" {
+		fs.Usage()
+		return fmt.Errorf("%w: --assets and --products are required", ErrUsage)
+	}
+	af, err := os.Open(*assets)
+	if err != nil {
+		return err
+	}
+	defer af.Close()
+	pf, err := os.Open(*products)
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	return tagging.RunCSV(af, pf, e.stdout)
+}
+
+// defaultEvalData is where the evaluation data lives beside a checkout.
+const defaultEvalData = "../shared/eval-data"
+
+// cmdEval runs the evaluations the issues ask for on the public data in
+// ../shared/eval-data.
+func cmdEval(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || (args[0] != "tagging" && args[0] != "forecast") {
+		fmt.Fprintln(e.stderr, "Usage: phantomos eval {tagging|forecast} [--data DIR]")
+		return fmt.Errorf("%w: eval needs tagging or forecast", ErrUsage)
+	}
+	what := args[0]
+	fs := flags(e, "eval "+what, "[--data DIR]")
+	data := fs.String("data", defaultEvalData, "the eval-data folder")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if _, err := os.Stat(*data); err != nil {
+		return fmt.Errorf("evaluation data not found at %s (it lives in shared/eval-data beside the checkout): %w", *data, errors.Unwrap(err))
+	}
+	switch what {
+	case "tagging":
+		_, err := tagging.Eval(*data, e.stdout, tagging.EvalOptions{})
+		return err
+	default:
+		return evalForecast(ctx, e, filepath.Join(*data, "forecast-m3-monthly"))
+	}
+}
