@@ -346,13 +346,16 @@ func BuildComparison(ctx context.Context, s *store.Store, pub *phantomos.Publish
 		}
 		perBucket[i][d.ProductID] += d.Net
 	}
+	whole := map[string]int64{}
 	for i, net := range perBucket {
+		for id, v := range net {
+			whole[id] += v
+		}
 		at := Attribute(net, links, pub.Settings.AttributionModel)
 		var sum int64
 		for k := range c.Assets {
 			v := at.ByAsset[c.Assets[k].ID]
 			c.Assets[k].Trend[i] = v
-			c.Assets[k].NetRevenue += v
 			sum += v
 		}
 		for k := range c.Assets {
@@ -360,6 +363,13 @@ func BuildComparison(ctx context.Context, s *store.Store, pub *phantomos.Publish
 				c.Assets[k].Shares[i] = float64(c.Assets[k].Trend[i]) / float64(sum)
 			}
 		}
+	}
+	// Totals are attributed over the whole period, like the Assets page; the
+	// buckets are attributed each on its own, so they may differ from the
+	// total by rounding (a unit or two).
+	at := Attribute(whole, links, pub.Settings.AttributionModel)
+	for k := range c.Assets {
+		c.Assets[k].NetRevenue = at.ByAsset[c.Assets[k].ID]
 	}
 	if hasCmp {
 		rows, err := s.Breakdown(ctx, pub.ID, cmp.From, cmp.To, f, store.ByProduct)

@@ -68,6 +68,7 @@ func commands() []command {
 		{"user add", "--publisher S --email E --role R [--name N]", "add a user; the password is read from stdin", cmdUserAdd},
 		{"tag", "--assets ASSETS.csv --products PRODUCTS.csv", "suggest assets for products offline (CSV out)", cmdTag},
 		{"eval", "{tagging|forecast} [--data DIR]", "evaluate tagging or forecasting on ../shared/eval-data", cmdEval},
+		{"bench", "{analytics|http} [--db URL] [--sales N]", "benchmark page data against naive queries, or HTTP under load", cmdBench},
 		{"version", "", "print the version", cmdVersion},
 		{"help", "", "list the commands", nil},
 	}

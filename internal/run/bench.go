@@ -1,0 +1,383 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/analytics"
+	"github.com/phantomos/phantomos/internal/auth"
+	"github.com/phantomos/phantomos/internal/demo"
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/web"
+)
+
+func cmdBench(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || (args[0] != "analytics" && args[0] != "http") {
+		fmt.Fprintln(e.stderr, "Usage: phantomos bench {analytics|http} [--db URL] [--sales N] ...")
+		return fmt.Errorf("%w: bench needs analytics or http", ErrUsage)
+	}
+	what := args[0]
+	fs := flags(e, "bench "+what, "[--db URL] [--sales N]")
+	db := fs.String("db", "", "database URL or SQLite file (default $DATABASE_URL or phantomos.db)")
+	sales := fs.Int("sales", 10_000_000, "sales rows of the demo publisher to load, or reuse when already loaded")
+	requests := fs.Int("requests", 100, "timed requests per endpoint (analytics)")
+	conns := fs.Int("connections", 64, "concurrent connections (http)")
+	duration := fs.Duration("duration", 10*time.Second, "length of the load (http)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	s, cfg, err := openStore(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	b, err := newBench(ctx, e, s, *sales)
+	if err != nil {
+		return err
+	}
+	cfg.Demo = true
+	// Request logs would time the terminal, not the server.
+	quiet := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := web.New(s, cfg, quiet, version())
+	if err != nil {
+		return err
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	b.url = ts.URL
+	if what == "http" {
+		return b.loadTest(ctx, e, *conns, *duration)
+	}
+	return b.analytics(ctx, e, *requests)
+}
+
+// bench is a demo publisher of a known size, signed in as its analyst.
+type bench struct {
+	s       *store.Store
+	pub     *phantomos.Publisher
+	cookie  string
+	url     string
+	hero    string
+	villain string
+}
+
+func newBench(ctx context.Context, e *env, s *store.Store, sales int) (*bench, error) {
+	ok, err := demo.Exists(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		fmt.Fprintf(e.stderr, "loading a demo publisher with %d sales into %s (once; later runs reuse it)\n", sales, s.Where())
+		start := time.Now()
+		last := start
+		if _, err := demo.Load(ctx, s, demo.Options{Sales: sales, Seed: 1}, func(done, total int64) {
+			if time.Since(last) > 5*time.Second || done == total {
+				last = time.Now()
+				fmt.Fprintf(e.stderr, "  %d/%d (%.0f rows/s)\n", done, total, float64(done)/time.Since(start).Seconds())
+			}
+		}); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(e.stderr, "loaded in %s\n", time.Since(start).Round(time.Second))
+	}
+	pub, err := s.PublisherBySlug(ctx, demo.Slug)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.SalesCount(ctx, pub.ID)
+	if err != nil {
+		return nil, err
+	}
+	if n != int64(sales) {
+		return nil, fmt.Errorf("the demo publisher in %s has %d sales, not %d: use another database or --sales %d", s.Where(), n, sales, n)
+	}
+	u, _, err := s.UserForLogin(ctx, demo.AnalystEmail)
+	if err != nil {
+		return nil, err
+	}
+	tok := auth.NewToken()
+	if _, err := s.CreateSession(ctx, u, auth.HashToken(tok), time.Now().Add(time.Hour), "127.0.0.1", "bench"); err != nil {
+		return nil, err
+	}
+	b := &bench{s: s, pub: pub, cookie: tok}
+	assets, err := s.Assets(ctx, pub.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range assets {
+		switch a.Name {
+		case demo.Hero:
+			b.hero = a.ID
+		case demo.Villain:
+			b.villain = a.ID
+		}
+	}
+	return b, nil
+}
+
+func (b *bench) get(client *http.Client, path string) ([]byte, error) {
+	req, _ := http.NewRequest(http.MethodGet, b.url+path, nil)
+	req.AddCookie(&http.Cookie{Name: "phantomos_session", Value: b.cookie})
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, body)
+	}
+	return body, err
+}
+
+// timed runs fn n times after two warm-up runs and returns the durations,
+// sorted.
+func timed(n int, fn func() error) ([]time.Duration, error) {
+	for range 2 {
+		if err := fn(); err != nil {
+			return nil, err
+		}
+	}
+	d := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return nil, err
+		}
+		d = append(d, time.Since(start))
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d, nil
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := int(float64(len(d)-1) * p)
+	return d[i]
+}
+
+// analytics times the three pages' data through the real HTTP handler and
+// the same answers computed naively from the raw sales table, and checks
+// that both agree.
+func (b *bench) analytics(ctx context.Context, e *env, n int) error {
+	loc := b.pub.Location()
+	p, _ := analytics.Range("12m", time.Now(), loc)
+	client := &http.Client{Timeout: 2 * time.Minute}
+	naiveN := max(3, n/10)
+	fmt.Fprintf(e.stdout, "phantomos bench analytics: %s (%s), publisher %q, period %s..%s, %d requests per endpoint (naive: %d)\n\n",
+		b.s.Where(), b.s.Dialect(), b.pub.Name, p.From, p.To, n, naiveN)
+	fmt.Fprintf(e.stdout, "%-22s %10s %10s %12s %10s %s\n", "page data", "p50", "p95", "naive p50", "speed-up", "answers")
+
+	type job struct {
+		name  string
+		path  string
+		naive func() (int64, error)
+		got   func([]byte) (int64, error)
+	}
+	jobs := []job{
+		{"overview", "/api/analytics?range=12m",
+			func() (int64, error) { return naiveOverview(ctx, b.s, b.pub.ID, p) },
+			func(body []byte) (int64, error) {
+				var o analytics.Overview
+				err := json.Unmarshal(body, &o)
+				return o.Current.NetRevenue + o.Current.Orders, err
+			}},
+		{"asset attribution", "/api/analytics/assets?range=12m",
+			func() (int64, error) { return naiveAttribution(ctx, b.s, b.pub, p, "") },
+			func(body []byte) (int64, error) {
+				var r analytics.AssetReport
+				err := json.Unmarshal(body, &r)
+				var top int64
+				if len(r.Assets) > 0 {
+					top = r.Assets[0].NetRevenue
+				}
+				return top, err
+			}},
+		{"asset comparison", "/api/v1/analytics/compare?range=12m&asset=" + b.hero + "&asset=" + b.villain,
+			func() (int64, error) { return naiveAttribution(ctx, b.s, b.pub, p, b.hero) },
+			func(body []byte) (int64, error) {
+				var c analytics.Comparison
+				err := json.Unmarshal(body, &c)
+				if err == nil && len(c.Assets) == 0 {
+					err = fmt.Errorf("no assets compared")
+				}
+				if err != nil {
+					return 0, err
+				}
+				return c.Assets[0].NetRevenue, nil
+			}},
+	}
+	for _, j := range jobs {
+		var body []byte
+		d, err := timed(n, func() error {
+			var err error
+			body, err = b.get(client, j.path)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		var want int64
+		nd, err := timed(naiveN, func() error {
+			var err error
+			want, err = j.naive()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		got, err := j.got(body)
+		if err != nil {
+			return err
+		}
+		agree := "equal"
+		if got != want {
+			agree = fmt.Sprintf("DIFFER (%d vs naive %d)", got, want)
+		}
+		fmt.Fprintf(e.stdout, "%-22s %10s %10s %12s %9.1fx %s\n", j.name, ms(pct(d, .5)), ms(pct(d, .95)), ms(pct(nd, .5)),
+			float64(pct(nd, .5))/float64(pct(d, .5)), agree)
+	}
+	fmt.Fprintf(e.stdout, "\npeak RSS of this process (server and client): %s\n", peakRSS())
+	return nil
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+}
+
+// peakRSS reads the process's high-water resident set size on Linux.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		}
+	}
+	return "unknown"
+}
+
+// naiveOverview computes the overview's headline, trend and breakdowns
+// from the raw sales table, and returns net revenue plus distinct orders
+// (the figure checked against the endpoint).
+func naiveOverview(ctx context.Context, s *store.Store, pub phantomos.PublisherID, p analytics.Period) (int64, error) {
+	db := s.DB()
+	var net, orders int64
+	err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(net_reporting), 0), COUNT(DISTINCT CAST(connector_id AS TEXT) || '/' || external_order_id)
+		FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`, pub, string(p.From), string(p.To)).Scan(&net, &orders)
+	if err != nil {
+		return 0, err
+	}
+	for _, q := range []string{
+		`SELECT day, SUM(net_reporting) FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day`,
+		`SELECT p.category, SUM(t.net_reporting) FROM sales t JOIN products p ON p.id = t.product_id WHERE t.publisher_id = $1 AND t.day BETWEEN $2 AND $3 GROUP BY p.category`,
+		`SELECT country, SUM(net_reporting) FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3 GROUP BY country`,
+		`SELECT channel, SUM(net_reporting) FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3 GROUP BY channel`,
+		`SELECT product_id, SUM(net_reporting) FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3 GROUP BY product_id`,
+	} {
+		rows, err := db.QueryContext(ctx, q, pub, string(p.From), string(p.To))
+		if err != nil {
+			return 0, err
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+	}
+	return net + orders, nil
+}
+
+// naiveAttribution attributes raw per-product revenue to assets and returns
+// the revenue of asset (or of the top asset when asset is empty).
+func naiveAttribution(ctx context.Context, s *store.Store, pub *phantomos.Publisher, p analytics.Period, asset string) (int64, error) {
+	rows, err := s.DB().QueryContext(ctx, `SELECT CAST(product_id AS TEXT), SUM(net_reporting) FROM sales
+		WHERE publisher_id = $1 AND day BETWEEN $2 AND $3 GROUP BY product_id`, pub.ID, string(p.From), string(p.To))
+	if err != nil {
+		return 0, err
+	}
+	net := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var v int64
+		if err := rows.Scan(&id, &v); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		net[id] = v
+	}
+	rows.Close()
+	links, err := s.ConfirmedLinks(ctx, pub.ID)
+	if err != nil {
+		return 0, err
+	}
+	at := analytics.Attribute(net, links, pub.Settings.AttributionModel)
+	if asset != "" {
+		return at.ByAsset[asset], nil
+	}
+	var top int64
+	for _, v := range at.ByAsset {
+		top = max(top, v)
+	}
+	return top, nil
+}
+
+// loadTest sends GET /api/analytics from conns concurrent clients for d and
+// reports throughput and latency percentiles.
+func (b *bench) loadTest(ctx context.Context, e *env, conns int, d time.Duration) error {
+	transport := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
+	client := &http.Client{Transport: transport, Timeout: time.Minute}
+	path := "/api/analytics?range=12m"
+	if _, err := b.get(client, path); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failures int
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			bad := 0
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t0 := time.Now()
+				if _, err := b.get(client, path); err != nil {
+					bad++
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			failures += bad
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	fmt.Fprintf(e.stdout, "phantomos bench http: GET %s on %s (%s), %d connections for %s (client and server share this process)\n",
+		path, b.s.Where(), b.s.Dialect(), conns, d)
+	fmt.Fprintf(e.stdout, "requests: %d ok, %d failed; %.0f req/s; p50 %s, p95 %s, p99 %s\n", len(lat), failures,
+		float64(len(lat))/el.Seconds(), ms(pct(lat, .5)), ms(pct(lat, .95)), ms(pct(lat, .99)))
+	fmt.Fprintf(e.stdout, "peak RSS: %s\n", peakRSS())
+	return nil
+}
