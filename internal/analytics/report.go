@@ -334,9 +334,24 @@ func BuildComparison(ctx context.Context, s *store.Store, pub *phantomos.Publish
 		}
 		c.Assets = append(c.Assets, ComparedAsset{ID: a.ID, Name: a.Name, Type: a.AssetType, Trend: make([]int64, len(c.Buckets)), Shares: make([]float64, len(c.Buckets))})
 	}
-	days, err := s.ProductDailyNet(ctx, pub.ID, p.From, p.To, f)
-	if err != nil {
-		return nil, err
+	// Only the products of the compared assets matter: the others' revenue
+	// is attributed elsewhere whatever the model.
+	wanted := map[string]bool{}
+	for _, id := range ids {
+		wanted[id] = true
+	}
+	seen := map[string]bool{}
+	for _, l := range links {
+		if wanted[l.AssetID] && !seen[l.ProductID] {
+			seen[l.ProductID] = true
+			f.Products = append(f.Products, l.ProductID)
+		}
+	}
+	var days []store.ProductDay
+	if len(f.Products) > 0 {
+		if days, err = s.ProductDailyNet(ctx, pub.ID, p.From, p.To, f); err != nil {
+			return nil, err
+		}
 	}
 	perBucket := make([]map[string]int64, len(c.Buckets))
 	for _, d := range days {
@@ -371,7 +386,7 @@ func BuildComparison(ctx context.Context, s *store.Store, pub *phantomos.Publish
 	for k := range c.Assets {
 		c.Assets[k].NetRevenue = at.ByAsset[c.Assets[k].ID]
 	}
-	if hasCmp {
+	if hasCmp && len(f.Products) > 0 {
 		rows, err := s.Breakdown(ctx, pub.ID, cmp.From, cmp.To, f, store.ByProduct)
 		if err != nil {
 			return nil, err

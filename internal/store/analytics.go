@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/phantomos/phantomos"
 )
@@ -38,12 +39,20 @@ type Filter struct {
 	Channels   []string
 	Connectors []string
 	Countries  []string
+	// Products restricts to these product ids (the asset comparison uses it
+	// to read only the products of the compared assets).
+	Products []string
 }
 
-// productLevel reports whether the filter selects products (which the
-// order rollup cannot answer for distinct orders).
+// productLevel reports whether the filter selects products.
 func (f Filter) productLevel() bool {
-	return len(f.GameIPs) > 0 || len(f.Assets) > 0 || len(f.Categories) > 0
+	return len(f.GameIPs) > 0 || len(f.Assets) > 0 || len(f.Categories) > 0 || len(f.Products) > 0
+}
+
+// geoLevel reports whether the filter selects countries, channels or
+// connectors.
+func (f Filter) geoLevel() bool {
+	return len(f.Countries) > 0 || len(f.Channels) > 0 || len(f.Connectors) > 0
 }
 
 // where builds the filter's conditions on a rollup or sales table aliased
@@ -54,6 +63,11 @@ func (f Filter) where(args []any, from, to phantomos.Day, withProducts bool) (st
 	// The publisher is always $1, already in args.
 	conds := []string{"t.publisher_id = $1", fmt.Sprintf("t.day BETWEEN $%d AND $%d", len(args)+1, len(args)+2)}
 	args = append(args, string(from), string(to))
+	return f.conds(conds, args, withProducts)
+}
+
+// conds appends the filter's conditions to conds (see where).
+func (f Filter) conds(conds []string, args []any, withProducts bool) (string, []any) {
 	in := func(col string, vals []string) {
 		if len(vals) == 0 {
 			return
@@ -69,6 +83,7 @@ func (f Filter) where(args []any, from, to phantomos.Day, withProducts bool) (st
 	in("t.channel", f.Channels)
 	in("t.connector_id", f.Connectors)
 	if withProducts {
+		in("CAST(t.product_id AS TEXT)", f.Products)
 		in("p.category", f.Categories)
 		in("CAST(p.game_ip_id AS TEXT)", f.GameIPs)
 		if len(f.Assets) > 0 {
@@ -83,13 +98,93 @@ func (f Filter) where(args []any, from, to phantomos.Day, withProducts bool) (st
 	return strings.Join(conds, " AND "), args
 }
 
-// fromRollup is the FROM clause over sales_daily with products joined when
-// the filter needs them.
-func (f Filter) fromRollup() string {
-	if f.productLevel() {
-		return "sales_daily t JOIN products p ON p.publisher_id = t.publisher_id AND p.id = t.product_id"
+// grain is a family of rollups.
+type grain int
+
+const (
+	fullGrain    grain = iota // sales_daily: day × product × country × channel × connector
+	productGrain              // product_daily/product_monthly: day × product
+	geoGrain                  // geo_daily/geo_monthly: day × country × channel × connector
+)
+
+// rollup returns a FROM clause, aliased t, of the coarsest rollup that
+// answers filter f over from..to, with products joined as p when the filter
+// or the caller (needProducts) needs them, and the conditions and
+// arguments to use with it. Whole months of the range are read from the
+// monthly tables and the partial months at its edges from the daily ones;
+// byDay keeps day rows (daily tables only). Product questions with a
+// geographic filter, or the reverse, fall back to sales_daily.
+func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to phantomos.Day, byDay, needProducts bool) (string, string, []any) {
+	args := []any{pub}
+	join := ""
+	if needProducts || f.productLevel() {
+		join = " JOIN products p ON p.publisher_id = t.publisher_id AND p.id = t.product_id"
 	}
-	return "sales_daily t"
+	if g == fullGrain {
+		cond, args := f.where(args, from, to, true)
+		return "sales_daily t" + join, cond, args
+	}
+	table, cols := "product", "product_id"
+	if g == geoGrain {
+		table, cols = "geo", "country, channel, connector_id"
+	}
+	measures := "orders, units, gross, discount, refunded, net"
+	ph := func(v string) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	var parts []string
+	firstWhole, lastWhole := wholeMonths(from, to)
+	if byDay || firstWhole == "" {
+		parts = append(parts, fmt.Sprintf("SELECT publisher_id, day, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s",
+			cols, measures, table, ph(string(from)), ph(string(to))))
+	} else {
+		parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_monthly WHERE publisher_id = $1 AND month BETWEEN %s AND %s",
+			cols, measures, table, ph(string(firstWhole)[:7]), ph(string(lastWhole)[:7])))
+		if from < firstWhole {
+			before := phantomos.DayOf(firstWhole.Time().AddDate(0, 0, -1), time.UTC)
+			parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s",
+				cols, measures, table, ph(string(from)), ph(string(before))))
+		}
+		if end := phantomos.DayOf(nextMonth(lastWhole).Time().AddDate(0, 0, -1), time.UTC); end < to {
+			after := nextMonth(lastWhole)
+			parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s",
+				cols, measures, table, ph(string(after)), ph(string(to))))
+		}
+	}
+	cond, args := f.conds([]string{"t.publisher_id = $1"}, args, join != "")
+	return "(" + strings.Join(parts, " UNION ALL ") + ") t" + join, cond, args
+}
+
+// wholeMonths returns the first days of the first and last calendar months
+// lying wholly within from..to, or "" when there is none.
+func wholeMonths(from, to phantomos.Day) (first, last phantomos.Day) {
+	first = monthStart(from)
+	if first < from {
+		first = nextMonth(first)
+	}
+	last = monthStart(to)
+	if phantomos.DayOf(nextMonth(last).Time().AddDate(0, 0, -1), time.UTC) > to {
+		last = phantomos.DayOf(last.Time().AddDate(0, -1, 0), time.UTC)
+	}
+	if last < first {
+		return "", ""
+	}
+	return first, last
+}
+
+// pick chooses the grain for a question about products (wantProducts) or
+// geography (wantGeo) under f.
+func (f Filter) pick(wantProducts, wantGeo bool) grain {
+	products := wantProducts || f.productLevel()
+	geo := wantGeo || f.geoLevel()
+	switch {
+	case products && geo:
+		return fullGrain
+	case products:
+		return productGrain
+	}
+	return geoGrain
 }
 
 // Totals returns the headline figures of publisher pub for days from..to
@@ -98,23 +193,27 @@ func (f Filter) fromRollup() string {
 // table when it does (an order with two matching products counts once).
 func (s *Store) Totals(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) (Summary, error) {
 	var m Summary
-	cond, args := f.where([]any{pub}, from, to, true)
+	g := f.pick(false, false)
+	src, cond, args := f.rollup(g, pub, from, to, false, false)
+	orders := "0"
+	if g == geoGrain {
+		orders = "COALESCE(SUM(t.orders), 0)"
+	}
 	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(t.gross), 0), COALESCE(SUM(t.discount), 0), COALESCE(SUM(t.refunded), 0),
-			COALESCE(SUM(t.net), 0), COALESCE(SUM(t.units), 0)
-		FROM `+f.fromRollup()+` WHERE `+cond, args...).Scan(&m.Gross, &m.Discount, &m.Refunded, &m.Net, &m.Units)
+			COALESCE(SUM(t.net), 0), COALESCE(SUM(t.units), 0), `+orders+`
+		FROM `+src+` WHERE `+cond, args...).Scan(&m.Gross, &m.Discount, &m.Refunded, &m.Net, &m.Units, &m.Orders)
 	if err != nil {
 		return m, fmt.Errorf("store: totals: %w", err)
 	}
-	if f.productLevel() {
+	if g != geoGrain {
+		// Distinct orders over a set of products: an order with two matching
+		// products counts once, which no product rollup can tell.
 		cond, args := f.where([]any{pub}, from, to, true)
 		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT DISTINCT t.connector_id, t.external_order_id
 			FROM sales t JOIN products p ON p.publisher_id = t.publisher_id AND p.id = t.product_id WHERE `+cond+`) o`, args...).Scan(&m.Orders)
-	} else {
-		cond, args := f.where([]any{pub}, from, to, false)
-		err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(t.orders), 0) FROM orders_daily t WHERE `+cond, args...).Scan(&m.Orders)
-	}
-	if err != nil {
-		return m, fmt.Errorf("store: totals orders: %w", err)
+		if err != nil {
+			return m, fmt.Errorf("store: totals orders: %w", err)
+		}
 	}
 	return m, nil
 }
@@ -133,8 +232,8 @@ type DayValue struct {
 // DailyNet returns net revenue per day of publisher pub for days from..to
 // under f, oldest first; days without sales are absent.
 func (s *Store) DailyNet(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) ([]DayValue, error) {
-	cond, args := f.where([]any{pub}, from, to, true)
-	rows, err := s.db.QueryContext(ctx, `SELECT t.day, SUM(t.net) FROM `+f.fromRollup()+` WHERE `+cond+` GROUP BY t.day ORDER BY t.day`, args...)
+	src, cond, args := f.rollup(f.pick(false, false), pub, from, to, true, false)
+	rows, err := s.db.QueryContext(ctx, `SELECT t.day, SUM(t.net) FROM `+src+` WHERE `+cond+` GROUP BY t.day ORDER BY t.day`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: daily net: %w", err)
 	}
@@ -202,13 +301,14 @@ type BreakdownRow struct {
 // Breakdown returns net revenue of publisher pub for days from..to under f,
 // grouped by dim, largest first.
 func (s *Store) Breakdown(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter, dim Dimension) ([]BreakdownRow, error) {
-	key, label, join := "", "''", ""
-	productJoin := " JOIN products p ON p.publisher_id = t.publisher_id AND p.id = t.product_id"
+	var key, label, join string
+	label = "''"
+	needProducts := false
 	switch dim {
 	case ByCategory:
-		key, join = "p.category", productJoin
+		key, needProducts = "p.category", true
 	case ByProduct:
-		key, label, join = "CAST(t.product_id AS TEXT)", "MIN(p.name)", productJoin
+		key, label, needProducts = "CAST(t.product_id AS TEXT)", "MIN(p.name)", true
 	case ByCountry:
 		key = "t.country"
 	case ByChannel:
@@ -216,16 +316,14 @@ func (s *Store) Breakdown(ctx context.Context, pub phantomos.PublisherID, from, 
 	case ByConnector:
 		key, label, join = "CAST(t.connector_id AS TEXT)", "MIN(c.name)", " JOIN connectors c ON c.publisher_id = t.publisher_id AND c.id = t.connector_id"
 	case ByGameIP:
-		key, label, join = "COALESCE(CAST(p.game_ip_id AS TEXT), '')", "COALESCE(MIN(g.name), '')", productJoin+" LEFT JOIN game_ips g ON g.publisher_id = p.publisher_id AND g.id = p.game_ip_id"
+		key, label, needProducts = "COALESCE(CAST(p.game_ip_id AS TEXT), '')", "COALESCE(MIN(g.name), '')", true
+		join = " LEFT JOIN game_ips g ON g.publisher_id = p.publisher_id AND g.id = p.game_ip_id"
 	default:
 		return nil, phantomos.Errorf(phantomos.EINVALID, "Unknown breakdown %q.", dim)
 	}
-	if f.productLevel() && join != productJoin && !strings.HasPrefix(join, productJoin) {
-		join += productJoin
-	}
-	cond, args := f.where([]any{pub}, from, to, true)
+	src, cond, args := f.rollup(f.pick(needProducts, !needProducts), pub, from, to, false, needProducts)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+key+` AS k, `+label+`, SUM(t.net), SUM(t.gross), SUM(t.units)
-		FROM sales_daily t`+join+` WHERE `+cond+` GROUP BY k`, args...)
+		FROM `+src+join+` WHERE `+cond+` GROUP BY k`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: breakdown by %s: %w", dim, err)
 	}
@@ -290,8 +388,8 @@ type ProductDay struct {
 // ProductDailyNet returns net revenue per product and day of publisher pub
 // for days from..to under f, for attribution over time.
 func (s *Store) ProductDailyNet(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) ([]ProductDay, error) {
-	cond, args := f.where([]any{pub}, from, to, true)
-	rows, err := s.db.QueryContext(ctx, `SELECT t.day, CAST(t.product_id AS TEXT), SUM(t.net) FROM `+f.fromRollup()+` WHERE `+cond+`
+	src, cond, args := f.rollup(f.pick(true, false), pub, from, to, true, false)
+	rows, err := s.db.QueryContext(ctx, `SELECT t.day, CAST(t.product_id AS TEXT), SUM(t.net) FROM `+src+` WHERE `+cond+`
 		GROUP BY t.day, t.product_id ORDER BY t.day`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: product daily net: %w", err)

@@ -188,10 +188,16 @@ func TestAnalyticsMatchesNaiveQueries(t *testing.T) {
 			}
 			return out
 		}
-		for trial := range 40 {
+		// Month edges first: whole months only, partial edges on either side.
+		edges := [][2]phantomos.Day{{"2025-03-01", "2025-05-31"}, {"2025-03-01", "2025-03-31"}, {"2025-02-15", "2025-04-30"},
+			{"2025-03-01", "2025-04-10"}, {"2025-03-02", "2025-03-30"}, {"2024-12-01", "2026-01-31"}}
+		for trial := range 40 + len(edges) {
 			a := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(365))
 			b := a.AddDate(0, 0, rng.IntN(200))
 			from, to := phantomos.DayOf(a, time.UTC), phantomos.DayOf(b, time.UTC)
+			if trial < len(edges) {
+				from, to = edges[trial][0], edges[trial][1]
+			}
 			f := store.Filter{
 				GameIPs: pick(rp.gameIPs), Assets: pick(rp.assets), Categories: pick(phantomos.Categories),
 				Channels: pick([]string{"web", "marketplace", "retail"}), Connectors: pick(rp.connectors), Countries: pick([]string{"US", "DE", "JP", "FR", "GB"}),

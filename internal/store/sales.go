@@ -161,12 +161,14 @@ func (p pgxExec) ExecContext(ctx context.Context, query string, args ...any) (sq
 	return nil, err
 }
 
-// refreshRollups recomputes sales_daily and orders_daily of publisher pub
-// for the days from..to (inclusive) from the sales table. Recomputing whole
-// days keeps distinct order counts exact whatever was inserted, updated or
-// deleted, and costs only the rows of the days touched.
+// refreshRollups recomputes every rollup of publisher pub for the days
+// from..to (inclusive) from the sales table: sales_daily and orders_daily,
+// then product_daily and geo_daily from them, then the monthly tables for
+// every month the range touches. Recomputing whole days keeps distinct
+// order counts exact whatever was inserted, updated or deleted, and costs
+// only the rows of the days (and months) touched.
 func refreshRollups(ctx context.Context, tx execer, pub phantomos.PublisherID, from, to phantomos.Day) error {
-	stmts := []string{
+	days := []string{
 		`DELETE FROM sales_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
 		`INSERT INTO sales_daily (publisher_id, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
 		 SELECT publisher_id, day, product_id, country, channel, connector_id,
@@ -179,13 +181,60 @@ func refreshRollups(ctx context.Context, tx execer, pub phantomos.PublisherID, f
 		 SELECT publisher_id, day, country, channel, connector_id, COUNT(DISTINCT external_order_id)
 		 FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3
 		 GROUP BY publisher_id, day, country, channel, connector_id`,
+		// An order has one country, channel and connector, so the per-product
+		// distinct counts of sales_daily add up to distinct orders per product.
+		`DELETE FROM product_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
+		`INSERT INTO product_daily (publisher_id, day, product_id, orders, units, gross, discount, refunded, net)
+		 SELECT publisher_id, day, product_id, SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
+		 FROM sales_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3
+		 GROUP BY publisher_id, day, product_id`,
+		`DELETE FROM geo_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
+		`INSERT INTO geo_daily (publisher_id, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		 SELECT s.publisher_id, s.day, s.country, s.channel, s.connector_id, MAX(o.orders), SUM(s.units), SUM(s.gross),
+		        SUM(s.discount), SUM(s.refunded), SUM(s.net)
+		 FROM sales_daily s JOIN orders_daily o ON o.publisher_id = s.publisher_id AND o.day = s.day
+		      AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
+		 WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3
+		 GROUP BY s.publisher_id, s.day, s.country, s.channel, s.connector_id`,
 	}
-	for _, q := range stmts {
+	for _, q := range days {
 		if _, err := tx.ExecContext(ctx, q, pub, string(from), string(to)); err != nil {
 			return fmt.Errorf("refresh rollups: %w", err)
 		}
 	}
+	months := []string{
+		`DELETE FROM product_monthly WHERE publisher_id = $1 AND month = $2`,
+		`INSERT INTO product_monthly (publisher_id, month, product_id, orders, units, gross, discount, refunded, net)
+		 SELECT publisher_id, $2, product_id, SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
+		 FROM product_daily WHERE publisher_id = $1 AND day BETWEEN $3 AND $4
+		 GROUP BY publisher_id, product_id`,
+		`DELETE FROM geo_monthly WHERE publisher_id = $1 AND month = $2`,
+		`INSERT INTO geo_monthly (publisher_id, month, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		 SELECT publisher_id, $2, country, channel, connector_id, SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
+		 FROM geo_daily WHERE publisher_id = $1 AND day BETWEEN $3 AND $4
+		 GROUP BY publisher_id, country, channel, connector_id`,
+	}
+	for m := monthStart(from); m <= to; m = nextMonth(m) {
+		last := phantomos.DayOf(nextMonth(m).Time().AddDate(0, 0, -1), time.UTC)
+		for i, q := range months {
+			args := []any{pub, string(m)[:7], string(m), string(last)}
+			if i%2 == 0 { // the deletes take the publisher and the month only
+				args = args[:2]
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("refresh monthly rollups: %w", err)
+			}
+		}
+	}
 	return nil
+}
+
+// monthStart returns the first day of d's month.
+func monthStart(d phantomos.Day) phantomos.Day { return phantomos.Day(string(d)[:8] + "01") }
+
+// nextMonth returns the first day of the month after d's.
+func nextMonth(d phantomos.Day) phantomos.Day {
+	return phantomos.DayOf(monthStart(d).Time().AddDate(0, 1, 0), time.UTC)
 }
 
 // SalesCount returns how many sales rows publisher pub has.
