@@ -67,6 +67,7 @@ func commands() []command {
 		{"publisher add", "--name N --slug S [--owner-email E] [--currency USD] [--timezone UTC]", "create a publisher (and its owner; password from stdin)", cmdPublisherAdd},
 		{"user add", "--publisher S --email E --role R [--name N]", "add a user; the password is read from stdin", cmdUserAdd},
 		{"tag", "--assets ASSETS.csv --products PRODUCTS.csv", "suggest assets for products offline (CSV out)", cmdTag},
+		{"forecast", "--input SERIES.csv --horizon H [--season M]", "statistical forecasts with intervals (CSV out)", cmdForecast},
 		{"eval", "{tagging|forecast} [--data DIR]", "evaluate tagging or forecasting on ../shared/eval-data", cmdEval},
 		{"bench", "{analytics|http} [--db URL] [--sales N]", "benchmark page data against naive queries, or HTTP under load", cmdBench},
 		{"version", "", "print the version", cmdVersion},

@@ -8,8 +8,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -180,5 +182,30 @@ func TestTagCommand(t *testing.T) {
 	os.WriteFile(assets, []byte("game_ip,asset,asset_type,aliases\nX,Y,villain,\n"), 0o644)
 	if _, _, err := runCLI(t, nil, "", "tag", "--assets", assets, "--products", products); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("bad asset type: %v, want an error naming line 2", err)
+	}
+}
+
+func TestForecastCommand(t *testing.T) {
+	in := "series_id,period,value\n"
+	for i := range 36 {
+		in += "s1," + time.Date(2023, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC).Format("2006-01") + "," + strconv.Itoa(100+i*2+[]int{0, 5, 10, 5, 0, -5, -10, -5, 0, 20, 40, 60}[i%12]) + "\n"
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.csv")
+	os.WriteFile(path, []byte(in), 0o644)
+	out, _, err := runCLI(t, nil, "", "forecast", "--input", path, "--horizon", "6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if lines[0] != "series_id,period,forecast,lo80,hi80,lo95,hi95,model" || len(lines) != 7 || !strings.HasPrefix(lines[1], "s1,2026-01,") {
+		t.Errorf("forecast output:\n%s", out)
+	}
+	os.WriteFile(path, []byte("series_id,period,value\ns1,2024-01,abc\n"), 0o644)
+	if _, _, err := runCLI(t, nil, "", "forecast", "--input", path, "--horizon", "3"); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("bad value: %v, want an error naming line 2", err)
+	}
+	if _, _, err := runCLI(t, nil, "", "forecast", "--input", path); !errors.Is(err, ErrUsage) {
+		t.Errorf("missing horizon: %v, want usage", err)
 	}
 }

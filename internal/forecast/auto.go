@@ -1,0 +1,332 @@
+package forecast
+
+import (
+	"math"
+	"sort"
+	"strings"
+)
+
+// Thresholds of the automatic engine.
+const (
+	// minModelLength is the shortest series given fitted models; shorter
+	// ones get the mean with wide intervals.
+	minModelLength = 4
+	// intermittentShare is the share of zero periods from which non-negative
+	// data is treated as intermittent demand.
+	intermittentShare = 0.3
+)
+
+// Auto forecasts values horizon steps ahead with the automatic engine:
+//
+//   - Leading zeros of non-negative data are dropped (the product did not
+//     exist yet), and an all-zero series is forecast as zero.
+//   - Fewer than 4 observations: the mean, with wide intervals.
+//   - Non-negative data with at least 30% zero periods: Croston-SBA.
+//   - Otherwise the series is tested for seasonality (lag-season
+//     autocorrelation, 90%, as for Theta in M3; needs more than two full
+//     seasons). Additive-error ETS models with no or a damped trend, and
+//     additive or (for positive data) multiplicative seasonality when the
+//     test finds it, none otherwise, are fitted; the one with the lowest
+//     AICc is averaged with the Theta method. This combination beat each of
+//     its parts and the other rules tried on the M3 monthly series (see
+//     EvalM3 with CompareRules).
+//
+// Intervals: each model's interval is the wider of its analytical one and
+// one from the spread of its own in-sample multi-step errors (with their
+// empirical tail quantiles); the combination averages the bounds and adds
+// the models' disagreement as mixture variance. Forecasts of non-negative
+// data are never negative.
+//
+// season is the cycle length (12 monthly, 52 weekly; 0 or 1 for none);
+// seasonal models need more than two full cycles of data.
+func Auto(values []float64, season, horizon int) (Forecast, error) {
+	if err := checkInput(values, season, horizon); err != nil {
+		return Forecast{}, err
+	}
+	return autoRules(values, season, horizon, ruleDefault)[0], nil
+}
+
+// rule combines the candidate forecasts of a long enough series.
+type rule func(c *candidates) Forecast
+
+// autoRules is Auto on validated input with the combination rule as a
+// parameter, so that the evaluation can compare rules on the same fits. It
+// returns one forecast per rule.
+func autoRules(values []float64, season, h int, rules ...rule) []Forecast {
+	out := make([]Forecast, len(rules))
+	nonNeg := allNonNegative(values)
+	y := values
+	if nonNeg {
+		first := 0
+		for first < len(y) && y[first] == 0 {
+			first++
+		}
+		y = y[first:]
+	}
+	var c *candidates
+	for i, r := range rules {
+		var f Forecast
+		switch {
+		case len(y) == 0:
+			f = newForecast("Zero", h)
+		case len(y) < minModelLength:
+			f = meanForecast(y, h)
+		case nonNeg && zeroShare(y) >= intermittentShare:
+			f, _ = Croston(y, h)
+		default:
+			if c == nil {
+				c = newCandidates(y, season, h)
+			}
+			f = r(c)
+		}
+		f = f.clone()
+		if nonNeg {
+			f.clampNonNegative()
+		}
+		out[i] = f
+	}
+	return out
+}
+
+// zeroShare returns the share of zero values in y.
+func zeroShare(y []float64) float64 {
+	var z int
+	for _, v := range y {
+		if v == 0 {
+			z++
+		}
+	}
+	return float64(z) / float64(len(y))
+}
+
+// candidates holds the models fitted to one series, fitted lazily so that a
+// rule pays only for what it uses.
+type candidates struct {
+	y   []float64
+	m   int // season length, 0 when the series cannot be seasonal
+	h   int
+	pos bool
+
+	ets      *ETSModel
+	sa       *deseason
+	theta    *Forecast
+	etsFcast *Forecast
+}
+
+// newCandidates prepares the candidates for y with season m.
+func newCandidates(y []float64, m, h int) *candidates {
+	if m < 2 || len(y) < 2*m {
+		m = 0
+	}
+	return &candidates{y: y, m: m, h: h, pos: allPositive(y)}
+}
+
+// etsSpecs lists the ETS models Auto considers for the data. All have
+// additive errors (on M3, selecting among multiplicative-error models by
+// AICc lost accuracy) and either no trend or a damped one (undamped trends
+// extrapolated over long horizons were the largest source of error).
+// Seasonal models need two full seasons; multiplicative seasonality needs
+// positive data.
+func (c *candidates) etsSpecs() []ETSSpec {
+	seasons := []SeasonKind{NoSeason}
+	if c.m >= 2 {
+		seasons = append(seasons, AdditiveSeason)
+		if c.pos {
+			seasons = append(seasons, MultiplicativeSeason)
+		}
+	}
+	var specs []ETSSpec
+	n := len(c.y)
+	for _, t := range []TrendKind{NoTrend, DampedTrend} {
+		for _, s := range seasons {
+			spec := ETSSpec{Trend: t, Season: s}
+			m := 1
+			if s != NoSeason {
+				m = c.m
+			}
+			// AICc needs more observations than parameters plus one.
+			if k := spec.numSmoothing() + spec.numStates(m) + 1; n <= k+1 {
+				continue
+			}
+			specs = append(specs, spec)
+		}
+	}
+	return specs
+}
+
+// seasonal decides whether the decomposition-based methods (Theta) adjust
+// for seasonality: when the 90% seasonality test finds it, as in M3, or
+// when the ETS model chosen by AICc is seasonal. The test alone misses
+// strong seasonality in short or trending series (three years of monthly
+// sales); letting the likelihood overrule it also scored better on M3.
+func (c *candidates) seasonal() bool {
+	if c.m < 2 {
+		return false
+	}
+	return seasonalityTest(c.y, c.m) || c.bestETS().Spec.Season != NoSeason
+}
+
+// bestETS fits every admissible ETS model and returns the one with the
+// lowest AICc.
+func (c *candidates) bestETS() *ETSModel {
+	if c.ets != nil {
+		return c.ets
+	}
+	for _, spec := range c.etsSpecs() {
+		m := 1
+		if spec.Season != NoSeason {
+			m = c.m
+		}
+		mod := fitETS(c.y, m, spec)
+		if c.ets == nil || mod.AICc < c.ets.AICc {
+			c.ets = mod
+		}
+	}
+	if c.ets == nil {
+		// Too short for AICc: simple exponential smoothing.
+		c.ets = fitETS(c.y, 1, ETSSpec{})
+	}
+	return c.ets
+}
+
+// etsForecast returns the forecast of the best ETS model.
+func (c *candidates) etsForecast() Forecast {
+	if c.etsFcast == nil {
+		mod := c.bestETS()
+		f, _ := mod.Forecast(c.h)
+		f.widen(mod.empiricalSD(c.h))
+		c.etsFcast = &f
+	}
+	return *c.etsFcast
+}
+
+// adjusted returns the seasonal adjustment used by Theta and the
+// decomposition-based methods.
+func (c *candidates) adjusted() deseason {
+	if c.sa == nil {
+		d := adjustSeason(c.y, c.m, c.seasonal())
+		c.sa = &d
+	}
+	return *c.sa
+}
+
+// thetaForecast returns the Theta forecast.
+func (c *candidates) thetaForecast() Forecast {
+	if c.theta == nil {
+		f := theta(c.y, c.adjusted(), c.h)
+		c.theta = &f
+	}
+	return *c.theta
+}
+
+// adjustedETS forecasts the seasonally adjusted series with spec and puts
+// the season back (the M3 "SINGLE", "HOLT" and "DAMPEN" benchmarks).
+func (c *candidates) adjustedETS(spec ETSSpec, name string) Forecast {
+	d := c.adjusted()
+	f, _ := fitETS(d.adj, 1, spec).Forecast(c.h)
+	d.reseason(&f, len(c.y))
+	f.Model = name
+	return f
+}
+
+// ruleDefault is the rule Auto uses: the best ETS model by AICc averaged
+// with Theta.
+func ruleDefault(c *candidates) Forecast {
+	return combine(c.etsForecast(), c.thetaForecast())
+}
+
+// combine averages forecasts step by step, bounds included. Averaging the
+// bounds is the quantile average of the forecasts' predictive
+// distributions.
+func combine(fs ...Forecast) Forecast {
+	if len(fs) == 1 {
+		return fs[0]
+	}
+	h := len(fs[0].Point)
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Model
+	}
+	out := newForecast(strings.Join(names, "+"), h)
+	w := 1 / float64(len(fs))
+	for _, f := range fs {
+		for i := range h {
+			out.Point[i] += w * f.Point[i]
+			out.Lo80[i] += w * f.Lo80[i]
+			out.Hi80[i] += w * f.Hi80[i]
+			out.Lo95[i] += w * f.Lo95[i]
+			out.Hi95[i] += w * f.Hi95[i]
+		}
+	}
+	// The models' disagreement is uncertainty too: treat the combination
+	// as a mixture and add the variance of the points to each half-width.
+	for i := range h {
+		var v float64
+		for _, f := range fs {
+			d := f.Point[i] - out.Point[i]
+			v += w * d * d
+		}
+		p := out.Point[i]
+		grow := func(lo, hi *float64, z float64) {
+			*lo = p - math.Sqrt((p-*lo)*(p-*lo)+z*z*v)
+			*hi = p + math.Sqrt((*hi-p)*(*hi-p)+z*z*v)
+		}
+		grow(&out.Lo80[i], &out.Hi80[i], z80)
+		grow(&out.Lo95[i], &out.Hi95[i], z95)
+	}
+	return out
+}
+
+// combineMedian takes the step-by-step median of forecasts, bounds included.
+func combineMedian(fs ...Forecast) Forecast {
+	h := len(fs[0].Point)
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Model
+	}
+	out := newForecast("Median("+strings.Join(names, "+")+")", h)
+	buf := make([]float64, len(fs))
+	med := func(get func(Forecast) []float64, i int) float64 {
+		for j, f := range fs {
+			buf[j] = get(f)[i]
+		}
+		sort.Float64s(buf)
+		k := len(buf)
+		if k%2 == 1 {
+			return buf[k/2]
+		}
+		return (buf[k/2-1] + buf[k/2]) / 2
+	}
+	for i := range h {
+		out.Point[i] = med(func(f Forecast) []float64 { return f.Point }, i)
+		out.Lo80[i] = med(func(f Forecast) []float64 { return f.Lo80 }, i)
+		out.Hi80[i] = med(func(f Forecast) []float64 { return f.Hi80 }, i)
+		out.Lo95[i] = med(func(f Forecast) []float64 { return f.Lo95 }, i)
+		out.Hi95[i] = med(func(f Forecast) []float64 { return f.Hi95 }, i)
+	}
+	return out
+}
+
+// clone returns a deep copy of f, so that cached candidate forecasts are
+// never changed through a returned one.
+func (f Forecast) clone() Forecast {
+	out := newForecast(f.Model, len(f.Point))
+	copy(out.Point, f.Point)
+	copy(out.Lo80, f.Lo80)
+	copy(out.Hi80, f.Hi80)
+	copy(out.Lo95, f.Lo95)
+	copy(out.Hi95, f.Hi95)
+	return out
+}
+
+// isFinite reports whether every value of f is finite.
+func (f Forecast) isFinite() bool {
+	for _, s := range [][]float64{f.Point, f.Lo80, f.Hi80, f.Lo95, f.Hi95} {
+		for _, v := range s {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return false
+			}
+		}
+	}
+	return true
+}

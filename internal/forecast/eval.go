@@ -1,0 +1,435 @@
+package forecast
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// M3 file names inside the evaluation directory.
+const (
+	m3SeriesFile    = "m3_monthly.csv"
+	m3PublishedFile = "m3_monthly_published_forecasts.csv"
+	m3Season        = 12
+)
+
+// publishedMethods lists the published M3 methods in the order reported.
+func publishedMethods() []string {
+	return []string{"NAIVE2", "SINGLE", "DAMPEN", "COMB S-H-D", "B-J auto", "ARARMA", "ForecastPro", "THETA"}
+}
+
+// EvalOptions tunes EvalM3.
+type EvalOptions struct {
+	// Workers is the number of series forecast in parallel; 0 means
+	// runtime.GOMAXPROCS(0).
+	Workers int
+	// Limit evaluates only the first Limit series; 0 means all 1428.
+	Limit int
+	// CompareRules also scores the engine's alternative selection and
+	// combination rules on the same series (after the timed run), to show
+	// which rule wins.
+	CompareRules bool
+}
+
+// MethodScore is the accuracy of one method over the evaluated series.
+type MethodScore struct {
+	// Method names the method.
+	Method string
+	// SMAPE is the M3 symmetric MAPE in percent: the mean over series and
+	// horizons of 200|y-f|/(|y|+|f|).
+	SMAPE float64
+	// MASE is the mean over series of the mean absolute error scaled by the
+	// in-sample MAE of the seasonal naive method (m = 12).
+	MASE float64
+	// Coverage80 and Coverage95 are the shares (in percent) of test values
+	// inside the 80% and 95% prediction intervals; NaN for methods without
+	// intervals.
+	Coverage80, Coverage95 float64
+}
+
+// EvalReport is the outcome of EvalM3.
+type EvalReport struct {
+	// Series is the number of series evaluated; Horizon the test length.
+	Series, Horizon int
+	// Workers is the number of parallel workers used.
+	Workers int
+	// Engine scores Auto.
+	Engine MethodScore
+	// Elapsed is the wall time Auto took to forecast every series.
+	Elapsed time.Duration
+	// CPU is the processor time the process used meanwhile (0 where it is
+	// not measured). On a machine shared with other work, CPU divided by
+	// Workers estimates the wall time on an idle machine.
+	CPU time.Duration
+	// Published scores the competition's published forecasts, recomputed
+	// from the forecasts themselves.
+	Published []MethodScore
+	// Rules scores the alternative rules when EvalOptions.CompareRules is
+	// set.
+	Rules []MethodScore
+	// Categories scores Auto per M3 category (MICRO, INDUSTRY, …).
+	Categories []MethodScore
+}
+
+// m3Series is one M3 series with its split.
+type m3Series struct {
+	id, category string
+	train, test  []float64
+}
+
+// EvalM3 evaluates Auto on the M3 competition's monthly series in dir (the
+// files m3_monthly.csv and m3_monthly_published_forecasts.csv): each series
+// is forecast from its training part over the 18-month test part, in
+// parallel, and scored by sMAPE, MASE and interval coverage beside the
+// published methods. It prints a table to w (nil discards it) and returns
+// the figures. When the data is absent the error wraps fs.ErrNotExist, so
+// that callers can skip the evaluation cleanly.
+//
+// The forecasts use only each series' training part; the test part is read
+// for scoring alone.
+func EvalM3(dir string, w io.Writer, opts EvalOptions) (EvalReport, error) {
+	if w == nil {
+		w = io.Discard
+	}
+	series, err := loadM3(filepath.Join(dir, m3SeriesFile))
+	if err != nil {
+		return EvalReport{}, err
+	}
+	if opts.Limit > 0 && opts.Limit < len(series) {
+		series = series[:opts.Limit]
+	}
+	published, err := loadPublished(filepath.Join(dir, m3PublishedFile))
+	if err != nil {
+		return EvalReport{}, err
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	horizon := len(series[0].test)
+	rep := EvalReport{Series: len(series), Horizon: horizon, Workers: workers}
+
+	start, startCPU := time.Now(), processCPUTime()
+	engine := forecastAll(series, workers, func(s m3Series) []Forecast {
+		f, err := Auto(s.train, m3Season, len(s.test))
+		if err != nil {
+			return nil
+		}
+		return []Forecast{f}
+	})
+	rep.Elapsed = time.Since(start)
+	if cpu := processCPUTime(); startCPU > 0 {
+		rep.CPU = cpu - startCPU
+	}
+	for i, fs := range engine {
+		if fs == nil {
+			return rep, fmt.Errorf("forecast: eval: series %s could not be forecast", series[i].id)
+		}
+	}
+	rep.Engine = score("PhantomOS Auto", series, func(i int) *Forecast { return &engine[i][0] })
+
+	for _, method := range publishedMethods() {
+		pf, ok := published[method]
+		if !ok {
+			continue
+		}
+		missing := false
+		for _, s := range series {
+			if len(pf[s.id]) != len(s.test) {
+				missing = true
+			}
+		}
+		if missing {
+			continue
+		}
+		rep.Published = append(rep.Published, score(method, series, func(i int) *Forecast {
+			return &Forecast{Point: pf[series[i].id]}
+		}))
+	}
+
+	var cats []string
+	seen := map[string][]int{}
+	for i, s := range series {
+		if _, ok := seen[s.category]; !ok {
+			cats = append(cats, s.category)
+		}
+		seen[s.category] = append(seen[s.category], i)
+	}
+	for _, cat := range cats {
+		idx := seen[cat]
+		sub := make([]m3Series, len(idx))
+		for j, i := range idx {
+			sub[j] = series[i]
+		}
+		rep.Categories = append(rep.Categories, score(fmt.Sprintf("%s (%d)", cat, len(idx)), sub, func(j int) *Forecast {
+			return &engine[idx[j]][0]
+		}))
+	}
+
+	if opts.CompareRules {
+		rules := evalRules()
+		all := forecastAll(series, workers, func(s m3Series) []Forecast {
+			fns := make([]rule, len(rules))
+			for i, r := range rules {
+				fns[i] = r.fn
+			}
+			return autoRules(s.train, m3Season, len(s.test), fns...)
+		})
+		for k, r := range rules {
+			rep.Rules = append(rep.Rules, score(r.name, series, func(i int) *Forecast { return &all[i][k] }))
+		}
+	}
+	rep.print(w)
+	return rep, nil
+}
+
+// namedRule is a rule with its name in the report.
+type namedRule struct {
+	name string
+	fn   rule
+}
+
+// evalRules lists the rules compared by EvalM3.
+func evalRules() []namedRule {
+	damped := func(c *candidates) Forecast { return c.adjustedETS(ETSSpec{Trend: DampedTrend}, "Damped") }
+	return []namedRule{
+		{"ETS by AICc", func(c *candidates) Forecast { return c.etsForecast() }},
+		{"Theta", func(c *candidates) Forecast { return c.thetaForecast() }},
+		{"SES (seas. adj.)", func(c *candidates) Forecast { return c.adjustedETS(ETSSpec{}, "SES") }},
+		{"Damped (seas. adj.)", damped},
+		{"Comb S-H-D", func(c *candidates) Forecast {
+			return combine(c.adjustedETS(ETSSpec{}, "SES"),
+				c.adjustedETS(ETSSpec{Trend: AdditiveTrend}, "Holt"), damped(c))
+		}},
+		{"Mean(ETS,Theta)", func(c *candidates) Forecast { return combine(c.etsForecast(), c.thetaForecast()) }},
+		{"Mean(ETS,Theta,Damped)", func(c *candidates) Forecast {
+			return combine(c.etsForecast(), c.thetaForecast(), damped(c))
+		}},
+		{"Median(ETS,Theta,Damped)", func(c *candidates) Forecast {
+			return combineMedian(c.etsForecast(), c.thetaForecast(), damped(c))
+		}},
+		{"Auto", ruleDefault},
+	}
+}
+
+// forecastAll runs fn over every series on a pool of workers, keeping the
+// series order.
+func forecastAll(series []m3Series, workers int, fn func(m3Series) []Forecast) [][]Forecast {
+	out := make([][]Forecast, len(series))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = fn(series[i])
+			}
+		}()
+	}
+	for i := range series {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// score computes the accuracy of the forecasts get(i) of series i.
+func score(name string, series []m3Series, get func(i int) *Forecast) MethodScore {
+	var smape, mase float64
+	var in80, in95, points, scaled int
+	intervals := true
+	for i, s := range series {
+		f := get(i)
+		if f.Lo80 == nil {
+			intervals = false
+		}
+		var ss, ae float64
+		for k, y := range s.test {
+			p := f.Point[k]
+			if d := math.Abs(y) + math.Abs(p); d > 0 {
+				ss += 200 * math.Abs(y-p) / d
+			}
+			ae += math.Abs(y - p)
+			if intervals {
+				if y >= f.Lo80[k] && y <= f.Hi80[k] {
+					in80++
+				}
+				if y >= f.Lo95[k] && y <= f.Hi95[k] {
+					in95++
+				}
+			}
+			points++
+		}
+		h := float64(len(s.test))
+		smape += ss / h
+		// A constant training series has no scale; it is left out of MASE.
+		if sc := seasonalNaiveMAE(s.train, m3Season); sc > 0 {
+			mase += ae / h / sc
+			scaled++
+		}
+	}
+	n := float64(len(series))
+	ms := MethodScore{Method: name, SMAPE: smape / n, MASE: mase / float64(max(scaled, 1)), Coverage80: math.NaN(), Coverage95: math.NaN()}
+	if intervals && points > 0 {
+		ms.Coverage80 = 100 * float64(in80) / float64(points)
+		ms.Coverage95 = 100 * float64(in95) / float64(points)
+	}
+	return ms
+}
+
+// seasonalNaiveMAE is the in-sample mean absolute error of the seasonal
+// naive method, the MASE scale.
+func seasonalNaiveMAE(y []float64, m int) float64 {
+	if len(y) <= m {
+		m = 1
+	}
+	var s float64
+	for t := m; t < len(y); t++ {
+		s += math.Abs(y[t] - y[t-m])
+	}
+	return s / float64(len(y)-m)
+}
+
+// print writes the report as a table.
+func (r EvalReport) print(w io.Writer) {
+	fmt.Fprintf(w, "M3 monthly: %d series, horizon %d, %d workers, Auto took %.2f s wall (%.0f series/s), %.2f s CPU\n\n",
+		r.Series, r.Horizon, r.Workers, r.Elapsed.Seconds(), float64(r.Series)/r.Elapsed.Seconds(), r.CPU.Seconds())
+	const format = "%-28s %7s %7s %7s %7s\n"
+	fmt.Fprintf(w, format, "method", "sMAPE", "MASE", "cov80", "cov95")
+	row := func(s MethodScore) {
+		cov := func(v float64) string {
+			if math.IsNaN(v) {
+				return "-"
+			}
+			return strconv.FormatFloat(v, 'f', 1, 64)
+		}
+		fmt.Fprintf(w, format, s.Method, strconv.FormatFloat(s.SMAPE, 'f', 2, 64),
+			strconv.FormatFloat(s.MASE, 'f', 3, 64), cov(s.Coverage80), cov(s.Coverage95))
+	}
+	row(r.Engine)
+	section := func(title string, scores []MethodScore) {
+		if len(scores) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "\n%s\n", title)
+		for _, s := range scores {
+			row(s)
+		}
+	}
+	section("published M3 forecasts (sMAPE recomputed from the forecasts)", r.Published)
+	section("engine rules on the same fits (selection uses training data only)", r.Rules)
+	section("Auto by category", r.Categories)
+}
+
+// loadM3 reads the series file.
+func loadM3(path string) ([]m3Series, error) {
+	recs, err := readCSVFile(path)
+	if err != nil {
+		return nil, err
+	}
+	col, err := columns(path, recs[0], "series_id", "category", "train", "test")
+	if err != nil {
+		return nil, err
+	}
+	var out []m3Series
+	for i, rec := range recs[1:] {
+		s := m3Series{id: rec[col["series_id"]], category: rec[col["category"]]}
+		if s.train, err = parseFields(rec[col["train"]]); err != nil {
+			return nil, fmt.Errorf("forecast: %s:%d: train: %w", path, i+2, err)
+		}
+		if s.test, err = parseFields(rec[col["test"]]); err != nil {
+			return nil, fmt.Errorf("forecast: %s:%d: test: %w", path, i+2, err)
+		}
+		if len(s.train) == 0 || len(s.test) == 0 {
+			return nil, fmt.Errorf("forecast: %s:%d: empty train or test", path, i+2)
+		}
+		if len(out) > 0 && len(s.test) != len(out[0].test) {
+			return nil, fmt.Errorf("forecast: %s:%d: test length %d differs from %d", path, i+2, len(s.test), len(out[0].test))
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("forecast: %s: no series", path)
+	}
+	return out, nil
+}
+
+// loadPublished reads the published forecasts: method → series → values.
+func loadPublished(path string) (map[string]map[string][]float64, error) {
+	recs, err := readCSVFile(path)
+	if err != nil {
+		return nil, err
+	}
+	col, err := columns(path, recs[0], "series_id", "method", "forecast")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string][]float64{}
+	for i, rec := range recs[1:] {
+		v, err := parseFields(rec[col["forecast"]])
+		if err != nil {
+			return nil, fmt.Errorf("forecast: %s:%d: %w", path, i+2, err)
+		}
+		method := rec[col["method"]]
+		if out[method] == nil {
+			out[method] = map[string][]float64{}
+		}
+		out[method][rec[col["series_id"]]] = v
+	}
+	return out, nil
+}
+
+// readCSVFile reads a whole CSV file with a header row.
+func readCSVFile(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("forecast: %w", err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("forecast: %s: %w", path, err)
+	}
+	if len(recs) < 2 {
+		return nil, fmt.Errorf("forecast: %s: no data rows", path)
+	}
+	return recs, nil
+}
+
+// columns maps the wanted header names to their positions.
+func columns(path string, header []string, want ...string) (map[string]int, error) {
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(h)] = i
+	}
+	for _, w := range want {
+		if _, ok := col[w]; !ok {
+			return nil, fmt.Errorf("forecast: %s: missing column %q", path, w)
+		}
+	}
+	return col, nil
+}
+
+// parseFields parses space-separated numbers.
+func parseFields(s string) ([]float64, error) {
+	fields := strings.Fields(s)
+	out := make([]float64, len(fields))
+	for i, f := range fields {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil, fmt.Errorf("value %d (%q) is not a number", i+1, f)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
