@@ -5,6 +5,8 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/store"
 )
@@ -64,28 +66,45 @@ type Overview struct {
 // compared with cmp when hasCmp, under filter f.
 func BuildOverview(ctx context.Context, s *store.Store, pub *phantomos.Publisher, p Period, cmp Period, hasCmp bool, f store.Filter) (*Overview, error) {
 	o := &Overview{Currency: pub.ReportingCurrency, Period: p, Grain: Grain(p)}
-	cur, err := s.Totals(ctx, pub.ID, p.From, p.To, f)
-	if err != nil {
+	// The queries are independent: run them side by side (SQLite in WAL
+	// mode and PostgreSQL both serve concurrent readers).
+	g, gctx := errgroup.WithContext(ctx)
+	var (
+		cur, prev                       store.Summary
+		days, cdays                     []store.DayValue
+		byProduct, byCountry, byChannel []store.BreakdownRow
+		categories                      map[string]string
+		links                           []store.AssetLink
+	)
+	g.Go(func() (err error) { cur, err = s.Totals(gctx, pub.ID, p.From, p.To, f); return })
+	g.Go(func() (err error) { days, err = s.DailyNet(gctx, pub.ID, p.From, p.To, f); return })
+	if hasCmp {
+		g.Go(func() (err error) { prev, err = s.Totals(gctx, pub.ID, cmp.From, cmp.To, f); return })
+		g.Go(func() (err error) { cdays, err = s.DailyNet(gctx, pub.ID, cmp.From, cmp.To, f); return })
+	}
+	g.Go(func() (err error) {
+		byProduct, err = s.Breakdown(gctx, pub.ID, p.From, p.To, f, store.ByProduct)
+		return
+	})
+	g.Go(func() (err error) {
+		byCountry, err = s.Breakdown(gctx, pub.ID, p.From, p.To, f, store.ByCountry)
+		return
+	})
+	g.Go(func() (err error) {
+		byChannel, err = s.Breakdown(gctx, pub.ID, p.From, p.To, f, store.ByChannel)
+		return
+	})
+	g.Go(func() (err error) { categories, err = s.ProductCategories(gctx, pub.ID); return })
+	g.Go(func() (err error) { links, err = s.ConfirmedLinks(gctx, pub.ID); return })
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	o.Current = figures(cur)
-	days, err := s.DailyNet(ctx, pub.ID, p.From, p.To, f)
-	if err != nil {
-		return nil, err
-	}
 	o.Trend = buckets(p, days, o.Grain)
 	if hasCmp {
 		o.Compare = &cmp
-		prev, err := s.Totals(ctx, pub.ID, cmp.From, cmp.To, f)
-		if err != nil {
-			return nil, err
-		}
 		pf := figures(prev)
 		o.Previous = &pf
-		cdays, err := s.DailyNet(ctx, pub.ID, cmp.From, cmp.To, f)
-		if err != nil {
-			return nil, err
-		}
 		for i, b := range buckets(cmp, cdays, o.Grain) {
 			if i < len(o.Trend) {
 				v := b.NetRevenue
@@ -93,22 +112,35 @@ func BuildOverview(ctx context.Context, s *store.Store, pub *phantomos.Publisher
 			}
 		}
 	}
-	for dim, dst := range map[store.Dimension]*[]Row{store.ByCategory: &o.Categories, store.ByCountry: &o.Countries, store.ByChannel: &o.Channels, store.ByProduct: &o.Products} {
-		rows, err := s.Breakdown(ctx, pub.ID, p.From, p.To, f, dim)
-		if err != nil {
-			return nil, err
+	// Categories come from the product breakdown: one query fewer.
+	index := map[string]int{}
+	var catRows []store.BreakdownRow
+	for _, r := range byProduct {
+		c := categories[r.Key]
+		i, ok := index[c]
+		if !ok {
+			i = len(catRows)
+			index[c] = i
+			catRows = append(catRows, store.BreakdownRow{Key: c, Label: c})
 		}
-		*dst = toRows(rows, cur.Net)
-		if dim == store.ByProduct {
-			o.MappedShare, err = mappedShare(ctx, s, pub.ID, rows, cur.Net)
-			if err != nil {
-				return nil, err
-			}
-		}
+		catRows[i].Net += r.Net
+		catRows[i].Gross += r.Gross
+		catRows[i].Units += r.Units
 	}
+	sort.SliceStable(catRows, func(i, j int) bool {
+		if catRows[i].Net != catRows[j].Net {
+			return catRows[i].Net > catRows[j].Net
+		}
+		return catRows[i].Key < catRows[j].Key
+	})
+	o.Categories = toRows(catRows, cur.Net)
+	o.Countries = toRows(byCountry, cur.Net)
+	o.Channels = toRows(byChannel, cur.Net)
+	o.Products = toRows(byProduct, cur.Net)
 	if len(o.Products) > 10 {
 		o.Products = o.Products[:10]
 	}
+	o.MappedShare = mappedShare(links, byProduct, cur.Net)
 	return o, nil
 }
 
@@ -125,13 +157,9 @@ func toRows(rows []store.BreakdownRow, total int64) []Row {
 }
 
 // mappedShare is the share of net revenue on products with confirmed assets.
-func mappedShare(ctx context.Context, s *store.Store, pub phantomos.PublisherID, byProduct []store.BreakdownRow, total int64) (float64, error) {
+func mappedShare(links []store.AssetLink, byProduct []store.BreakdownRow, total int64) float64 {
 	if total == 0 {
-		return 0, nil
-	}
-	links, err := s.ConfirmedLinks(ctx, pub)
-	if err != nil {
-		return 0, err
+		return 0
 	}
 	mapped := map[string]bool{}
 	for _, l := range links {
@@ -143,7 +171,7 @@ func mappedShare(ctx context.Context, s *store.Store, pub phantomos.PublisherID,
 			sum += r.Net
 		}
 	}
-	return float64(sum) / float64(total), nil
+	return float64(sum) / float64(total)
 }
 
 // buckets sums days into the buckets of grain covering p, empty buckets

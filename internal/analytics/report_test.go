@@ -55,6 +55,18 @@ func TestReportsReconcile(t *testing.T) {
 			if o.Current.NetRevenue != rep.Total {
 				t.Errorf("%s: overview net %d, asset report total %d", model, o.Current.NetRevenue, rep.Total)
 			}
+			direct, err := s.Breakdown(ctx, pub.ID, p.From, p.To, store.Filter{}, store.ByCategory)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(direct) != len(o.Categories) {
+				t.Fatalf("%d categories, breakdown has %d", len(o.Categories), len(direct))
+			}
+			for i, r := range direct {
+				if c := o.Categories[i]; c.Key != r.Key || c.NetRevenue != r.Net || c.Units != r.Units {
+					t.Errorf("category %d: overview %+v, breakdown %+v", i, c, r)
+				}
+			}
 			ids := []string{rep.Assets[0].ID, rep.Assets[1].ID}
 			c, err := analytics.BuildComparison(ctx, s, pub, ids, p, cmp, true, store.Filter{})
 			if err != nil {

@@ -83,16 +83,16 @@ func (f Filter) conds(conds []string, args []any, withProducts bool) (string, []
 	in("t.channel", f.Channels)
 	in("t.connector_id", f.Connectors)
 	if withProducts {
-		in("CAST(t.product_id AS TEXT)", f.Products)
+		in("t.product_id", f.Products)
 		in("p.category", f.Categories)
-		in("CAST(p.game_ip_id AS TEXT)", f.GameIPs)
+		in("p.game_ip_id", f.GameIPs)
 		if len(f.Assets) > 0 {
 			ph := make([]string, len(f.Assets))
 			for i, v := range f.Assets {
 				args = append(args, v)
 				ph[i] = fmt.Sprintf("$%d", len(args))
 			}
-			conds = append(conds, "EXISTS (SELECT 1 FROM product_assets pa WHERE pa.publisher_id = t.publisher_id AND pa.product_id = t.product_id AND CAST(pa.asset_id AS TEXT) IN ("+strings.Join(ph, ", ")+"))")
+			conds = append(conds, "EXISTS (SELECT 1 FROM product_assets pa WHERE pa.publisher_id = t.publisher_id AND pa.product_id = t.product_id AND pa.asset_id IN ("+strings.Join(ph, ", ")+"))")
 		}
 	}
 	return strings.Join(conds, " AND "), args
@@ -114,7 +114,11 @@ const (
 // monthly tables and the partial months at its edges from the daily ones;
 // byDay keeps day rows (daily tables only). Product questions with a
 // geographic filter, or the reverse, fall back to sales_daily.
-func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to phantomos.Day, byDay, needProducts bool) (string, string, []any) {
+//
+// dataEnd is the last day with sales: a trailing month cut short by "to" is
+// still read whole from the monthly table when nothing was sold after "to"
+// (month to date, the usual case).
+func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd phantomos.Day, byDay, needProducts bool) (string, string, []any) {
 	args := []any{pub}
 	join := ""
 	if needProducts || f.productLevel() {
@@ -133,27 +137,50 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to phantomos.Da
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
+	// Restricting to given products belongs inside the parts, before they
+	// are summed.
+	only := ""
+	if g == productGrain && len(f.Products) > 0 {
+		ids := make([]string, len(f.Products))
+		for i, id := range f.Products {
+			ids[i] = ph(id)
+		}
+		only = " AND product_id IN (" + strings.Join(ids, ", ") + ")"
+	}
 	var parts []string
-	firstWhole, lastWhole := wholeMonths(from, to)
+	end := to
+	if dataEnd != "" && dataEnd <= to && monthStart(dataEnd) == monthStart(to) {
+		end = phantomos.DayOf(nextMonth(to).Time().AddDate(0, 0, -1), time.UTC)
+	}
+	firstWhole, lastWhole := wholeMonths(from, end)
 	if byDay || firstWhole == "" {
-		parts = append(parts, fmt.Sprintf("SELECT publisher_id, day, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s",
-			cols, measures, table, ph(string(from)), ph(string(to))))
+		parts = append(parts, fmt.Sprintf("SELECT publisher_id, day, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s%s",
+			cols, measures, table, ph(string(from)), ph(string(to)), only))
 	} else {
-		parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_monthly WHERE publisher_id = $1 AND month BETWEEN %s AND %s",
-			cols, measures, table, ph(string(firstWhole)[:7]), ph(string(lastWhole)[:7])))
+		parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_monthly WHERE publisher_id = $1 AND month BETWEEN %s AND %s%s",
+			cols, measures, table, ph(string(firstWhole)[:7]), ph(string(lastWhole)[:7]), only))
 		if from < firstWhole {
 			before := phantomos.DayOf(firstWhole.Time().AddDate(0, 0, -1), time.UTC)
-			parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s",
-				cols, measures, table, ph(string(from)), ph(string(before))))
+			parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s%s",
+				cols, measures, table, ph(string(from)), ph(string(before)), only))
 		}
-		if end := phantomos.DayOf(nextMonth(lastWhole).Time().AddDate(0, 0, -1), time.UTC); end < to {
+		if last := phantomos.DayOf(nextMonth(lastWhole).Time().AddDate(0, 0, -1), time.UTC); last < to {
 			after := nextMonth(lastWhole)
-			parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s",
-				cols, measures, table, ph(string(after)), ph(string(to))))
+			parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s%s",
+				cols, measures, table, ph(string(after)), ph(string(to)), only))
 		}
 	}
+	// Sum the parts per key before any join, so the join meets one row per
+	// product (or place) rather than one per day or month.
+	// Day rows are few per key already and feed a GROUP BY day.
 	cond, args := f.conds([]string{"t.publisher_id = $1"}, args, join != "")
-	return "(" + strings.Join(parts, " UNION ALL ") + ") t" + join, cond, args
+	if byDay {
+		return "(" + strings.Join(parts, " UNION ALL ") + ") t" + join, cond, args
+	}
+	keys := "publisher_id, " + cols
+	src := "(SELECT " + keys + ", SUM(orders) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount, " +
+		"SUM(refunded) AS refunded, SUM(net) AS net FROM (" + strings.Join(parts, " UNION ALL ") + ") u GROUP BY " + keys + ") t"
+	return src + join, cond, args
 }
 
 // wholeMonths returns the first days of the first and last calendar months
@@ -194,12 +221,16 @@ func (f Filter) pick(wantProducts, wantGeo bool) grain {
 func (s *Store) Totals(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) (Summary, error) {
 	var m Summary
 	g := f.pick(false, false)
-	src, cond, args := f.rollup(g, pub, from, to, false, false)
+	end, err := s.dataEnd(ctx, pub)
+	if err != nil {
+		return m, err
+	}
+	src, cond, args := f.rollup(g, pub, from, to, end, false, false)
 	orders := "0"
 	if g == geoGrain {
 		orders = "COALESCE(SUM(t.orders), 0)"
 	}
-	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(t.gross), 0), COALESCE(SUM(t.discount), 0), COALESCE(SUM(t.refunded), 0),
+	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(t.gross), 0), COALESCE(SUM(t.discount), 0), COALESCE(SUM(t.refunded), 0),
 			COALESCE(SUM(t.net), 0), COALESCE(SUM(t.units), 0), `+orders+`
 		FROM `+src+` WHERE `+cond, args...).Scan(&m.Gross, &m.Discount, &m.Refunded, &m.Net, &m.Units, &m.Orders)
 	if err != nil {
@@ -232,7 +263,7 @@ type DayValue struct {
 // DailyNet returns net revenue per day of publisher pub for days from..to
 // under f, oldest first; days without sales are absent.
 func (s *Store) DailyNet(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) ([]DayValue, error) {
-	src, cond, args := f.rollup(f.pick(false, false), pub, from, to, true, false)
+	src, cond, args := f.rollup(f.pick(false, false), pub, from, to, "", true, false)
 	rows, err := s.db.QueryContext(ctx, `SELECT t.day, SUM(t.net) FROM `+src+` WHERE `+cond+` GROUP BY t.day ORDER BY t.day`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: daily net: %w", err)
@@ -321,7 +352,11 @@ func (s *Store) Breakdown(ctx context.Context, pub phantomos.PublisherID, from, 
 	default:
 		return nil, phantomos.Errorf(phantomos.EINVALID, "Unknown breakdown %q.", dim)
 	}
-	src, cond, args := f.rollup(f.pick(needProducts, !needProducts), pub, from, to, false, needProducts)
+	end, err := s.dataEnd(ctx, pub)
+	if err != nil {
+		return nil, err
+	}
+	src, cond, args := f.rollup(f.pick(needProducts, !needProducts), pub, from, to, end, false, needProducts)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+key+` AS k, `+label+`, SUM(t.net), SUM(t.gross), SUM(t.units)
 		FROM `+src+join+` WHERE `+cond+` GROUP BY k`, args...)
 	if err != nil {
@@ -388,7 +423,7 @@ type ProductDay struct {
 // ProductDailyNet returns net revenue per product and day of publisher pub
 // for days from..to under f, for attribution over time.
 func (s *Store) ProductDailyNet(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) ([]ProductDay, error) {
-	src, cond, args := f.rollup(f.pick(true, false), pub, from, to, true, false)
+	src, cond, args := f.rollup(f.pick(true, false), pub, from, to, "", true, false)
 	rows, err := s.db.QueryContext(ctx, `SELECT t.day, CAST(t.product_id AS TEXT), SUM(t.net) FROM `+src+` WHERE `+cond+`
 		GROUP BY t.day, t.product_id ORDER BY t.day`, args...)
 	if err != nil {
@@ -406,4 +441,15 @@ func (s *Store) ProductDailyNet(ctx context.Context, pub phantomos.PublisherID, 
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// dataEnd returns the last day on which publisher pub has sales, "" when
+// it has none.
+func (s *Store) dataEnd(ctx context.Context, pub phantomos.PublisherID) (phantomos.Day, error) {
+	var d sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT `+s.DayText("MAX(day)")+` FROM geo_daily WHERE publisher_id = $1`, pub).Scan(&d)
+	if err != nil {
+		return "", fmt.Errorf("store: last sales day: %w", err)
+	}
+	return phantomos.Day(d.String), nil
 }

@@ -256,3 +256,21 @@ func (s *Store) Asset(ctx context.Context, pub phantomos.PublisherID, id string)
 	json.Unmarshal([]byte(tags), &a.Tags)
 	return &a, nil
 }
+
+// ProductCategories maps every product id of publisher pub to its category.
+func (s *Store) ProductCategories(ctx context.Context, pub phantomos.PublisherID) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT CAST(id AS TEXT), category FROM products WHERE publisher_id = $1`, pub)
+	if err != nil {
+		return nil, fmt.Errorf("store: product categories: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, c string
+		if err := rows.Scan(&id, &c); err != nil {
+			return nil, fmt.Errorf("store: product categories: %w", err)
+		}
+		out[id] = c
+	}
+	return out, rows.Err()
+}
