@@ -375,19 +375,26 @@ func BuildComparison(ctx context.Context, s *store.Store, pub *phantomos.Publish
 			f.Products = append(f.Products, l.ProductID)
 		}
 	}
-	var days []store.ProductDay
+	perBucket := make([]map[string]int64, len(c.Buckets))
 	if len(f.Products) > 0 {
-		if days, err = s.ProductDailyNet(ctx, pub.ID, p.From, p.To, f); err != nil {
+		rows, err := s.ProductNetByBucket(ctx, pub.ID, p.From, p.To, f, c.Grain)
+		if err != nil {
 			return nil, err
 		}
-	}
-	perBucket := make([]map[string]int64, len(c.Buckets))
-	for _, d := range days {
-		i := index[Bucket(d.Day, c.Grain)]
-		if perBucket[i] == nil {
-			perBucket[i] = map[string]int64{}
+		for _, r := range rows {
+			i, ok := index[r.Start]
+			if !ok {
+				// The range's first week may start before the range.
+				i, ok = index[Bucket(r.Start, c.Grain)]
+			}
+			if !ok {
+				i = 0
+			}
+			if perBucket[i] == nil {
+				perBucket[i] = map[string]int64{}
+			}
+			perBucket[i][r.ProductID] += r.Net
 		}
-		perBucket[i][d.ProductID] += d.Net
 	}
 	whole := map[string]int64{}
 	for i, net := range perBucket {

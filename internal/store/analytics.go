@@ -413,31 +413,35 @@ func (s *Store) ConfirmedLinks(ctx context.Context, pub phantomos.PublisherID) (
 	return out, rows.Err()
 }
 
-// ProductDay is one product's net revenue on one day.
-type ProductDay struct {
-	Day       phantomos.Day
+// ProductBucket is one product's net revenue in one bucket (a day, a week
+// starting Monday, or a month), keyed by the bucket's first day.
+type ProductBucket struct {
+	Start     phantomos.Day
 	ProductID string
 	Net       int64
 }
 
-// ProductDailyNet returns net revenue per product and day of publisher pub
-// for days from..to under f, for attribution over time.
-func (s *Store) ProductDailyNet(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) ([]ProductDay, error) {
+// ProductNetByBucket returns net revenue per product and bucket of grain
+// ("day", "week" or "month") of publisher pub for days from..to under f,
+// for attribution over time. Buckets are summed in the database, so a year
+// of weeks reads one row per product and week.
+func (s *Store) ProductNetByBucket(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter, grain string) ([]ProductBucket, error) {
 	src, cond, args := f.rollup(f.pick(true, false), pub, from, to, "", true, false)
-	rows, err := s.db.QueryContext(ctx, `SELECT t.day, CAST(t.product_id AS TEXT), SUM(t.net) FROM `+src+` WHERE `+cond+`
-		GROUP BY t.day, t.product_id ORDER BY t.day`, args...)
+	bucket := s.dialect.bucket("t.day", grain)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+bucket+` AS b, CAST(t.product_id AS TEXT), SUM(t.net) FROM `+src+` WHERE `+cond+`
+		GROUP BY b, t.product_id ORDER BY b`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: product daily net: %w", err)
+		return nil, fmt.Errorf("store: product net by %s: %w", grain, err)
 	}
 	defer rows.Close()
-	var out []ProductDay
+	var out []ProductBucket
 	for rows.Next() {
-		var d sql.NullTime
-		var v ProductDay
-		if err := rows.Scan(&d, &v.ProductID, &v.Net); err != nil {
-			return nil, fmt.Errorf("store: product daily net: %w", err)
+		var v ProductBucket
+		var b string
+		if err := rows.Scan(&b, &v.ProductID, &v.Net); err != nil {
+			return nil, fmt.Errorf("store: product net by %s: %w", grain, err)
 		}
-		v.Day = phantomos.Day(d.Time.Format("2006-01-02"))
+		v.Start = phantomos.Day(b[:10])
 		out = append(out, v)
 	}
 	return out, rows.Err()

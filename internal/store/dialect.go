@@ -41,3 +41,24 @@ func (s *Store) DayText(col string) string {
 	}
 	return "('' || " + col + ")" // an expression, so the driver does not parse it as a time
 }
+
+// bucket returns an expression giving, as "YYYY-MM-DD" text, the first day
+// of the day, week (starting Monday) or month of a DATE column.
+func (d Dialect) bucket(col, grain string) string {
+	if d == Postgres {
+		switch grain {
+		case "week":
+			return "to_char(date_trunc('week', " + col + "), 'YYYY-MM-DD')"
+		case "month":
+			return "to_char(date_trunc('month', " + col + "), 'YYYY-MM-DD')"
+		}
+		return "to_char(" + col + ", 'YYYY-MM-DD')"
+	}
+	switch grain {
+	case "week":
+		return "date(" + col + ", '-6 days', 'weekday 1')"
+	case "month":
+		return "(substr(" + col + ", 1, 8) || '01')"
+	}
+	return "('' || " + col + ")"
+}

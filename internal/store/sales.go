@@ -125,6 +125,11 @@ func (s *Store) copySales(ctx context.Context, pub phantomos.PublisherID, sales 
 	if err != nil {
 		return 0, fmt.Errorf("store: bulk load sales: %w", err)
 	}
+	// Fresh statistics, or the planner keeps choosing plans for empty
+	// tables until autovacuum gets round to them.
+	if _, err := s.db.ExecContext(ctx, `ANALYZE sales, sales_daily, orders_daily, product_daily, product_monthly, geo_daily, geo_monthly`); err != nil {
+		return n, fmt.Errorf("store: analyze after bulk load: %w", err)
+	}
 	return n, nil
 }
 
