@@ -36,6 +36,7 @@ func TestBrowserAnalyticsPages(t *testing.T) {
 		{"overview-filtered", "/overview?range=90d&compare=year&channel=online_store", "Overview", "Net revenue per day"},
 		{"assets", "/assets", "Assets", "Unmapped products"},
 		{"compare", "/assets/compare?range=12m", "Compare assets", "Share of their combined revenue"},
+		{"intelligence", "/intelligence", "Intelligence", "Pixel is rising"},
 		{"team-forbidden", "/settings/team", "Forbidden", "analyst"},
 	}
 	for _, width := range []int64{1440, 390} {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -196,8 +197,18 @@ func TestCrossTenant(t *testing.T) {
 		if err := s.CreateAsset(ctx, a.pub.ID, asset); err != nil {
 			t.Fatal(err)
 		}
-		objects := map[string]string{"members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID, "assets": asset.ID}
-		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name, "Secret Alpha Hero", "Alpha Saga"}
+		// Dismissed, so that A's own visits to /intelligence (which re-run the
+		// detectors) keep it.
+		ins := []*store.Insight{{Type: store.InsightRisk, Fingerprint: "alpha-secret", Title: "Secret Alpha Insight", Description: "d",
+			Confidence: 0.9, Evidence: json.RawMessage(`{}`), Source: store.SourceLocal}}
+		if err := s.UpsertInsights(ctx, a.pub.ID, ins, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetInsightStatus(ctx, a.pub.ID, ins[0].ID, store.InsightDismissed); err != nil {
+			t.Fatal(err)
+		}
+		objects := map[string]string{"members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID, "assets": asset.ID, "insights": ins[0].ID}
+		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name, "Secret Alpha Hero", "Alpha Saga", "Secret Alpha Insight"}
 
 		for _, rt := range srv.Routes() {
 			_, path, _ := strings.Cut(rt.Pattern, " ")

@@ -6,10 +6,6 @@ import (
 	"github.com/phantomos/phantomos"
 )
 
-func (s *Server) handleIntelligence(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, http.StatusOK, "intelligence", s.pageData(r, "Intelligence", "intelligence"))
-}
-
 type productsPage struct {
 	Counts   map[string]int
 	Total    int64

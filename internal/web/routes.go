@@ -22,6 +22,7 @@ func (s *Server) routes() []Route {
 		public = phantomos.PermPublic
 		view   = phantomos.PermView
 		team   = phantomos.PermTeam
+		edit   = phantomos.PermEdit
 		owner  = phantomos.PermOrganization
 	)
 	return []Route{
@@ -50,7 +51,9 @@ func (s *Server) routes() []Route {
 		{"GET /assets.csv", view, s.handleAssetsCSV},
 		{"GET /assets/compare", view, s.handleCompare},
 		{"GET /assets/{id}", view, s.handleAsset},
-		{"GET /intelligence", view, s.handleIntelligence},
+		{"GET /intelligence", view, s.handleIntelligencePage},
+		{"POST /intelligence/generate", edit, s.handleIntelligenceGenerate},
+		{"POST /intelligence/insights/{id}/status", edit, s.handleInsightStatus},
 		{"GET /products", view, s.handleProducts},
 		{"GET /connectors", view, s.handleConnectors},
 
@@ -91,6 +94,9 @@ func (s *Server) routes() []Route {
 		{"GET /api/analytics/assets", view, s.handleAPIAssets},
 		{"GET /api/v1/analytics/assets/{id}", view, s.handleAPIAsset},
 		{"GET /api/v1/analytics/compare", view, s.handleAPICompare},
+		{"GET /api/ai/insights", view, s.handleAPIInsightsList},
+		{"POST /api/ai/insights", edit, s.handleAPIInsightsGenerate},
+		{"POST /api/ai/forecast", view, s.handleAPIForecast},
 		{"POST /api/settings/invite", team, s.handleAPIInviteCreate},
 		{"GET /api/settings/invite", team, s.handleAPIInviteList},
 		{"DELETE /api/settings/invite", team, s.handleAPIInviteRevoke},

@@ -1,0 +1,348 @@
+package insights_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/analytics"
+	"github.com/phantomos/phantomos/internal/demo"
+	"github.com/phantomos/phantomos/internal/insights"
+	"github.com/phantomos/phantomos/internal/llm"
+	"github.com/phantomos/phantomos/internal/llm/llmtest"
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/store/storetest"
+)
+
+// demoNow is the "as of" time of the demo tests: fixed, so that the data
+// and the windows the detectors look at are the same on every run.
+var demoNow = time.Date(2026, 3, 15, 18, 30, 0, 0, time.UTC)
+
+const demoSales = 40_000
+
+// TestDemo runs the detectors on the demo publisher: the planted rising
+// and declining characters are found with their evidence, every figure of
+// every insight is the number the Overview or Assets page shows for the
+// same period and filter, a second run merges into the first, and
+// forecasts of every scope are served and stored.
+func TestDemo(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		// The engines work apart (SQLite in this process, PostgreSQL in its
+		// server), so loading the demo into both at once saves time.
+		t.Parallel()
+		ctx := context.Background()
+		pub, err := demo.Load(ctx, s, demo.Options{Sales: demoSales, Seed: 42, Now: demoNow}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := insights.Generate(ctx, s, pub, demoNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range list {
+			t.Logf("%-18s %.3f %s", in.Type, in.Confidence, in.Title)
+		}
+		assets, err := s.Assets(ctx, pub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]string{}
+		for _, a := range assets {
+			ids[a.Name] = a.ID
+		}
+		byFP := map[string]insights.Insight{}
+		for _, in := range list {
+			byFP[in.Fingerprint] = in
+		}
+
+		t.Run("planted characters", func(t *testing.T) {
+			for _, tc := range []struct {
+				name, fingerprint, typ, kind string
+				up                           bool
+			}{
+				{demo.RisingCharacter, "asset-trend:" + ids[demo.RisingCharacter] + ":up", store.InsightTrend, insights.KindAssetRising, true},
+				{demo.DecliningCharacter, "asset-trend:" + ids[demo.DecliningCharacter] + ":down", store.InsightRisk, insights.KindAssetDeclining, false},
+			} {
+				in, ok := byFP[tc.fingerprint]
+				if !ok {
+					t.Errorf("%s not found among %d insights", tc.name, len(list))
+					continue
+				}
+				ev := in.Evidence
+				if in.Type != tc.typ || ev.Kind != tc.kind || ev.Subject.ID != ids[tc.name] || ev.Subject.Name != tc.name {
+					t.Errorf("%s: type %s, kind %s, subject %+v", tc.name, in.Type, ev.Kind, ev.Subject)
+				}
+				if in.Confidence < 0.95 || !strings.Contains(in.Title, tc.name) || ev.Baseline == nil {
+					t.Errorf("%s: confidence %.3f, title %q, baseline %v", tc.name, in.Confidence, in.Title, ev.Baseline)
+				}
+				if len(ev.Figures) < 2 || (ev.Figures[0].Amount > ev.Figures[1].Amount) != tc.up {
+					t.Errorf("%s: figures %+v do not show the move", tc.name, ev.Figures)
+				}
+				if len(ev.Series) < 12 {
+					t.Errorf("%s: %d months of series", tc.name, len(ev.Series))
+				}
+			}
+			// The other way round would contradict the data.
+			for _, fp := range []string{"asset-trend:" + ids[demo.RisingCharacter] + ":down", "asset-trend:" + ids[demo.DecliningCharacter] + ":up"} {
+				if _, ok := byFP[fp]; ok {
+					t.Errorf("found %s", fp)
+				}
+			}
+		})
+
+		t.Run("every insight has its evidence", func(t *testing.T) {
+			types := map[string]int{}
+			for _, in := range list {
+				types[in.Type]++
+				ev := in.Evidence
+				if in.Title == "" || in.Description == "" || in.Confidence <= 0 || in.Confidence > 1 || in.Status != store.InsightNew {
+					t.Errorf("%s: %+v", in.Fingerprint, in)
+				}
+				if len(ev.Figures) == 0 || len(ev.Links) == 0 || ev.Period.From == "" || ev.Currency != "USD" {
+					t.Errorf("%s: evidence without figures, links, period or currency: %+v", in.Fingerprint, ev)
+				}
+				for _, l := range ev.Links {
+					if u, err := url.Parse(l.Href); err != nil || !strings.HasPrefix(u.Path, "/") || u.Host != "" || l.Label == "" {
+						t.Errorf("%s: bad link %+v", in.Fingerprint, l)
+					}
+				}
+				for _, fp := range ev.Findings {
+					if _, ok := byFP[fp]; !ok {
+						t.Errorf("%s rests on unknown finding %s", in.Fingerprint, fp)
+					}
+				}
+			}
+			for _, typ := range []string{store.InsightTrend, store.InsightRisk, store.InsightGrowth, store.InsightRecommendation, store.InsightForecast} {
+				if types[typ] == 0 {
+					t.Errorf("no %s insight on the demo", typ)
+				}
+			}
+			if _, ok := byFP[insights.SummaryFingerprint]; !ok {
+				t.Error("no summary")
+			}
+		})
+
+		t.Run("figures match the pages", func(t *testing.T) {
+			checked := 0
+			pages := pageCache{}
+			for _, in := range list {
+				for _, f := range in.Evidence.Figures {
+					got, ok, err := pages.figure(ctx, s, pub, f)
+					if err != nil {
+						t.Fatalf("%s: %v", in.Fingerprint, err)
+					}
+					if !ok {
+						continue
+					}
+					checked++
+					if got != f.Amount {
+						t.Errorf("%s: %q is %d in the evidence but %d on the page", in.Fingerprint, f.Label, f.Amount, got)
+					}
+				}
+			}
+			if checked < 10 {
+				t.Errorf("only %d figures checked", checked)
+			}
+		})
+
+		t.Run("runs merge", func(t *testing.T) {
+			rising := byFP["asset-trend:"+ids[demo.RisingCharacter]+":up"]
+			declining := byFP["asset-trend:"+ids[demo.DecliningCharacter]+":down"]
+			if err := s.SetInsightStatus(ctx, pub.ID, rising.ID, store.InsightDismissed); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetInsightStatus(ctx, pub.ID, declining.ID, store.InsightDone); err != nil {
+				t.Fatal(err)
+			}
+			again, err := insights.Generate(ctx, s, pub, demoNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(again) != len(list) {
+				t.Errorf("second run has %d insights, first %d", len(again), len(list))
+			}
+			for _, in := range again {
+				first, ok := byFP[in.Fingerprint]
+				if !ok || first.ID != in.ID {
+					t.Errorf("%s: not merged with the first run (%v)", in.Fingerprint, ok)
+				}
+				want := store.InsightNew
+				switch in.ID {
+				case rising.ID:
+					want = store.InsightDismissed
+				case declining.ID:
+					want = store.InsightDone
+				}
+				if in.Status != want {
+					t.Errorf("%s: status %s after the second run, want %s", in.Fingerprint, in.Status, want)
+				}
+			}
+		})
+
+		t.Run("Claude narrative", func(t *testing.T) {
+			rising := byFP["asset-trend:"+ids[demo.RisingCharacter]+":up"]
+			declining := byFP["asset-trend:"+ids[demo.DecliningCharacter]+":down"]
+			answer, _ := json.Marshal(map[string]any{
+				"summary": rising.Title + ", while " + declining.Title + ".",
+				"recommendations": []map[string]any{
+					{"text": "License " + demo.RisingCharacter + " for a wider collectibles range while it grows.", "finding_ids": []string{rising.Fingerprint}},
+					{"text": "Bundle " + demo.DecliningCharacter + " with " + demo.RisingCharacter + " products.", "finding_ids": []string{declining.Fingerprint, rising.Fingerprint}},
+					{"text": "Open a theme park.", "finding_ids": []string{"no-such-finding"}},
+				},
+			})
+			fake := llmtest.NewServer(t, "sk-test", llmtest.Reply{Text: string(answer)},
+				llmtest.Reply{Text: `{"summary": "Revenue will triple next year.", "recommendations": []}`})
+			var logs bytes.Buffer
+			n := llm.New(llm.Config{APIKey: "sk-test", BaseURL: fake.URL}, slog.New(slog.NewTextHandler(&logs, nil)))
+			list, err := insights.GenerateWith(ctx, s, pub, demoNow, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var summary *insights.Insight
+			recs := 0
+			for i, in := range list {
+				if in.Fingerprint == insights.SummaryFingerprint {
+					summary = &list[i]
+				}
+				if in.Evidence.Kind == insights.KindRecommendation && in.Source == store.SourceLLM {
+					recs++
+					if len(in.Evidence.Figures) == 0 || in.Evidence.Model != llm.DefaultModel {
+						t.Errorf("Claude's recommendation without evidence: %+v", in)
+					}
+				}
+			}
+			if summary == nil || summary.Source != store.SourceLLM || !strings.Contains(summary.Description, rising.Title) {
+				t.Errorf("summary = %+v, want Claude's", summary)
+			}
+			if recs != 2 {
+				t.Errorf("%d recommendations from Claude, want 2 (the ungrounded one dropped)", recs)
+			}
+			// The next answer invents a number: the local narrative is used.
+			if list, err = insights.GenerateWith(ctx, s, pub, demoNow, n); err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range list {
+				if in.Fingerprint == insights.SummaryFingerprint && (in.Source != store.SourceLocal || strings.Contains(in.Description, "triple")) {
+					t.Errorf("summary after an invented number: %+v", in)
+				}
+				if in.Source == store.SourceLLM {
+					t.Errorf("%s still from Claude after a rejected answer", in.Fingerprint)
+				}
+			}
+			if !strings.Contains(logs.String(), "not in the evidence") {
+				t.Errorf("rejection not logged: %s", logs.String())
+			}
+		})
+
+		t.Run("forecasts", func(t *testing.T) {
+			ips, _ := s.GameIPs(ctx, pub.ID)
+			for _, tc := range []struct{ scope, id string }{
+				{store.ScopeTotal, ""}, {store.ScopeAsset, ids[demo.RisingCharacter]}, {store.ScopeCategory, phantomos.CategoryCollectibles},
+				{store.ScopeChannel, "marketplace"}, {store.ScopeGameIP, ips[0].ID},
+			} {
+				r, err := insights.Forecast(ctx, s, pub, demoNow, tc.scope, tc.id, 6)
+				if err != nil {
+					t.Fatalf("%s %s: %v", tc.scope, tc.id, err)
+				}
+				if len(r.Points) != 6 || len(r.History) < 20 || r.Model == "" || r.Accuracy.MAPE == nil || !strings.Contains(r.Accuracy.Words, "%") {
+					t.Errorf("%s: %d points, %d history, model %q, accuracy %+v", tc.scope, len(r.Points), len(r.History), r.Model, r.Accuracy)
+				}
+				if r.Points[0].Month != "2026-03" || r.History[len(r.History)-1].Month != "2026-02" {
+					t.Errorf("%s: forecast starts %s after history ending %s", tc.scope, r.Points[0].Month, r.History[len(r.History)-1].Month)
+				}
+				for _, p := range r.Points {
+					if !(p.Lo95 <= p.Lo80 && p.Lo80 <= p.Point && p.Point <= p.Hi80 && p.Hi80 <= p.Hi95 && p.Lo95 >= 0) {
+						t.Errorf("%s %s: intervals not nested: %+v", tc.scope, p.Month, p)
+					}
+				}
+				stored, err := s.StoredForecast(ctx, pub.ID, tc.scope, tc.id, "month")
+				if err != nil || stored.Model != r.Model {
+					t.Errorf("%s: stored %+v, %v", tc.scope, stored, err)
+				}
+			}
+			other := &phantomos.Publisher{Name: "Other", Slug: "other-pub"}
+			if err := s.CreatePublisher(ctx, other); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := insights.Forecast(ctx, s, other, demoNow, store.ScopeAsset, ids[demo.Hero], 6); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
+				t.Errorf("another publisher's asset: %v, want not found", err)
+			}
+			if r, err := insights.Forecast(ctx, s, other, demoNow, store.ScopeTotal, "", 6); err != nil || len(r.Points) != 0 {
+				t.Errorf("publisher without sales: %+v, %v", r, err)
+			}
+			for _, bad := range []struct {
+				scope   string
+				horizon int
+			}{{"galaxy", 6}, {store.ScopeTotal, 0}, {store.ScopeTotal, 25}, {store.ScopeAsset, 6}} {
+				if _, err := insights.Forecast(ctx, s, pub, demoNow, bad.scope, "", bad.horizon); phantomos.ErrorCode(err) != phantomos.EINVALID {
+					t.Errorf("%+v: %v, want invalid", bad, err)
+				}
+			}
+		})
+	})
+}
+
+// pageCache keeps the pages built for figures, since many figures share a
+// period and filter.
+type pageCache struct {
+	overviews map[string]*analytics.Overview
+	reports   map[string]*analytics.AssetReport
+}
+
+// figure returns what the Overview or the Assets page shows for a figure's
+// measure, period and filter; false for forecasts, which no page can
+// confirm.
+func (c *pageCache) figure(ctx context.Context, s *store.Store, pub *phantomos.Publisher, f insights.Figure) (int64, bool, error) {
+	if c.overviews == nil {
+		c.overviews, c.reports = map[string]*analytics.Overview{}, map[string]*analytics.AssetReport{}
+	}
+	sf := f.Filter.StoreFilter()
+	switch f.Measure {
+	case insights.MeasureForecast:
+		return 0, false, nil
+	case insights.MeasureAttributed:
+		key := fmt.Sprint(f.Period, sf)
+		rep, ok := c.reports[key]
+		if !ok {
+			var err error
+			if rep, err = analytics.BuildAssetReport(ctx, s, pub, f.Period, analytics.Period{}, false, sf); err != nil {
+				return 0, false, err
+			}
+			c.reports[key] = rep
+		}
+		for _, a := range rep.Assets {
+			if a.ID == f.Filter.Asset {
+				return a.NetRevenue, true, nil
+			}
+		}
+		return 0, false, fmt.Errorf("asset %s not on the Assets page", f.Filter.Asset)
+	case insights.MeasureNet, insights.MeasureGross, insights.MeasureRefunds:
+		if f.Filter.Asset != "" {
+			sf.Assets = []string{f.Filter.Asset}
+		}
+		key := fmt.Sprint(f.Period, sf)
+		o, ok := c.overviews[key]
+		if !ok {
+			var err error
+			if o, err = analytics.BuildOverview(ctx, s, pub, f.Period, analytics.Period{}, false, sf); err != nil {
+				return 0, false, err
+			}
+			c.overviews[key] = o
+		}
+		switch f.Measure {
+		case insights.MeasureGross:
+			return o.Current.GrossRevenue, true, nil
+		case insights.MeasureRefunds:
+			return o.Current.Refunds, true, nil
+		}
+		return o.Current.NetRevenue, true, nil
+	}
+	return 0, false, fmt.Errorf("unknown measure %q", f.Measure)
+}

@@ -1,0 +1,462 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/chart"
+	"github.com/phantomos/phantomos/internal/insights"
+	"github.com/phantomos/phantomos/internal/llm"
+	"github.com/phantomos/phantomos/internal/store"
+)
+
+// insightsMaxAge is how old a publisher's insights may be before opening
+// the Intelligence page runs the detectors again.
+const insightsMaxAge = 24 * time.Hour
+
+// narrator returns the narrator the configuration asks for: Claude,
+// guarded by the local engine, with ANTHROPIC_API_KEY; the local engine
+// without.
+func (s *Server) narrator() llm.Narrator {
+	return llm.New(s.llmConfig(), s.logger)
+}
+
+func (s *Server) llmConfig() llm.Config { return llm.Config{APIKey: s.cfg.AnthropicAPIKey} }
+
+// generateInsights runs the detectors for pub with a bounded wait for the
+// narrative.
+func (s *Server) generateInsights(ctx context.Context, pub *phantomos.Publisher) ([]insights.Insight, error) {
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	return insights.GenerateWith(ctx, s.store, pub, s.now(), s.narrator())
+}
+
+type intelligencePage struct {
+	Today     string
+	LastRun   time.Time
+	Narration string
+	CanEdit   bool
+	Notice    string
+	HasSales  bool
+
+	Summary  *insightView
+	Sections []insightSection
+	Closed   int
+	ShowAll  bool
+
+	Performance     *insights.AssetPerformance
+	HasPrevious     bool
+	PerformanceSVG  any
+	PerformanceCols []string
+	CompareHref     string
+
+	Forecast      *insights.ForecastResult
+	ForecastSVG   any
+	ForecastRows  []forecastRow
+	ForecastNotes []insightView
+	ForecastError string
+	Choice        string
+	Horizon       int
+	Horizons      []int
+	Choices       []choiceGroup
+}
+
+type insightSection struct {
+	ID, Title, Empty string
+	Items            []insightView
+}
+
+// insightView is an insight with its numbers formatted for the page.
+type insightView struct {
+	insights.Insight
+	ConfidenceText string
+	Figures        []labelValue
+	Stats          []labelValue
+	SourceText     string
+	// CanEdit shows the status buttons; ShowAll keeps the page's choice to
+	// show closed insights across them.
+	CanEdit, ShowAll bool
+}
+
+type labelValue struct{ Label, Value string }
+
+type forecastRow struct {
+	Month                   string
+	Point, Range80, Range95 string
+}
+
+type choiceGroup struct {
+	Label   string
+	Options []choice
+}
+
+type choice struct{ Value, Label string }
+
+// handleIntelligencePage serves GET /intelligence: the narrative, the top
+// assets compared month by month, the insights by kind (each expandable to
+// its evidence), and a forecast with its intervals and measured accuracy,
+// of total revenue or of the asset, category, game IP or channel chosen in
+// the form (?forecast=scope:id&horizon=n). Insights older than a day are
+// regenerated first.
+func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	p := intelligencePage{Today: string(phantomos.DayOf(now, pub.Location())), Narration: llm.Describe(s.llmConfig()),
+		CanEdit: a.Role.Can(phantomos.PermEdit), ShowAll: r.URL.Query().Get("show") == "all", Horizons: []int{3, 6, 12, 24}}
+
+	last, err := s.store.LastInsightRun(r.Context(), pub.ID)
+	if err != nil {
+		return err
+	}
+	if last.IsZero() || now.Sub(last) > insightsMaxAge {
+		if _, err := s.generateInsights(r.Context(), pub); err != nil {
+			s.logger.Error("generate insights", "request_id", RequestID(r.Context()), "publisher", pub.ID, "err", err)
+			p.Notice = "The insights could not be refreshed just now; these are from the last run."
+		}
+		if last, err = s.store.LastInsightRun(r.Context(), pub.ID); err != nil {
+			return err
+		}
+	}
+	p.LastRun = last
+	list, err := insights.List(r.Context(), s.store, pub.ID, store.InsightFilter{})
+	if err != nil {
+		return err
+	}
+	p.Sections = []insightSection{
+		{ID: "trends", Title: "Trending assets", Empty: "No asset is moving significantly against its own seasonality and the rest of the range."},
+		{ID: "risks", Title: "Risk alerts", Empty: "No declining asset, concentration, forecast shortfall or refund spike."},
+		{ID: "opportunities", Title: "Growth opportunities", Empty: "No category or market where an asset clearly outsells its range."},
+		{ID: "recommendations", Title: "Recommendations", Empty: "Recommendations follow from the findings above."},
+	}
+	section := map[string]int{store.InsightTrend: 0, store.InsightRisk: 1, store.InsightGrowth: 2, store.InsightRecommendation: 3}
+	for _, in := range list {
+		v := s.insightView(in, pub.ReportingCurrency)
+		v.CanEdit, v.ShowAll = p.CanEdit, p.ShowAll
+		switch {
+		case in.Fingerprint == insights.SummaryFingerprint:
+			p.Summary = &v
+			continue
+		case in.Status != store.InsightNew && !p.ShowAll:
+			p.Closed++
+			continue
+		case in.Type == store.InsightForecast:
+			p.ForecastNotes = append(p.ForecastNotes, v)
+			continue
+		}
+		if i, ok := section[in.Type]; ok {
+			p.Sections[i].Items = append(p.Sections[i].Items, v)
+		}
+	}
+
+	money := func(x int64) string { return formatMoneyCompact(x, pub.ReportingCurrency) }
+	if p.Performance, err = insights.TopAssets(r.Context(), s.store, pub, now, 5); err != nil {
+		return err
+	}
+	p.HasSales = len(p.Performance.Months) > 0
+	if len(p.Performance.Assets) > 0 {
+		var series []chart.Series
+		href := "/assets/compare?from=" + string(p.Performance.Period.From) + "&to=" + string(p.Performance.Period.To)
+		for _, l := range p.Performance.Assets {
+			series = append(series, chart.Series{Name: l.Name, Values: l.Monthly})
+			href += "&asset=" + l.ID
+			p.HasPrevious = p.HasPrevious || l.Previous != nil
+		}
+		for _, m := range p.Performance.Months {
+			p.PerformanceCols = append(p.PerformanceCols, monthLabel(m))
+		}
+		p.PerformanceSVG = chart.MultiLines("Attributed revenue of the top assets per month", p.PerformanceCols, series, money)
+		p.CompareHref = href
+	}
+
+	if err := s.intelligenceForecast(r, pub, &p, money); err != nil {
+		return err
+	}
+	data := s.pageData(r, "Intelligence", "intelligence")
+	data.Data = p
+	return s.render(w, http.StatusOK, "intelligence", data)
+}
+
+// intelligenceForecast fills the forecast part of the page: the scope
+// asked for, or total revenue; a scope that does not exist is reported on
+// the page rather than failing it.
+func (s *Server) intelligenceForecast(r *http.Request, pub *phantomos.Publisher, p *intelligencePage, money func(int64) string) error {
+	q := r.URL.Query()
+	p.Choice, p.Horizon = q.Get("forecast"), 6
+	if h, err := strconv.Atoi(q.Get("horizon")); err == nil && h >= 1 && h <= insights.MaxHorizon {
+		p.Horizon = h
+	}
+	scope, id, _ := strings.Cut(p.Choice, ":")
+	if scope == "" {
+		scope, p.Choice = store.ScopeTotal, "total:"
+	}
+	fc, err := insights.Forecast(r.Context(), s.store, pub, s.now(), scope, id, p.Horizon)
+	switch phantomos.ErrorCode(err) {
+	case "":
+	case phantomos.EINVALID, phantomos.ENOTFOUND:
+		p.ForecastError = phantomos.ErrorMessage(err) + " Showing total revenue instead."
+		p.Choice = "total:"
+		if fc, err = insights.Forecast(r.Context(), s.store, pub, s.now(), store.ScopeTotal, "", p.Horizon); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+	p.Forecast = fc
+	if len(fc.Points) > 0 {
+		var labels []string
+		var history []int64
+		// The chart shows at most two years of history before the forecast.
+		hist := fc.History[max(0, len(fc.History)-24):]
+		for _, h := range hist {
+			labels = append(labels, monthLabel(h.Month))
+			history = append(history, h.Amount)
+		}
+		var band chart.Forecast
+		for _, pt := range fc.Points {
+			labels = append(labels, monthLabel(pt.Month))
+			band.Point = append(band.Point, pt.Point)
+			band.Lo80, band.Hi80 = append(band.Lo80, pt.Lo80), append(band.Hi80, pt.Hi80)
+			band.Lo95, band.Hi95 = append(band.Lo95, pt.Lo95), append(band.Hi95, pt.Hi95)
+			p.ForecastRows = append(p.ForecastRows, forecastRow{Month: monthLabel(pt.Month), Point: money(pt.Point),
+				Range80: money(pt.Lo80) + " – " + money(pt.Hi80), Range95: money(pt.Lo95) + " – " + money(pt.Hi95)})
+		}
+		p.ForecastSVG = chart.Bands("Monthly net revenue of "+fc.Name+" with its forecast", labels, history, band, money)
+	}
+
+	groups := []choiceGroup{{Label: "Business", Options: []choice{{"total:", "Total revenue"}}}}
+	ips, err := s.store.GameIPs(r.Context(), pub.ID)
+	if err != nil {
+		return err
+	}
+	var g choiceGroup
+	g.Label = "Game IPs"
+	for _, ip := range ips {
+		g.Options = append(g.Options, choice{"game_ip:" + ip.ID, ip.Name})
+	}
+	groups = append(groups, g)
+	assets, err := s.store.Assets(r.Context(), pub.ID)
+	if err != nil {
+		return err
+	}
+	g = choiceGroup{Label: "Assets"}
+	for _, a := range assets {
+		g.Options = append(g.Options, choice{"asset:" + a.ID, a.Name})
+	}
+	groups = append(groups, g)
+	g = choiceGroup{Label: "Categories"}
+	for _, c := range phantomos.Categories {
+		g.Options = append(g.Options, choice{"category:" + c, titleCase(c)})
+	}
+	groups = append(groups, g)
+	rows, err := s.store.Breakdown(r.Context(), pub.ID, phantomos.DayOf(s.now().AddDate(-1, 0, 0), pub.Location()), phantomos.DayOf(s.now(), pub.Location()), store.Filter{}, store.ByChannel)
+	if err != nil {
+		return err
+	}
+	g = choiceGroup{Label: "Channels"}
+	for _, row := range rows {
+		g.Options = append(g.Options, choice{"channel:" + row.Key, titleCase(row.Key)})
+	}
+	groups = append(groups, g)
+	for _, g := range groups {
+		if len(g.Options) > 0 {
+			p.Choices = append(p.Choices, g)
+		}
+	}
+	return nil
+}
+
+// insightView formats an insight's evidence for the page.
+func (s *Server) insightView(in insights.Insight, currency string) insightView {
+	v := insightView{Insight: in, ConfidenceText: strconv.FormatFloat(in.Confidence*100, 'f', 0, 64) + "%"}
+	if in.Confidence >= 0.995 {
+		v.ConfidenceText = ">99%"
+	}
+	for _, f := range in.Evidence.Figures {
+		label := f.Label
+		if f.Measure == insights.MeasureForecast {
+			label += " (forecast)"
+		}
+		v.Figures = append(v.Figures, labelValue{label, formatMoney(f.Amount, currency)})
+	}
+	for _, st := range in.Evidence.Stats {
+		v.Stats = append(v.Stats, labelValue{st.Label, formatStat(st)})
+	}
+	switch {
+	case in.Source == store.SourceLLM && in.Evidence.Model != "":
+		v.SourceText = "Written by Claude (" + in.Evidence.Model + ") from the evidence; numbers checked"
+	case in.Source == store.SourceLLM:
+		v.SourceText = "Written by Claude from the evidence; numbers checked"
+	default:
+		v.SourceText = "Found by the local engine"
+	}
+	return v
+}
+
+// formatStat shows a test's number by its unit.
+func formatStat(st insights.Stat) string {
+	switch st.Unit {
+	case "fraction":
+		return strconv.FormatFloat(st.Value*100, 'f', 1, 64) + "%"
+	case "p":
+		if st.Value < 0.001 {
+			return "< 0.001"
+		}
+		return strconv.FormatFloat(st.Value, 'f', 3, 64)
+	case "index":
+		return formatNumber(int64(st.Value + 0.5))
+	}
+	if st.Value == float64(int64(st.Value)) {
+		return formatNumber(int64(st.Value))
+	}
+	return strconv.FormatFloat(st.Value, 'f', 2, 64)
+}
+
+// monthLabel shows "2026-02" as "Feb 2026".
+func monthLabel(m string) string {
+	t, err := time.Parse("2006-01", m)
+	if err != nil {
+		return m
+	}
+	return t.Format("Jan 2006")
+}
+
+// handleInsightStatus serves POST /intelligence/insights/{id}/status: a
+// member dismisses an insight, marks it done or reopens it (form field
+// status: dismissed, done or new), then returns to the page.
+func (s *Server) handleInsightStatus(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	id := r.PathValue("id")
+	in, err := s.store.Insight(r.Context(), a.PublisherID, id)
+	if err != nil {
+		return err
+	}
+	status := r.FormValue("status")
+	if err := s.store.SetInsightStatus(r.Context(), a.PublisherID, in.ID, status); err != nil {
+		return err
+	}
+	s.audit(r, a.PublisherID, "insight.status", in.ID, map[string]any{"status": status, "title": in.Title})
+	target := "/intelligence"
+	if r.FormValue("show") == "all" {
+		target += "?show=all"
+	}
+	http.Redirect(w, r, target+"#insight-"+in.ID, http.StatusSeeOther)
+	return nil
+}
+
+// handleIntelligenceGenerate serves POST /intelligence/generate: run the
+// detectors now, then show the page.
+func (s *Server) handleIntelligenceGenerate(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.generateInsights(r.Context(), pub); err != nil {
+		return err
+	}
+	s.audit(r, pub.ID, "insights.generate", "", nil)
+	http.Redirect(w, r, "/intelligence", http.StatusSeeOther)
+	return nil
+}
+
+// insightsJSON is the answer of the insights endpoints.
+type insightsJSON struct {
+	Insights    []insights.Insight `json:"insights"`
+	GeneratedAt *time.Time         `json:"generated_at"`
+	Narrator    string             `json:"narrator"`
+}
+
+func (s *Server) insightsResponse(ctx context.Context, pub phantomos.PublisherID, list []insights.Insight) (insightsJSON, error) {
+	out := insightsJSON{Insights: list, Narrator: llm.SourceLocal}
+	if out.Insights == nil {
+		out.Insights = []insights.Insight{}
+	}
+	if s.cfg.AnthropicAPIKey != "" {
+		out.Narrator = "claude"
+	}
+	last, err := s.store.LastInsightRun(ctx, pub)
+	if err != nil {
+		return out, err
+	}
+	if !last.IsZero() {
+		out.GeneratedAt = &last
+	}
+	return out, nil
+}
+
+// handleAPIInsightsList serves GET /api/ai/insights?type=…&status=…: the
+// stored insights, new first, then by confidence.
+func (s *Server) handleAPIInsightsList(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	f := store.InsightFilter{Type: r.URL.Query().Get("type"), Status: r.URL.Query().Get("status")}
+	if f.Type != "" && !slices.Contains(store.InsightTypes, f.Type) {
+		return phantomos.Errorf(phantomos.EINVALID, "type=%q must be one of %s.", f.Type, strings.Join(store.InsightTypes, ", "))
+	}
+	if f.Status != "" && !slices.Contains([]string{store.InsightNew, store.InsightDismissed, store.InsightDone}, f.Status) {
+		return phantomos.Errorf(phantomos.EINVALID, "status=%q must be new, dismissed or done.", f.Status)
+	}
+	list, err := insights.List(r.Context(), s.store, a.PublisherID, f)
+	if err != nil {
+		return err
+	}
+	out, err := s.insightsResponse(r.Context(), a.PublisherID, list)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// handleAPIInsightsGenerate serves POST /api/ai/insights: run the
+// detectors now and return every stored insight.
+func (s *Server) handleAPIInsightsGenerate(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	list, err := s.generateInsights(r.Context(), pub)
+	if err != nil {
+		return err
+	}
+	s.audit(r, pub.ID, "insights.generate", "", nil)
+	out, err := s.insightsResponse(r.Context(), pub.ID, list)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// handleAPIForecast serves POST /api/ai/forecast {scope, id, horizon}: a
+// monthly forecast with 80% and 95% intervals and its measured accuracy.
+func (s *Server) handleAPIForecast(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	var req struct {
+		Scope   string `json:"scope"`
+		ID      string `json:"id"`
+		Horizon int    `json:"horizon"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Horizon == 0 {
+		req.Horizon = 6
+	}
+	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	fc, err := insights.Forecast(r.Context(), s.store, pub, s.now(), req.Scope, req.ID, req.Horizon)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, fc)
+}
