@@ -24,9 +24,9 @@ import (
 )
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "analytics" && args[0] != "http") {
-		fmt.Fprintln(e.stderr, "Usage: phantomos bench {analytics|http} [--db URL] [--sales N] ...")
-		return fmt.Errorf("%w: bench needs analytics or http", ErrUsage)
+	if len(args) == 0 || (args[0] != "analytics" && args[0] != "http" && args[0] != "import") {
+		fmt.Fprintln(e.stderr, "Usage: phantomos bench {analytics|http|import} [--db URL] [--sales N] [--rows N] ...")
+		return fmt.Errorf("%w: bench needs analytics, http or import", ErrUsage)
 	}
 	what := args[0]
 	fs := flags(e, "bench "+what, "[--db URL] [--sales N]")
@@ -35,6 +35,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	requests := fs.Int("requests", 100, "timed requests per endpoint (analytics)")
 	conns := fs.Int("connections", 64, "concurrent connections (http)")
 	duration := fs.Duration("duration", 10*time.Second, "length of the load (http)")
+	rows := fs.Int("rows", 1_000_000, "rows of the generated sales file (import)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -43,6 +44,9 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
+	if what == "import" {
+		return cmdBenchImport(ctx, e, s, *rows)
+	}
 	b, err := newBench(ctx, e, s, *sales)
 	if err != nil {
 		return err

@@ -66,10 +66,11 @@ func commands() []command {
 		{"demo", "[--db URL] [--sales N] [--seed S]", "load the demo publisher (slug demo)", cmdDemo},
 		{"publisher add", "--name N --slug S [--owner-email E] [--currency USD] [--timezone UTC]", "create a publisher (and its owner; password from stdin)", cmdPublisherAdd},
 		{"user add", "--publisher S --email E --role R [--name N]", "add a user; the password is read from stdin", cmdUserAdd},
+		{"import", "{products|sales|assets|fx} --publisher S [--format F] [--valid-only] [--dry-run] FILE", "import a file (all or nothing unless --valid-only)", cmdImport},
 		{"tag", "--assets ASSETS.csv --products PRODUCTS.csv", "suggest assets for products offline (CSV out)", cmdTag},
 		{"forecast", "--input SERIES.csv --horizon H [--season M]", "statistical forecasts with intervals (CSV out)", cmdForecast},
 		{"eval", "{tagging|forecast} [--data DIR]", "evaluate tagging or forecasting on ../shared/eval-data", cmdEval},
-		{"bench", "{analytics|http} [--db URL] [--sales N]", "benchmark page data against naive queries, or HTTP under load", cmdBench},
+		{"bench", "{analytics|http|import} [--db URL] [--sales N] [--rows N]", "benchmarks: page data vs naive queries, HTTP under load, import vs raw bulk load", cmdBench},
 		{"version", "", "print the version", cmdVersion},
 		{"help", "", "list the commands", nil},
 	}

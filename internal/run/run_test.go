@@ -14,6 +14,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/phantomos/phantomos/internal/store"
 )
 
 func runCLI(t *testing.T, getenv map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
@@ -207,5 +209,47 @@ func TestForecastCommand(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, nil, "", "forecast", "--input", path); !errors.Is(err, ErrUsage) {
 		t.Errorf("missing horizon: %v, want usage", err)
+	}
+}
+
+func TestImportCommand(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "i.db")
+	if _, _, err := runCLI(t, nil, "", "publisher", "add", "--db", db, "--name", "Imp", "--slug", "imp"); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.csv")
+	os.WriteFile(good, []byte("order_id,date,sku,quantity,total,currency\nA1,2026-01-05,X,2,10.00,USD\nA2,2026-01-06,Y,1,5.50,USD\n"), 0o644)
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("order_id,date,sku,quantity,total,currency\nB1,2026-01-05,X,2,10.00,USD\nB2,not-a-date,X,1,5.00,USD\n"), 0o644)
+
+	_, _, err := runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "imp", bad)
+	if err == nil || errors.Is(err, ErrUsage) {
+		t.Fatalf("bad file: err = %v, want a failure", err)
+	}
+	out, _, _ := runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "imp", bad)
+	if !strings.Contains(out, `line 3, column "date"`) {
+		t.Errorf("bad file output does not name line and column:\n%s", out)
+	}
+	out, _, err = runCLI(t, nil, "", "import", "sales", good, "--db", db, "--publisher", "imp")
+	if err != nil || !strings.Contains(out, "inserted 2") {
+		t.Fatalf("good file: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "imp", good)
+	if err != nil || !strings.Contains(out, "inserted 0") || !strings.Contains(out, "unchanged 2") {
+		t.Errorf("re-import: %v\n%s", err, out)
+	}
+	// Nothing of the bad file was written: two sales in all.
+	s, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pub, _ := s.PublisherBySlug(context.Background(), "imp")
+	if n, _ := s.SalesCount(context.Background(), pub.ID); n != 2 {
+		t.Errorf("%d sales stored, want 2", n)
+	}
+	if _, _, err := runCLI(t, nil, "", "import", "orders", "--db", db, "--publisher", "imp", good); !errors.Is(err, ErrUsage) {
+		t.Errorf("unknown kind: %v, want usage", err)
 	}
 }

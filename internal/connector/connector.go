@@ -1,0 +1,200 @@
+// Package connector pulls products and sales from commerce platforms.
+//
+// A platform package (shopify, …) implements Source: it tests a
+// connection and lists products and orders changed since a point in time,
+// one page at a time, in normalised records with money in minor units. The
+// Engine runs any Source: it pages through each stream, hands every page
+// together with the new cursor to a Sink, which writes both in one
+// transaction (so a sync killed at any point resumes from the last page
+// written, losing and duplicating nothing), re-reads a lookback window for
+// late updates, retries transient failures with backoff, paces requests,
+// classifies errors, and records each sync run.
+//
+// Writes are idempotent: products are keyed by connector and external id,
+// sale lines by connector, order id and line id. Re-reading a record is
+// always safe, which is what makes the lookback window and resumption
+// simple.
+package connector
+
+import (
+	"context"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/store"
+)
+
+// Source is one connected store on a platform.
+type Source interface {
+	// Test checks that the credentials work and returns what they reach.
+	Test(ctx context.Context) (Account, error)
+	// Products lists products updated at or after q.Since (all when zero),
+	// oldest update first, one page per call.
+	Products(ctx context.Context, q Query) (Page[Product], error)
+	// Orders lists orders, with their lines and refunds, updated at or after
+	// q.Since (all when zero), oldest update first, one page per call.
+	Orders(ctx context.Context, q Query) (Page[Order], error)
+}
+
+// Noticer is implemented by sources that have something to tell the user
+// that is not an error (the platform served another API version than the
+// one requested, a permission limits history, …). The engine logs notices
+// and returns them with the sync result.
+type Noticer interface {
+	Notices() []string
+}
+
+// Query asks a source for one page.
+type Query struct {
+	// Since is the lower bound of the pass: records updated at or after it.
+	// It stays the same for every page of a pass.
+	Since time.Time
+	// Page is the token a previous page returned as Next; "" asks for the
+	// first page.
+	Page string
+}
+
+// Page is one page of records and the token of the next ("" on the last).
+// Tokens are opaque to the engine and stored in the cursor, so they must
+// stay valid across process restarts (platform cursors do).
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
+
+// Account describes the store a Source reaches.
+type Account struct {
+	Name       string // shop name
+	Domain     string // e.g. nova.myshopify.com
+	Currency   string // the shop's currency (ISO 4217)
+	APIVersion string // API version that answered
+	Scopes     []string
+	Notices    []string // things the user should know, e.g. history limited to 60 days
+}
+
+// Target names the connector a sync writes for.
+type Target struct {
+	Publisher   phantomos.PublisherID
+	ConnectorID string
+}
+
+// Product is a product as the source has it. Money is in minor units of
+// Currency.
+type Product struct {
+	ExternalID  string
+	Name        string
+	Description string // plain text
+	Handle      string
+	SKU         string // of the first variant that has one
+	ProductType string // the platform's product type, for category guessing
+	Vendor      string
+	Category    string // a phantomos category when the source knows it, else ""
+	Status      string // active, draft or archived
+	Price       int64  // lowest variant price
+	Currency    string
+	ImageURL    string
+	Tags        []string
+	Variants    []Variant
+	UpdatedAt   time.Time // UTC
+}
+
+// Variant is one sellable variant of a product.
+type Variant struct {
+	ExternalID string
+	SKU        string
+	Title      string
+	Price      int64
+}
+
+// Order is an order with its lines. Amounts are in the shop's currency
+// (Currency), which is what reports convert from; the customer's currency
+// is kept per line as Presentment.
+type Order struct {
+	ExternalID          string
+	Name                string    // e.g. #1001
+	CreatedAt           time.Time // UTC
+	ProcessedAt         time.Time // UTC; when the sale happened (differs for imported orders)
+	UpdatedAt           time.Time // UTC
+	CancelledAt         *time.Time
+	Test                bool
+	Currency            string // shop currency
+	PresentmentCurrency string
+	Country             string // ISO 3166-1 alpha-2 of the shipping (else billing) address, "" if unknown
+	Region              string
+	Channel             string
+	Lines               []OrderLine
+}
+
+// Date is when the order counts as sold: ProcessedAt, else CreatedAt.
+func (o *Order) Date() time.Time {
+	if !o.ProcessedAt.IsZero() {
+		return o.ProcessedAt
+	}
+	return o.CreatedAt
+}
+
+// OrderLine is one line of an order, in minor units of the order's shop
+// currency: Gross is the original unit price × Quantity, Discount the
+// discounts allocated to the line, Refunded the refunded subtotals of the
+// line, and Net = Gross − Discount − Refunded.
+type OrderLine struct {
+	ExternalID        string
+	ProductExternalID string // "" when the product was deleted or is a custom item
+	VariantExternalID string
+	SKU               string
+	Name              string
+	Quantity          int64
+	RefundedQuantity  int64
+	UnitPrice         int64
+	Gross             int64
+	Discount          int64
+	Refunded          int64
+	Net               int64
+	Presentment       Amounts // the same in the customer's currency
+}
+
+// Amounts are a line's money in one currency.
+type Amounts struct {
+	Currency string
+	Gross    int64
+	Discount int64
+	Refunded int64
+	Net      int64
+}
+
+// Batch is what one Sink.Commit writes.
+type Batch struct {
+	Products []Product
+	Orders   []Order
+}
+
+// Len counts the records of b: products plus order lines.
+func (b *Batch) Len() int {
+	n := len(b.Products)
+	for i := range b.Orders {
+		n += len(b.Orders[i].Lines)
+	}
+	return n
+}
+
+// Sink is the idempotent write path a sync writes through.
+type Sink interface {
+	// Cursor returns the connector's last committed cursor (empty or "{}"
+	// before the first sync).
+	Cursor(ctx context.Context, t Target) (Cursor, error)
+	// Commit writes the batch and, when cursor is not nil, replaces the
+	// connector's cursor with it, in one transaction: either both are
+	// stored or neither. Products upsert by (connector, external id), sale
+	// lines by (connector, order id, line id), so writing a record again
+	// changes nothing but what changed. The counts are per record (product
+	// or sale line); Seen is filled in by the engine.
+	Commit(ctx context.Context, t Target, b Batch, cursor Cursor) (store.SyncCounts, error)
+}
+
+// Runs records sync history and connector status. *store.Store implements it.
+type Runs interface {
+	StartSyncRun(ctx context.Context, pub phantomos.PublisherID, connectorID string) (*store.SyncRun, error)
+	UpdateSyncRun(ctx context.Context, pub phantomos.PublisherID, runID string, c store.SyncCounts) error
+	FinishSyncRun(ctx context.Context, pub phantomos.PublisherID, runID, state string, c store.SyncCounts, message string) error
+	SetConnectorStatus(ctx context.Context, pub phantomos.PublisherID, id, status, lastError string) error
+}

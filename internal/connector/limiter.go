@@ -1,0 +1,72 @@
+package connector
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Limiter is a token bucket: it allows rate requests per second on
+// average and bursts of up to burst. It is safe for concurrent use.
+type Limiter struct {
+	mu     sync.Mutex
+	rate   float64 // tokens per second
+	burst  float64
+	tokens float64
+	last   time.Time
+	now    func() time.Time
+}
+
+// NewLimiter returns a full bucket. A rate <= 0 means no limit.
+func NewLimiter(rate float64, burst int) *Limiter {
+	if burst < 1 {
+		burst = 1
+	}
+	return &Limiter{rate: rate, burst: float64(burst), tokens: float64(burst), now: time.Now}
+}
+
+// Wait blocks until a request may go, or ctx ends.
+func (l *Limiter) Wait(ctx context.Context) error {
+	if l == nil || l.rate <= 0 {
+		return ctx.Err()
+	}
+	l.mu.Lock()
+	now := l.now()
+	if !l.last.IsZero() {
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
+	// Take the token now, even if that goes negative: waiters queue in
+	// order, each behind the debt of those before it.
+	l.tokens--
+	wait := time.Duration(0)
+	if l.tokens < 0 {
+		wait = time.Duration(-l.tokens / l.rate * float64(time.Second))
+	}
+	l.mu.Unlock()
+	if wait == 0 {
+		return ctx.Err()
+	}
+	if err := sleep(ctx, wait); err != nil {
+		l.mu.Lock()
+		l.tokens++ // give back the token we will not use
+		l.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

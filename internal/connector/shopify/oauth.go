@@ -1,0 +1,346 @@
+package shopify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/connector"
+)
+
+// Scopes are the access scopes the public app requests: products and
+// orders, read only. Orders older than 60 days also need read_all_orders,
+// which Shopify grants to an app on request (Partner Dashboard); once
+// granted, add it with App.Scopes.
+const Scopes = "read_products,read_orders"
+
+// ScopeAllOrders unlocks order history beyond 60 days.
+const ScopeAllOrders = "read_all_orders"
+
+// stateTTL is how long an install may take from redirect to callback.
+const stateTTL = 15 * time.Minute
+
+// maxRequestAge bounds the age of a signed install or callback request
+// (its timestamp parameter), so a captured URL cannot be replayed later.
+const maxRequestAge = time.Hour
+
+// NonceStore keeps the nonces of pending installs so that each state is
+// used once. Across replicas it must be shared (the database).
+type NonceStore interface {
+	// Put records nonce until expires.
+	Put(ctx context.Context, nonce string, expires time.Time) error
+	// Consume removes nonce and reports whether it was there and live.
+	Consume(ctx context.Context, nonce string) (bool, error)
+}
+
+// MemoryNonces is a NonceStore for one process.
+type MemoryNonces struct {
+	mu     sync.Mutex
+	nonces map[string]time.Time
+	now    func() time.Time
+}
+
+// NewMemoryNonces returns an empty store.
+func NewMemoryNonces() *MemoryNonces {
+	return &MemoryNonces{nonces: map[string]time.Time{}, now: time.Now}
+}
+
+// Put implements NonceStore.
+func (m *MemoryNonces) Put(_ context.Context, nonce string, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	for n, exp := range m.nonces { // drop expired ones; the map stays small
+		if now.After(exp) {
+			delete(m.nonces, n)
+		}
+	}
+	m.nonces[nonce] = expires
+	return nil
+}
+
+// Consume implements NonceStore.
+func (m *MemoryNonces) Consume(_ context.Context, nonce string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	exp, ok := m.nonces[nonce]
+	delete(m.nonces, nonce)
+	return ok && !m.now().After(exp), nil
+}
+
+// App is the public Shopify app PhantomOS installs as.
+type App struct {
+	ClientID     string // SHOPIFY_CLIENT_ID
+	ClientSecret string // SHOPIFY_CLIENT_SECRET; verifies OAuth requests and webhooks
+	// RedirectURL is the callback, e.g. https://app.example/connectors/shopify/callback;
+	// it must be listed in the app's allowed redirection URLs.
+	RedirectURL string
+	// Scopes defaults to Scopes.
+	Scopes string
+	// StateKey signs the state parameter (32 random bytes; a server secret
+	// distinct from the client secret).
+	StateKey []byte
+	Nonces   NonceStore
+	// BaseURL replaces https://{shop} for the token exchange (tests).
+	BaseURL    string
+	HTTPClient *http.Client
+	Now        func() time.Time
+}
+
+func (a *App) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *App) scopes() string {
+	if a.Scopes != "" {
+		return a.Scopes
+	}
+	return Scopes
+}
+
+// State is what an install carries through Shopify and back: who started
+// it, for which connector and shop. It is signed and single use.
+type State struct {
+	Publisher   phantomos.PublisherID `json:"p"`
+	ConnectorID string                `json:"c,omitempty"`
+	UserID      string                `json:"u,omitempty"`
+	Shop        string                `json:"s"`
+	Nonce       string                `json:"n"`
+	Expires     int64                 `json:"e"` // Unix seconds
+}
+
+// AuthorizeURL starts an install of the app on shop for st: it records a
+// fresh nonce and returns the URL of Shopify's consent screen. The offline
+// access mode (no grant_options) gives a token that outlives the session.
+func (a *App) AuthorizeURL(ctx context.Context, shop string, st State) (string, error) {
+	if !ValidShop(shop) {
+		return "", phantomos.Errorf(phantomos.EINVALID, "%q is not a myshopify.com store address.", shop)
+	}
+	if len(a.StateKey) < 32 || a.ClientID == "" || a.ClientSecret == "" || a.Nonces == nil {
+		return "", errors.New("shopify: app is not configured (client id, secret, state key, nonce store)")
+	}
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	st.Nonce = base64.RawURLEncoding.EncodeToString(nonce)
+	st.Shop = shop
+	exp := a.now().Add(stateTTL)
+	st.Expires = exp.Unix()
+	if err := a.Nonces.Put(ctx, st.Nonce, exp); err != nil {
+		return "", fmt.Errorf("shopify: store nonce: %w", err)
+	}
+	q := url.Values{}
+	q.Set("client_id", a.ClientID)
+	q.Set("scope", a.scopes())
+	q.Set("redirect_uri", a.RedirectURL)
+	q.Set("state", a.signState(st))
+	return a.shopURL(shop) + "/admin/oauth/authorize?" + q.Encode(), nil
+}
+
+func (a *App) shopURL(shop string) string {
+	if a.BaseURL != "" {
+		return strings.TrimSuffix(a.BaseURL, "/")
+	}
+	return "https://" + shop
+}
+
+func (a *App) signState(st State) string {
+	payload, _ := json.Marshal(st)
+	m := hmac.New(sha256.New, a.StateKey)
+	m.Write([]byte("shopify-state\x00"))
+	m.Write(payload)
+	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// openState checks the signature and expiry of a state and consumes its
+// nonce, so that it works once.
+func (a *App) openState(ctx context.Context, s string) (State, error) {
+	var st State
+	bad := phantomos.Errorf(phantomos.EUNAUTHORIZED, "The Shopify install link is not valid or was already used. Start connecting again.")
+	p64, s64, ok := strings.Cut(s, ".")
+	if !ok {
+		return st, bad
+	}
+	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
+	sig, err2 := base64.RawURLEncoding.DecodeString(s64)
+	if err1 != nil || err2 != nil {
+		return st, bad
+	}
+	m := hmac.New(sha256.New, a.StateKey)
+	m.Write([]byte("shopify-state\x00"))
+	m.Write(payload)
+	if !hmac.Equal(m.Sum(nil), sig) || json.Unmarshal(payload, &st) != nil || st.Nonce == "" {
+		return st, bad
+	}
+	if a.now().Unix() > st.Expires {
+		return st, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The Shopify install took too long. Start connecting again.")
+	}
+	fresh, err := a.Nonces.Consume(ctx, st.Nonce)
+	if err != nil {
+		return st, fmt.Errorf("shopify: consume nonce: %w", err)
+	}
+	if !fresh {
+		return st, bad
+	}
+	return st, nil
+}
+
+// QueryHMAC returns the hex HMAC-SHA256 Shopify puts in the hmac parameter
+// of install and callback requests: over the parameters except hmac and
+// signature, sorted by name, as name=value joined by &, with '%' and '&'
+// (and '=' in names) percent-escaped; a repeated parameter becomes
+// name=["a", "b"].
+func QueryHMAC(q url.Values, secret string) string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		if k != "hmac" && k != "signature" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	escK := strings.NewReplacer("%", "%25", "&", "%26", "=", "%3D")
+	escV := strings.NewReplacer("%", "%25", "&", "%26")
+	var parts []string
+	for _, k := range keys {
+		vs := q[k]
+		v := ""
+		if len(vs) == 1 {
+			v = vs[0]
+		} else {
+			quoted := make([]string, len(vs))
+			for i, x := range vs {
+				quoted[i] = strconv.Quote(x)
+			}
+			v = "[" + strings.Join(quoted, ", ") + "]"
+		}
+		parts = append(parts, escK.Replace(k)+"="+escV.Replace(v))
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(strings.Join(parts, "&")))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// VerifyRequest checks a request Shopify signed (the install request from
+// the app listing, the OAuth callback): the hmac parameter, a valid
+// *.myshopify.com shop and a recent timestamp. It returns the shop.
+func (a *App) VerifyRequest(q url.Values) (string, error) {
+	got, err := hex.DecodeString(q.Get("hmac"))
+	want, _ := hex.DecodeString(QueryHMAC(q, a.ClientSecret))
+	if err != nil || a.ClientSecret == "" || !hmac.Equal(got, want) {
+		return "", phantomos.Errorf(phantomos.EUNAUTHORIZED, "The request does not carry a valid Shopify signature.")
+	}
+	shop := q.Get("shop")
+	if !ValidShop(shop) {
+		return "", phantomos.Errorf(phantomos.EUNAUTHORIZED, "The shop %q is not a myshopify.com store.", shop)
+	}
+	ts, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
+	if err != nil {
+		return "", phantomos.Errorf(phantomos.EUNAUTHORIZED, "The Shopify request has no timestamp.")
+	}
+	if age := a.now().Sub(time.Unix(ts, 0)); age > maxRequestAge || age < -5*time.Minute {
+		return "", phantomos.Errorf(phantomos.EUNAUTHORIZED, "The Shopify request has expired. Start connecting again.")
+	}
+	return shop, nil
+}
+
+// Callback completes an install: it verifies the callback request (hmac,
+// shop, timestamp), opens and consumes the state, checks that the shop is
+// the one the install started for, and exchanges the code for an offline
+// access token. The returned state says whose install it was; the caller
+// checks it against the signed-in user before storing the credentials.
+func (a *App) Callback(ctx context.Context, q url.Values) (Credentials, State, error) {
+	shop, err := a.VerifyRequest(q)
+	if err != nil {
+		return Credentials{}, State{}, err
+	}
+	st, err := a.openState(ctx, q.Get("state"))
+	if err != nil {
+		return Credentials{}, st, err
+	}
+	if st.Shop != shop {
+		return Credentials{}, st, phantomos.Errorf(phantomos.EUNAUTHORIZED, "Shopify answered for %s, but the install was started for %s.", shop, st.Shop)
+	}
+	code := q.Get("code")
+	if code == "" {
+		return Credentials{}, st, phantomos.Errorf(phantomos.EINVALID, "Shopify did not send an authorization code; the install was probably declined.")
+	}
+	cr, err := a.Exchange(ctx, shop, code)
+	return cr, st, err
+}
+
+// Exchange trades an authorization code for an offline access token and
+// checks that the granted scopes cover what the connector reads.
+func (a *App) Exchange(ctx context.Context, shop, code string) (Credentials, error) {
+	body, _ := json.Marshal(map[string]string{"client_id": a.ClientID, "client_secret": a.ClientSecret, "code": code})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.shopURL(shop)+"/admin/oauth/access_token", bytes.NewReader(body))
+	if err != nil {
+		return Credentials{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	hc := a.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return Credentials{}, &connector.Error{Kind: connector.Transient, Message: "Shopify could not be reached to finish the install.", Err: err}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		e := connector.HTTPError(Platform, resp.StatusCode, resp.Header)
+		e.Message = fmt.Sprintf("Shopify refused to finish the install (%d): the authorization code is invalid or was already used. Start connecting again.", resp.StatusCode)
+		e.Err = fmt.Errorf("shopify: access token: %s", snippet(raw))
+		return Credentials{}, e
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		Scope       string `json:"scope"`
+	}
+	if err := json.Unmarshal(raw, &tok); err != nil || tok.AccessToken == "" {
+		return Credentials{}, &connector.Error{Kind: connector.Transient, Message: "Shopify sent a malformed token response.", Err: err}
+	}
+	granted := strings.Split(tok.Scope, ",")
+	for _, need := range strings.Split(a.scopes(), ",") {
+		if !slices.Contains(granted, need) && !slices.Contains(granted, "write_"+strings.TrimPrefix(need, "read_")) {
+			return Credentials{}, &connector.Error{Kind: connector.Auth, Message: fmt.Sprintf("The store granted %q but PhantomOS needs %s.", tok.Scope, a.scopes())}
+		}
+	}
+	return Credentials{Shop: shop, AccessToken: tok.AccessToken, Scopes: tok.Scope, Mode: ModeOAuth}, nil
+}
+
+// CustomAppCredentials validates what a merchant pastes for a custom app
+// (created in the store admin: Settings → Apps → Develop apps, with the
+// read_products and read_orders Admin API scopes): the store address, the
+// Admin API access token (shpat_…) and, for webhooks, the API secret key.
+// Test the result with a Client before saving it.
+func CustomAppCredentials(shopInput, token, apiSecret string) (Credentials, error) {
+	shop, err := NormalizeShop(shopInput)
+	if err != nil {
+		return Credentials{}, phantomos.Errorf(phantomos.EINVALID, "%s", err.Error())
+	}
+	token = strings.TrimSpace(token)
+	if len(token) < 20 || strings.ContainsAny(token, " \t\r\n") {
+		return Credentials{}, phantomos.Errorf(phantomos.EINVALID, "The Admin API access token looks incomplete: copy the whole token (it starts with shpat_).")
+	}
+	return Credentials{Shop: shop, AccessToken: token, Mode: ModeCustom, WebhookSecret: strings.TrimSpace(apiSecret)}, nil
+}

@@ -1,0 +1,277 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/store"
+)
+
+// BenchImport measures the import of a generated sales file of rows rows
+// (generic layout, a fifth of it in EUR) against the raw bulk load of the
+// same engine on equivalent rows (store.BulkLoadSales: COPY on PostgreSQL,
+// prepared inserts in one transaction on SQLite), each into a publisher of
+// its own that is deleted afterwards, and prints both rates and their
+// ratio to w. The import's time covers everything a user waits for:
+// parsing, validation, FX conversion, product resolution (creating the
+// unknown products), the upserts and the rollups.
+func BenchImport(ctx context.Context, s *store.Store, rows int, w io.Writer) (err error) {
+	if rows <= 0 {
+		return phantomos.Errorf(phantomos.EINVALID, "The number of rows must be positive.")
+	}
+	suffix := phantomos.NewID()[24:]
+	// Each run gets a publisher of its own, deleted right after it: both
+	// load into a table without the other's rows, and deleting is cheap
+	// while the table holds one publisher only.
+	var live phantomos.PublisherID
+	drop := func() error {
+		if live == "" {
+			return nil
+		}
+		p := live
+		live = ""
+		return s.DeletePublisher(context.WithoutCancel(ctx), p)
+	}
+	defer func() { err = errors.Join(err, drop()) }()
+	newPub := func(kind string) (phantomos.PublisherID, error) {
+		p := &phantomos.Publisher{Name: "Import benchmark (" + kind + ")", Slug: "bench-" + kind + "-" + suffix, ReportingCurrency: "USD", Timezone: "UTC"}
+		if err := s.CreatePublisher(ctx, p); err != nil {
+			return "", err
+		}
+		live = p.ID
+		return p.ID, nil
+	}
+	g := newBenchGen(rows)
+
+	// The import: rates first (not timed), then the file.
+	impPub, err := newPub("import")
+	if err != nil {
+		return err
+	}
+	if _, err := Import(ctx, s, impPub, KindFX, FormatGeneric, g.ratesCSV(), Options{FileName: "bench-rates.csv"}); err != nil {
+		return fmt.Errorf("bench: rates: %w", err)
+	}
+	f, err := os.CreateTemp("", "phantomos-bench-*.csv")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if err := g.writeCSV(f); err != nil {
+		return fmt.Errorf("bench: write file: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	fi, _ := f.Stat()
+	start := time.Now()
+	res, err := Import(ctx, s, impPub, KindSales, FormatGeneric, f, Options{FileName: "bench.csv"})
+	if err != nil {
+		return fmt.Errorf("bench: import: %w", err)
+	}
+	importTime := time.Since(start)
+	if res.Inserted != int64(rows) {
+		return fmt.Errorf("bench: import wrote %d of %d rows", res.Inserted, rows)
+	}
+	if err := drop(); err != nil {
+		return err
+	}
+
+	// The raw load of the same rows, with its products made beforehand.
+	rawPub, err := newPub("raw")
+	if err != nil {
+		return err
+	}
+	conn := &phantomos.Connector{Type: phantomos.ConnectorCSV, Name: "Benchmark"}
+	if err := s.CreateConnector(ctx, rawPub, conn); err != nil {
+		return err
+	}
+	products := make([]*phantomos.Product, benchProducts)
+	for i := range products {
+		products[i] = &phantomos.Product{ConnectorID: conn.ID, ExternalID: benchSKU(i), SKU: benchSKU(i), Name: benchName(i),
+			Category: phantomos.CategoryOther, Price: benchPrice(i), Currency: "USD"}
+	}
+	if err := s.CreateProducts(ctx, rawPub, products, nil); err != nil {
+		return err
+	}
+	start = time.Now()
+	n, err := s.BulkLoadSales(ctx, rawPub, g.sales(conn.ID, products))
+	if err != nil {
+		return fmt.Errorf("bench: raw load: %w", err)
+	}
+	rawTime := time.Since(start)
+
+	rate := func(d time.Duration) float64 { return float64(rows) / d.Seconds() }
+	ratio := rate(importTime) / rate(rawTime)
+	verdict := "meets"
+	if ratio < 0.5 {
+		verdict = "misses"
+	}
+	fmt.Fprintf(w, "import benchmark on %s (%s): %d rows, file %.1f MB\n", s.Dialect(), s.Where(), rows, float64(fi.Size())/1e6)
+	fmt.Fprintf(w, "  import  %9d rows in %8s  %9.0f rows/s  (parse, validate, convert, resolve products, upsert, rollups)\n",
+		res.Inserted, importTime.Round(time.Millisecond), rate(importTime))
+	fmt.Fprintf(w, "  raw     %9d rows in %8s  %9.0f rows/s  (BulkLoadSales: %s)\n",
+		n, rawTime.Round(time.Millisecond), rate(rawTime), map[store.Dialect]string{store.Postgres: "COPY", store.SQLite: "prepared inserts"}[s.Dialect()])
+	fmt.Fprintf(w, "  ratio   %.2f of raw (target 0.50: %s)\n", ratio, verdict)
+	return nil
+}
+
+const (
+	benchProducts = 1000
+	benchDays     = 365
+)
+
+var benchStart = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func benchSKU(i int) string  { return "SKU-" + strconv.Itoa(10000+i) }
+func benchName(i int) string { return "Benchmark product " + strconv.Itoa(i) }
+func benchPrice(i int) int64 { return int64(500 + (i*7919)%9500) }
+func benchEURRate(day int) float64 {
+	return math.Round((1.05+0.05*math.Sin(float64(day)/30))*10000) / 10000
+}
+
+// benchGen draws the benchmark's lines deterministically: the file and the
+// raw rows are the same sales.
+type benchGen struct{ rows int }
+
+type benchLine struct {
+	order, line       string
+	at                time.Time
+	day               int
+	product           int
+	qty, price, disc  int64
+	currency, country string
+	channel           string
+}
+
+func newBenchGen(rows int) *benchGen { return &benchGen{rows: rows} }
+
+var (
+	benchCountries = []string{"US", "US", "US", "GB", "DE", "FR", "CA", "JP", "AU", "BR"}
+	benchChannels  = []string{"web", "web", "amazon", "pos"}
+)
+
+func (g *benchGen) lines() iter.Seq[benchLine] {
+	return func(yield func(benchLine) bool) {
+		r := rand.New(rand.NewPCG(7, 11))
+		order, inOrder, orderLines := 0, 0, 0
+		var cur benchLine
+		step := float64(benchDays*24*time.Hour) / float64(g.rows)
+		for i := range g.rows {
+			if inOrder == orderLines {
+				order++
+				inOrder, orderLines = 0, 1+r.IntN(3)
+				at := benchStart.Add(time.Duration(float64(i) * step)).Truncate(time.Second)
+				cur = benchLine{order: "B" + strconv.Itoa(100000+order), at: at, day: int(at.Sub(benchStart) / (24 * time.Hour)),
+					currency: "USD", country: benchCountries[r.IntN(len(benchCountries))], channel: benchChannels[r.IntN(len(benchChannels))]}
+				if r.IntN(5) == 0 {
+					cur.currency, cur.country = "EUR", "DE"
+				}
+			}
+			inOrder++
+			l := cur
+			l.line = strconv.Itoa(inOrder)
+			l.product = r.IntN(benchProducts)
+			l.qty = int64(1 + r.IntN(3))
+			l.price = benchPrice(l.product)
+			if r.IntN(4) == 0 {
+				l.disc = l.price * l.qty / 10
+			}
+			if !yield(l) {
+				return
+			}
+		}
+	}
+}
+
+func (g *benchGen) writeCSV(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bw.WriteString("order_id,line_id,date,sku,product_name,quantity,price,discount,currency,country,channel\n")
+	var buf []byte
+	for l := range g.lines() {
+		buf = buf[:0]
+		buf = append(buf, l.order...)
+		buf = append(buf, ',')
+		buf = append(buf, l.line...)
+		buf = append(buf, ',')
+		buf = l.at.AppendFormat(buf, time.RFC3339)
+		buf = append(buf, ',')
+		buf = append(buf, benchSKU(l.product)...)
+		buf = append(buf, ',')
+		buf = append(buf, benchName(l.product)...)
+		buf = append(buf, ',')
+		buf = strconv.AppendInt(buf, l.qty, 10)
+		buf = append(buf, ',')
+		buf = appendCents(buf, l.price)
+		buf = append(buf, ',')
+		buf = appendCents(buf, l.disc)
+		buf = append(buf, ',')
+		buf = append(buf, l.currency...)
+		buf = append(buf, ',')
+		buf = append(buf, l.country...)
+		buf = append(buf, ',')
+		buf = append(buf, l.channel...)
+		buf = append(buf, '\n')
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// appendCents writes a non-negative amount of cents as "12.34".
+func appendCents(b []byte, v int64) []byte {
+	b = strconv.AppendInt(b, v/100, 10)
+	b = append(b, '.')
+	if v%100 < 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, v%100, 10)
+}
+
+func (g *benchGen) ratesCSV() io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		bw := bufio.NewWriter(pw)
+		bw.WriteString("date,currency,rate\n")
+		for d := range benchDays + 1 {
+			fmt.Fprintf(bw, "%s,EUR,%.4f\n", benchStart.AddDate(0, 0, d).Format(time.DateOnly), benchEURRate(d))
+		}
+		pw.CloseWithError(bw.Flush())
+	}()
+	return pr
+}
+
+// sales yields the raw rows: the same lines, converted as an import would.
+func (g *benchGen) sales(connectorID string, products []*phantomos.Product) iter.Seq[*phantomos.Sale] {
+	return func(yield func(*phantomos.Sale) bool) {
+		for l := range g.lines() {
+			gross := l.price * l.qty
+			x := &phantomos.Sale{
+				ProductID: products[l.product].ID, ConnectorID: connectorID, ExternalOrderID: l.order, ExternalLineID: l.line,
+				OrderDate: l.at, Day: phantomos.DayOf(l.at, time.UTC), Quantity: l.qty, Gross: gross, Discount: l.disc,
+				Net: gross - l.disc, Currency: l.currency, Country: l.country, Channel: l.channel,
+			}
+			rate := 1.0
+			if l.currency != "USD" {
+				rate = benchEURRate(l.day)
+			}
+			x.GrossReporting = int64(math.Round(float64(gross) * rate))
+			x.DiscountReporting = int64(math.Round(float64(l.disc) * rate))
+			x.NetReporting = x.GrossReporting - x.DiscountReporting
+			if !yield(x) {
+				return
+			}
+		}
+	}
+}
