@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/ingest"
 )
 
 // Route is one registered pattern and the permission it needs.
@@ -55,6 +56,9 @@ func (s *Server) routes() []Route {
 		{"POST /intelligence/generate", edit, s.handleIntelligenceGenerate},
 		{"POST /intelligence/insights/{id}/status", edit, s.handleInsightStatus},
 		{"GET /products", view, s.handleProducts},
+		{"POST /products/import", edit, s.handleImportUpload},
+		{"POST /products/import/confirm", edit, s.handleImportConfirm},
+		{"GET /products/import/errors.csv", edit, s.handleImportErrors},
 		{"GET /connectors", view, s.handleConnectors},
 
 		// Settings: your own account (the demo account is read-only).
@@ -94,6 +98,8 @@ func (s *Server) routes() []Route {
 		{"GET /api/analytics/assets", view, s.handleAPIAssets},
 		{"GET /api/v1/analytics/assets/{id}", view, s.handleAPIAsset},
 		{"GET /api/v1/analytics/compare", view, s.handleAPICompare},
+		{"POST /api/products/import", edit, s.apiImport(ingest.KindProducts)},
+		{"POST /api/sales/import", edit, s.apiImport(ingest.KindSales)},
 		{"GET /api/ai/insights", view, s.handleAPIInsightsList},
 		{"POST /api/ai/insights", edit, s.handleAPIInsightsGenerate},
 		{"POST /api/ai/forecast", view, s.handleAPIForecast},

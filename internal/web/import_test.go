@@ -1,0 +1,126 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/store/storetest"
+)
+
+const goodSales = "order_id,date,sku,quantity,total,currency\nA1,2026-01-05,X,2,10.00,USD\nA2,2026-01-06,Y,1,5.50,USD\n"
+const badSales = "order_id,date,sku,quantity,total,currency\nB1,2026-01-05,X,2,10.00,USD\nB2,not-a-date,X,1,5.00,USD\n"
+
+// TestImportAPI: text/csv and multipart uploads, a refused file listing its
+// bad rows and writing nothing, and an idempotent re-import.
+func TestImportAPI(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		a := newTenant(t, s, "alpha")
+		_, ts := newTestServer(t, s)
+		member := cookie(t, s, a.users[phantomos.RoleMember])
+		post := func(path, ct string, body []byte) (int, map[string]any) {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", ct)
+			req.Header.Set("Origin", ts.URL)
+			req.AddCookie(member)
+			st, b := do(t, req)
+			var out map[string]any
+			json.Unmarshal([]byte(b), &out)
+			return st, out
+		}
+		st, out := post("/api/sales/import", "text/csv", []byte(badSales))
+		if st != http.StatusUnprocessableEntity || out["failed"].(float64) != 1 || !strings.Contains(out["detail"].(string), "nothing was imported") {
+			t.Fatalf("bad file: %d %v", st, out)
+		}
+		errs := out["errors"].([]any)
+		if e := errs[0].(map[string]any); e["line"].(float64) != 3 || e["column"] != "date" {
+			t.Errorf("error = %v, want line 3, column date", e)
+		}
+		if n, _ := s.SalesCount(context.Background(), a.pub.ID); n != 0 {
+			t.Fatalf("a refused file wrote %d sales", n)
+		}
+		var mp bytes.Buffer
+		mw := multipart.NewWriter(&mp)
+		fw, _ := mw.CreateFormFile("file", "orders.csv")
+		fw.Write([]byte(goodSales))
+		mw.Close()
+		st, out = post("/api/sales/import?format=generic", mw.FormDataContentType(), mp.Bytes())
+		if st != http.StatusOK || out["inserted"].(float64) != 2 {
+			t.Fatalf("multipart import: %d %v", st, out)
+		}
+		st, out = post("/api/sales/import", "text/csv", []byte(goodSales))
+		if st != http.StatusOK || out["inserted"].(float64) != 0 || out["unchanged"].(float64) != 2 {
+			t.Errorf("re-import: %d %v", st, out)
+		}
+		if n, _ := s.SalesCount(context.Background(), a.pub.ID); n != 2 {
+			t.Errorf("%d sales after re-import, want 2", n)
+		}
+	})
+}
+
+// TestImportPreviewThenConfirm walks the Products page flow: upload shows a
+// preview and writes nothing; confirming imports; the error report lists
+// bad rows.
+func TestImportPreviewThenConfirm(t *testing.T) {
+	s := storetest.New(t, store.SQLite)
+	a := newTenant(t, s, "alpha")
+	b := newTenant(t, s, "beta")
+	_, ts := newTestServer(t, s)
+	upload := func(c *http.Cookie, body string) (int, string) {
+		var mp bytes.Buffer
+		mw := multipart.NewWriter(&mp)
+		mw.WriteField("kind", "sales")
+		mw.WriteField("format", "auto")
+		fw, _ := mw.CreateFormFile("file", "orders.csv")
+		fw.Write([]byte(body))
+		mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/products/import", &mp)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Origin", ts.URL)
+		req.AddCookie(c)
+		return do(t, req)
+	}
+	member := cookie(t, s, a.users[phantomos.RoleMember])
+	st, page := upload(member, badSales)
+	if st != http.StatusOK || !strings.Contains(page, `id="rows-invalid">1<`) || !strings.Contains(page, "not-a-date") {
+		t.Fatalf("preview of a bad file: %d\n%s", st, page)
+	}
+	if n, _ := s.SalesCount(context.Background(), a.pub.ID); n != 0 {
+		t.Fatal("the preview wrote sales")
+	}
+	token := between(page, `name="token" value="`, `"`)
+	req := request(t, ts, "GET /products/import/errors.csv", "")
+	req.URL.RawQuery = "token=" + url.QueryEscape(token)
+	req.AddCookie(member)
+	if st, csv := do(t, req); st != 200 || !strings.Contains(csv, "3,date,not-a-date,") {
+		t.Errorf("error report: %d %q", st, csv)
+	}
+	// Another publisher cannot use the token.
+	confirm := func(c *http.Cookie, form url.Values) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/products/import/confirm", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", ts.URL)
+		req.AddCookie(c)
+		return do(t, req)
+	}
+	if st, _ := confirm(cookie(t, s, b.users[phantomos.RoleOwner]), url.Values{"token": {token}, "valid_only": {"true"}}); st != http.StatusNotFound {
+		t.Errorf("B confirming A's upload: %d, want 404", st)
+	}
+	st, page = confirm(member, url.Values{"token": {token}, "valid_only": {"true"}})
+	if st != http.StatusOK || !strings.Contains(page, "Imported orders.csv: 1 new") {
+		t.Fatalf("confirm valid rows: %d\n%s", st, page)
+	}
+	if n, _ := s.SalesCount(context.Background(), a.pub.ID); n != 1 {
+		t.Errorf("%d sales, want the 1 valid row", n)
+	}
+	if st, _ := confirm(member, url.Values{"token": {token}}); st != http.StatusNotFound {
+		t.Errorf("reusing a finished upload: %d, want 404", st)
+	}
+}
