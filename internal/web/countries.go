@@ -25,10 +25,11 @@ func countryName(code string) string {
 	return code
 }
 
-// titleCase turns "online_store" into "Online store".
+// titleCase turns "online_store" into "Online store", and "" into
+// "Unknown" (a file without a channel column, say).
 func titleCase(s string) string {
 	if s == "" {
-		return "None"
+		return "Unknown"
 	}
 	s = strings.ReplaceAll(s, "_", " ")
 	return strings.ToUpper(s[:1]) + s[1:]

@@ -46,7 +46,7 @@ var funcs = template.FuncMap{
 		}
 		return pctChange(*r)
 	},
-	"title": func(s string) string { return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ") },
+	"title": titleCase,
 }
 
 var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}

@@ -44,3 +44,11 @@ func TestFormatNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestTitleCase(t *testing.T) {
+	for in, want := range map[string]string{"online_store": "Online store", "": "Unknown", "x": "X"} {
+		if got := titleCase(in); got != want {
+			t.Errorf("titleCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
