@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 )
 
@@ -27,6 +28,25 @@ type Config struct {
 	SMTPURL string
 	// Signup is "open" or "closed".
 	Signup string
+	// DataDir holds files beside the database, such as the generated
+	// credential key: PHANTOMOS_DATA_DIR, else the SQLite file's folder, else
+	// the working directory.
+	DataDir string
+}
+
+// DataDirectory returns DataDir, or where it defaults to.
+func (c Config) DataDirectory() string {
+	switch {
+	case c.DataDir != "":
+		return c.DataDir
+	case strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		return "."
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(c.DatabaseURL, "sqlite:"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return filepath.Dir(path)
 }
 
 // Load reads the configuration from the environment.
@@ -39,6 +59,7 @@ func Load(getenv func(string) string) Config {
 		AnthropicAPIKey: getenv("ANTHROPIC_API_KEY"),
 		SMTPURL:         getenv("PHANTOMOS_SMTP_URL"),
 		Signup:          getenv("PHANTOMOS_SIGNUP"),
+		DataDir:         getenv("PHANTOMOS_DATA_DIR"),
 	}
 	switch strings.ToLower(getenv("PHANTOMOS_DEMO")) {
 	case "1", "true", "yes", "on":

@@ -8,7 +8,9 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/auth"
+	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/demo"
+	"github.com/phantomos/phantomos/internal/secret"
 )
 
 func cmdDemo(ctx context.Context, e *env, args []string) error {
@@ -152,4 +154,32 @@ func userError(err error) error {
 		return errors.New(phantomos.ErrorMessage(err))
 	}
 	return err
+}
+
+// cmdRotateKey adds a new current credential key to the key file and
+// re-encrypts every stored credential with it; older keys stay readable.
+func cmdRotateKey(ctx context.Context, e *env, args []string) error {
+	fs := flags(e, "rotate-key", "[--db URL]")
+	db := fs.String("db", "", "database URL or SQLite file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, cfg, err := openStore(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if cfg.SecretKey != "" {
+		return errors.New("PHANTOMOS_SECRET_KEY is set: rotate by putting a new key first in it (id:key,id:key), then run rotate-key with it to re-encrypt")
+	}
+	keys, err := secret.RotateFile(cfg.DataDirectory())
+	if err != nil {
+		return err
+	}
+	n, err := connector.Rekey(ctx, keys, s)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "New current key %s; re-encrypted %d connector credentials.\n", keys.CurrentID(), n)
+	return nil
 }

@@ -67,6 +67,7 @@ func commands() []command {
 		{"publisher add", "--name N --slug S [--owner-email E] [--currency USD] [--timezone UTC]", "create a publisher (and its owner; password from stdin)", cmdPublisherAdd},
 		{"user add", "--publisher S --email E --role R [--name N]", "add a user; the password is read from stdin", cmdUserAdd},
 		{"import", "{products|sales|assets|fx} --publisher S [--format F] [--valid-only] [--dry-run] FILE", "import a file (all or nothing unless --valid-only)", cmdImport},
+		{"rotate-key", "[--db URL]", "new credential key; re-encrypt connector credentials", cmdRotateKey},
 		{"tag", "--assets ASSETS.csv --products PRODUCTS.csv", "suggest assets for products offline (CSV out)", cmdTag},
 		{"forecast", "--input SERIES.csv --horizon H [--season M]", "statistical forecasts with intervals (CSV out)", cmdForecast},
 		{"eval", "{tagging|forecast} [--data DIR]", "evaluate tagging or forecasting on ../shared/eval-data", cmdEval},

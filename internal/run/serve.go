@@ -12,6 +12,7 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/demo"
+	"github.com/phantomos/phantomos/internal/secret"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/web"
 )
@@ -44,6 +45,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	keys, err := secret.LoadOrCreate(cfg.DataDirectory(), cfg.SecretKey)
+	if err != nil {
+		return err
+	}
+	e.logger.Info("connector credentials are encrypted", "key", keys.CurrentID(), "from", keys.Origin())
+	srv.EnableConnectors(keys, "")
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return listenError(cfg.Addr, err)

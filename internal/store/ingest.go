@@ -59,6 +59,9 @@ type ImportSpec struct {
 	// ("Shopify export", "CSV import"); one csv connector per publisher and
 	// name is created on demand.
 	Source string
+	// ConnectorID writes under an existing connector of the publisher (a
+	// synced store) instead of the csv connector named Source.
+	ConnectorID string
 	// ValidOnly writes the valid rows of a file that has invalid ones;
 	// otherwise any invalid row rolls the whole import back.
 	ValidOnly bool
@@ -435,8 +438,22 @@ func (s *Store) ImportRuns(ctx context.Context, pub phantomos.PublisherID, limit
 	return out, rows.Err()
 }
 
-// ensureConnector returns the csv connector named spec.Source, creating it.
+// ensureConnector returns the connector of spec.ConnectorID (which must be
+// the publisher's), or the csv connector named spec.Source, creating it.
 func (w *ImportWriter) ensureConnector(ctx context.Context) (string, error) {
+	if id := w.spec.ConnectorID; id != "" {
+		var n int
+		if !phantomos.ValidID(id) {
+			return "", phantomos.Errorf(phantomos.ENOTFOUND, "Connector not found.")
+		}
+		if err := w.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM connectors WHERE publisher_id = $1 AND id = $2`, w.pub, id).Scan(&n); err != nil {
+			return "", fmt.Errorf("connector %s: %w", id, err)
+		}
+		if n == 0 {
+			return "", phantomos.Errorf(phantomos.ENOTFOUND, "Connector not found.")
+		}
+		return id, nil
+	}
 	name := w.spec.Source
 	if name == "" {
 		name = "CSV import"

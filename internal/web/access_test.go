@@ -207,8 +207,12 @@ func TestCrossTenant(t *testing.T) {
 		if err := s.SetInsightStatus(ctx, a.pub.ID, ins[0].ID, store.InsightDismissed); err != nil {
 			t.Fatal(err)
 		}
-		objects := map[string]string{"members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID, "assets": asset.ID, "insights": ins[0].ID}
-		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name, "Secret Alpha Hero", "Alpha Saga", "Secret Alpha Insight"}
+		conn := &phantomos.Connector{Type: phantomos.ConnectorShopify, Name: "alpha-secret-shop.myshopify.com"}
+		if err := s.CreateConnector(ctx, a.pub.ID, conn); err != nil {
+			t.Fatal(err)
+		}
+		objects := map[string]string{"members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID, "assets": asset.ID, "insights": ins[0].ID, "connectors": conn.ID}
+		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name, "Secret Alpha Hero", "Alpha Saga", "Secret Alpha Insight", "alpha-secret-shop"}
 
 		for _, rt := range srv.Routes() {
 			_, path, _ := strings.Cut(rt.Pattern, " ")
@@ -269,6 +273,9 @@ func TestCrossTenant(t *testing.T) {
 		}
 		if _, err := s.ActorByAPIKey(ctx, auth.HashToken(keyTok)); err != nil {
 			t.Errorf("A's key: %v", err)
+		}
+		if c, err := s.Connector(ctx, a.pub.ID, conn.ID); err != nil || c.Status == "disconnected" {
+			t.Errorf("A's connector: %+v, %v", c, err)
 		}
 	})
 }

@@ -30,14 +30,3 @@ func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request) error {
 	data.Data = p
 	return s.render(w, http.StatusOK, "products", data)
 }
-
-func (s *Server) handleConnectors(w http.ResponseWriter, r *http.Request) error {
-	a := phantomos.ActorFrom(r.Context())
-	connectors, err := s.store.Connectors(r.Context(), a.PublisherID)
-	if err != nil {
-		return err
-	}
-	data := s.pageData(r, "Connectors", "connectors")
-	data.Data = connectors
-	return s.render(w, http.StatusOK, "connectors", data)
-}

@@ -24,6 +24,7 @@ func (s *Server) routes() []Route {
 		view   = phantomos.PermView
 		team   = phantomos.PermTeam
 		edit   = phantomos.PermEdit
+		conns  = phantomos.PermConnectors
 		owner  = phantomos.PermOrganization
 	)
 	return []Route{
@@ -60,6 +61,10 @@ func (s *Server) routes() []Route {
 		{"POST /products/import/confirm", edit, s.handleImportConfirm},
 		{"GET /products/import/errors.csv", edit, s.handleImportErrors},
 		{"GET /connectors", view, s.handleConnectors},
+		{"POST /connectors/shopify", conns, s.handleConnectShopify},
+		{"GET /connectors/{id}", view, s.handleConnector},
+		{"POST /connectors/{id}/sync", conns, s.handleConnectorSync},
+		{"POST /connectors/{id}/disconnect", conns, s.handleConnectorDisconnect},
 
 		// Settings: your own account (the demo account is read-only).
 		{"GET /settings/{$}", view, s.handleSettingsIndex},

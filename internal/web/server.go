@@ -45,6 +45,7 @@ type Server struct {
 	latency  *prometheus.HistogramVec
 
 	mailer mail.Sender // nil without PHANTOMOS_SMTP_URL
+	conn   *connectors // nil until EnableConnectors
 
 	loginByIP    *auth.Throttle
 	loginByEmail *auth.Throttle
