@@ -113,3 +113,35 @@ func (v *view) Filtered() bool {
 
 // Presets are the range choices, for the form.
 func (v *view) Presets() any { return analytics.Presets }
+
+// publisherView returns the request's publisher and its analytics view,
+// the start of every analytics page and endpoint.
+func (s *Server) publisherView(r *http.Request) (*phantomos.Publisher, *view, error) {
+	a := phantomos.ActorFrom(r.Context())
+	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := s.parseView(r, pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pub, v, nil
+}
+
+// assetOverview is the overview of the products featuring the asset of the
+// request's {id}, for its page and its endpoint.
+func (s *Server) assetOverview(r *http.Request) (*phantomos.Publisher, *phantomos.Asset, *view, *analytics.Overview, error) {
+	pub, v, err := s.publisherView(r)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	asset, err := s.store.Asset(r.Context(), pub.ID, r.PathValue("id"))
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	f := v.Filter
+	f.Assets = []string{asset.ID}
+	o, err := analytics.BuildOverview(r.Context(), s.store, pub, v.Period, v.Compare, v.HasCompare, f)
+	return pub, asset, v, o, err
+}

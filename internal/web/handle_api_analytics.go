@@ -30,22 +30,7 @@ func (s *Server) handleAPIAssets(w http.ResponseWriter, r *http.Request) error {
 // handleAPIAsset serves GET /api/v1/analytics/assets/{id}: the figures of
 // the products featuring one asset.
 func (s *Server) handleAPIAsset(w http.ResponseWriter, r *http.Request) error {
-	a := phantomos.ActorFrom(r.Context())
-	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
-	if err != nil {
-		return err
-	}
-	asset, err := s.store.Asset(r.Context(), pub.ID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	v, err := s.parseView(r, pub)
-	if err != nil {
-		return err
-	}
-	f := v.Filter
-	f.Assets = []string{asset.ID}
-	o, err := analytics.BuildOverview(r.Context(), s.store, pub, v.Period, v.Compare, v.HasCompare, f)
+	_, asset, _, o, err := s.assetOverview(r)
 	if err != nil {
 		return err
 	}
@@ -55,12 +40,7 @@ func (s *Server) handleAPIAsset(w http.ResponseWriter, r *http.Request) error {
 // handleAPICompare serves GET /api/v1/analytics/compare?asset=…&asset=…:
 // attributed revenue of two or more assets over time.
 func (s *Server) handleAPICompare(w http.ResponseWriter, r *http.Request) error {
-	a := phantomos.ActorFrom(r.Context())
-	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
-	if err != nil {
-		return err
-	}
-	v, err := s.parseView(r, pub)
+	pub, v, err := s.publisherView(r)
 	if err != nil {
 		return err
 	}

@@ -23,12 +23,7 @@ type assetsPage struct {
 
 // assetReport builds the attribution report of the request's view.
 func (s *Server) assetReport(r *http.Request) (*phantomos.Publisher, *view, *analytics.AssetReport, error) {
-	a := phantomos.ActorFrom(r.Context())
-	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	v, err := s.parseView(r, pub)
+	pub, v, err := s.publisherView(r)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -97,22 +92,7 @@ type assetPage struct {
 // handleAsset is an asset's detail: the trend, categories, products and
 // countries of the products that depict it.
 func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) error {
-	a := phantomos.ActorFrom(r.Context())
-	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
-	if err != nil {
-		return err
-	}
-	asset, err := s.store.Asset(r.Context(), pub.ID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	v, err := s.parseView(r, pub)
-	if err != nil {
-		return err
-	}
-	f := v.Filter
-	f.Assets = []string{asset.ID}
-	o, err := analytics.BuildOverview(r.Context(), s.store, pub, v.Period, v.Compare, v.HasCompare, f)
+	pub, asset, v, o, err := s.assetOverview(r)
 	if err != nil {
 		return err
 	}

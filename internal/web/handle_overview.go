@@ -77,12 +77,7 @@ func (s *Server) filterLists(r *http.Request, pub *phantomos.Publisher, o *analy
 // overview builds the report of the request's view, shared by the page,
 // its CSV export and the API.
 func (s *Server) overview(r *http.Request) (*phantomos.Publisher, *view, *analytics.Overview, error) {
-	a := phantomos.ActorFrom(r.Context())
-	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	v, err := s.parseView(r, pub)
+	pub, v, err := s.publisherView(r)
 	if err != nil {
 		return nil, nil, nil, err
 	}
