@@ -225,13 +225,27 @@ type page struct {
 	Version   string
 	Flash     string
 	Data      any
+	// Notices are the newest insights not yet dismissed or done, for the
+	// header's dropdown; MoreNotices says there are more than shown.
+	Notices     []*store.Insight
+	MoreNotices bool
 }
+
+// maxNotices is how many new insights the header lists.
+const maxNotices = 5
 
 func (s *Server) pageData(r *http.Request, title, active string) *page {
 	p := &page{Title: title, Active: active, Actor: phantomos.ActorFrom(r.Context()), Demo: s.cfg.Demo, Version: s.version}
 	if p.Actor != nil {
 		if pub, err := s.store.Publisher(r.Context(), p.Actor.PublisherID); err == nil {
 			p.Publisher = pub
+		}
+		// A failure here costs the dropdown, not the page.
+		if list, err := s.store.Insights(r.Context(), p.Actor.PublisherID, store.InsightFilter{Status: store.InsightNew, Limit: maxNotices + 1}); err == nil {
+			if len(list) > maxNotices {
+				list, p.MoreNotices = list[:maxNotices], true
+			}
+			p.Notices = list
 		}
 	}
 	return p
