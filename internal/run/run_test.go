@@ -15,6 +15,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/phantomos/phantomos/internal/secret"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -253,3 +254,29 @@ func TestImportCommand(t *testing.T) {
 		t.Errorf("unknown kind: %v, want usage", err)
 	}
 }
+
+func TestRotateKey(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "k.db")
+	if _, _, err := runCLI(t, nil, "", "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	// No key file yet: rotate-key has nothing to rotate.
+	if _, _, err := runCLI(t, nil, "", "rotate-key", "--db", db); err == nil {
+		t.Error("rotate-key without a key file succeeded")
+	}
+	os.WriteFile(filepath.Join(dir, "secret.key"), []byte("k1:"+secretKeyForTest()+"\n"), 0o600)
+	out, _, err := runCLI(t, nil, "", "rotate-key", "--db", db)
+	if err != nil || !strings.Contains(out, "New current key") {
+		t.Fatalf("rotate-key = %q, %v", out, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "secret.key"))
+	if !strings.Contains(string(b), "k1:") || strings.Count(string(b), ":") < 2 {
+		t.Errorf("key file after rotation keeps the old key and adds a new one:\n%s", b)
+	}
+	if _, _, err := runCLI(t, map[string]string{"PHANTOMOS_SECRET_KEY": secretKeyForTest()}, "", "rotate-key", "--db", db); err == nil {
+		t.Error("rotate-key with PHANTOMOS_SECRET_KEY set succeeded")
+	}
+}
+
+func secretKeyForTest() string { return secret.Generate() }
