@@ -71,6 +71,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
+	go srv.Schedule(ctx, 10*time.Minute)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -125,3 +125,22 @@ func (s *Store) UpdatePublisher(ctx context.Context, p *phantomos.Publisher) err
 	}
 	return affected(res, "Publisher")
 }
+
+// Publishers lists every publisher, for the scheduler. It is the one
+// cross-tenant listing, and returns ids and settings only to the server.
+func (s *Store) Publishers(ctx context.Context) ([]*phantomos.Publisher, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+publisherColumns+` FROM publishers ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: publishers: %w", err)
+	}
+	defer rows.Close()
+	var out []*phantomos.Publisher
+	for rows.Next() {
+		p, err := scanPublisher(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: publishers: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
