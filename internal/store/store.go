@@ -60,6 +60,10 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	}
 	// Timestamps are stored as UTC wall time; make the session agree.
 	cfg.RuntimeParams["timezone"] = "UTC"
+	// pgx prepares statements, and after five runs PostgreSQL may switch to
+	// a generic plan that ignores the values: for date ranges and id lists
+	// that can be a full scan instead of an index range. Plan each run.
+	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(10)
