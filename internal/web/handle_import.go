@@ -169,8 +169,6 @@ type importPage struct {
 	Done     bool
 	Message  string
 	Valid    int64
-	Formats  map[ingest.Kind][]string
-	Kinds    []ingest.Kind
 	ErrorMsg string
 }
 
