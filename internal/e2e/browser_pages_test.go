@@ -37,6 +37,7 @@ func TestBrowserAnalyticsPages(t *testing.T) {
 		{"assets", "/assets", "Assets", "Unmapped products"},
 		{"compare", "/assets/compare?range=12m", "Compare assets", "Share of their combined revenue"},
 		{"intelligence", "/intelligence", "Intelligence", "Pixel is rising"},
+		{"connectors", "/connectors", "Connectors", "Where your sales come from"},
 		{"team-forbidden", "/settings/team", "Forbidden", "analyst"},
 	}
 	for _, width := range []int64{1440, 390} {

@@ -34,3 +34,17 @@ func titleCase(s string) string {
 	s = strings.ReplaceAll(s, "_", " ")
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// platformNames spell the platforms as their makers do.
+var platformNames = map[string]string{
+	"shopify": "Shopify", "amazon": "Amazon", "woocommerce": "WooCommerce", "bigcommerce": "BigCommerce",
+	"custom": "Custom API", "csv": "File import",
+}
+
+// platformName names a connector type for people.
+func platformName(t string) string {
+	if n, ok := platformNames[t]; ok {
+		return n
+	}
+	return titleCase(t)
+}

@@ -27,7 +27,8 @@ var funcs = template.FuncMap{
 	"can": func(a *phantomos.Actor, perm string) bool {
 		return a != nil && a.Role.Can(phantomos.Permission(perm))
 	},
-	"country": countryName,
+	"country":  countryName,
+	"platform": platformName,
 	"div": func(a, b int64) float64 {
 		if b == 0 {
 			return 0
