@@ -76,9 +76,9 @@ func TestBrowserTeamFlow(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), name),
 			chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "quiet harbour lights"),
 			chromedp.Submit(chromedp.CSS(`input[name="name"]`)),
-			chromedp.WaitVisible(chromedp.CSS(".usermenu summary")),
+			chromedp.WaitVisible(chromedp.CSS("#user-menu summary")),
 		)
-		if who := text(ctx, ".usermenu summary"); !strings.Contains(who, name) {
+		if who := text(ctx, "#user-menu summary"); !strings.Contains(who, name) {
 			t.Errorf("signed in as %q, want %s", who, name)
 		}
 		return ctx
