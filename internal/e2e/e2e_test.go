@@ -70,9 +70,12 @@ func startServer(t *testing.T, db string, args ...string) *server {
 	addrc := make(chan string, 1)
 	srv := &server{DB: db, stderr: &syncBuffer{}}
 	done := make(chan error, 1)
+	dataDir := t.TempDir()
 	go func() {
 		all := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)
-		done <- run.Run(ctx, all, env(nil), io.Discard, srv.stderr, run.Options{Ready: func(a string) { addrc <- a }})
+		// The credential key goes to the test's own folder, never the package's.
+		getenv := env(map[string]string{"PHANTOMOS_DATA_DIR": dataDir})
+		done <- run.Run(ctx, all, getenv, io.Discard, srv.stderr, run.Options{Ready: func(a string) { addrc <- a }})
 	}()
 	select {
 	case a := <-addrc:
