@@ -24,41 +24,10 @@ func Lines(title string, labels []string, series []Series, format func(int64) st
 		left, right   = 64, 12
 		top, bottom   = 12, 28
 	)
-	var max int64
-	for _, s := range series {
-		for _, v := range s.Values {
-			if v > max {
-				max = v
-			}
-		}
-	}
-	ticks := niceTicks(max, 4)
-	max = ticks[len(ticks)-1]
-	if max <= 0 {
-		max = 1
-	}
-	plotW, plotH := float64(width-left-right), float64(height-top-bottom)
-	n := len(labels)
-	x := func(i int) float64 {
-		if n <= 1 {
-			return float64(left) + plotW/2
-		}
-		return float64(left) + plotW*float64(i)/float64(n-1)
-	}
-	y := func(v int64) float64 { return float64(top) + plotH - plotH*float64(max64(v, 0))/float64(max) }
-
+	f := newFrame(width, height, left, right, top, bottom, len(labels), series)
+	x, y, n := f.x, f.y, len(labels)
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`, width, height, template.HTMLEscapeString(title))
-	for _, t := range ticks {
-		fmt.Fprintf(&b, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, left, width-right, y(t), y(t))
-		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, left-8, y(t), template.HTMLEscapeString(format(t)))
-	}
-	every := int(math.Ceil(float64(n) / 8))
-	for i, l := range labels {
-		if i%every == 0 {
-			fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="middle">%s</text>`, x(i), height-8, template.HTMLEscapeString(l))
-		}
-	}
+	f.open(&b, "chart", title, labels, format)
 	// Comparison series first, so the current one is drawn on top.
 	for pass := 0; pass < 2; pass++ {
 		for _, s := range series {
