@@ -97,22 +97,8 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	money := func(x int64) string { return formatMoneyCompact(x, pub.ReportingCurrency) }
-	labels := make([]string, len(o.Trend))
-	cur := chart.Series{Name: asset.Name}
-	prev := chart.Series{Name: "Comparison", Muted: true}
-	for i, pt := range o.Trend {
-		labels[i] = trendLabel(pt.Start, o.Grain)
-		cur.Values = append(cur.Values, pt.NetRevenue)
-		if pt.Compare != nil {
-			prev.Values = append(prev.Values, *pt.Compare)
-		}
-	}
-	series := []chart.Series{cur}
-	if len(prev.Values) > 0 {
-		series = append(series, prev)
-	}
 	p := assetPage{View: v, Asset: asset, Report: o,
-		Trend:      chart.Lines("Revenue of products featuring "+asset.Name, labels, series, money),
+		Trend:      trendChart("Revenue of products featuring "+asset.Name, asset.Name, o, money),
 		Categories: chart.HBars("By category", rowPoints(o.Categories, titleCase), money),
 		Countries:  chart.HBars("By country", rowPoints(top(o.Countries, 10), countryName), money)}
 	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"html/template"
 	"net/http"
 	"strconv"
 
@@ -101,21 +102,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) error {
 		{"kpi-gross", "Gross sales", cur.GrossRevenue, true, change(cur.GrossRevenue, o.Previous, func(f analytics.Figures) int64 { return f.GrossRevenue })},
 		{"kpi-refunds", "Refunds", cur.Refunds, true, change(cur.Refunds, o.Previous, func(f analytics.Figures) int64 { return f.Refunds })},
 	}
-	labels := make([]string, len(o.Trend))
-	now := chart.Series{Name: "This period"}
-	before := chart.Series{Name: "Comparison", Muted: true}
-	for i, pt := range o.Trend {
-		labels[i] = trendLabel(pt.Start, o.Grain)
-		now.Values = append(now.Values, pt.NetRevenue)
-		if pt.Compare != nil {
-			before.Values = append(before.Values, *pt.Compare)
-		}
-	}
-	series := []chart.Series{now}
-	if len(before.Values) > 0 {
-		series = append(series, before)
-	}
-	p.Trend = chart.Lines("Net revenue per "+o.Grain, labels, series, money)
+	p.Trend = trendChart("Net revenue per "+o.Grain, "This period", o, money)
 	p.Categories = chart.HBars("Net revenue by category", rowPoints(o.Categories, titleCase), money)
 	p.Countries = chart.HBars("Net revenue by country", rowPoints(top(o.Countries, 12), countryName), money)
 	p.Channels = chart.HBars("Net revenue by channel", rowPoints(o.Channels, titleCase), money)
@@ -211,4 +198,24 @@ func decimal(v int64, currency string) string {
 		div *= 10
 	}
 	return fmt.Sprintf("%s%d.%0*d", sign, v/div, d, v%div)
+}
+
+// trendChart draws an overview's trend as a line, with the comparison
+// period dashed beside it when there is one.
+func trendChart(title, name string, o *analytics.Overview, money func(int64) string) template.HTML {
+	labels := make([]string, len(o.Trend))
+	cur := chart.Series{Name: name}
+	prev := chart.Series{Name: "Comparison", Muted: true}
+	for i, pt := range o.Trend {
+		labels[i] = trendLabel(pt.Start, o.Grain)
+		cur.Values = append(cur.Values, pt.NetRevenue)
+		if pt.Compare != nil {
+			prev.Values = append(prev.Values, *pt.Compare)
+		}
+	}
+	series := []chart.Series{cur}
+	if len(prev.Values) > 0 {
+		series = append(series, prev)
+	}
+	return chart.Lines(title, labels, series, money)
 }
