@@ -89,9 +89,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Write(b)
 }
 
-// writeJSON encodes v into a buffer first, so an encoding failure becomes a
+// WriteJSON encodes v into a buffer first, so an encoding failure becomes a
 // clean 500 rather than half a body.
-func writeJSON(w http.ResponseWriter, st int, v any) error {
+func WriteJSON(w http.ResponseWriter, st int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -32,7 +32,7 @@ func (h *Handler) HandleMe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, meResponse{
+	return WriteJSON(w, http.StatusOK, meResponse{
 		User: userJSON{ID: a.UserID, Email: a.Email, Name: a.Name, Role: string(a.Role)},
 		Publisher: publisherJSON{ID: string(pub.ID), Name: pub.Name, Slug: pub.Slug, ReportingCurrency: pub.ReportingCurrency,
 			Timezone: pub.Timezone, SubscriptionTier: pub.SubscriptionTier},

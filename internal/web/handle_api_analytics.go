@@ -5,6 +5,7 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
+	"github.com/phantomos/phantomos/internal/api"
 )
 
 // handleAPIAnalytics serves GET /api/analytics: the Overview's numbers for
@@ -14,7 +15,7 @@ func (s *Server) handleAPIAnalytics(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, o)
+	return api.WriteJSON(w, http.StatusOK, o)
 }
 
 // handleAPIAssets serves GET /api/analytics/assets: revenue attributed to
@@ -24,7 +25,7 @@ func (s *Server) handleAPIAssets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, rep)
+	return api.WriteJSON(w, http.StatusOK, rep)
 }
 
 // handleAPIAsset serves GET /api/v1/analytics/assets/{id}: the figures of
@@ -34,7 +35,7 @@ func (s *Server) handleAPIAsset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"asset": map[string]any{"id": asset.ID, "name": asset.Name, "asset_type": asset.AssetType}, "overview": o})
+	return api.WriteJSON(w, http.StatusOK, map[string]any{"asset": map[string]any{"id": asset.ID, "name": asset.Name, "asset_type": asset.AssetType}, "overview": o})
 }
 
 // handleAPICompare serves GET /api/v1/analytics/compare?asset=…&asset=…:
@@ -54,5 +55,5 @@ func (s *Server) handleAPICompare(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c)
+	return api.WriteJSON(w, http.StatusOK, c)
 }

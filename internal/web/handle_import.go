@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/api"
 	"github.com/phantomos/phantomos/internal/auth"
 	"github.com/phantomos/phantomos/internal/ingest"
 )
@@ -106,7 +107,7 @@ func (s *Server) apiImport(kind ingest.Kind) handlerFunc {
 			w.Write(b)
 			return nil
 		}
-		return writeJSON(w, http.StatusOK, toImportJSON(res))
+		return api.WriteJSON(w, http.StatusOK, toImportJSON(res))
 	}
 }
 

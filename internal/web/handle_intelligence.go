@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/api"
 	"github.com/phantomos/phantomos/internal/chart"
 	"github.com/phantomos/phantomos/internal/insights"
 	"github.com/phantomos/phantomos/internal/llm"
@@ -412,7 +413,7 @@ func (s *Server) handleAPIInsightsList(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return api.WriteJSON(w, http.StatusOK, out)
 }
 
 // handleAPIInsightsGenerate serves POST /api/ai/insights: run the
@@ -432,7 +433,7 @@ func (s *Server) handleAPIInsightsGenerate(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return api.WriteJSON(w, http.StatusOK, out)
 }
 
 // handleAPIForecast serves POST /api/ai/forecast {scope, id, horizon}: a
@@ -458,5 +459,5 @@ func (s *Server) handleAPIForecast(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, fc)
+	return api.WriteJSON(w, http.StatusOK, fc)
 }

@@ -201,17 +201,6 @@ func decodeJSON(r *http.Request, v any) error {
 	return nil
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
-	return nil
-}
-
 // handleAPIInviteCreate serves POST /api/settings/invite {email, role}.
 func (s *Server) handleAPIInviteCreate(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
@@ -232,7 +221,7 @@ func (s *Server) handleAPIInviteCreate(w http.ResponseWriter, r *http.Request) e
 	out := toInvitationJSON(res.Invitation)
 	out.InviteURL = res.Link
 	out.Emailed = &res.Emailed
-	return writeJSON(w, http.StatusCreated, out)
+	return api.WriteJSON(w, http.StatusCreated, out)
 }
 
 // handleAPIInviteList serves GET /api/settings/invite: pending invitations.
@@ -246,7 +235,7 @@ func (s *Server) handleAPIInviteList(w http.ResponseWriter, r *http.Request) err
 	for _, inv := range list {
 		out = append(out, toInvitationJSON(inv))
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"invitations": out})
+	return api.WriteJSON(w, http.StatusOK, map[string]any{"invitations": out})
 }
 
 // handleAPIInviteRevoke serves DELETE /api/settings/invite?id=….
@@ -268,7 +257,7 @@ func (s *Server) handleAPIInviteValidate(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{
+	return api.WriteJSON(w, http.StatusOK, map[string]any{
 		"valid": true, "email": inv.Email, "role": inv.Role, "publisher": inv.PublisherName,
 		"invited_by": inv.InviterEmail, "expires_at": inv.ExpiresAt,
 	})
@@ -293,5 +282,5 @@ func (s *Server) handleAPIInviteAccept(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"user": map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "role": u.Role}, "publisher": inv.PublisherName})
+	return api.WriteJSON(w, http.StatusCreated, map[string]any{"user": map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "role": u.Role}, "publisher": inv.PublisherName})
 }

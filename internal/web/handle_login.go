@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,8 +31,8 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, http.StatusOK, "login", data)
 }
 
-// throttled answers 429 with Retry-After when any of keys is blocked in th
-// pairs; it reports whether it did.
+// throttled sets Retry-After to the longest of waits and reports whether
+// any of them is non-zero, that is whether the request must be refused.
 func throttled(w http.ResponseWriter, waits ...time.Duration) (time.Duration, bool) {
 	var wait time.Duration
 	for _, d := range waits {
@@ -96,7 +97,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		s.setSessionCookie(w, r, token)
-		http.Redirect(w, r, "/login/2fa?next="+urlQueryEscape(safeNext(next)), http.StatusSeeOther)
+		http.Redirect(w, r, "/login/2fa?next="+url.QueryEscape(safeNext(next)), http.StatusSeeOther)
 		return nil
 	}
 	if err := s.startSession(w, r, u); err != nil {

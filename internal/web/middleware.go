@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -228,5 +227,3 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 		Secure: s.cfg.SecureCookies() || r.TLS != nil, MaxAge: -1,
 	})
 }
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }

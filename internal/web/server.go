@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -145,7 +146,7 @@ func (s *Server) guard(rt Route) http.Handler {
 				}
 				target := "/login"
 				if r.Method == http.MethodGet && r.URL.Path != "/" {
-					target += "?next=" + urlQueryEscape(r.URL.RequestURI())
+					target += "?next=" + url.QueryEscape(r.URL.RequestURI())
 				}
 				http.Redirect(w, r, target, http.StatusSeeOther)
 				return
