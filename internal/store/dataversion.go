@@ -1,0 +1,30 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/phantomos/phantomos"
+)
+
+// bumpDataVersion records, inside the caller's transaction, that data the
+// publisher's analytics read has changed. Call it from every write that
+// changes sales, rollups, products, mappings, assets or analytics settings:
+// caches keyed by the data version rely on it.
+func bumpDataVersion(ctx context.Context, tx execer, pub phantomos.PublisherID) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE publishers SET data_version = data_version + 1 WHERE id = $1`, string(pub)); err != nil {
+		return fmt.Errorf("store: data version of %s: %w", pub, err)
+	}
+	return nil
+}
+
+// DataVersion returns the publisher's data version: it changes whenever
+// data its analytics read changes, and only then.
+func (s *Store) DataVersion(ctx context.Context, pub phantomos.PublisherID) (int64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, `SELECT data_version FROM publishers WHERE id = $1`, string(pub)).Scan(&v)
+	if err != nil {
+		return 0, notFound(err, "Publisher")
+	}
+	return v, nil
+}
