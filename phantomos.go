@@ -65,12 +65,26 @@ type PublisherSettings struct {
 	IncludeDiscounts bool   `json:"include_discounts"`
 	IncludeShipping  bool   `json:"include_shipping"`
 	IncludeTax       bool   `json:"include_tax"`
+	// RefundBooking says on which day a refund reduces net revenue:
+	// RefundOnOrderDate (the default; also "") or RefundOnRefundDate.
+	RefundBooking string `json:"refund_booking,omitempty"`
 }
+
+// Refund bookings: a refund reduces net revenue on the order's day, or on
+// the day it was made (when its source tells that day; else the order's).
+const (
+	RefundOnOrderDate  = "order_date"
+	RefundOnRefundDate = "refund_date"
+)
+
+// RefundsOnRefundDate reports whether refunds are booked on the day they
+// were made rather than on the order's day.
+func (s PublisherSettings) RefundsOnRefundDate() bool { return s.RefundBooking == RefundOnRefundDate }
 
 // DefaultSettings are the settings of a new publisher: revenue net of
 // refunds and discounts, attributed equally across confirmed assets.
 func DefaultSettings() PublisherSettings {
-	return PublisherSettings{AttributionModel: AttributionEqual, IncludeRefunds: true, IncludeDiscounts: true}
+	return PublisherSettings{AttributionModel: AttributionEqual, IncludeRefunds: true, IncludeDiscounts: true, RefundBooking: RefundOnOrderDate}
 }
 
 // Validate checks a publisher before it is stored.

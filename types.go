@@ -68,6 +68,7 @@ type Asset struct {
 	Tags        []string
 	Popularity  float64
 	ImageURL    string
+	ArchivedAt  *time.Time // archived assets keep their history but get no new mappings
 	CreatedAt   time.Time
 }
 
@@ -156,6 +157,8 @@ type Sale struct {
 	ExternalLineID    string
 	OrderDate         time.Time // UTC
 	Day               Day       // order date in the publisher's time zone
+	RefundedAt        time.Time // when the refund was made (UTC); zero when unknown or none
+	RefundDay         Day       // RefundedAt in the publisher's time zone; "" when unknown or none
 	Quantity          int64
 	Gross             int64
 	Discount          int64

@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -224,40 +225,43 @@ type AssetReport struct {
 // assets with the publisher's attribution model, with each asset's revenue
 // in cmp when hasCmp.
 func BuildAssetReport(ctx context.Context, s *store.Store, pub *phantomos.Publisher, p Period, cmp Period, hasCmp bool, f store.Filter) (*AssetReport, error) {
-	assets, err := s.Assets(ctx, pub.ID)
-	if err != nil {
+	// The reads are independent: run them side by side, as BuildOverview does.
+	g, gctx := errgroup.WithContext(ctx)
+	var (
+		assets           []*phantomos.Asset
+		ips              []*phantomos.GameIP
+		links            []store.AssetLink
+		curRows, cmpRows []store.BreakdownRow
+	)
+	g.Go(func() (err error) { assets, err = s.Assets(gctx, pub.ID); return })
+	g.Go(func() (err error) { ips, err = s.GameIPs(gctx, pub.ID); return })
+	g.Go(func() (err error) { links, err = s.ConfirmedLinks(gctx, pub.ID); return })
+	g.Go(func() (err error) {
+		curRows, err = s.Breakdown(gctx, pub.ID, p.From, p.To, f, store.ByProduct)
+		return
+	})
+	if hasCmp {
+		g.Go(func() (err error) {
+			cmpRows, err = s.Breakdown(gctx, pub.ID, cmp.From, cmp.To, f, store.ByProduct)
+			return
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	ips, err := s.GameIPs(ctx, pub.ID)
-	if err != nil {
-		return nil, err
-	}
-	links, err := s.ConfirmedLinks(ctx, pub.ID)
-	if err != nil {
-		return nil, err
-	}
-	attribute := func(p Period) (Attribution, int64, error) {
-		rows, err := s.Breakdown(ctx, pub.ID, p.From, p.To, f, store.ByProduct)
-		if err != nil {
-			return Attribution{}, 0, err
-		}
+	attribute := func(rows []store.BreakdownRow) (Attribution, int64) {
 		net := map[string]int64{}
 		var total int64
 		for _, r := range rows {
 			net[r.Key] = r.Net
 			total += r.Net
 		}
-		return Attribute(net, links, pub.Settings.AttributionModel), total, nil
+		return Attribute(net, links, pub.Settings.AttributionModel), total
 	}
-	cur, total, err := attribute(p)
-	if err != nil {
-		return nil, err
-	}
+	cur, total := attribute(curRows)
 	var prev Attribution
 	if hasCmp {
-		if prev, _, err = attribute(cmp); err != nil {
-			return nil, err
-		}
+		prev, _ = attribute(cmpRows)
 	}
 	ipName := map[string]string{}
 	for _, g := range ips {
@@ -335,17 +339,17 @@ type Comparison struct {
 // BuildComparison attributes revenue to the given assets per bucket of p
 // (and in total for cmp when hasCmp), with growth and share over time.
 func BuildComparison(ctx context.Context, s *store.Store, pub *phantomos.Publisher, ids []string, p Period, cmp Period, hasCmp bool, f store.Filter) (*Comparison, error) {
-	all, err := s.Assets(ctx, pub.ID)
-	if err != nil {
+	var all []*phantomos.Asset
+	var links []store.AssetLink
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { all, err = s.Assets(gctx, pub.ID); return })
+	g.Go(func() (err error) { links, err = s.ConfirmedLinks(gctx, pub.ID); return })
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	byID := map[string]*phantomos.Asset{}
 	for _, a := range all {
 		byID[a.ID] = a
-	}
-	links, err := s.ConfirmedLinks(ctx, pub.ID)
-	if err != nil {
-		return nil, err
 	}
 	c := &Comparison{Currency: pub.ReportingCurrency, Period: p, Grain: Grain(p)}
 	for _, pt := range buckets(p, nil, c.Grain) {
@@ -375,26 +379,61 @@ func BuildComparison(ctx context.Context, s *store.Store, pub *phantomos.Publish
 			f.Products = append(f.Products, l.ProductID)
 		}
 	}
+	// Attribution splits each product by its own links, so the links of
+	// these products give the same answer as all of them, for less work
+	// per bucket.
+	var own []store.AssetLink
+	for _, l := range links {
+		if seen[l.ProductID] {
+			own = append(own, l)
+		}
+	}
+	links = own
 	perBucket := make([]map[string]int64, len(c.Buckets))
+	// The buckets of p and the totals of cmp are independent reads.
+	var rows []store.ProductBucket
+	var cmpRows []store.BreakdownRow
 	if len(f.Products) > 0 {
-		rows, err := s.ProductNetByBucket(ctx, pub.ID, p.From, p.To, f, c.Grain)
-		if err != nil {
+		g, gctx := errgroup.WithContext(ctx)
+		// A year of days of many products is the largest read of the
+		// pages: two halves of the products are read side by side.
+		halves := [][]string{f.Products}
+		if n := len(f.Products); n >= 16 {
+			halves = [][]string{f.Products[:n/2], f.Products[n/2:]}
+		}
+		parts := make([][]store.ProductBucket, len(halves))
+		for i, ids := range halves {
+			hf := f
+			hf.Products = ids
+			g.Go(func() (err error) {
+				parts[i], err = s.ProductNetByBucket(gctx, pub.ID, p.From, p.To, hf, c.Grain)
+				return
+			})
+		}
+		if hasCmp {
+			g.Go(func() (err error) {
+				cmpRows, err = s.Breakdown(gctx, pub.ID, cmp.From, cmp.To, f, store.ByProduct)
+				return
+			})
+		}
+		if err := g.Wait(); err != nil {
 			return nil, err
 		}
-		for _, r := range rows {
-			i, ok := index[r.Start]
-			if !ok {
-				// The range's first week may start before the range.
-				i, ok = index[Bucket(r.Start, c.Grain)]
-			}
-			if !ok {
-				i = 0
-			}
-			if perBucket[i] == nil {
-				perBucket[i] = map[string]int64{}
-			}
-			perBucket[i][r.ProductID] += r.Net
+		rows = slices.Concat(parts...)
+	}
+	for _, r := range rows {
+		i, ok := index[r.Start]
+		if !ok {
+			// The range's first week may start before the range.
+			i, ok = index[Bucket(r.Start, c.Grain)]
 		}
+		if !ok {
+			i = 0
+		}
+		if perBucket[i] == nil {
+			perBucket[i] = map[string]int64{}
+		}
+		perBucket[i][r.ProductID] += r.Net
 	}
 	whole := map[string]int64{}
 	for i, net := range perBucket {
@@ -422,12 +461,8 @@ func BuildComparison(ctx context.Context, s *store.Store, pub *phantomos.Publish
 		c.Assets[k].NetRevenue = at.ByAsset[c.Assets[k].ID]
 	}
 	if hasCmp && len(f.Products) > 0 {
-		rows, err := s.Breakdown(ctx, pub.ID, cmp.From, cmp.To, f, store.ByProduct)
-		if err != nil {
-			return nil, err
-		}
 		net := map[string]int64{}
-		for _, r := range rows {
+		for _, r := range cmpRows {
 			net[r.Key] = r.Net
 		}
 		at := Attribute(net, links, pub.Settings.AttributionModel)

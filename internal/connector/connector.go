@@ -63,13 +63,14 @@ type Page[T any] struct {
 }
 
 // Account describes the store a Source reaches.
+// It is stored with the connector (as JSON) for the pages.
 type Account struct {
-	Name       string // shop name
-	Domain     string // e.g. nova.myshopify.com
-	Currency   string // the shop's currency (ISO 4217)
-	APIVersion string // API version that answered
-	Scopes     []string
-	Notices    []string // things the user should know, e.g. history limited to 60 days
+	Name       string   `json:"name"`                  // shop name
+	Domain     string   `json:"domain"`                // e.g. nova.myshopify.com
+	Currency   string   `json:"currency"`              // the shop's currency (ISO 4217)
+	APIVersion string   `json:"api_version,omitempty"` // API version that answered
+	Scopes     []string `json:"scopes,omitempty"`
+	Notices    []string `json:"notices,omitempty"` // things the user should know, e.g. history limited to 60 days
 }
 
 // Target names the connector a sync writes for.
@@ -145,6 +146,7 @@ type OrderLine struct {
 	Name              string
 	Quantity          int64
 	RefundedQuantity  int64
+	RefundedAt        time.Time // when the last refund of the line was made; zero when none
 	UnitPrice         int64
 	Gross             int64
 	Discount          int64

@@ -155,6 +155,27 @@ type run struct {
 // working the connector goes to status "error" with a message for the
 // user. The result is returned also on error.
 func (e *Engine) Sync(ctx context.Context, t Target, src Source, opt SyncOptions) (*Result, error) {
+	p, err := e.Begin(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return p.Run(ctx, src, opt)
+}
+
+// Pending is a sync that Begin recorded and claimed, waiting for Run.
+type Pending struct {
+	e      *Engine
+	target Target
+	run    *store.SyncRun
+	done   bool
+}
+
+// Begin claims connector t for one sync and records its run as running,
+// so that a page rendered right after shows it; Run does the work,
+// typically in the background. A connector that is already syncing in
+// this process is ECONFLICT. A Pending must be Run: until then the
+// connector stays claimed.
+func (e *Engine) Begin(ctx context.Context, t Target) (*Pending, error) {
 	e.mu.Lock()
 	if e.running[t.ConnectorID] {
 		e.mu.Unlock()
@@ -162,20 +183,35 @@ func (e *Engine) Sync(ctx context.Context, t Target, src Source, opt SyncOptions
 	}
 	e.running[t.ConnectorID] = true
 	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		delete(e.running, t.ConnectorID)
-		e.mu.Unlock()
-	}()
-
 	sr, err := e.runs.StartSyncRun(ctx, t.Publisher, t.ConnectorID)
 	if err != nil {
+		e.release(t)
 		return nil, err
 	}
-	r := &run{e: e, target: t, id: sr.ID, opt: opt, lim: e.limiter(t.ConnectorID),
-		log: e.cfg.Logger.With("publisher", t.Publisher, "connector", t.ConnectorID, "run", sr.ID)}
-	err = r.sync(ctx, src)
-	res := &Result{RunID: sr.ID, Counts: r.counts, Pages: r.pages, Retries: r.retries, Checkpoint: r.cp}
+	return &Pending{e: e, target: t, run: sr}, nil
+}
+
+// RunID is the id of the recorded sync run.
+func (p *Pending) RunID() string { return p.run.ID }
+
+func (e *Engine) release(t Target) {
+	e.mu.Lock()
+	delete(e.running, t.ConnectorID)
+	e.mu.Unlock()
+}
+
+// Run does the pending sync with src (see Sync). It runs once.
+func (p *Pending) Run(ctx context.Context, src Source, opt SyncOptions) (*Result, error) {
+	if p.done {
+		return nil, errors.New("connector: sync already run")
+	}
+	p.done = true
+	e, t := p.e, p.target
+	defer e.release(t)
+	r := &run{e: e, target: t, id: p.run.ID, opt: opt, lim: e.limiter(t.ConnectorID),
+		log: e.cfg.Logger.With("publisher", t.Publisher, "connector", t.ConnectorID, "run", p.run.ID)}
+	err := r.sync(ctx, src)
+	res := &Result{RunID: p.run.ID, Counts: r.counts, Pages: r.pages, Retries: r.retries, Checkpoint: r.cp}
 	if n, ok := src.(Noticer); ok {
 		res.Notices = n.Notices()
 		for _, msg := range res.Notices {
@@ -360,6 +396,13 @@ func (e *Engine) finish(ctx context.Context, r *run, res *Result, err error) err
 		state, msg = store.SyncFailed, failureMessage(err)
 	}
 	res.State = state
+	// The connector's error state is recorded before the run is closed, so
+	// that whoever sees the run failed also sees why the connector stopped.
+	if state == store.SyncFailed && KindOf(err) == Auth {
+		if serr := e.runs.SetConnectorStatus(fctx, r.target.Publisher, r.target.ConnectorID, store.ConnectorError, msg); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}
 	if ferr := e.runs.FinishSyncRun(fctx, r.target.Publisher, r.id, state, r.counts, msg); ferr != nil {
 		r.log.Error("record sync outcome", "err", ferr)
 		err = errors.Join(err, ferr)
@@ -371,11 +414,6 @@ func (e *Engine) finish(ctx context.Context, r *run, res *Result, err error) err
 		r.log.Info("sync cancelled", "pages", r.pages)
 	default:
 		r.log.Error("sync failed", "err", err, "kind", KindOf(err).String())
-		if KindOf(err) == Auth {
-			if serr := e.runs.SetConnectorStatus(fctx, r.target.Publisher, r.target.ConnectorID, store.ConnectorError, msg); serr != nil {
-				err = errors.Join(err, serr)
-			}
-		}
 	}
 	return err
 }

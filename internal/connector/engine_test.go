@@ -392,7 +392,7 @@ func TestEngineAuthErrorAndRecovery(t *testing.T) {
 	if src.calls != 2 {
 		t.Errorf("auth failure was retried: %d calls", src.calls)
 	}
-	const msg = "Shopify rejected the access token (401): reconnect the store."
+	const msg = "Shopify refused the access token — reconnect the store."
 	if c := e.connector(t); c.Status != store.ConnectorError || c.LastError != msg {
 		t.Errorf("connector = %q %q", c.Status, c.LastError)
 	}
@@ -572,5 +572,38 @@ func TestVault(t *testing.T) {
 	}
 	if n, err := connector.Rekey(ctx, rotated, e.store); err != nil || n != 0 {
 		t.Errorf("second Rekey = %d, %v", n, err)
+	}
+}
+
+// TestEngineBeginThenRun: Begin records the run as running before any
+// work, claims the connector until Run ends, and Run finishes that run.
+func TestEngineBeginThenRun(t *testing.T) {
+	e := newEnv(t, connector.Config{})
+	src := &listSource{pageSize: 10}
+	src.addOrders(0, 3, t0)
+	ctx := context.Background()
+	p, err := e.engine.Begin(ctx, e.target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := e.store.SyncRuns(ctx, e.target.Publisher, e.target.ConnectorID, 5)
+	if err != nil || len(runs) != 1 || runs[0].ID != p.RunID() || runs[0].State != store.SyncRunning {
+		t.Fatalf("after Begin: %+v, %v", runs, err)
+	}
+	if _, err := e.engine.Begin(ctx, e.target); phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+		t.Errorf("second Begin while pending: %v", err)
+	}
+	if _, err := e.engine.Sync(ctx, e.target, src, connector.SyncOptions{}); phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+		t.Errorf("Sync while pending: %v", err)
+	}
+	res, err := p.Run(ctx, src, connector.SyncOptions{})
+	if err != nil || res.RunID != p.RunID() || res.State != store.SyncSucceeded || res.Counts.Inserted != 3 {
+		t.Fatalf("Run: %+v, %v", res, err)
+	}
+	if _, err := p.Run(ctx, src, connector.SyncOptions{}); err == nil {
+		t.Error("a pending sync ran twice")
+	}
+	if res, err := e.engine.Sync(ctx, e.target, src, connector.SyncOptions{}); err != nil || res.State != store.SyncSucceeded {
+		t.Errorf("Sync after Run: %+v, %v", res, err)
 	}
 }

@@ -114,7 +114,7 @@ func HTTPError(platform string, status int, header http.Header) *Error {
 	switch {
 	case status == http.StatusUnauthorized:
 		e.Kind = Auth
-		e.Message = fmt.Sprintf("%s rejected the access token (401): reconnect the store.", platform)
+		e.Message = fmt.Sprintf("%s refused the access token — reconnect the store.", platform)
 	case status == http.StatusForbidden:
 		e.Kind = Auth
 		e.Message = fmt.Sprintf("%s denied access (403): the app lacks a permission. Reconnect the store and approve the requested access.", platform)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/mapping"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -204,6 +205,11 @@ func fill(ctx context.Context, s *store.Store, pub *phantomos.Publisher, p *plan
 	}
 	if err := s.CreateProducts(ctx, pub.ID, products, links); err != nil {
 		return fmt.Errorf("demo: products: %w", err)
+	}
+	// The products waiting for review get their suggestions from the same
+	// tagger the workbench runs, taught by the demo's confirmed mappings.
+	if _, err := mapping.Suggest(ctx, s, pub.ID, true, nil); err != nil {
+		return fmt.Errorf("demo: suggestions: %w", err)
 	}
 
 	if progress != nil {

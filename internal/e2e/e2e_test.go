@@ -66,6 +66,12 @@ func cli(t *testing.T, stdin string, args ...string) (string, error) {
 // arguments, waits until /readyz answers and stops it at cleanup.
 func startServer(t *testing.T, db string, args ...string) *server {
 	t.Helper()
+	return startServerEnv(t, db, nil, args...)
+}
+
+// startServerEnv is startServer with more environment variables.
+func startServerEnv(t *testing.T, db string, environ map[string]string, args ...string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	srv := &server{DB: db, stderr: &syncBuffer{}}
@@ -74,7 +80,11 @@ func startServer(t *testing.T, db string, args ...string) *server {
 	go func() {
 		all := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)
 		// The credential key goes to the test's own folder, never the package's.
-		getenv := env(map[string]string{"PHANTOMOS_DATA_DIR": dataDir})
+		vars := map[string]string{"PHANTOMOS_DATA_DIR": dataDir}
+		for k, v := range environ {
+			vars[k] = v
+		}
+		getenv := env(vars)
 		done <- run.Run(ctx, all, getenv, io.Discard, srv.stderr, run.Options{Ready: func(a string) { addrc <- a }})
 	}()
 	select {

@@ -81,6 +81,9 @@
 //	discount   discount, discounts, discount amount, line discount
 //	refunded   refunded, refund, refunds, refunded amount, refund amount, returns
 //	           (an amount, or yes/no meaning the whole line)
+//	refund date  refund date, refunded at, refunded on, refunded date, date refunded, refund at,
+//	           refund created at, refund time, refund timestamp  (when the refund was made;
+//	           optional; ignored on a line without a refund, refused before the order's day)
 //	net        net, net revenue, net sales, revenue, total, amount, line total, sales, net amount
 //	currency   currency, currency code, order currency, curr  (default: reporting currency)
 //	country    country, country code, country region, ship country, shipping country,
@@ -138,9 +141,18 @@
 // The rollups of every day a sale entered or left are recomputed in the same
 // transaction.
 //
-// Refunds reduce the net of the original sale, on the order's day: that is
-// what the exports carry (Shopify's Refunded Amount has no date). Booking a
-// refund on the day it was made instead — a negative line keyed
-// "<line>:refund" on the refund's day — needs refund dates, which only
-// connector syncs will provide; it is not built yet.
+// Refunds reduce the net of the original sale. Where a refund is booked is
+// the publisher's choice (organization settings, refund_booking): on the
+// order's day (the default), or on the day the refund was made, which moves
+// only the refunded amount — gross, discount, units and the order stay on
+// the order's day, and the refund is converted at the order day's rate, so
+// the totals over any period that holds both days are the same either way.
+// A line keeps the date of its refund (refunded_at, and refund_day in the
+// publisher's time zone) when its source tells it: the generic layout's
+// refund date column, a refund date column in a BigCommerce export (the
+// Default template has none), and Shopify syncs (the createdAt of the last
+// refund touching the line). Shopify's orders export has no refund date —
+// Refunded Amount is undated, and Cancelled at dates a cancellation, not a
+// refund — and Amazon's All Orders report carries no refunds at all; a
+// refund of unknown date is booked on the order's day in both modes.
 package ingest

@@ -59,8 +59,11 @@ func FuzzParseSales(f *testing.F) {
 		"Name,Financial Status,Currency,Subtotal,Shipping,Taxes,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price\n#1,paid,USD,1.00,0,0,1.00,2024-01-01 10:00:00 -0700,1,Cap,1.00\n#1,,,,,,,2024-01-01 10:00:00 -0700,1,Tip,0.50\n",
 		"Order ID,Order Date,Subtotal (ex tax),Order Total (inc tax),Product Details\n1,01/02/2024,2.00,2.00,\"Product ID: 1, Product Qty: 2, Product Name: A, B, Product Total Price: 2.00\"\n",
 		"amazon-order-id\tpurchase-date\tsku\tquantity\tcurrency\titem-price\n1\t2024-01-01T00:00:00Z\tS\t1\tJPY\t100\n",
+		"order_id,date,sku,price,refunded,refund_date\no1,2024-01-05 23:30,A,2.00,yes,2024-01-06T04:10:00Z\no2,2024-01-05,A,2.00,0.50,2024-01-04\n",
+		"Order ID,Order Date,Subtotal (ex tax),Order Total (inc tax),Refund Amount,Refund Date,Product Details\n1,01/02/2024,2.00,2.00,1.00,01/09/2024,\"Product ID: 1, Product Qty: 2, Product Name: A, Product Total Price: 2.00\"\n",
 	}, "synthetic_amazon_all_orders.txt", "synthetic_bigcommerce_orders.csv",
-		"shopify-orders-exports-redacted/explorer_clothing_orders_export_redacted.csv")
+		"shopify-orders-exports-redacted/explorer_clothing_orders_export_redacted.csv",
+		"shopify-orders-exports-redacted/yancy_handmade_orders_export_redacted.csv")
 	formats := []string{FormatAuto, FormatGeneric, FormatShopify, FormatAmazon, FormatBigCommerce}
 	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
 		format := formats[int(which)%len(formats)]
@@ -79,6 +82,10 @@ func FuzzParseSales(f *testing.F) {
 				}
 				if s.OrderDate.IsZero() || s.Line < 1 {
 					t.Errorf("sale without date or line: %+v", s)
+				}
+				// A refund date dates a refund, never earlier than its order.
+				if !s.RefundedAt.IsZero() && (s.Refunded == 0 || phantomos.DayOf(s.RefundedAt, fuzzLoc) < phantomos.DayOf(s.OrderDate, fuzzLoc)) {
+					t.Errorf("refund date %v of a line refunded %d, ordered %v", s.RefundedAt, s.Refunded, s.OrderDate)
 				}
 				for _, v := range []int64{s.Gross, s.Discount, s.Refunded, s.Shipping, s.Tax, s.Tip, s.ChargesRefunded} {
 					if v > 4*maxMinor || v < -4*maxMinor {

@@ -173,6 +173,7 @@ type bigCommerceOrders struct {
 	order, date, time, cur, subtotal, tax, ship, handling   int
 	wrapping, discount, total, refund, details              int
 	shipCountry, billCountry, shipState, billState, channel int
+	refundedAt                                              int
 }
 
 func newBigCommerceOrders(t *table, cfg Config) (*bigCommerceOrders, error) {
@@ -184,6 +185,7 @@ func newBigCommerceOrders(t *table, cfg Config) (*bigCommerceOrders, error) {
 		total: t.col("order total (inc tax)", "total (inc tax)"), refund: t.col("refund amount", "refunded amount"),
 		details: t.col("product details"), shipCountry: t.col("shipping country"), billCountry: t.col("billing country"),
 		shipState: t.col("shipping state"), billState: t.col("billing state"), channel: t.col("channel name"),
+		refundedAt: t.col(saleRefundAtNames...),
 	}
 	for _, c := range []struct {
 		i    int
@@ -295,6 +297,20 @@ func (p *bigCommerceOrders) parse(t *table) ([]Sale, *RowError) {
 		return fail(p.refund, "the refund must be between 0 and the order total")
 	}
 	allocateOrder(lines, orderTotals{discount: discount, refunded: refunded, shipping: shipping, tax: tax})
+	if v := t.get(p.refundedAt); v != "" && refunded != 0 {
+		at, err := parseTime(v, p.cfg.loc(), bigCommerceLayouts)
+		if err != nil {
+			return fail(p.refundedAt, "refund date %v", err)
+		}
+		for i := range lines {
+			if lines[i].Refunded != 0 {
+				lines[i].RefundedAt = at
+			}
+		}
+		if e := refundBeforeOrder(t, p.refundedAt, Sale{RefundedAt: at, OrderDate: date}, p.cfg.loc()); e != nil {
+			return nil, e
+		}
+	}
 	return lines, nil
 }
 

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"time"
+
 	"github.com/phantomos/phantomos"
 )
 
@@ -17,6 +19,8 @@ var (
 	saleGrossNames    = []string{"gross", "gross revenue", "gross sales", "gross amount", "subtotal", "line subtotal"}
 	saleDiscountNames = []string{"discount", "discounts", "discount amount", "line discount"}
 	saleRefundNames   = []string{"refunded", "refund", "refunds", "refunded amount", "refund amount", "returns"}
+	saleRefundAtNames = []string{"refund date", "refunded at", "refunded on", "refunded date", "date refunded", "refund at",
+		"refund created at", "refund time", "refund timestamp"}
 	saleNetNames      = []string{"net", "net revenue", "net sales", "revenue", "total", "amount", "line total", "sales", "net amount"}
 	saleCountryNames  = []string{"country", "country code", "country region", "ship country", "shipping country", "billing country"}
 	saleRegionNames   = []string{"region", "state", "province", "ship state", "shipping state", "shipping province"}
@@ -32,6 +36,7 @@ type genericSales struct {
 	order, line, date, pid, sku, name, cat, qty   int
 	price, gross, discount, refunded, net         int
 	cur, country, region, channel, ship, tax, tip int
+	refundedAt                                    int
 	lines                                         lineNamer
 }
 
@@ -43,6 +48,7 @@ func newGenericSales(t *table, cfg Config) (*genericSales, error) {
 		discount: t.col(saleDiscountNames...), refunded: t.col(saleRefundNames...), net: t.col(saleNetNames...),
 		cur: t.col(currencyNames...), country: t.col(saleCountryNames...), region: t.col(saleRegionNames...),
 		channel: t.col(saleChannelNames...), ship: t.col(saleShippingNames...), tax: t.col(saleTaxNames...), tip: t.col(saleTipNames...),
+		refundedAt: t.col(saleRefundAtNames...),
 	}
 	if p.country < 0 && p.region >= 0 {
 		// "country/region" style: a lone region column holds the country.
@@ -167,6 +173,16 @@ func (p *genericSales) parse(t *table) (Sale, *RowError) {
 		return fail(max(p.net, p.gross, p.price), "the line has no amount (gross, price × quantity or net)")
 	}
 	r.Gross, r.Discount, r.Refunded = gross, discount, refunded
+	if v := t.get(p.refundedAt); v != "" && refunded != 0 {
+		// A refund date says when the refund was made; on a line without a
+		// refund it has nothing to date and is ignored.
+		if r.RefundedAt, err = parseTime(v, p.cfg.loc(), isoLayouts); err != nil {
+			return fail(p.refundedAt, "refund date %v", err)
+		}
+		if e := refundBeforeOrder(t, p.refundedAt, r, p.cfg.loc()); e != nil {
+			return Sale{}, e
+		}
+	}
 	for _, c := range []struct {
 		col int
 		dst *int64
@@ -193,6 +209,16 @@ func (p *genericSales) parse(t *table) (Sale, *RowError) {
 }
 
 func (p *genericSales) end(*Sink[Sale]) error { return nil }
+
+// refundBeforeOrder refuses a refund dated (in the publisher's time zone)
+// before its order's day.
+func refundBeforeOrder(t *table, col int, r Sale, loc *time.Location) *RowError {
+	if rd, od := phantomos.DayOf(r.RefundedAt, loc), phantomos.DayOf(r.OrderDate, loc); rd < od {
+		e := t.errAt(col, "the refund date is before the order date (%s)", od)
+		return &e
+	}
+	return nil
+}
 
 func cmpOr(vals ...string) string {
 	for _, v := range vals {

@@ -111,17 +111,17 @@ func titleWord(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// accuracyWords states a backtest error in plain words.
-func accuracyWords(mape *float64, origins int) string {
+// accuracyWords states a backtest error of grain g in plain words.
+func accuracyWords(mape *float64, origins int, g grainSpec) string {
 	if mape == nil {
-		return "Not enough history yet to measure accuracy: that takes 15 months of sales."
+		return fmt.Sprintf("Not enough history yet to measure accuracy: that takes %d %s of sales.", g.minTrain+3, g.units())
 	}
 	p := int(math.Ceil(*mape * 100))
 	if p < 1 {
 		p = 1
 	}
 	if *mape > 0.5 {
-		return fmt.Sprintf("Rough: one month ahead, past forecasts were off by %d%% on average (%d backtests), so read the range rather than the line.", p, origins)
+		return fmt.Sprintf("Rough: one %s ahead, past forecasts were off by %d%% on average (%d backtests), so read the range rather than the line.", g.unit, p, origins)
 	}
-	return fmt.Sprintf("Typically within ±%d%% a month ahead (average error of %d one-month-ahead backtests).", p, origins)
+	return fmt.Sprintf("Typically within ±%d%% a %s ahead (average error of %d one-%s-ahead backtests).", p, g.unit, origins, g.unit)
 }

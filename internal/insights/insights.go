@@ -15,9 +15,10 @@
 // findings, and merges the result with earlier runs by fingerprint.
 //
 // Forecast forecasts one scope of revenue (total, game IP, asset, category
-// or channel) on demand, with its measured accuracy, and stores it;
-// TopAssets compares the leading assets month by month for the
-// Intelligence page.
+// or channel) by month or by ISO week on demand, with its measured
+// accuracy, and stores it, serving the stored forecast again until the
+// publisher's data or the last complete period changes; TopAssets compares
+// the leading assets month by month for the Intelligence page.
 package insights
 
 import (

@@ -243,46 +243,89 @@ func TestDemo(t *testing.T) {
 
 		t.Run("forecasts", func(t *testing.T) {
 			ips, _ := s.GameIPs(ctx, pub.ID)
-			for _, tc := range []struct{ scope, id string }{
-				{store.ScopeTotal, ""}, {store.ScopeAsset, ids[demo.RisingCharacter]}, {store.ScopeCategory, phantomos.CategoryCollectibles},
-				{store.ScopeChannel, "marketplace"}, {store.ScopeGameIP, ips[0].ID},
+			for _, tc := range []struct {
+				scope, id, grain string
+				first, last      string // the first forecast period and the last of the history
+				minHistory       int
+			}{
+				{store.ScopeTotal, "", insights.GrainMonth, "2026-03", "2026-02", 20},
+				{store.ScopeAsset, ids[demo.RisingCharacter], insights.GrainMonth, "2026-03", "2026-02", 20},
+				{store.ScopeCategory, phantomos.CategoryCollectibles, insights.GrainMonth, "2026-03", "2026-02", 20},
+				{store.ScopeChannel, "marketplace", insights.GrainMonth, "2026-03", "2026-02", 20},
+				{store.ScopeGameIP, ips[0].ID, insights.GrainMonth, "2026-03", "2026-02", 20},
+				// 15 March 2026 is a Sunday: the week of 9 March is still in
+				// progress, so the history ends with the week of 2 March.
+				{store.ScopeTotal, "", insights.GrainWeek, "2026-03-09", "2026-03-02", 90},
+				{store.ScopeAsset, ids[demo.RisingCharacter], insights.GrainWeek, "2026-03-09", "2026-03-02", 90},
+				{store.ScopeCategory, phantomos.CategoryCollectibles, insights.GrainWeek, "2026-03-09", "2026-03-02", 90},
+				{store.ScopeChannel, "marketplace", insights.GrainWeek, "2026-03-09", "2026-03-02", 90},
+				{store.ScopeGameIP, ips[0].ID, insights.GrainWeek, "2026-03-09", "2026-03-02", 90},
 			} {
-				r, err := insights.Forecast(ctx, s, pub, demoNow, tc.scope, tc.id, 6)
+				name := tc.scope + " " + tc.grain
+				r, err := insights.Forecast(ctx, s, pub, demoNow, insights.ForecastRequest{Scope: tc.scope, ID: tc.id, Grain: tc.grain, Horizon: 6})
 				if err != nil {
-					t.Fatalf("%s %s: %v", tc.scope, tc.id, err)
+					t.Fatalf("%s %s: %v", name, tc.id, err)
 				}
-				if len(r.Points) != 6 || len(r.History) < 20 || r.Model == "" || r.Accuracy.MAPE == nil || !strings.Contains(r.Accuracy.Words, "%") {
-					t.Errorf("%s: %d points, %d history, model %q, accuracy %+v", tc.scope, len(r.Points), len(r.History), r.Model, r.Accuracy)
+				if len(r.Points) != 6 || len(r.History) < tc.minHistory || r.Model == "" || r.Accuracy.MAPE == nil || !strings.Contains(r.Accuracy.Words, "%") ||
+					!strings.Contains(r.Accuracy.Words, "a "+tc.grain+" ahead") || r.Grain != tc.grain {
+					t.Errorf("%s: %d points, %d history, model %q, accuracy %+v", name, len(r.Points), len(r.History), r.Model, r.Accuracy)
+					continue
 				}
-				if r.Points[0].Month != "2026-03" || r.History[len(r.History)-1].Month != "2026-02" {
-					t.Errorf("%s: forecast starts %s after history ending %s", tc.scope, r.Points[0].Month, r.History[len(r.History)-1].Month)
+				if r.Points[0].Period != tc.first || r.History[len(r.History)-1].Period != tc.last {
+					t.Errorf("%s: forecast starts %s after history ending %s", name, r.Points[0].Period, r.History[len(r.History)-1].Period)
+				}
+				if tc.grain == insights.GrainWeek && (r.Points[0].Week != "2026-W11" || r.Points[0].Month != "") {
+					t.Errorf("%s: first point %+v, want ISO week 2026-W11", name, r.Points[0])
+				}
+				if tc.grain == insights.GrainMonth && r.Points[0].Month != r.Points[0].Period {
+					t.Errorf("%s: first point %+v lacks its month", name, r.Points[0])
 				}
 				for _, p := range r.Points {
 					if !(p.Lo95 <= p.Lo80 && p.Lo80 <= p.Point && p.Point <= p.Hi80 && p.Hi80 <= p.Hi95 && p.Lo95 >= 0) {
-						t.Errorf("%s %s: intervals not nested: %+v", tc.scope, p.Month, p)
+						t.Errorf("%s %s: intervals not nested: %+v", name, p.Period, p)
 					}
 				}
-				stored, err := s.StoredForecast(ctx, pub.ID, tc.scope, tc.id, "month")
+				stored, err := s.StoredForecast(ctx, pub.ID, tc.scope, tc.id, tc.grain)
 				if err != nil || stored.Model != r.Model {
-					t.Errorf("%s: stored %+v, %v", tc.scope, stored, err)
+					t.Errorf("%s: stored %+v, %v", name, stored, err)
 				}
 			}
 			other := &phantomos.Publisher{Name: "Other", Slug: "other-pub"}
 			if err := s.CreatePublisher(ctx, other); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := insights.Forecast(ctx, s, other, demoNow, store.ScopeAsset, ids[demo.Hero], 6); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
-				t.Errorf("another publisher's asset: %v, want not found", err)
-			}
-			if r, err := insights.Forecast(ctx, s, other, demoNow, store.ScopeTotal, "", 6); err != nil || len(r.Points) != 0 {
-				t.Errorf("publisher without sales: %+v, %v", r, err)
+			for _, grain := range []string{insights.GrainMonth, insights.GrainWeek} {
+				req := insights.ForecastRequest{Scope: store.ScopeAsset, ID: ids[demo.Hero], Grain: grain}
+				if _, err := insights.Forecast(ctx, s, other, demoNow, req); phantomos.ErrorCode(err) != phantomos.ENOTFOUND || !strings.Contains(phantomos.ErrorMessage(err), "field id") {
+					t.Errorf("another publisher's asset by %s: %v, want not found naming the field", grain, err)
+				}
+				if r, err := insights.Forecast(ctx, s, other, demoNow, insights.ForecastRequest{Scope: store.ScopeTotal, Grain: grain}); err != nil || len(r.Points) != 0 {
+					t.Errorf("publisher without sales by %s: %+v, %v", grain, r, err)
+				}
+				for _, missing := range []insights.ForecastRequest{
+					{Scope: store.ScopeGameIP, ID: phantomos.NewID(), Grain: grain},
+					{Scope: store.ScopeChannel, ID: "carrier_pigeon", Grain: grain},
+					{Scope: store.ScopeAsset, ID: "not-an-id", Grain: grain},
+				} {
+					if _, err := insights.Forecast(ctx, s, pub, demoNow, missing); phantomos.ErrorCode(err) != phantomos.ENOTFOUND || !strings.Contains(phantomos.ErrorMessage(err), "field id") {
+						t.Errorf("%+v: %v, want not found naming the field", missing, err)
+					}
+				}
 			}
 			for _, bad := range []struct {
-				scope   string
-				horizon int
-			}{{"galaxy", 6}, {store.ScopeTotal, 0}, {store.ScopeTotal, 25}, {store.ScopeAsset, 6}} {
-				if _, err := insights.Forecast(ctx, s, pub, demoNow, bad.scope, "", bad.horizon); phantomos.ErrorCode(err) != phantomos.EINVALID {
-					t.Errorf("%+v: %v, want invalid", bad, err)
+				req   insights.ForecastRequest
+				field string
+			}{
+				{insights.ForecastRequest{Scope: "galaxy"}, "field scope"},
+				{insights.ForecastRequest{Scope: store.ScopeTotal, Horizon: -1}, "field horizon"},
+				{insights.ForecastRequest{Scope: store.ScopeTotal, Horizon: 25}, "field horizon"},
+				{insights.ForecastRequest{Scope: store.ScopeTotal, Grain: insights.GrainWeek, Horizon: 53}, "field horizon"},
+				{insights.ForecastRequest{Scope: store.ScopeTotal, Grain: "day"}, "field grain"},
+				{insights.ForecastRequest{Scope: store.ScopeAsset}, "field id"},
+				{insights.ForecastRequest{Scope: store.ScopeCategory, ID: "spaceships"}, "field id"},
+			} {
+				if _, err := insights.Forecast(ctx, s, pub, demoNow, bad.req); phantomos.ErrorCode(err) != phantomos.EINVALID || !strings.Contains(phantomos.ErrorMessage(err), bad.field) {
+					t.Errorf("%+v: %v, want invalid naming the %s", bad.req, err, bad.field)
 				}
 			}
 		})

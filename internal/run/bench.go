@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -54,13 +55,17 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	cfg.Demo = true
 	// Request logs would time the terminal, not the server.
 	quiet := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := web.New(s, cfg, quiet, version())
-	if err != nil {
-		return err
+	b.serve = func(cacheBytes int64) (*web.Server, string, func(), error) {
+		srv, err := web.New(s, cfg, quiet, version())
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if cacheBytes >= 0 {
+			srv.SetAnswerCache(cacheBytes)
+		}
+		ts := httptest.NewServer(srv.Handler())
+		return srv, ts.URL, ts.Close, nil
 	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	b.url = ts.URL
 	if what == "http" {
 		return b.loadTest(ctx, e, *conns, *duration)
 	}
@@ -72,10 +77,18 @@ type bench struct {
 	s       *store.Store
 	pub     *phantomos.Publisher
 	cookie  string
-	url     string
 	hero    string
 	villain string
+	// serve starts a server on the store with an empty answer cache of
+	// cacheBytes (0: off, -1: the default size) and returns its URL.
+	serve func(cacheBytes int64) (srv *web.Server, url string, stop func(), err error)
 }
+
+// Answer cache sizes for bench.serve.
+const (
+	cacheOff     = 0
+	cacheDefault = -1
+)
 
 func newBench(ctx context.Context, e *env, s *store.Store, sales int) (*bench, error) {
 	ok, err := demo.Exists(ctx, s)
@@ -131,8 +144,8 @@ func newBench(ctx context.Context, e *env, s *store.Store, sales int) (*bench, e
 	return b, nil
 }
 
-func (b *bench) get(client *http.Client, path string) ([]byte, error) {
-	req, _ := http.NewRequest(http.MethodGet, b.url+path, nil)
+func (b *bench) get(client *http.Client, base, path string) ([]byte, error) {
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 	req.AddCookie(&http.Cookie{Name: "phantomos_session", Value: b.cookie})
 	resp, err := client.Do(req)
 	if err != nil {
@@ -174,17 +187,30 @@ func pct(d []time.Duration, p float64) time.Duration {
 	return d[i]
 }
 
-// analytics times the three pages' data through the real HTTP handler and
-// the same answers computed naively from the raw sales table, and checks
-// that both agree.
+// analytics times the three pages' data through the real HTTP handler,
+// computed on every request (a server with its answer cache off: the
+// issue's target is about computing the answer) and served from the
+// answer cache, and the same answers computed naively from the raw sales
+// table, and checks that all agree.
 func (b *bench) analytics(ctx context.Context, e *env, n int) error {
+	_, uncached, stop, err := b.serve(cacheOff)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	_, cached, stop2, err := b.serve(cacheDefault)
+	if err != nil {
+		return err
+	}
+	defer stop2()
 	loc := b.pub.Location()
 	p, _ := analytics.Range("12m", time.Now(), loc)
 	client := &http.Client{Timeout: 2 * time.Minute}
 	naiveN := max(3, n/10)
 	fmt.Fprintf(e.stdout, "phantomos bench analytics: %s (%s), publisher %q, period %s..%s, %d requests per endpoint (naive: %d)\n\n",
 		b.s.Where(), b.s.Dialect(), b.pub.Name, p.From, p.To, n, naiveN)
-	fmt.Fprintf(e.stdout, "%-22s %10s %10s %12s %10s %s\n", "page data", "p50", "p95", "naive p50", "speed-up", "answers")
+	fmt.Fprintf(e.stdout, "%-22s %10s %10s %12s %10s %-8s %12s %12s\n", "page data (computed)", "p50", "p95", "naive p50", "speed-up", "answers",
+		"cached p50", "cached p95")
 
 	type job struct {
 		name  string
@@ -226,10 +252,10 @@ func (b *bench) analytics(ctx context.Context, e *env, n int) error {
 			}},
 	}
 	for _, j := range jobs {
-		var body []byte
+		var body, cbody []byte
 		d, err := timed(n, func() error {
 			var err error
-			body, err = b.get(client, j.path)
+			body, err = b.get(client, uncached, j.path)
 			return err
 		})
 		if err != nil {
@@ -244,6 +270,15 @@ func (b *bench) analytics(ctx context.Context, e *env, n int) error {
 		if err != nil {
 			return err
 		}
+		// The warm-up runs of timed fill the cache.
+		cd, err := timed(n, func() error {
+			var err error
+			cbody, err = b.get(client, cached, j.path)
+			return err
+		})
+		if err != nil {
+			return err
+		}
 		got, err := j.got(body)
 		if err != nil {
 			return err
@@ -251,9 +286,11 @@ func (b *bench) analytics(ctx context.Context, e *env, n int) error {
 		agree := "equal"
 		if got != want {
 			agree = fmt.Sprintf("DIFFER (%d vs naive %d)", got, want)
+		} else if !bytes.Equal(body, cbody) {
+			agree = "DIFFER (cached answer is not the computed one)"
 		}
-		fmt.Fprintf(e.stdout, "%-22s %10s %10s %12s %9.1fx %s\n", j.name, ms(pct(d, .5)), ms(pct(d, .95)), ms(pct(nd, .5)),
-			float64(pct(nd, .5))/float64(pct(d, .5)), agree)
+		fmt.Fprintf(e.stdout, "%-22s %10s %10s %12s %9.1fx %-8s %12s %12s\n", j.name, ms(pct(d, .5)), ms(pct(d, .95)), ms(pct(nd, .5)),
+			float64(pct(nd, .5))/float64(pct(d, .5)), agree, ms(pct(cd, .5)), ms(pct(cd, .95)))
 	}
 	fmt.Fprintf(e.stdout, "\npeak RSS of this process (server and client): %s\n", peakRSS())
 	return nil
@@ -340,48 +377,111 @@ func naiveAttribution(ctx context.Context, s *store.Store, pub *phantomos.Publis
 	return top, nil
 }
 
-// loadTest sends GET /api/analytics from conns concurrent clients for d and
-// reports throughput and latency percentiles.
+// loadTest sends GET /api/analytics from conns concurrent clients for d,
+// three times, each on a fresh server: one question over and over (served
+// from the answer cache after the first request), a mix of ranges,
+// comparisons and filters starting from an empty cache, and one question
+// with the cache off (every request computes its answer). It reports
+// throughput, latency percentiles and how many answers were computed.
 func (b *bench) loadTest(ctx context.Context, e *env, conns int, d time.Duration) error {
-	transport := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
-	client := &http.Client{Transport: transport, Timeout: time.Minute}
-	path := "/api/analytics?range=12m"
-	if _, err := b.get(client, path); err != nil {
-		return err
+	single := []string{"/api/analytics?range=12m"}
+	runs := []struct {
+		name  string
+		cache int64
+		paths []string
+		warm  bool
+	}{
+		{"one question, cached", cacheDefault, single, true},
+		{"mixed questions, from a cold cache", cacheDefault, b.mixedPaths(), false},
+		{"one question, cache off", cacheOff, single, false},
 	}
-	var mu sync.Mutex
-	var lat []time.Duration
-	var failures int
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			bad := 0
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				t0 := time.Now()
-				if _, err := b.get(client, path); err != nil {
-					bad++
-					continue
-				}
-				mine = append(mine, time.Since(t0))
+	fmt.Fprintf(e.stdout, "phantomos bench http: GET /api/analytics on %s (%s), %d connections for %s per run (client and server share this process)\n\n",
+		b.s.Where(), b.s.Dialect(), conns, d)
+	fmt.Fprintf(e.stdout, "%-36s %9s %9s %8s %9s %9s %9s %9s %9s\n", "run", "questions", "ok", "failed", "req/s", "p50", "p95", "p99", "computed")
+	for _, run := range runs {
+		srv, url, stop, err := b.serve(run.cache)
+		if err != nil {
+			return err
+		}
+		transport := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
+		client := &http.Client{Transport: transport, Timeout: time.Minute}
+		if run.warm {
+			if _, err := b.get(client, url, run.paths[0]); err != nil {
+				stop()
+				return err
 			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			failures += bad
-			mu.Unlock()
-		}()
+		}
+		_, _, before := srv.AnswerCacheStats()
+		var mu sync.Mutex
+		var lat []time.Duration
+		var failures int
+		var firstErr error
+		deadline := time.Now().Add(d)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var mine []time.Duration
+				bad := 0
+				var bErr error
+				// Each connection walks the questions from its own offset.
+				for i := c; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+					t0 := time.Now()
+					if _, err := b.get(client, url, run.paths[i%len(run.paths)]); err != nil {
+						bad++
+						bErr = err
+						continue
+					}
+					mine = append(mine, time.Since(t0))
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				failures += bad
+				if firstErr == nil {
+					firstErr = bErr
+				}
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		el := time.Since(start)
+		_, _, after := srv.AnswerCacheStats()
+		transport.CloseIdleConnections()
+		stop()
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		fmt.Fprintf(e.stdout, "%-36s %9d %9d %8d %9.0f %9s %9s %9s %9d\n", run.name, len(run.paths), len(lat), failures,
+			float64(len(lat))/el.Seconds(), ms(pct(lat, .5)), ms(pct(lat, .95)), ms(pct(lat, .99)), after-before)
+		if firstErr != nil {
+			fmt.Fprintf(e.stdout, "  first failure: %v\n", firstErr)
+		}
 	}
-	wg.Wait()
-	el := time.Since(start)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	fmt.Fprintf(e.stdout, "phantomos bench http: GET %s on %s (%s), %d connections for %s (client and server share this process)\n",
-		path, b.s.Where(), b.s.Dialect(), conns, d)
-	fmt.Fprintf(e.stdout, "requests: %d ok, %d failed; %.0f req/s; p50 %s, p95 %s, p99 %s\n", len(lat), failures,
-		float64(len(lat))/el.Seconds(), ms(pct(lat, .5)), ms(pct(lat, .95)), ms(pct(lat, .99)))
+	fmt.Fprintf(e.stdout, "\nquestions: the mixed run cycles through every range preset under every comparison, and the last 12 months\n"+
+		"filtered by each of the top countries, each channel and each category; computed counts answers computed by the\n"+
+		"server during the run (concurrent identical misses share one).\n")
 	fmt.Fprintf(e.stdout, "peak RSS: %s\n", peakRSS())
 	return nil
+}
+
+// mixedPaths is a dashboard's mix of questions to /api/analytics: every
+// range preset under every comparison, and the last 12 months by country,
+// channel and category.
+func (b *bench) mixedPaths() []string {
+	var out []string
+	for _, pr := range analytics.Presets {
+		for _, c := range []string{analytics.ComparePrevious, analytics.CompareYear, analytics.CompareNone} {
+			out = append(out, "/api/analytics?range="+pr.Key+"&compare="+c)
+		}
+	}
+	for _, c := range []string{"US", "GB", "DE", "CA", "AU", "FR"} {
+		out = append(out, "/api/analytics?range=12m&country="+c)
+	}
+	for _, ch := range []string{"online_store", "marketplace", "retail_partner"} {
+		out = append(out, "/api/analytics?range=12m&channel="+ch)
+	}
+	for _, cat := range phantomos.Categories {
+		out = append(out, "/api/analytics?range=12m&category="+cat)
+	}
+	return out
 }

@@ -50,7 +50,14 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	e.logger.Info("connector credentials are encrypted", "key", keys.CurrentID(), "from", keys.Origin())
-	srv.EnableConnectors(keys, "")
+	srv.EnableConnectors(keys, web.ConnectorOptions{BaseURL: cfg.BaseURL, ShopifyClientID: cfg.ShopifyClientID,
+		ShopifyClientSecret: cfg.ShopifyClientSecret, ShopifyBaseURL: cfg.ShopifyBaseURL})
+	if cfg.ShopifyApp() {
+		e.logger.Info("Shopify app configured: stores connect through its OAuth install", "client_id", cfg.ShopifyClientID)
+	}
+	if cfg.ShopifyBaseURL != "" {
+		e.logger.Warn("Shopify requests go to PHANTOMOS_SHOPIFY_BASE_URL instead of the stores (testing only)", "url", cfg.ShopifyBaseURL)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return listenError(cfg.Addr, err)

@@ -112,7 +112,7 @@ const (
 // or the caller (needProducts) needs them, and the conditions and
 // arguments to use with it. Whole months of the range are read from the
 // monthly tables and the partial months at its edges from the daily ones;
-// byDay keeps day rows (daily tables only). Product questions with a
+// byDay reads day rows from the daily table alone. Product questions with a
 // geographic filter, or the reverse, fall back to sales_daily.
 //
 // dataEnd is the last day with sales: a trailing month cut short by "to" is
@@ -131,6 +131,22 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 	table, cols := "product", "product_id"
 	if g == geoGrain {
 		table, cols = "geo", "country, channel, connector_id"
+	}
+	if byDay {
+		// Day rows are read straight from the daily table, so the planner
+		// sees its indexes: the day range is a run of the primary key, a
+		// few products over many days are the covering product index.
+		cond, args := f.where(args, from, to, join != "")
+		if g == productGrain && len(f.Products) > 0 && join == "" {
+			// where adds the product list only with products joined.
+			ids := make([]string, len(f.Products))
+			for i, id := range f.Products {
+				args = append(args, id)
+				ids[i] = fmt.Sprintf("$%d", len(args))
+			}
+			cond += " AND t.product_id IN (" + strings.Join(ids, ", ") + ")"
+		}
+		return table + "_daily t" + join, cond, args
 	}
 	measures := "orders, units, gross, discount, refunded, net"
 	ph := func(v string) string {
@@ -153,7 +169,7 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 		end = phantomos.DayOf(nextMonth(to).Time().AddDate(0, 0, -1), time.UTC)
 	}
 	firstWhole, lastWhole := wholeMonths(from, end)
-	if byDay || firstWhole == "" {
+	if firstWhole == "" {
 		parts = append(parts, fmt.Sprintf("SELECT publisher_id, day, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s%s",
 			cols, measures, table, ph(string(from)), ph(string(to)), only))
 	} else {
@@ -172,12 +188,10 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 	}
 	// Sum the parts per key before any join, so the join meets one row per
 	// product (or place) rather than one per day or month.
-	// Day rows are few per key already and feed a GROUP BY day.
 	cond, args := f.conds([]string{"t.publisher_id = $1"}, args, join != "")
-	if byDay {
-		return "(" + strings.Join(parts, " UNION ALL ") + ") t" + join, cond, args
-	}
-	keys := "publisher_id, " + cols
+	// The publisher is the same on every row: grouping by it last keeps
+	// the sort from comparing its long id first on every comparison.
+	keys := cols + ", publisher_id"
 	src := "(SELECT " + keys + ", SUM(orders) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount, " +
 		"SUM(refunded) AS refunded, SUM(net) AS net FROM (" + strings.Join(parts, " UNION ALL ") + ") u GROUP BY " + keys + ") t"
 	return src + join, cond, args
@@ -423,28 +437,90 @@ type ProductBucket struct {
 
 // ProductNetByBucket returns net revenue per product and bucket of grain
 // ("day", "week" or "month") of publisher pub for days from..to under f,
-// for attribution over time. Buckets are summed in the database, so a year
-// of weeks reads one row per product and week.
+// for attribution over time, ordered by bucket and product.
+//
+// Months are summed in the database. Days and weeks are summed here from
+// day rows (the covering product index yields a few products over many
+// days without touching the table): SQLite's date functions cost more per
+// row than reading the row.
 func (s *Store) ProductNetByBucket(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter, grain string) ([]ProductBucket, error) {
 	src, cond, args := f.rollup(f.pick(true, false), pub, from, to, "", true, false)
-	bucket := s.dialect.bucket("t.day", grain)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+bucket+` AS b, CAST(t.product_id AS TEXT), SUM(t.net) FROM `+src+` WHERE `+cond+`
-		GROUP BY b, t.product_id ORDER BY b`, args...)
+	// Day rows are summed here too: product_daily has one per day and
+	// product already, and a GROUP BY costs SQLite more than the rows.
+	q := `SELECT ` + s.dialect.dayOut("t.day") + `, CAST(t.product_id AS TEXT), t.net FROM ` + src + ` WHERE ` + cond
+	if grain == "month" {
+		q = `SELECT ` + s.dialect.bucket("t.day", "month") + ` AS b, CAST(t.product_id AS TEXT), SUM(t.net) FROM ` + src + ` WHERE ` + cond + `
+			GROUP BY t.product_id, b`
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: product net by %s: %w", grain, err)
 	}
 	defer rows.Close()
-	var out []ProductBucket
+	type key struct {
+		start   phantomos.Day
+		product string
+	}
+	// A year of days for a few dozen products is tens of thousands of
+	// rows: read them into reused buffers and keep one string per distinct
+	// day and product.
+	sums := map[key]int64{}
+	starts := map[string]phantomos.Day{}
+	products := map[string]string{}
+	var day, product sql.RawBytes
+	var net int64
 	for rows.Next() {
-		var v ProductBucket
-		var b string
-		if err := rows.Scan(&b, &v.ProductID, &v.Net); err != nil {
+		if err := rows.Scan(&day, &product, &net); err != nil {
 			return nil, fmt.Errorf("store: product net by %s: %w", grain, err)
 		}
-		v.Start = phantomos.Day(b[:10])
-		out = append(out, v)
+		start, ok := starts[string(day)]
+		if !ok {
+			if len(day) < 10 {
+				return nil, fmt.Errorf("store: product net by %s: unexpected day %q", grain, day)
+			}
+			start = phantomos.Day(day[:10])
+			if grain == "week" {
+				start = weekStart(start)
+			}
+			starts[string(day)] = start
+		}
+		id, ok := products[string(product)]
+		if !ok {
+			id = string(product)
+			products[id] = id
+		}
+		sums[key{start, id}] += net
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: product net by %s: %w", grain, err)
+	}
+	out := make([]ProductBucket, 0, len(sums))
+	for k, v := range sums {
+		out = append(out, ProductBucket{Start: k.start, ProductID: k.product, Net: v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Start != out[j].Start {
+			return out[i].Start < out[j].Start
+		}
+		return out[i].ProductID < out[j].ProductID
+	})
+	return out, nil
+}
+
+// weekStart returns the Monday of d's week.
+func weekStart(d phantomos.Day) phantomos.Day {
+	t := d.Time()
+	return phantomos.DayOf(t.AddDate(0, 0, -((int(t.Weekday())+6)%7)), time.UTC)
+}
+
+// dayOut returns an expression reading a DATE column for Scan into any:
+// PostgreSQL sends a date, SQLite its text (which the driver would
+// otherwise parse into a time on every row).
+func (d Dialect) dayOut(col string) string {
+	if d == Postgres {
+		return col
+	}
+	return "('' || " + col + ")"
 }
 
 // dataEnd returns the last day on which publisher pub has sales, "" when

@@ -58,8 +58,13 @@ func (s *Store) CreateGameIP(ctx context.Context, pub phantomos.PublisherID, g *
 		g.ID = phantomos.NewID()
 	}
 	g.CreatedAt = s.nowUTC()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO game_ips (id, publisher_id, name, slug, genre, platforms, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, g.ID, pub, g.Name, g.Slug, g.Genre, phantomos.JSONList(g.Platforms), g.CreatedAt)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO game_ips (id, publisher_id, name, slug, genre, platforms, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, g.ID, pub, g.Name, g.Slug, g.Genre, phantomos.JSONList(g.Platforms), g.CreatedAt); err != nil {
+			return err
+		}
+		return bumpDataVersion(ctx, tx, pub)
+	})
 	if isUniqueViolation(err) {
 		return phantomos.Errorf(phantomos.ECONFLICT, "A game IP with slug %q already exists.", g.Slug)
 	}
@@ -71,7 +76,7 @@ func (s *Store) CreateGameIP(ctx context.Context, pub phantomos.PublisherID, g *
 
 // GameIPs lists the game IPs of publisher pub by name.
 func (s *Store) GameIPs(ctx context.Context, pub phantomos.PublisherID) ([]*phantomos.GameIP, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, publisher_id, name, slug, genre, platforms, created_at
+	rows, err := s.db.QueryContext(ctx, `SELECT id, publisher_id, name, slug, genre, platforms, archived_at, created_at
 		FROM game_ips WHERE publisher_id = $1 ORDER BY name`, pub)
 	if err != nil {
 		return nil, fmt.Errorf("store: game IPs: %w", err)
@@ -81,7 +86,7 @@ func (s *Store) GameIPs(ctx context.Context, pub phantomos.PublisherID) ([]*phan
 	for rows.Next() {
 		var g phantomos.GameIP
 		var platforms string
-		if err := rows.Scan(&g.ID, &g.PublisherID, &g.Name, &g.Slug, &g.Genre, &platforms, &g.CreatedAt); err != nil {
+		if err := rows.Scan(&g.ID, &g.PublisherID, &g.Name, &g.Slug, &g.Genre, &platforms, &g.ArchivedAt, &g.CreatedAt); err != nil {
 			return nil, fmt.Errorf("store: game IPs: %w", err)
 		}
 		if err := json.Unmarshal([]byte(platforms), &g.Platforms); err != nil {
@@ -100,25 +105,27 @@ func (s *Store) CreateAsset(ctx context.Context, pub phantomos.PublisherID, a *p
 		a.ID = phantomos.NewID()
 	}
 	a.CreatedAt = s.nowUTC()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO ip_assets (id, publisher_id, game_ip_id, name, asset_type, aliases, tags, popularity, image_url, created_at, updated_at)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10
-		WHERE EXISTS (SELECT 1 FROM game_ips WHERE publisher_id = $2 AND id = $3)`,
-		a.ID, pub, a.GameIPID, a.Name, a.AssetType, phantomos.JSONList(a.Aliases), phantomos.JSONList(a.Tags), a.Popularity, a.ImageURL, a.CreatedAt)
-	if isUniqueViolation(err) {
-		return phantomos.Errorf(phantomos.ECONFLICT, "An asset named %q already exists in this game IP.", a.Name)
-	}
-	if err != nil {
-		return fmt.Errorf("store: create asset: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return phantomos.Errorf(phantomos.ENOTFOUND, "Game IP not found.")
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO ip_assets (id, publisher_id, game_ip_id, name, asset_type, aliases, tags, popularity, image_url, created_at, updated_at)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10
+			WHERE EXISTS (SELECT 1 FROM game_ips WHERE publisher_id = $2 AND id = $3)`,
+			a.ID, pub, a.GameIPID, a.Name, a.AssetType, phantomos.JSONList(a.Aliases), phantomos.JSONList(a.Tags), a.Popularity, a.ImageURL, a.CreatedAt)
+		if isUniqueViolation(err) {
+			return phantomos.Errorf(phantomos.ECONFLICT, "An asset named %q already exists in this game IP.", a.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("store: create asset: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return phantomos.Errorf(phantomos.ENOTFOUND, "Game IP not found.")
+		}
+		return bumpDataVersion(ctx, tx, pub)
+	})
 }
 
 // Assets lists the assets of publisher pub by game IP and name.
 func (s *Store) Assets(ctx context.Context, pub phantomos.PublisherID) ([]*phantomos.Asset, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, publisher_id, game_ip_id, name, asset_type, aliases, tags, popularity, image_url, created_at
+	rows, err := s.db.QueryContext(ctx, `SELECT id, publisher_id, game_ip_id, name, asset_type, aliases, tags, popularity, image_url, archived_at, created_at
 		FROM ip_assets WHERE publisher_id = $1 ORDER BY game_ip_id, name`, pub)
 	if err != nil {
 		return nil, fmt.Errorf("store: assets: %w", err)
@@ -128,7 +135,7 @@ func (s *Store) Assets(ctx context.Context, pub phantomos.PublisherID) ([]*phant
 	for rows.Next() {
 		var a phantomos.Asset
 		var aliases, tags string
-		if err := rows.Scan(&a.ID, &a.PublisherID, &a.GameIPID, &a.Name, &a.AssetType, &aliases, &tags, &a.Popularity, &a.ImageURL, &a.CreatedAt); err != nil {
+		if err := rows.Scan(&a.ID, &a.PublisherID, &a.GameIPID, &a.Name, &a.AssetType, &aliases, &tags, &a.Popularity, &a.ImageURL, &a.ArchivedAt, &a.CreatedAt); err != nil {
 			return nil, fmt.Errorf("store: assets: %w", err)
 		}
 		if err := json.Unmarshal([]byte(aliases), &a.Aliases); err != nil {
@@ -187,7 +194,10 @@ func (s *Store) CreateProducts(ctx context.Context, pub phantomos.PublisherID, p
 				return fmt.Errorf("store: link product %s to asset %s: %w", l.ProductID, l.AssetID, err)
 			}
 		}
-		return nil
+		if len(products)+len(links) == 0 {
+			return nil
+		}
+		return bumpDataVersion(ctx, tx, pub)
 	})
 }
 
@@ -246,9 +256,9 @@ func (s *Store) Asset(ctx context.Context, pub phantomos.PublisherID, id string)
 	}
 	var a phantomos.Asset
 	var aliases, tags string
-	err := s.db.QueryRowContext(ctx, `SELECT id, publisher_id, game_ip_id, name, asset_type, aliases, tags, popularity, image_url, created_at
+	err := s.db.QueryRowContext(ctx, `SELECT id, publisher_id, game_ip_id, name, asset_type, aliases, tags, popularity, image_url, archived_at, created_at
 		FROM ip_assets WHERE publisher_id = $1 AND id = $2`, pub, id).
-		Scan(&a.ID, &a.PublisherID, &a.GameIPID, &a.Name, &a.AssetType, &aliases, &tags, &a.Popularity, &a.ImageURL, &a.CreatedAt)
+		Scan(&a.ID, &a.PublisherID, &a.GameIPID, &a.Name, &a.AssetType, &aliases, &tags, &a.Popularity, &a.ImageURL, &a.ArchivedAt, &a.CreatedAt)
 	if err != nil {
 		return nil, notFound(err, "Asset")
 	}

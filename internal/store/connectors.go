@@ -430,3 +430,122 @@ func (s *Store) RekeyConnectorCredentials(ctx context.Context, currentKeyID stri
 	}
 	return n, nil
 }
+
+// ConnectorAccount is the platform account a connector reaches.
+type ConnectorAccount struct {
+	// External is the account's key on its platform: a Shopify shop's
+	// myshopify.com domain. Webhooks find their connectors by it.
+	External string
+	// Info is what the last connection test reported (shop name, currency,
+	// scopes, …) as JSON that the connector framework writes; "{}" before
+	// the first test.
+	Info json.RawMessage
+}
+
+// SaveConnectorAccount records the account connector id of publisher pub
+// reaches. A nil Info keeps the recorded test report.
+func (s *Store) SaveConnectorAccount(ctx context.Context, pub phantomos.PublisherID, id string, a ConnectorAccount) error {
+	if !phantomos.ValidID(id) {
+		return phantomos.Errorf(phantomos.ENOTFOUND, "Connector not found.")
+	}
+	var res sql.Result
+	var err error
+	if a.Info == nil {
+		res, err = s.db.ExecContext(ctx, `UPDATE connectors SET external_account = $3, updated_at = $4 WHERE publisher_id = $1 AND id = $2`,
+			pub, id, a.External, s.nowUTC())
+	} else {
+		if !json.Valid(a.Info) {
+			return fmt.Errorf("store: connector %s account: not valid JSON", id)
+		}
+		res, err = s.db.ExecContext(ctx, `UPDATE connectors SET external_account = $3, account = $4, updated_at = $5 WHERE publisher_id = $1 AND id = $2`,
+			pub, id, a.External, string(a.Info), s.nowUTC())
+	}
+	if err != nil {
+		return fmt.Errorf("store: connector %s account: %w", id, err)
+	}
+	return affected(res, "Connector")
+}
+
+// ConnectorAccount returns the account connector id of publisher pub
+// reaches.
+func (s *Store) ConnectorAccount(ctx context.Context, pub phantomos.PublisherID, id string) (ConnectorAccount, error) {
+	if !phantomos.ValidID(id) {
+		return ConnectorAccount{}, phantomos.Errorf(phantomos.ENOTFOUND, "Connector not found.")
+	}
+	var a ConnectorAccount
+	var info string
+	err := s.db.QueryRowContext(ctx, `SELECT external_account, CAST(account AS TEXT) FROM connectors WHERE publisher_id = $1 AND id = $2`, pub, id).
+		Scan(&a.External, &info)
+	if err != nil {
+		if e := notFound(err, "Connector"); e != err {
+			return a, e
+		}
+		return a, fmt.Errorf("store: connector %s account: %w", id, err)
+	}
+	a.Info = json.RawMessage(info)
+	return a, nil
+}
+
+// ConnectorByAccount returns publisher pub's connector of type typ that
+// reaches account external (connected, in error or disconnected), so that
+// connecting a store again replaces the credentials of its connector
+// instead of adding a second one.
+func (s *Store) ConnectorByAccount(ctx context.Context, pub phantomos.PublisherID, typ, external string) (*phantomos.Connector, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM connectors WHERE publisher_id = $1 AND type = $2 AND external_account = $3
+		ORDER BY created_at, id LIMIT 1`, pub, typ, external).Scan(&id)
+	if err != nil {
+		if e := notFound(err, "Connector"); e != err {
+			return nil, e
+		}
+		return nil, fmt.Errorf("store: connector of %s: %w", external, err)
+	}
+	return s.Connector(ctx, pub, id)
+}
+
+// ConnectorRef names one connector of one publisher.
+type ConnectorRef struct {
+	PublisherID phantomos.PublisherID
+	ConnectorID string
+}
+
+// ConnectorsByAccount lists, across publishers, the connectors of type typ
+// that reach account external and hold credentials. It serves platform
+// webhooks, which name only the account: the caller must authenticate each
+// delivery against the credentials of every connector listed before it
+// touches that connector's data. It is not a tenant operation.
+func (s *Store) ConnectorsByAccount(ctx context.Context, typ, external string) ([]ConnectorRef, error) {
+	if external == "" {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT publisher_id, id FROM connectors
+		WHERE type = $1 AND external_account = $2 AND credentials IS NOT NULL ORDER BY publisher_id, id`, typ, external)
+	if err != nil {
+		return nil, fmt.Errorf("store: connectors of %s: %w", external, err)
+	}
+	defer rows.Close()
+	var out []ConnectorRef
+	for rows.Next() {
+		var c ConnectorRef
+		if err := rows.Scan(&c.PublisherID, &c.ConnectorID); err != nil {
+			return nil, fmt.Errorf("store: connectors of %s: %w", external, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ConnectorTotals counts the products and sale lines that connector id of
+// publisher pub has brought in.
+func (s *Store) ConnectorTotals(ctx context.Context, pub phantomos.PublisherID, id string) (products, lines int64, err error) {
+	if !phantomos.ValidID(id) {
+		return 0, 0, phantomos.Errorf(phantomos.ENOTFOUND, "Connector not found.")
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM products WHERE publisher_id = $1 AND connector_id = $2),
+		(SELECT COUNT(*) FROM sales WHERE publisher_id = $1 AND connector_id = $2)`, pub, id).Scan(&products, &lines)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: connector %s totals: %w", id, err)
+	}
+	return products, lines, nil
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/phantomos/phantomos"
@@ -28,3 +29,24 @@ func (s *Store) DataVersion(ctx context.Context, pub phantomos.PublisherID) (int
 	}
 	return v, nil
 }
+
+// PublisherVersion returns the publisher with the given id and its data
+// version, read together in one primary-key lookup: the start of every
+// analytics request, whose cached answers are keyed by both.
+func (s *Store) PublisherVersion(ctx context.Context, id phantomos.PublisherID) (*phantomos.Publisher, int64, error) {
+	var v int64
+	row := s.db.QueryRowContext(ctx, `SELECT `+publisherColumns+`, data_version FROM publishers WHERE id = $1`, id)
+	p, err := scanPublisher(versionRow{row, &v})
+	if err != nil {
+		return nil, 0, notFound(err, "Publisher")
+	}
+	return p, v, nil
+}
+
+// versionRow scans the publisher's columns and then its data version.
+type versionRow struct {
+	row     *sql.Row
+	version *int64
+}
+
+func (r versionRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.version)...) }

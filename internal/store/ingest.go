@@ -141,6 +141,7 @@ type SaleRow struct {
 	Category        string
 	UnitPrice       int64
 	OrderDate       time.Time
+	RefundedAt      time.Time // when the refund was made; zero when unknown (booked on the order's day)
 	Quantity        int64
 	Gross           int64
 	Discount        int64
@@ -290,6 +291,13 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 	}
 	if err := w.refreshTouched(ctx); err != nil {
 		return err
+	}
+	// An import that wrote nothing (a re-import, a sync page of unchanged
+	// records) leaves cached answers valid.
+	if w.rep.Inserted+w.rep.Updated+w.rep.ProductsCreated > 0 || len(w.touched) > 0 {
+		if err := bumpDataVersion(ctx, tx, w.pub); err != nil {
+			return err
+		}
 	}
 	if err := w.s.finishImportRun(ctx, tx, w.pub, w, "succeeded", ""); err != nil {
 		return err
@@ -495,6 +503,10 @@ func (w *ImportWriter) refreshTouched(ctx context.Context) error {
 	}
 	slices.Sort(days)
 	w.rep.From, w.rep.To = days[0], days[len(days)-1]
+	refundDate, err := refundDateBooking(ctx, w.tx, w.s.dialect, w.pub)
+	if err != nil {
+		return err
+	}
 	from, to := days[0], days[0]
 	for _, d := range days[1:] {
 		// Days a month apart or closer share one recomputation: fewer
@@ -503,12 +515,12 @@ func (w *ImportWriter) refreshTouched(ctx context.Context) error {
 			to = d
 			continue
 		}
-		if err := refreshRollups(ctx, w.tx, w.pub, from, to); err != nil {
+		if err := refreshRollups(ctx, w.tx, w.pub, from, to, refundDate); err != nil {
 			return err
 		}
 		from, to = d, d
 	}
-	return refreshRollups(ctx, w.tx, w.pub, from, to)
+	return refreshRollups(ctx, w.tx, w.pub, from, to, refundDate)
 }
 
 // inList returns "$first, $first+1, …" for n parameters.
@@ -800,6 +812,8 @@ type saleRecord struct {
 	country, region, channel       string
 	shipping, tax, tip, chargesRef int64
 	fxRate                         float64
+	refundedAt                     time.Time     // zero: none or unknown
+	refundDay                      phantomos.Day // "": none or unknown
 }
 
 var importSaleColumns = []string{
@@ -807,27 +821,35 @@ var importSaleColumns = []string{
 	"order_date", "day", "quantity", "gross", "discount", "refunded", "net", "currency",
 	"net_reporting", "gross_reporting", "discount_reporting", "refunded_reporting",
 	"country", "region", "channel", "shipping", "tax", "tip", "charges_refunded", "fx_rate",
-	"created_at", "updated_at",
+	"refunded_at", "refund_day", "created_at", "updated_at",
 }
 
 func (w *ImportWriter) saleValues(x *saleRecord) []any {
 	// SQLite keeps a DATE as its "2006-01-02" text; PostgreSQL's COPY
 	// encodes a time directly, where text would take a slow fallback.
 	var day any = string(x.day)
+	var refundedAt, refundDay any
+	if x.refundDay != "" {
+		refundedAt, refundDay = x.refundedAt, string(x.refundDay)
+	}
 	if w.s.dialect == Postgres {
 		day = x.day.Time()
+		if x.refundDay != "" {
+			refundDay = x.refundDay.Time()
+		}
 	}
 	return []any{
 		x.id, string(w.pub), x.productID, w.connectorID, x.orderID, x.lineID,
 		x.orderDate, day, x.quantity, x.gross, x.discount, x.refunded, x.net, x.currency,
 		x.netR, x.grossR, x.discountR, x.refR,
 		x.country, x.region, x.channel, x.shipping, x.tax, x.tip, x.chargesRef, x.fxRate,
-		w.now, w.now,
+		refundedAt, refundDay, w.now, w.now,
 	}
 }
 
 // saleUpsertTail makes an insert of sales idempotent: an existing line is
-// updated only when something differs, and remembers the day it had.
+// updated only when something differs, and remembers the day (and refund
+// day) it had.
 var saleUpsertTail = func() string {
 	mutable := []string{
 		"product_id", "order_date", "day", "quantity", "gross", "discount", "refunded", "net", "currency",
@@ -839,8 +861,13 @@ var saleUpsertTail = func() string {
 		set = append(set, c+" = excluded."+c)
 		diff = append(diff, "sales."+c+" <> excluded."+c)
 	}
+	for _, c := range []string{"refunded_at", "refund_day"} { // nullable
+		set = append(set, c+" = excluded."+c)
+		diff = append(diff, "sales."+c+" IS DISTINCT FROM excluded."+c)
+	}
 	return ` ON CONFLICT (publisher_id, connector_id, external_order_id, external_line_id) DO UPDATE SET ` +
-		strings.Join(set, ", ") + `, updated_at = excluded.updated_at, prev_day = sales.day WHERE ` + strings.Join(diff, " OR ")
+		strings.Join(set, ", ") + `, updated_at = excluded.updated_at, prev_day = sales.day, prev_refund_day = sales.refund_day WHERE ` +
+		strings.Join(diff, " OR ")
 }()
 
 // sqliteSaleChunk is the rows of one SQLite upsert statement: enough to
@@ -932,6 +959,16 @@ func (w *ImportWriter) convert(r *SaleRow) (saleRecord, bool) {
 	// amounts reconcile exactly: net = gross - discount - refunded.
 	rec.grossR, rec.discountR, rec.refR = conv(r.Gross), conv(r.Discount), conv(r.Refunded)
 	rec.netR = rec.grossR - rec.discountR - rec.refR
+	// A refund date means something only for a refunded line; the refund is
+	// converted at the order day's rate like the rest of the line, so that
+	// the line's amounts reconcile whichever day its refund is booked on.
+	// File parsers refuse a refund dated before its order; one that comes
+	// from a sync anyway (a back-dated order) is booked with its order
+	// rather than stopping the sync.
+	if !r.RefundedAt.IsZero() && r.Refunded != 0 {
+		rec.refundedAt = r.RefundedAt.UTC().Truncate(time.Microsecond)
+		rec.refundDay = max(phantomos.DayOf(r.RefundedAt, w.loc), day)
+	}
 	return rec, true
 }
 
@@ -1200,7 +1237,7 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 			}
 			b.WriteString(row)
 		}
-		b.WriteString(saleUpsertTail + ` RETURNING id, day, prev_day`)
+		b.WriteString(saleUpsertTail + ` RETURNING id, day, prev_day, refund_day, prev_refund_day`)
 		var err error
 		if stmt, err = w.tx.PrepareContext(ctx, b.String()); err != nil {
 			return err
@@ -1225,8 +1262,8 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 	var changed int64
 	for rows.Next() {
 		var id string
-		var day, prev any
-		if err := rows.Scan(&id, &day, &prev); err != nil {
+		var day, prev, refundDay, prevRefundDay any
+		if err := rows.Scan(&id, &day, &prev, &refundDay, &prevRefundDay); err != nil {
 			return err
 		}
 		changed++
@@ -1235,7 +1272,7 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 		} else {
 			w.rep.Updated++
 		}
-		if err := w.touch(day, prev); err != nil {
+		if err := w.touch(day, prev, refundDay, prevRefundDay); err != nil {
 			return err
 		}
 	}
@@ -1246,8 +1283,12 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 	return nil
 }
 
-func (w *ImportWriter) touch(day, prev any) error {
-	for _, v := range []any{day, prev} {
+// touch records the days whose rollups the write changed: the order days
+// and refund days a line has and had (a refund may be booked on its own
+// day; touching it under either booking keeps a change of booking during an
+// import harmless).
+func (w *ImportWriter) touch(days ...any) error {
+	for _, v := range days {
 		d, err := dayValue(v)
 		if err != nil {
 			return err
@@ -1288,17 +1329,18 @@ func (w *ImportWriter) upsertSalesPostgres(ctx context.Context, recs []saleRecor
 	cols := strings.Join(importSaleColumns, ", ")
 	rows, err := w.tx.QueryContext(ctx, `WITH w AS (
 			INSERT INTO sales (`+cols+`) SELECT `+cols+` FROM ingest_sales`+saleUpsertTail+`
-			RETURNING (xmax = 0) AS inserted, day, prev_day)
-		SELECT inserted, day, prev_day, COUNT(*) FROM w GROUP BY inserted, day, prev_day`)
+			RETURNING (xmax = 0) AS inserted, day, prev_day, refund_day, prev_refund_day)
+		SELECT inserted, day, prev_day, refund_day, prev_refund_day, COUNT(*) FROM w
+		GROUP BY inserted, day, prev_day, refund_day, prev_refund_day`)
 	if err != nil {
 		return err
 	}
 	var changed int64
 	for rows.Next() {
 		var inserted bool
-		var day, prev any
+		var day, prev, refundDay, prevRefundDay any
 		var n int64
-		if err := rows.Scan(&inserted, &day, &prev, &n); err != nil {
+		if err := rows.Scan(&inserted, &day, &prev, &refundDay, &prevRefundDay, &n); err != nil {
 			rows.Close()
 			return err
 		}
@@ -1308,7 +1350,7 @@ func (w *ImportWriter) upsertSalesPostgres(ctx context.Context, recs []saleRecor
 		} else {
 			w.rep.Updated += n
 		}
-		if err := w.touch(day, prev); err != nil {
+		if err := w.touch(day, prev, refundDay, prevRefundDay); err != nil {
 			rows.Close()
 			return err
 		}
@@ -1460,28 +1502,35 @@ func (w *ImportWriter) WriteFXRates(ctx context.Context, rows []FXRow) error {
 
 // CheckRollups compares every rollup of publisher pub (sales_daily,
 // orders_daily, product_daily, geo_daily and the monthly ones) with a fresh
-// aggregation of its sales and reports any difference: they must always
+// aggregation of its sales, refunds booked as the publisher chooses, and
+// reports any difference: they must always
 // agree, whatever was imported or corrected.
 func (s *Store) CheckRollups(ctx context.Context, pub phantomos.PublisherID) error {
 	const sums = `SUM(quantity), SUM(gross_reporting), SUM(discount_reporting), SUM(refunded_reporting), SUM(net_reporting)`
 	const amounts = `units, gross, discount, refunded, net`
 	month := s.dialect.monthOf("day")
+	p, err := s.Publisher(ctx, pub)
+	if err != nil {
+		return err
+	}
+	// Refunds are where the publisher's booking puts them (bookedSales).
+	booked := bookedSales(p.Settings.RefundsOnRefundDate())
 	checks := []struct{ name, stored, fresh string }{
 		{"sales_daily",
 			`SELECT day, product_id, country, channel, connector_id, orders, ` + amounts + ` FROM sales_daily WHERE publisher_id = $1`,
 			`SELECT day, product_id, country, channel, connector_id, COUNT(DISTINCT external_order_id), ` + sums + `
-				FROM sales WHERE publisher_id = $1 GROUP BY day, product_id, country, channel, connector_id`},
+				FROM ` + booked + ` AS b WHERE publisher_id = $1 GROUP BY day, product_id, country, channel, connector_id`},
 		{"orders_daily",
 			`SELECT day, country, channel, connector_id, orders FROM orders_daily WHERE publisher_id = $1`,
 			`SELECT day, country, channel, connector_id, COUNT(DISTINCT external_order_id) FROM sales WHERE publisher_id = $1
 				GROUP BY day, country, channel, connector_id`},
 		{"product_daily",
 			`SELECT day, product_id, orders, ` + amounts + ` FROM product_daily WHERE publisher_id = $1`,
-			`SELECT day, product_id, COUNT(DISTINCT external_order_id), ` + sums + ` FROM sales WHERE publisher_id = $1
+			`SELECT day, product_id, COUNT(DISTINCT external_order_id), ` + sums + ` FROM ` + booked + ` AS b WHERE publisher_id = $1
 				GROUP BY day, product_id`},
 		{"geo_daily",
 			`SELECT day, country, channel, connector_id, orders, ` + amounts + ` FROM geo_daily WHERE publisher_id = $1`,
-			`SELECT day, country, channel, connector_id, COUNT(DISTINCT external_order_id), ` + sums + ` FROM sales WHERE publisher_id = $1
+			`SELECT day, country, channel, connector_id, COUNT(DISTINCT external_order_id), ` + sums + ` FROM ` + booked + ` AS b WHERE publisher_id = $1
 				GROUP BY day, country, channel, connector_id`},
 		{"product_monthly",
 			`SELECT month, product_id, orders, ` + amounts + ` FROM product_monthly WHERE publisher_id = $1`,
@@ -1490,11 +1539,11 @@ func (s *Store) CheckRollups(ctx context.Context, pub phantomos.PublisherID) err
 			`SELECT m, product_id, SUM(o), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n) FROM (
 				SELECT ` + month + ` AS m, day, product_id, COUNT(DISTINCT external_order_id) AS o, SUM(quantity) AS q,
 					SUM(gross_reporting) AS g, SUM(discount_reporting) AS d, SUM(refunded_reporting) AS r, SUM(net_reporting) AS n
-				FROM sales WHERE publisher_id = $1 GROUP BY day, product_id) x GROUP BY m, product_id`},
+				FROM ` + booked + ` AS b WHERE publisher_id = $1 GROUP BY day, product_id) x GROUP BY m, product_id`},
 		{"geo_monthly",
 			`SELECT month, country, channel, connector_id, orders, ` + amounts + ` FROM geo_monthly WHERE publisher_id = $1`,
 			`SELECT ` + month + `, country, channel, connector_id, COUNT(DISTINCT external_order_id), ` + sums + `
-				FROM sales WHERE publisher_id = $1 GROUP BY ` + month + `, country, channel, connector_id`},
+				FROM ` + booked + ` AS b WHERE publisher_id = $1 GROUP BY ` + month + `, country, channel, connector_id`},
 	}
 	for _, c := range checks {
 		var stale, missing int64

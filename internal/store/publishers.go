@@ -112,18 +112,38 @@ func (s *Store) UpdatePublisher(ctx context.Context, p *phantomos.Publisher) err
 	default:
 		return phantomos.Errorf(phantomos.EINVALID, "Attribution model %q must be primary, equal or weighted.", p.Settings.AttributionModel)
 	}
+	switch p.Settings.RefundBooking {
+	case "", phantomos.RefundOnOrderDate, phantomos.RefundOnRefundDate:
+	default:
+		return phantomos.Errorf(phantomos.EINVALID, "Refund booking %q must be %s or %s.", p.Settings.RefundBooking, phantomos.RefundOnOrderDate, phantomos.RefundOnRefundDate)
+	}
 	settings, _ := json.Marshal(p.Settings)
 	p.UpdatedAt = s.nowUTC()
-	res, err := s.db.ExecContext(ctx, `UPDATE publishers SET name = $2, slug = $3, logo = $4, website = $5, reporting_currency = $6,
-		timezone = $7, settings = $8, updated_at = $9 WHERE id = $1`,
-		p.ID, p.Name, p.Slug, p.Logo, p.Website, p.ReportingCurrency, p.Timezone, string(settings), p.UpdatedAt)
-	if isUniqueViolation(err) {
-		return phantomos.Errorf(phantomos.ECONFLICT, "The slug %q is already taken.", p.Slug)
-	}
-	if err != nil {
-		return fmt.Errorf("store: update publisher: %w", err)
-	}
-	return affected(res, "Publisher")
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		// A new refund booking rebuilds the rollups in this transaction, so
+		// no page sees the new booking with the old figures.
+		refundDate, err := refundDateBooking(ctx, tx, s.dialect, p.ID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE publishers SET name = $2, slug = $3, logo = $4, website = $5, reporting_currency = $6,
+			timezone = $7, settings = $8, updated_at = $9 WHERE id = $1`,
+			p.ID, p.Name, p.Slug, p.Logo, p.Website, p.ReportingCurrency, p.Timezone, string(settings), p.UpdatedAt)
+		if isUniqueViolation(err) {
+			return phantomos.Errorf(phantomos.ECONFLICT, "The slug %q is already taken.", p.Slug)
+		}
+		if err != nil {
+			return fmt.Errorf("store: update publisher: %w", err)
+		}
+		if refundDate != p.Settings.RefundsOnRefundDate() {
+			if err := rebuildRollups(ctx, tx, p.ID, p.Settings.RefundsOnRefundDate()); err != nil {
+				return fmt.Errorf("store: update publisher: %w", err)
+			}
+		}
+		// The attribution model, time zone, reporting currency and revenue
+		// toggles change answers too, not only the refund booking.
+		return bumpDataVersion(ctx, tx, p.ID)
+	})
 }
 
 // Publishers lists every publisher, for the scheduler. It is the one

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"time"
@@ -18,7 +19,7 @@ var saleColumns = []string{
 	"id", "publisher_id", "product_id", "connector_id", "external_order_id", "external_line_id",
 	"order_date", "day", "quantity", "gross", "discount", "refunded", "net", "currency",
 	"net_reporting", "gross_reporting", "discount_reporting", "refunded_reporting",
-	"country", "region", "channel", "created_at", "updated_at",
+	"country", "region", "channel", "refunded_at", "refund_day", "created_at", "updated_at",
 }
 
 func saleValues(pub phantomos.PublisherID, x *phantomos.Sale, now time.Time) []any {
@@ -26,11 +27,19 @@ func saleValues(pub phantomos.PublisherID, x *phantomos.Sale, now time.Time) []a
 		x.ID = phantomos.NewID()
 	}
 	x.PublisherID = pub
+	// A refund date means something only for a refunded line.
+	var refundedAt, refundDay any
+	if x.RefundDay != "" && x.Refunded != 0 {
+		refundDay = string(x.RefundDay)
+		if !x.RefundedAt.IsZero() {
+			refundedAt = x.RefundedAt.UTC()
+		}
+	}
 	return []any{
 		x.ID, string(pub), x.ProductID, x.ConnectorID, x.ExternalOrderID, x.ExternalLineID,
 		x.OrderDate.UTC(), string(x.Day), x.Quantity, x.Gross, x.Discount, x.Refunded, x.Net, x.Currency,
 		x.NetReporting, x.GrossReporting, x.DiscountReporting, x.RefundedReporting,
-		x.Country, x.Region, x.Channel, now, now,
+		x.Country, x.Region, x.Channel, refundedAt, refundDay, now, now,
 	}
 }
 
@@ -48,6 +57,10 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 		}
 		if x.Day > maxDay {
 			maxDay = x.Day
+		}
+		// A refund booked on its own day touches that day too.
+		if d := x.RefundDay; d != "" && x.Refunded != 0 {
+			minDay, maxDay = min(minDay, d), max(maxDay, d)
 		}
 	}
 	now := s.nowUTC()
@@ -81,7 +94,14 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 		if n == 0 {
 			return nil
 		}
-		return refreshRollups(ctx, tx, pub, minDay, maxDay)
+		refundDate, err := refundDateBooking(ctx, tx, s.dialect, pub)
+		if err != nil {
+			return err
+		}
+		if err := refreshRollups(ctx, tx, pub, minDay, maxDay, refundDate); err != nil {
+			return err
+		}
+		return bumpDataVersion(ctx, tx, pub)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: bulk load sales: %w", err)
@@ -116,7 +136,18 @@ func (s *Store) copySales(ctx context.Context, pub phantomos.PublisherID, sales 
 			return err
 		}
 		if n > 0 {
-			if err := refreshRollups(ctx, pgxExec{tx}, pub, *minDay, *maxDay); err != nil {
+			var settings string
+			if err := tx.QueryRow(ctx, refundBookingQuery(Postgres), string(pub)).Scan(&settings); err != nil {
+				return fmt.Errorf("refund booking: %w", err)
+			}
+			refundDate, err := parseRefundBooking(settings)
+			if err != nil {
+				return err
+			}
+			if err := refreshRollups(ctx, pgxExec{tx}, pub, *minDay, *maxDay, refundDate); err != nil {
+				return err
+			}
+			if err := bumpDataVersion(ctx, pgxExec{tx}, pub); err != nil {
 				return err
 			}
 		}
@@ -172,7 +203,11 @@ func (p pgxExec) ExecContext(ctx context.Context, query string, args ...any) (sq
 // every month the range touches. Recomputing whole days keeps distinct
 // order counts exact whatever was inserted, updated or deleted, and costs
 // only the rows of the days (and months) touched.
-func refreshRollups(ctx context.Context, tx execer, pub phantomos.PublisherID, from, to phantomos.Day) error {
+//
+// refundDate is the publisher's refund booking (see bookedSales): with it,
+// a line's refund is booked on its refund_day, so the caller's range must
+// cover the refund days that changed as well as the order days.
+func refreshRollups(ctx context.Context, tx execer, pub phantomos.PublisherID, from, to phantomos.Day, refundDate bool) error {
 	days := []string{
 		`DELETE FROM sales_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
 		// Distinct orders by grouping twice (per order, then per key): two
@@ -208,6 +243,9 @@ func refreshRollups(ctx context.Context, tx execer, pub phantomos.PublisherID, f
 		 WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3
 		 GROUP BY s.publisher_id, s.day, s.country, s.channel, s.connector_id`,
 	}
+	if refundDate {
+		days[1], days[7] = refundDateSalesDaily, refundDateGeoDaily
+	}
 	for _, q := range days {
 		if _, err := tx.ExecContext(ctx, q, pub, string(from), string(to)); err != nil {
 			return fmt.Errorf("refresh rollups: %w", err)
@@ -238,6 +276,125 @@ func refreshRollups(ctx context.Context, tx execer, pub phantomos.PublisherID, f
 		}
 	}
 	return nil
+}
+
+// A refund booked on the refund date: a line whose refund has a day of its
+// own (refund_day, set only for refunded lines) books its quantity, gross,
+// discount and order on its order's day with net before the refund, and the
+// refunded amount (reducing net) on refund_day, as a row of no order and no
+// units. A line without refund_day keeps its refund on the order's day.
+// These two statements replace the sales_daily and geo_daily ones of
+// refreshRollups; the rest is the same in both bookings.
+const (
+	refundMoved = `(refund_day IS NOT NULL AND refund_day <> day AND refunded_reporting <> 0)`
+
+	refundDateSalesDaily = `INSERT INTO sales_daily (publisher_id, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		 SELECT publisher_id, day, product_id, country, channel, connector_id,
+		        SUM(o), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n)
+		 FROM (SELECT publisher_id, day, product_id, country, channel, connector_id,
+		              1 AS o, SUM(quantity) AS q, SUM(gross_reporting) AS g, SUM(discount_reporting) AS d,
+		              SUM(CASE WHEN ` + refundMoved + ` THEN 0 ELSE refunded_reporting END) AS r,
+		              SUM(CASE WHEN ` + refundMoved + ` THEN net_reporting + refunded_reporting ELSE net_reporting END) AS n
+		       FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3
+		       GROUP BY publisher_id, day, product_id, country, channel, connector_id, external_order_id
+		       UNION ALL
+		       SELECT publisher_id, refund_day, product_id, country, channel, connector_id,
+		              0, 0, 0, 0, SUM(refunded_reporting), -SUM(refunded_reporting)
+		       FROM sales WHERE publisher_id = $1 AND refund_day BETWEEN $2 AND $3 AND ` + refundMoved + `
+		       GROUP BY publisher_id, refund_day, product_id, country, channel, connector_id) o
+		 GROUP BY publisher_id, day, product_id, country, channel, connector_id`
+
+	// A day may now hold refunds of a country, channel and connector without
+	// any order of them: no orders_daily row, hence the outer join.
+	refundDateGeoDaily = `INSERT INTO geo_daily (publisher_id, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		 SELECT s.publisher_id, s.day, s.country, s.channel, s.connector_id, COALESCE(MAX(o.orders), 0), SUM(s.units), SUM(s.gross),
+		        SUM(s.discount), SUM(s.refunded), SUM(s.net)
+		 FROM sales_daily s LEFT JOIN orders_daily o ON o.publisher_id = s.publisher_id AND o.day = s.day
+		      AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
+		 WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3
+		 GROUP BY s.publisher_id, s.day, s.country, s.channel, s.connector_id`
+)
+
+// bookedSales is a relation with the columns of sales that CheckRollups
+// aggregates, with each refund on the day the publisher's booking puts it:
+// the sales themselves, or with refund_date booking each line whose refund
+// has a day of its own split in two, the refund becoming a row of no order
+// (external_order_id NULL), no units and negative net on refund_day.
+func bookedSales(refundDate bool) string {
+	const cols = `publisher_id, day, product_id, country, channel, connector_id, external_order_id, quantity,
+		gross_reporting, discount_reporting, refunded_reporting, net_reporting`
+	if !refundDate {
+		return `(SELECT ` + cols + ` FROM sales)`
+	}
+	return `(SELECT publisher_id, day, product_id, country, channel, connector_id, external_order_id, quantity,
+			gross_reporting, discount_reporting,
+			CASE WHEN ` + refundMoved + ` THEN 0 ELSE refunded_reporting END AS refunded_reporting,
+			CASE WHEN ` + refundMoved + ` THEN net_reporting + refunded_reporting ELSE net_reporting END AS net_reporting
+		FROM sales
+		UNION ALL
+		SELECT publisher_id, refund_day, product_id, country, channel, connector_id, NULL, 0,
+			0, 0, refunded_reporting, -refunded_reporting
+		FROM sales WHERE ` + refundMoved + `)`
+}
+
+// refundBookingQuery reads a publisher's settings. On PostgreSQL it locks
+// the publisher's row, so a write that refreshes rollups and a change of
+// the refund booking (which rebuilds them all) wait for each other instead
+// of one of them computing with a booking the other is replacing; SQLite
+// runs one writer at a time anyway.
+func refundBookingQuery(d Dialect) string {
+	q := `SELECT CAST(settings AS TEXT) FROM publishers WHERE id = $1`
+	if d == Postgres {
+		q += ` FOR UPDATE`
+	}
+	return q
+}
+
+func parseRefundBooking(settings string) (bool, error) {
+	var st phantomos.PublisherSettings
+	if err := json.Unmarshal([]byte(settings), &st); err != nil {
+		return false, fmt.Errorf("refund booking: settings: %w", err)
+	}
+	return st.RefundsOnRefundDate(), nil
+}
+
+// refundDateBooking reports, inside tx, whether publisher pub books refunds
+// on the refund date (see refundBookingQuery for the lock it takes).
+func refundDateBooking(ctx context.Context, tx *sql.Tx, d Dialect, pub phantomos.PublisherID) (bool, error) {
+	var settings string
+	if err := tx.QueryRowContext(ctx, refundBookingQuery(d), string(pub)).Scan(&settings); err != nil {
+		return false, notFound(err, "Publisher")
+	}
+	return parseRefundBooking(settings)
+}
+
+// rebuildRollups recomputes every rollup of publisher pub under the given
+// refund booking, inside tx: what changing the booking needs.
+func rebuildRollups(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, refundDate bool) error {
+	for _, table := range []string{"sales_daily", "orders_daily", "product_daily", "product_monthly", "geo_daily", "geo_monthly"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE publisher_id = $1`, pub); err != nil {
+			return fmt.Errorf("rebuild rollups: %s: %w", table, err)
+		}
+	}
+	var from, to, refundTo any
+	err := tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day), MAX(refund_day) FROM sales WHERE publisher_id = $1`, pub).Scan(&from, &to, &refundTo)
+	if err != nil {
+		return fmt.Errorf("rebuild rollups: %w", err)
+	}
+	first, err := dayValue(from)
+	if err != nil || first == "" {
+		return err // no sales: nothing to build
+	}
+	last, err := dayValue(to)
+	if err != nil {
+		return err
+	}
+	if rl, err := dayValue(refundTo); err != nil {
+		return err
+	} else if rl > last {
+		last = rl
+	}
+	return refreshRollups(ctx, tx, pub, first, last, refundDate)
 }
 
 // monthStart returns the first day of d's month.

@@ -104,6 +104,10 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("database %s: %v", where, err)
 	}
 	db.SetMaxOpenConns(8)
+	// Keep them all: a page runs its queries side by side, and a closed
+	// connection takes its page cache with it (database/sql keeps only two
+	// idle by default, so every page reopened six, with cold caches).
+	db.SetMaxIdleConns(8)
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	// A schema read proves the file is a database and not exclusively locked.

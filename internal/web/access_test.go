@@ -211,8 +211,14 @@ func TestCrossTenant(t *testing.T) {
 		if err := s.CreateConnector(ctx, a.pub.ID, conn); err != nil {
 			t.Fatal(err)
 		}
-		objects := map[string]string{"members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID, "assets": asset.ID, "insights": ins[0].ID, "connectors": conn.ID}
-		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name, "Secret Alpha Hero", "Alpha Saga", "Secret Alpha Insight", "alpha-secret-shop"}
+		job := newTestImportJob(srv, a.pub.ID, secretMember.ID, "")
+		product := &phantomos.Product{ConnectorID: conn.ID, ExternalID: "secret-1", Name: "Secret Alpha Tee", Currency: "USD", Category: phantomos.CategoryApparel}
+		if err := s.CreateProducts(ctx, a.pub.ID, []*phantomos.Product{product}, nil); err != nil {
+			t.Fatal(err)
+		}
+		objects := map[string]string{"members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID, "assets": asset.ID, "insights": ins[0].ID, "connectors": conn.ID, "jobs": job,
+			"products": product.ID, "game-ips": g.ID}
+		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name, "Secret Alpha Hero", "Alpha Saga", "Secret Alpha Insight", "alpha-secret-shop", "secret-alpha-orders.csv", "Secret Alpha Tee"}
 
 		for _, rt := range srv.Routes() {
 			_, path, _ := strings.Cut(rt.Pattern, " ")

@@ -1,8 +1,12 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/phantomos/phantomos"
@@ -21,6 +25,8 @@ type view struct {
 	HasCompare  bool
 	Filter      store.Filter
 	query       url.Values
+	// version is the publisher's data version when the request began.
+	version int64
 }
 
 // parseView reads range=7d|30d|90d|12m|qtd|ytd|lq or from/to, compare=
@@ -115,10 +121,11 @@ func (v *view) Filtered() bool {
 func (v *view) Presets() any { return analytics.Presets }
 
 // publisherView returns the request's publisher and its analytics view,
-// the start of every analytics page and endpoint.
+// the start of every analytics page and endpoint. The publisher and its
+// data version are one primary-key read.
 func (s *Server) publisherView(r *http.Request) (*phantomos.Publisher, *view, error) {
 	a := phantomos.ActorFrom(r.Context())
-	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
+	pub, version, err := s.store.PublisherVersion(r.Context(), a.PublisherID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -126,7 +133,35 @@ func (s *Server) publisherView(r *http.Request) (*phantomos.Publisher, *view, er
 	if err != nil {
 		return nil, nil, err
 	}
+	v.version = version
 	return pub, v, nil
+}
+
+// key names the answer of kind (with its own arguments, such as an asset
+// id) to the view's question for the answer cache: the publisher and its
+// data version, the settings the answer depends on, and the resolved
+// periods and filters. Periods are resolved dates, so a relative range
+// ("last 30 days") names a new question when the publisher's day changes.
+// Filter values are sorted, as their order changes nothing; the order of
+// the arguments is kept.
+func (v *view) key(pub *phantomos.Publisher, kind string, args ...string) string {
+	settings, _ := json.Marshal(pub.Settings)
+	q := url.Values{
+		"pub": {string(pub.ID)}, "version": {strconv.FormatInt(v.version, 10)}, "kind": {kind}, "args": args,
+		"currency": {pub.ReportingCurrency}, "tz": {pub.Timezone}, "settings": {string(settings)},
+		"period": {string(v.Period.From), string(v.Period.To)},
+	}
+	if v.HasCompare {
+		q["compare"] = []string{string(v.Compare.From), string(v.Compare.To)}
+	}
+	f := v.Filter
+	for k, vals := range map[string][]string{"ip": f.GameIPs, "asset": f.Assets, "category": f.Categories,
+		"channel": f.Channels, "connector": f.Connectors, "country": f.Countries, "product": f.Products} {
+		if len(vals) > 0 {
+			q[k] = slices.Sorted(slices.Values(vals))
+		}
+	}
+	return q.Encode()
 }
 
 // assetOverview is the overview of the products featuring the asset of the
@@ -142,6 +177,8 @@ func (s *Server) assetOverview(r *http.Request) (*phantomos.Publisher, *phantomo
 	}
 	f := v.Filter
 	f.Assets = []string{asset.ID}
-	o, err := analytics.BuildOverview(r.Context(), s.store, pub, v.Period, v.Compare, v.HasCompare, f)
+	o, _, err := cached(r.Context(), s.answers, v.key(pub, "asset", asset.ID), func(ctx context.Context) (*analytics.Overview, error) {
+		return analytics.BuildOverview(ctx, s.store, pub, v.Period, v.Compare, v.HasCompare, f)
+	})
 	return pub, asset, v, o, err
 }

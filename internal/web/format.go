@@ -48,6 +48,24 @@ var funcs = template.FuncMap{
 		return pctChange(*r)
 	},
 	"title": titleCase,
+	"list":  func(v ...string) []string { return v },
+	// dict passes several values to a template: dict "Key" value ….
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict: odd number of arguments")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+	// confidence shows a confidence as a whole percentage.
+	"confidence": func(f float64) string { return strconv.Itoa(int(f*100+0.5)) + "%" },
 }
 
 var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}

@@ -4,28 +4,35 @@ import (
 	"net/http"
 
 	"github.com/phantomos/phantomos"
-	"github.com/phantomos/phantomos/internal/analytics"
 	"github.com/phantomos/phantomos/internal/api"
 )
 
 // handleAPIAnalytics serves GET /api/analytics: the Overview's numbers for
 // the same range, comparison and filters as the page.
 func (s *Server) handleAPIAnalytics(w http.ResponseWriter, r *http.Request) error {
-	_, _, o, err := s.overview(r)
+	pub, v, err := s.publisherView(r)
 	if err != nil {
 		return err
 	}
-	return api.WriteJSON(w, http.StatusOK, o)
+	_, b, err := s.overviewOf(r.Context(), pub, v)
+	if err != nil {
+		return err
+	}
+	return writeAnswer(w, b)
 }
 
 // handleAPIAssets serves GET /api/analytics/assets: revenue attributed to
 // every asset, asset type and game IP, with the unmapped remainder.
 func (s *Server) handleAPIAssets(w http.ResponseWriter, r *http.Request) error {
-	_, _, rep, err := s.assetReport(r)
+	pub, v, err := s.publisherView(r)
 	if err != nil {
 		return err
 	}
-	return api.WriteJSON(w, http.StatusOK, rep)
+	_, b, err := s.assetReportOf(r.Context(), pub, v)
+	if err != nil {
+		return err
+	}
+	return writeAnswer(w, b)
 }
 
 // handleAPIAsset serves GET /api/v1/analytics/assets/{id}: the figures of
@@ -48,12 +55,9 @@ func (s *Server) handleAPICompare(w http.ResponseWriter, r *http.Request) error 
 	if len(v.Filter.Assets) < 2 {
 		return phantomos.Errorf(phantomos.EINVALID, "Give two or more assets to compare: ?asset=ID&asset=ID.")
 	}
-	ids := v.Filter.Assets
-	f := v.Filter
-	f.Assets = nil
-	c, err := analytics.BuildComparison(r.Context(), s.store, pub, ids, v.Period, v.Compare, v.HasCompare, f)
+	_, b, err := s.comparisonOf(r.Context(), pub, v, v.Filter.Assets)
 	if err != nil {
 		return err
 	}
-	return api.WriteJSON(w, http.StatusOK, c)
+	return writeAnswer(w, b)
 }

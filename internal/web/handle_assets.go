@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -27,8 +28,27 @@ func (s *Server) assetReport(r *http.Request) (*phantomos.Publisher, *view, *ana
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rep, err := analytics.BuildAssetReport(r.Context(), s.store, pub, v.Period, v.Compare, v.HasCompare, v.Filter)
+	rep, _, err := s.assetReportOf(r.Context(), pub, v)
 	return pub, v, rep, err
+}
+
+// assetReportOf returns the attribution report of view v and its JSON,
+// from the answer cache when the publisher's data has not changed.
+func (s *Server) assetReportOf(ctx context.Context, pub *phantomos.Publisher, v *view) (*analytics.AssetReport, []byte, error) {
+	return cached(ctx, s.answers, v.key(pub, "assets"), func(ctx context.Context) (*analytics.AssetReport, error) {
+		return analytics.BuildAssetReport(ctx, s.store, pub, v.Period, v.Compare, v.HasCompare, v.Filter)
+	})
+}
+
+// comparisonOf compares assets ids over view v (whose own asset filter is
+// ignored) and returns the comparison and its JSON, from the answer cache
+// when the publisher's data has not changed.
+func (s *Server) comparisonOf(ctx context.Context, pub *phantomos.Publisher, v *view, ids []string) (*analytics.Comparison, []byte, error) {
+	f := v.Filter
+	f.Assets = nil
+	return cached(ctx, s.answers, v.key(pub, "compare", ids...), func(ctx context.Context) (*analytics.Comparison, error) {
+		return analytics.BuildComparison(ctx, s.store, pub, ids, v.Period, v.Compare, v.HasCompare, f)
+	})
 }
 
 func (s *Server) handleAssets(w http.ResponseWriter, r *http.Request) error {
@@ -135,9 +155,7 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	f := v.Filter
-	f.Assets = nil
-	cmp, err := analytics.BuildComparison(r.Context(), s.store, pub, ids, v.Period, v.Compare, v.HasCompare, f)
+	cmp, _, err := s.comparisonOf(r.Context(), pub, v, ids)
 	if err != nil {
 		return err
 	}

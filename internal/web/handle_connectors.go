@@ -2,6 +2,11 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -13,113 +18,255 @@ import (
 	"github.com/phantomos/phantomos/internal/store"
 )
 
-// connectors is what syncing needs: the credential keyring, the vault
-// over it and the engine. Without a keyring connectors cannot be added.
-type connectors struct {
-	keys   *secret.Keyring
-	vault  *connector.Vault
-	engine *connector.Engine
-	// shopifyBaseURL replaces https://{shop} (tests against the fake).
-	shopifyBaseURL string
+// ConnectorOptions configure the connectors of a server.
+type ConnectorOptions struct {
+	// BaseURL is the public address (PHANTOMOS_BASE_URL). When it is https,
+	// connected stores are subscribed to webhooks at BaseURL/webhooks/shopify;
+	// it is also the address of the OAuth callback (else the request's).
+	BaseURL string
+	// ShopifyClientID and ShopifyClientSecret are the public app's
+	// credentials; empty, stores connect with custom-app tokens only.
+	ShopifyClientID, ShopifyClientSecret string
+	// ShopifyBaseURL replaces https://{shop} (tests against the fake).
+	ShopifyBaseURL string
+	// Engine tunes the sync engine; its Logger defaults to the server's.
+	Engine connector.Config
 }
 
-// EnableConnectors lets the server store credentials sealed with keys and
-// sync stores. shopifyBaseURL is empty in production.
-func (s *Server) EnableConnectors(keys *secret.Keyring, shopifyBaseURL string) {
-	s.conn = &connectors{
-		keys:           keys,
-		vault:          connector.NewVault(keys, s.store),
-		engine:         connector.NewEngine(&connector.StoreSink{Store: s.store}, s.store, connector.Config{Logger: s.logger}),
-		shopifyBaseURL: shopifyBaseURL,
+// connectors is what syncing needs: the credential keyring, the vault
+// over it, the engine, and the Shopify app when one is configured.
+// Without a keyring connectors cannot be added.
+type connectors struct {
+	keys     *secret.Keyring
+	vault    *connector.Vault
+	engine   *connector.Engine
+	opts     ConnectorOptions
+	app      *shopify.App // nil without a public app
+	webhooks *shopify.WebhookHandler
+}
+
+// EnableConnectors lets the server store credentials sealed with keys,
+// sync stores, install the public Shopify app (when opts configure one)
+// and receive webhooks.
+func (s *Server) EnableConnectors(keys *secret.Keyring, opts ConnectorOptions) {
+	ecfg := opts.Engine
+	if ecfg.Logger == nil {
+		ecfg.Logger = s.logger
 	}
+	c := &connectors{
+		keys:   keys,
+		vault:  connector.NewVault(keys, s.store),
+		engine: connector.NewEngine(&connector.StoreSink{Store: s.store}, s.store, ecfg),
+		opts:   opts,
+	}
+	if opts.ShopifyClientID != "" && opts.ShopifyClientSecret != "" {
+		c.app = &shopify.App{
+			ClientID: opts.ShopifyClientID, ClientSecret: opts.ShopifyClientSecret,
+			StateKey: stateKey(opts.ShopifyClientSecret), Nonces: s.store, BaseURL: opts.ShopifyBaseURL,
+		}
+	}
+	c.webhooks = &shopify.WebhookHandler{
+		Targets: s.shopifyWebhookTargets,
+		Apply: func(ctx context.Context, t connector.Target, b connector.Batch) error {
+			_, err := c.engine.Apply(ctx, t, b)
+			return err
+		},
+		Uninstalled: s.shopifyUninstalled,
+		Logger:      s.logger,
+	}
+	if c.app != nil {
+		c.webhooks.AppSecrets = []string{c.app.ClientSecret}
+	}
+	s.conn = c
+}
+
+// stateKey derives the key that signs OAuth states from the app secret, so
+// that every replica derives the same one; it is distinct from the secret,
+// which Shopify also knows. The single-use nonce behind each state is what
+// makes a state unforgeable in practice: it exists only in the database.
+func stateKey(clientSecret string) []byte {
+	m := hmac.New(sha256.New, []byte(clientSecret))
+	m.Write([]byte("phantomos shopify oauth state v1"))
+	return m.Sum(nil)
+}
+
+// connectorView is a connector as the pages and the API show it.
+type connectorView struct {
+	*phantomos.Connector
+	Shop    string            // the account it reaches (a shop's myshopify.com domain)
+	Account connector.Account // what the last connection test reported
+	Latest  *store.SyncRun    // the newest sync run, nil before the first
+	// NextSync is when the schedule syncs it next, nil when it will not
+	// (not active); NextSyncText says it for people.
+	NextSync     *time.Time
+	NextSyncText string
+}
+
+// Running reports whether a sync is in progress.
+func (v *connectorView) Running() bool { return v.Latest != nil && v.Latest.State == store.SyncRunning }
+
+// NeedsReconnect reports whether the user must connect the store again:
+// its credentials were refused, or wiped.
+func (v *connectorView) NeedsReconnect() bool {
+	return v.Status == store.ConnectorError || v.Status == store.ConnectorDisconnected
+}
+
+func (s *Server) connectorView(ctx context.Context, c *phantomos.Connector, now time.Time) (*connectorView, error) {
+	v := &connectorView{Connector: c}
+	acc, err := s.store.ConnectorAccount(ctx, c.PublisherID, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	v.Shop = acc.External
+	if len(acc.Info) > 0 {
+		// An unreadable report only costs the shop details on the page.
+		_ = json.Unmarshal(acc.Info, &v.Account)
+	}
+	runs, err := s.store.SyncRuns(ctx, c.PublisherID, c.ID, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) > 0 {
+		v.Latest = runs[0]
+	}
+	v.NextSync, v.NextSyncText = nextSync(c, now)
+	return v, nil
+}
+
+// nextSync is when the schedule will sync c: syncEvery after its last
+// sync, or at the next tick when that is past; never unless c is an active
+// Shopify connector.
+func nextSync(c *phantomos.Connector, now time.Time) (*time.Time, string) {
+	if c.Type != phantomos.ConnectorShopify {
+		return nil, "—"
+	}
+	switch c.Status {
+	case store.ConnectorError, store.ConnectorDisconnected:
+		return nil, "paused until reconnected"
+	case store.ConnectorPending:
+		return nil, "after the connection test"
+	}
+	if c.LastSyncAt == nil {
+		return &now, "due now"
+	}
+	next := c.LastSyncAt.Add(syncEvery)
+	if !next.After(now) {
+		return &now, "due now"
+	}
+	return &next, "in " + roughDuration(next.Sub(now))
+}
+
+// roughDuration says d in hours and minutes: "5 h 12 min", "8 min".
+func roughDuration(d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	switch {
+	case m < 1:
+		return "less than a minute"
+	case m < 60:
+		return fmt.Sprintf("%d min", m)
+	case m%60 == 0:
+		return fmt.Sprintf("%d h", m/60)
+	}
+	return fmt.Sprintf("%d h %d min", m/60, m%60)
 }
 
 type connectorsPage struct {
-	Connectors []*phantomos.Connector
+	Connectors []*connectorView
 	CanManage  bool
 	Enabled    bool
-	Error      string
-	Shop       string
-}
-
-func (s *Server) renderConnectors(w http.ResponseWriter, r *http.Request, status int, p connectorsPage) error {
-	a := phantomos.ActorFrom(r.Context())
-	var err error
-	if p.Connectors, err = s.store.Connectors(r.Context(), a.PublisherID); err != nil {
-		return err
-	}
-	p.CanManage = a.Role.Can(phantomos.PermConnectors)
-	p.Enabled = s.conn != nil
-	data := s.pageData(r, "Connectors", "connectors")
-	data.Data = p
-	return s.render(w, status, "connectors", data)
+	Every      string // how often active stores sync
+	Webhooks   bool   // stores send their updates as they happen
 }
 
 func (s *Server) handleConnectors(w http.ResponseWriter, r *http.Request) error {
-	return s.renderConnectors(w, r, http.StatusOK, connectorsPage{})
+	a := phantomos.ActorFrom(r.Context())
+	list, err := s.store.Connectors(r.Context(), a.PublisherID)
+	if err != nil {
+		return err
+	}
+	p := connectorsPage{CanManage: a.Role.Can(phantomos.PermConnectors), Enabled: s.conn != nil,
+		Every: fmt.Sprintf("%d hours", int(syncEvery/time.Hour)), Webhooks: s.webhooksOn()}
+	now := s.now()
+	for _, c := range list {
+		v, err := s.connectorView(r.Context(), c, now)
+		if err != nil {
+			return err
+		}
+		p.Connectors = append(p.Connectors, v)
+	}
+	data := s.pageData(r, "Connectors", "connectors")
+	data.Data = p
+	return s.render(w, http.StatusOK, "connectors", data)
 }
 
 func (s *Server) shopifyClient(cr shopify.Credentials) (*shopify.Client, error) {
-	return shopify.FromCredentials(cr, shopify.Config{BaseURL: s.conn.shopifyBaseURL, Logger: s.logger})
+	return shopify.FromCredentials(cr, shopify.Config{BaseURL: s.conn.opts.ShopifyBaseURL, Logger: s.logger})
 }
 
-// handleConnectShopify connects a store with a custom app's Admin API
-// access token: the credentials are sealed and stored, the connection is
-// tested, and the first sync starts in the background.
-func (s *Server) handleConnectShopify(w http.ResponseWriter, r *http.Request) error {
-	a := phantomos.ActorFrom(r.Context())
-	shop := strings.TrimSpace(r.PostFormValue("shop"))
-	fail := func(status int, msg string) error {
-		return s.renderConnectors(w, r, status, connectorsPage{Error: msg, Shop: shop})
-	}
-	if s.conn == nil {
-		return fail(http.StatusConflict, "Credential encryption is not configured on this server (PHANTOMOS_SECRET_KEY).")
-	}
-	cr, err := shopify.CustomAppCredentials(shop, r.PostFormValue("token"), "")
-	if err != nil {
-		return formError(err, fail)
+// shopifySource opens the credentials of t and returns a client for them.
+func (s *Server) shopifySource(ctx context.Context, t connector.Target) (*shopify.Client, shopify.Credentials, error) {
+	var cr shopify.Credentials
+	if err := s.conn.vault.Load(ctx, t, &cr); err != nil {
+		if phantomos.ErrorCode(err) == phantomos.EINVALID {
+			return nil, cr, phantomos.Errorf(phantomos.EINVALID, "This connector has no credentials: reconnect the store.")
+		}
+		return nil, cr, err
 	}
 	src, err := s.shopifyClient(cr)
-	if err != nil {
-		return formError(err, fail)
-	}
-	c := &phantomos.Connector{Type: phantomos.ConnectorShopify, Name: cr.Shop}
-	if err := s.store.CreateConnector(r.Context(), a.PublisherID, c); err != nil {
-		return formError(err, fail)
-	}
-	t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
-	if err := s.conn.vault.Save(r.Context(), t, cr); err != nil {
-		return err
-	}
-	s.audit(r, a.PublisherID, "connector.credentials_set", cr.Shop, map[string]any{"type": "shopify", "mode": cr.Mode})
-	if _, err := s.conn.engine.Test(r.Context(), t, src); err != nil {
-		// The connector stays, in error, with the reason on its page.
-		http.Redirect(w, r, "/connectors/"+c.ID, http.StatusSeeOther)
-		return nil
-	}
-	s.startSync(t, src)
-	http.Redirect(w, r, "/connectors/"+c.ID, http.StatusSeeOther)
-	return nil
+	return src, cr, err
 }
 
-// startSync runs a sync in the background. It is safe to stop the process
-// at any point: pages and cursors are committed together, and the next
-// sync resumes from the last commit.
-func (s *Server) startSync(t connector.Target, src connector.Source) {
+// beginSync records a sync run of t and runs it in the background. The
+// run shows as running on return. It is safe to stop the process at any
+// point: pages and cursors are committed together, and the next sync
+// resumes from the last commit.
+func (s *Server) beginSync(ctx context.Context, t connector.Target, src connector.Source) error {
+	p, err := s.conn.engine.Begin(ctx, t)
+	if err != nil {
+		return err
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
 		defer cancel()
-		if _, err := s.conn.engine.Sync(ctx, t, src, connector.SyncOptions{}); err != nil {
+		if _, err := p.Run(ctx, src, connector.SyncOptions{}); err != nil {
 			s.logger.Warn("sync", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
 		}
 	}()
+	return nil
+}
+
+// startSync is beginSync for the scheduler, which only logs.
+func (s *Server) startSync(t connector.Target, src connector.Source) {
+	if err := s.beginSync(context.Background(), t, src); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+		s.logger.Warn("start sync", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+	}
 }
 
 type connectorPage struct {
-	Connector *phantomos.Connector
-	Runs      []*store.SyncRun
+	Connector *connectorView
+	Runs      []runView
 	Running   bool
 	CanManage bool
+}
+
+// runView is a sync run in the history table.
+type runView struct {
+	*store.SyncRun
+	Took string
+}
+
+// tookText says how long a run took (so far): "42 s", "3 min 5 s".
+func tookText(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Second:
+		return "< 1 s"
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min %d s", int(d/time.Minute), int(d%time.Minute/time.Second))
+	}
+	return roughDuration(d)
 }
 
 func (s *Server) handleConnector(w http.ResponseWriter, r *http.Request) error {
@@ -128,15 +275,18 @@ func (s *Server) handleConnector(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	v, err := s.connectorView(r.Context(), c, s.now())
+	if err != nil {
+		return err
+	}
 	runs, err := s.store.SyncRuns(r.Context(), a.PublisherID, c.ID, 20)
 	if err != nil {
 		return err
 	}
-	p := connectorPage{Connector: c, Runs: runs, CanManage: a.Role.Can(phantomos.PermConnectors)}
-	if len(runs) > 0 && runs[0].State == "running" {
-		p.Running = true
-		// Live progress without JavaScript: the page reloads itself.
-		w.Header().Set("Refresh", "2")
+	p := connectorPage{Connector: v, Running: v.Running(), CanManage: a.Role.Can(phantomos.PermConnectors)}
+	now := s.now()
+	for _, run := range runs {
+		p.Runs = append(p.Runs, runView{SyncRun: run, Took: tookText(run.Duration(now))})
 	}
 	data := s.pageData(r, c.Name, "connectors")
 	data.Data = p
@@ -153,17 +303,23 @@ func (s *Server) handleConnectorSync(w http.ResponseWriter, r *http.Request) err
 		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
 	}
 	t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
-	var cr shopify.Credentials
-	if err := s.conn.vault.Load(r.Context(), t, &cr); err != nil {
-		return phantomos.Errorf(phantomos.EINVALID, "This connector has no credentials: connect the store again.")
-	}
-	src, err := s.shopifyClient(cr)
+	src, _, err := s.shopifySource(r.Context(), t)
 	if err != nil {
 		return err
 	}
-	s.startSync(t, src)
+	next := "/connectors/" + c.ID
+	if r.PostFormValue("next") == "setup" {
+		next += "/setup"
+	}
+	if err := s.beginSync(r.Context(), t, src); err != nil {
+		if phantomos.ErrorCode(err) == phantomos.ECONFLICT {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return nil
+		}
+		return err
+	}
 	s.audit(r, a.PublisherID, "connector.sync", c.Name, nil)
-	http.Redirect(w, r, "/connectors/"+c.ID, http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
 
@@ -181,4 +337,118 @@ func (s *Server) handleConnectorDisconnect(w http.ResponseWriter, r *http.Reques
 	s.audit(r, a.PublisherID, "connector.disconnect", c.Name, nil)
 	http.Redirect(w, r, "/connectors/"+c.ID, http.StatusSeeOther)
 	return nil
+}
+
+// connectShopify stores credentials for the store cr reaches: on the
+// connector reconnectID when given (the same store), else on the
+// publisher's connector of that store, else on a new one. It then tests
+// them, records what the test found, subscribes the store to webhooks and
+// starts a sync, which resumes from the connector's cursor. It returns the
+// connector; a failed test leaves it in error (or pending, when Shopify
+// could not be reached) with the reason, for the setup page to show.
+func (s *Server) connectShopify(r *http.Request, cr shopify.Credentials, reconnectID string) (*phantomos.Connector, error) {
+	ctx := r.Context()
+	a := phantomos.ActorFrom(ctx)
+	c, err := s.shopifyConnector(ctx, a.PublisherID, cr.Shop, reconnectID)
+	if err != nil {
+		return nil, err
+	}
+	src, err := s.shopifyClient(cr)
+	if err != nil {
+		return nil, err
+	}
+	t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
+	if err := s.conn.vault.Save(ctx, t, cr); err != nil {
+		return nil, err
+	}
+	if err := s.store.SaveConnectorAccount(ctx, a.PublisherID, c.ID, store.ConnectorAccount{External: cr.Shop}); err != nil {
+		return nil, err
+	}
+	s.audit(r, a.PublisherID, "connector.credentials_set", cr.Shop, map[string]any{"type": "shopify", "mode": cr.Mode})
+	acc, err := s.conn.engine.Test(ctx, t, src)
+	if err != nil {
+		if connector.KindOf(err) != connector.Auth {
+			// Engine.Test records only failures that need the user; any other
+			// still says why the store is not syncing yet.
+			if serr := s.store.SetConnectorStatus(ctx, a.PublisherID, c.ID, store.ConnectorPending, connector.UserMessage(err)); serr != nil {
+				return nil, serr
+			}
+		}
+		s.logger.Info("connection test failed", "publisher", a.PublisherID, "connector", c.ID, "err", err)
+		return c, nil
+	}
+	info, _ := json.Marshal(acc)
+	if err := s.store.SaveConnectorAccount(ctx, a.PublisherID, c.ID, store.ConnectorAccount{External: cr.Shop, Info: info}); err != nil {
+		return nil, err
+	}
+	s.registerWebhooks(ctx, t, src, cr)
+	if err := s.beginSync(ctx, t, src); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+		return nil, err
+	}
+	return c, nil
+}
+
+// shopifyConnector returns the connector that credentials for shop go to.
+func (s *Server) shopifyConnector(ctx context.Context, pub phantomos.PublisherID, shop, reconnectID string) (*phantomos.Connector, error) {
+	if reconnectID != "" {
+		c, err := s.store.Connector(ctx, pub, reconnectID)
+		if err != nil {
+			return nil, err
+		}
+		acc, err := s.store.ConnectorAccount(ctx, pub, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		if c.Type != phantomos.ConnectorShopify {
+			return nil, phantomos.Errorf(phantomos.EINVALID, "%s is not a Shopify connector.", c.Name)
+		}
+		if acc.External != "" && acc.External != shop {
+			return nil, phantomos.Errorf(phantomos.EINVALID, "This connector syncs %s; connect %s as a new store instead, so their data stays apart.", acc.External, shop)
+		}
+		return c, nil
+	}
+	c, err := s.store.ConnectorByAccount(ctx, pub, phantomos.ConnectorShopify, shop)
+	if err == nil || phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
+		return c, err
+	}
+	c = &phantomos.Connector{Type: phantomos.ConnectorShopify, Name: shop}
+	if err := s.store.CreateConnector(ctx, pub, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// webhooksOn reports whether connected stores are subscribed to webhooks:
+// the server has a public https address to receive them.
+func (s *Server) webhooksOn() bool {
+	return s.conn != nil && strings.HasPrefix(s.conn.opts.BaseURL, "https://")
+}
+
+// registerWebhooks subscribes the store to the topics the connector uses,
+// when this server has a public https address and can verify the
+// deliveries (the app's secret, or the custom app's API secret key).
+// Failures are logged: the schedule's syncs catch up anyway.
+func (s *Server) registerWebhooks(ctx context.Context, t connector.Target, c *shopify.Client, cr shopify.Credentials) {
+	if !s.webhooksOn() {
+		return
+	}
+	base := strings.TrimSuffix(s.conn.opts.BaseURL, "/")
+	if cr.Mode == shopify.ModeCustom && cr.WebhookSecret == "" || cr.Mode == shopify.ModeOAuth && s.conn.app == nil {
+		return
+	}
+	if err := c.RegisterWebhooks(ctx, base+shopify.WebhookPath, shopify.WebhookTopics); err != nil {
+		s.logger.Warn("register webhooks", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+	}
+}
+
+// errNoConnectors is returned when the server cannot store credentials.
+var errNoConnectors = phantomos.Errorf(phantomos.ECONFLICT, "Credential encryption is not configured on this server (PHANTOMOS_SECRET_KEY), so stores cannot be connected.")
+
+// userError turns a source failure into a coded error with its message
+// for the user; other errors pass through.
+func userError(err error) error {
+	if _, ok := errors.AsType[*connector.Error](err); ok {
+		return phantomos.Errorf(phantomos.EINVALID, "%s", connector.UserMessage(err))
+	}
+	return err
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -119,6 +118,7 @@ type upload struct {
 	Format    string                `json:"format"`
 	FileName  string                `json:"file_name"`
 	Created   time.Time             `json:"created"`
+	Rows      int64                 `json:"rows"` // read by the preview: the total a background import counts towards
 	Errors    []ingest.RowError     `json:"errors"`
 }
 
@@ -171,6 +171,7 @@ type importPage struct {
 	Message  string
 	Valid    int64
 	ErrorMsg string
+	Job      *importProgress // a background import still running
 }
 
 // handleImportUpload receives a file from the Products page, keeps it, and
@@ -217,7 +218,7 @@ func (s *Server) handleImportUpload(w http.ResponseWriter, r *http.Request) erro
 		os.Remove(data)
 		return ierr
 	}
-	u := upload{Publisher: a.PublisherID, Kind: kind, Format: res.Format, FileName: h.Filename, Created: time.Now(), Errors: res.Errors}
+	u := upload{Publisher: a.PublisherID, Kind: kind, Format: res.Format, FileName: h.Filename, Created: time.Now(), Rows: res.Seen, Errors: res.Errors}
 	b, _ := json.Marshal(u)
 	if err := os.WriteFile(meta, b, 0o600); err != nil {
 		return err
@@ -232,7 +233,8 @@ func (s *Server) handleImportUpload(w http.ResponseWriter, r *http.Request) erro
 }
 
 // handleImportConfirm imports a previewed upload, all or nothing unless the
-// user chose the valid rows only.
+// user chose the valid rows only. A large one is imported in the
+// background (import_jobs.go); a small one while the request waits.
 func (s *Server) handleImportConfirm(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
 	token := r.PostFormValue("token")
@@ -240,29 +242,16 @@ func (s *Server) handleImportConfirm(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	in, err := os.Open(data)
-	if err != nil {
-		return phantomos.Errorf(phantomos.ENOTFOUND, "This upload has expired. Upload the file again.")
-	}
-	defer in.Close()
 	validOnly := r.PostFormValue("valid_only") == "true"
-	res, ierr := ingest.Import(r.Context(), s.store, a.PublisherID, u.Kind, u.Format, in, ingest.Options{ValidOnly: validOnly, FileName: u.FileName, CreatedBy: a.UserID})
+	if u.Rows >= s.imports.backgroundRows {
+		return s.startImportJob(w, r, token, u, data, validOnly)
+	}
+	res, ierr := s.runImport(r.Context(), r, token, u, data, validOnly, nil)
 	if res == nil {
 		return ierr
 	}
-	s.audit(r, a.PublisherID, "data.import", u.FileName, map[string]any{"kind": string(u.Kind), "format": res.Format,
-		"inserted": res.Inserted, "updated": res.Updated, "failed": res.Failed, "valid_only": validOnly, "accepted": ierr == nil})
-	p := importPage{Token: token, Upload: u, Result: toImportJSON(res), Done: ierr == nil, Valid: res.Seen - res.Failed}
-	if ierr != nil {
-		p.ErrorMsg = phantomos.ErrorMessage(ierr)
-	} else {
-		_, meta, _ := uploadPath(token)
-		os.Remove(data)
-		os.Remove(meta)
-		p.Message = fmt.Sprintf("Imported %s: %d new, %d updated, %d unchanged.", u.FileName, res.Inserted, res.Updated, res.Skipped)
-	}
 	d := s.pageData(r, "Import", "products")
-	d.Data = p
+	d.Data = importResultPage(token, u, res, ierr)
 	return s.render(w, http.StatusOK, "import", d)
 }
 

@@ -30,11 +30,22 @@ func (s *Server) narrator() llm.Narrator {
 func (s *Server) llmConfig() llm.Config { return llm.Config{APIKey: s.cfg.AnthropicAPIKey} }
 
 // generateInsights runs the detectors for pub with a bounded wait for the
-// narrative.
+// narrative, then refreshes the stored forecasts of total revenue by month
+// and by week (if the data changed), so that the scheduler's runs leave
+// them ready for the page and the API.
 func (s *Server) generateInsights(ctx context.Context, pub *phantomos.Publisher) ([]insights.Insight, error) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	return insights.GenerateWith(ctx, s.store, pub, s.now(), s.narrator())
+	list, err := insights.GenerateWith(ctx, s.store, pub, s.now(), s.narrator())
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range []string{insights.GrainMonth, insights.GrainWeek} {
+		if _, err := insights.Forecast(ctx, s.store, pub, s.now(), insights.ForecastRequest{Scope: store.ScopeTotal, Grain: g}); err != nil {
+			s.logger.Warn("forecast", "publisher", pub.ID, "grain", g, "err", err)
+		}
+	}
+	return list, nil
 }
 
 type intelligencePage struct {
@@ -62,8 +73,12 @@ type intelligencePage struct {
 	ForecastNotes []insightView
 	ForecastError string
 	Choice        string
+	Grain         string
+	Grains        []choice
 	Horizon       int
 	Horizons      []int
+	HorizonUnit   string
+	TimeZone      string
 	Choices       []choiceGroup
 }
 
@@ -79,6 +94,10 @@ type insightView struct {
 	Figures        []labelValue
 	Stats          []labelValue
 	SourceText     string
+	// SeriesSVG charts the monthly series the finding is about, with
+	// SeriesRows as its table.
+	SeriesSVG  any
+	SeriesRows []labelValue
 	// CanEdit shows the status buttons; ShowAll keeps the page's choice to
 	// show closed insights across them.
 	CanEdit, ShowAll bool
@@ -87,7 +106,7 @@ type insightView struct {
 type labelValue struct{ Label, Value string }
 
 type forecastRow struct {
-	Month                   string
+	Period                  string
 	Point, Range80, Range95 string
 }
 
@@ -112,7 +131,7 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 	}
 	now := s.now()
 	p := intelligencePage{Today: string(phantomos.DayOf(now, pub.Location())), Narration: llm.Describe(s.llmConfig()),
-		CanEdit: a.Role.Can(phantomos.PermEdit), ShowAll: r.URL.Query().Get("show") == "all", Horizons: []int{3, 6, 12, 24}}
+		CanEdit: a.Role.Can(phantomos.PermEdit), ShowAll: r.URL.Query().Get("show") == "all"}
 
 	last, err := s.store.LastInsightRun(r.Context(), pub.ID)
 	if err != nil {
@@ -187,51 +206,86 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 }
 
 // intelligenceForecast fills the forecast part of the page: the scope
-// asked for, or total revenue; a scope that does not exist is reported on
-// the page rather than failing it.
+// asked for, or total revenue, by month or by week; a scope that does not
+// exist is reported on the page rather than failing it. Switching the
+// grain (the form carries the grain shown as "shown") starts from that
+// grain's usual horizon, since 13 weeks and 13 months are different asks.
 func (s *Server) intelligenceForecast(r *http.Request, pub *phantomos.Publisher, p *intelligencePage, money func(int64) string) error {
 	q := r.URL.Query()
-	p.Choice, p.Horizon = q.Get("forecast"), 6
-	if h, err := strconv.Atoi(q.Get("horizon")); err == nil && h >= 1 && h <= insights.MaxHorizon {
+	p.Choice, p.Grain = q.Get("forecast"), insights.GrainMonth
+	if q.Get("grain") == insights.GrainWeek {
+		p.Grain = insights.GrainWeek
+	}
+	p.Grains = []choice{{insights.GrainMonth, "By month"}, {insights.GrainWeek, "By week"}}
+	p.Horizons, p.HorizonUnit = []int{3, 6, 12, 24}, "Months"
+	maxH := insights.MaxHorizon
+	if p.Grain == insights.GrainWeek {
+		p.Horizons, p.HorizonUnit, maxH = []int{4, 8, 13, 26, 52}, "Weeks", insights.MaxWeekHorizon
+	}
+	p.Horizon = insights.DefaultHorizon(p.Grain)
+	if h, err := strconv.Atoi(q.Get("horizon")); err == nil && h >= 1 && h <= maxH && (q.Get("shown") == "" || q.Get("shown") == p.Grain) {
 		p.Horizon = h
+	}
+	if !slices.Contains(p.Horizons, p.Horizon) {
+		p.Horizons = append(p.Horizons, p.Horizon)
+		slices.Sort(p.Horizons)
 	}
 	scope, id, _ := strings.Cut(p.Choice, ":")
 	if scope == "" {
 		scope, p.Choice = store.ScopeTotal, "total:"
 	}
-	fc, err := insights.Forecast(r.Context(), s.store, pub, s.now(), scope, id, p.Horizon)
+	req := insights.ForecastRequest{Scope: scope, ID: id, Grain: p.Grain, Horizon: p.Horizon}
+	fc, err := insights.Forecast(r.Context(), s.store, pub, s.now(), req)
 	switch phantomos.ErrorCode(err) {
 	case "":
 	case phantomos.EINVALID, phantomos.ENOTFOUND:
-		p.ForecastError = phantomos.ErrorMessage(err) + " Showing total revenue instead."
+		what := map[string]string{store.ScopeGameIP: "Game IP", store.ScopeAsset: "Asset", store.ScopeCategory: "Category", store.ScopeChannel: "Channel"}[scope]
+		p.ForecastError = what + " not found. Showing total revenue instead."
+		if what == "" {
+			p.ForecastError = "Unknown forecast choice. Showing total revenue instead."
+		}
 		p.Choice = "total:"
-		if fc, err = insights.Forecast(r.Context(), s.store, pub, s.now(), store.ScopeTotal, "", p.Horizon); err != nil {
+		req.Scope, req.ID = store.ScopeTotal, ""
+		if fc, err = insights.Forecast(r.Context(), s.store, pub, s.now(), req); err != nil {
 			return err
 		}
 	default:
 		return err
 	}
 	p.Forecast = fc
+	label, keep := monthLabel, 24
+	if fc.Grain == insights.GrainWeek {
+		label, keep = weekLabel, 52
+	}
 	if len(fc.Points) > 0 {
 		var labels []string
 		var history []int64
-		// The chart shows at most two years of history before the forecast.
-		hist := fc.History[max(0, len(fc.History)-24):]
-		for _, h := range hist {
-			labels = append(labels, monthLabel(h.Month))
+		// The chart shows at most two years of months, or a year of weeks,
+		// before the forecast.
+		for _, h := range fc.History[max(0, len(fc.History)-keep):] {
+			labels = append(labels, label(h.Period))
 			history = append(history, h.Amount)
 		}
 		var band chart.Forecast
 		for _, pt := range fc.Points {
-			labels = append(labels, monthLabel(pt.Month))
+			labels = append(labels, label(pt.Period))
 			band.Point = append(band.Point, pt.Point)
 			band.Lo80, band.Hi80 = append(band.Lo80, pt.Lo80), append(band.Hi80, pt.Hi80)
 			band.Lo95, band.Hi95 = append(band.Lo95, pt.Lo95), append(band.Hi95, pt.Hi95)
-			p.ForecastRows = append(p.ForecastRows, forecastRow{Month: monthLabel(pt.Month), Point: money(pt.Point),
-				Range80: money(pt.Lo80) + " – " + money(pt.Hi80), Range95: money(pt.Lo95) + " – " + money(pt.Hi95)})
+			row := forecastRow{Period: label(pt.Period), Point: money(pt.Point),
+				Range80: money(pt.Lo80) + " – " + money(pt.Hi80), Range95: money(pt.Lo95) + " – " + money(pt.Hi95)}
+			if pt.Week != "" {
+				row.Period = "Week " + pt.Week[len(pt.Week)-2:] + ", from " + row.Period
+			}
+			p.ForecastRows = append(p.ForecastRows, row)
 		}
-		p.ForecastSVG = chart.Bands("Monthly net revenue of "+fc.Name+" with its forecast", labels, history, band, money)
+		what := "Monthly"
+		if fc.Grain == insights.GrainWeek {
+			what = "Weekly"
+		}
+		p.ForecastSVG = chart.Bands(what+" net revenue of "+fc.Name+" with its forecast", labels, history, band, money)
 	}
+	p.TimeZone = pub.Location().String()
 
 	groups := []choiceGroup{{Label: "Business", Options: []choice{{"total:", "Total revenue"}}}}
 	ips, err := s.store.GameIPs(r.Context(), pub.ID)
@@ -291,6 +345,17 @@ func (s *Server) insightView(in insights.Insight, currency string) insightView {
 	for _, st := range in.Evidence.Stats {
 		v.Stats = append(v.Stats, labelValue{st.Label, formatStat(st)})
 	}
+	if ser := in.Evidence.Series; len(ser) >= 2 {
+		labels := make([]string, len(ser))
+		values := make([]int64, len(ser))
+		for i, m := range ser {
+			labels[i], values[i] = monthLabel(m.Month), m.Amount
+			v.SeriesRows = append(v.SeriesRows, labelValue{labels[i], formatMoney(m.Amount, currency)})
+		}
+		name := in.Evidence.Subject.Name
+		v.SeriesSVG = chart.Lines("Revenue of "+name+" per month", labels, []chart.Series{{Name: name, Values: values}},
+			func(x int64) string { return formatMoneyCompact(x, currency) })
+	}
 	switch {
 	case in.Source == store.SourceLLM && in.Evidence.Model != "":
 		v.SourceText = "Written by Claude (" + in.Evidence.Model + ") from the evidence; numbers checked"
@@ -319,6 +384,15 @@ func formatStat(st insights.Stat) string {
 		return formatNumber(int64(st.Value))
 	}
 	return strconv.FormatFloat(st.Value, 'f', 2, 64)
+}
+
+// weekLabel shows the Monday "2026-03-09" of a week as "9 Mar 2026".
+func weekLabel(d string) string {
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return d
+	}
+	return t.Format("2 Jan 2006")
 }
 
 // monthLabel shows "2026-02" as "Feb 2026".
@@ -436,26 +510,25 @@ func (s *Server) handleAPIInsightsGenerate(w http.ResponseWriter, r *http.Reques
 	return api.WriteJSON(w, http.StatusOK, out)
 }
 
-// handleAPIForecast serves POST /api/ai/forecast {scope, id, horizon}: a
-// monthly forecast with 80% and 95% intervals and its measured accuracy.
+// handleAPIForecast serves POST /api/ai/forecast {scope, id, grain,
+// horizon}: a monthly or weekly forecast with 80% and 95% intervals and its
+// measured accuracy.
 func (s *Server) handleAPIForecast(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
 	var req struct {
 		Scope   string `json:"scope"`
 		ID      string `json:"id"`
+		Grain   string `json:"grain"`
 		Horizon int    `json:"horizon"`
 	}
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if req.Horizon == 0 {
-		req.Horizon = 6
-	}
 	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
 	if err != nil {
 		return err
 	}
-	fc, err := insights.Forecast(r.Context(), s.store, pub, s.now(), req.Scope, req.ID, req.Horizon)
+	fc, err := insights.Forecast(r.Context(), s.store, pub, s.now(), insights.ForecastRequest{Scope: req.Scope, ID: req.ID, Grain: req.Grain, Horizon: req.Horizon})
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,9 @@ func (s *Server) handleOrganizationSave(w http.ResponseWriter, r *http.Request) 
 	pub.ReportingCurrency = strings.ToUpper(strings.TrimSpace(r.PostFormValue("reporting_currency")))
 	pub.Timezone = strings.TrimSpace(r.PostFormValue("timezone"))
 	pub.Settings.AttributionModel = r.PostFormValue("attribution_model")
+	if v := r.PostFormValue("refund_booking"); v != "" { // a form without the field keeps the booking
+		pub.Settings.RefundBooking = v
+	}
 	pub.Settings.IncludeRefunds = r.PostFormValue("include_refunds") == "on"
 	pub.Settings.IncludeDiscounts = r.PostFormValue("include_discounts") == "on"
 	pub.Settings.IncludeShipping = r.PostFormValue("include_shipping") == "on"
@@ -95,11 +98,20 @@ func changes(a, b *phantomos.Publisher) map[string]any {
 	add("reporting_currency", a.ReportingCurrency, b.ReportingCurrency)
 	add("timezone", a.Timezone, b.Timezone)
 	add("attribution_model", a.Settings.AttributionModel, b.Settings.AttributionModel)
+	add("refund_booking", refundBooking(a.Settings), refundBooking(b.Settings))
 	add("include_refunds", a.Settings.IncludeRefunds, b.Settings.IncludeRefunds)
 	add("include_discounts", a.Settings.IncludeDiscounts, b.Settings.IncludeDiscounts)
 	add("include_shipping", a.Settings.IncludeShipping, b.Settings.IncludeShipping)
 	add("include_tax", a.Settings.IncludeTax, b.Settings.IncludeTax)
 	return out
+}
+
+// refundBooking names a publisher's refund booking, the default included.
+func refundBooking(s phantomos.PublisherSettings) string {
+	if s.RefundsOnRefundDate() {
+		return phantomos.RefundOnRefundDate
+	}
+	return phantomos.RefundOnOrderDate
 }
 
 // handleOrganizationDelete removes the publisher and all its data after the

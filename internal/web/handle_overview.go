@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"html/template"
@@ -82,8 +83,16 @@ func (s *Server) overview(r *http.Request) (*phantomos.Publisher, *view, *analyt
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	o, err := analytics.BuildOverview(r.Context(), s.store, pub, v.Period, v.Compare, v.HasCompare, v.Filter)
+	o, _, err := s.overviewOf(r.Context(), pub, v)
 	return pub, v, o, err
+}
+
+// overviewOf returns the Overview of view v and its JSON, from the answer
+// cache when the publisher's data has not changed since it was computed.
+func (s *Server) overviewOf(ctx context.Context, pub *phantomos.Publisher, v *view) (*analytics.Overview, []byte, error) {
+	return cached(ctx, s.answers, v.key(pub, "overview"), func(ctx context.Context) (*analytics.Overview, error) {
+		return analytics.BuildOverview(ctx, s.store, pub, v.Period, v.Compare, v.HasCompare, v.Filter)
+	})
 }
 
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) error {

@@ -137,6 +137,8 @@ func TestIntelligencePage(t *testing.T) {
 			"Summary", "Top assets, month by month", `class="chart multi"`, "Trending assets", "Risk alerts", "Growth opportunities",
 			"Recommendations", `<details class="insight`, "confidence", `class="band80"`, `class="band95"`, "a month ahead",
 			"Narratives come from the local engine", `<select name="forecast">`, "Show the forecast as a table",
+			// Each insight's evidence: its figures, its chart and the chart's table.
+			`<table class="compact evidence">`, `aria-label="Revenue of ` + demo.RisingCharacter + ` per month"`, "Show the months as a table",
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("page lacks %q", want)
@@ -212,20 +214,53 @@ func TestIntelligencePage(t *testing.T) {
 		if st != http.StatusOK || json.Unmarshal([]byte(body), &fc) != nil || len(fc.Points) != 3 || fc.Points[0].Month != "2026-03" || fc.Accuracy.Words == "" {
 			t.Errorf("POST /api/ai/forecast: %d %s", st, body)
 		}
+		// Weekly: ISO weeks, the week in progress (15 March is a Sunday)
+		// left out.
+		st, _, body = send(t, ts, analyst, http.MethodPost, "/api/ai/forecast", "application/json", `{"scope": "channel", "id": "marketplace", "grain": "week", "horizon": 8}`)
+		fc = insights.ForecastResult{}
+		if st != http.StatusOK || json.Unmarshal([]byte(body), &fc) != nil || fc.Grain != "week" || len(fc.Points) != 8 || fc.Points[0].Period != "2026-03-09" ||
+			fc.Points[0].Week != "2026-W11" || fc.History[len(fc.History)-1].Period != "2026-03-02" || !strings.Contains(fc.Accuracy.Words, "a week ahead") {
+			t.Errorf("POST /api/ai/forecast weekly: %d %.600s", st, body)
+		}
 		for _, bad := range []struct {
 			body   string
 			status int
+			names  string // what the problem's detail must name
 		}{
-			{`{"scope": "galaxy"}`, http.StatusBadRequest},
-			{`{"scope": "total", "horizon": 99}`, http.StatusBadRequest},
-			{`{"scope": "asset", "id": "` + phantomos.NewID() + `"}`, http.StatusNotFound},
-			{`{"scope": "total", "unknown": 1}`, http.StatusBadRequest},
-			{`not json`, http.StatusBadRequest},
+			{`{"scope": "galaxy"}`, http.StatusBadRequest, "field scope"},
+			{`{"scope": "total", "horizon": 99}`, http.StatusBadRequest, "field horizon"},
+			{`{"scope": "total", "grain": "week", "horizon": 53}`, http.StatusBadRequest, "field horizon"},
+			{`{"scope": "total", "grain": "day"}`, http.StatusBadRequest, "field grain"},
+			{`{"scope": "category", "id": "spaceships"}`, http.StatusBadRequest, "field id"},
+			{`{"scope": "asset", "id": "` + phantomos.NewID() + `"}`, http.StatusNotFound, "field id"},
+			{`{"scope": "asset", "grain": "week", "id": "` + phantomos.NewID() + `"}`, http.StatusNotFound, "field id"},
+			{`{"scope": "channel", "grain": "week", "id": "carrier_pigeon"}`, http.StatusNotFound, "field id"},
+			{`{"scope": "game_ip", "id": "` + phantomos.NewID() + `"}`, http.StatusNotFound, "field id"},
+			{`{"scope": "total", "unknown": 1}`, http.StatusBadRequest, "unknown"},
+			{`not json`, http.StatusBadRequest, "JSON"},
 		} {
-			st, h, _ := send(t, ts, analyst, http.MethodPost, "/api/ai/forecast", "application/json", bad.body)
-			if st != bad.status || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") {
-				t.Errorf("POST /api/ai/forecast %s: %d %s, want %d problem+json", bad.body, st, h.Get("Content-Type"), bad.status)
+			st, h, body := send(t, ts, analyst, http.MethodPost, "/api/ai/forecast", "application/json", bad.body)
+			if st != bad.status || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") || !strings.Contains(body, bad.names) {
+				t.Errorf("POST /api/ai/forecast %s: %d %s %s, want %d problem+json naming %q", bad.body, st, h.Get("Content-Type"), body, bad.status, bad.names)
 			}
+		}
+
+		// The page's form asks for the grain; a weekly forecast states its
+		// accuracy a week ahead and lists weeks.
+		_, _, body = send(t, ts, analyst, http.MethodGet, "/intelligence?forecast=total:&grain=week&shown=week&horizon=8", "", "")
+		for _, want := range []string{`<select name="grain">`, `<option value="week" selected>By week</option>`, "Weeks ahead", `<option value="8" selected>`,
+			"a week ahead", "Week 11, from 9 Mar 2026", "complete weeks only (Monday to Sunday", `class="band95"`, "Weekly net revenue of All revenue"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("weekly forecast page lacks %q", want)
+			}
+		}
+		if !strings.Contains(body, "Week 18, from 27 Apr 2026") || strings.Contains(body, "Week 19, from 4 May 2026") {
+			t.Error("the weekly page does not show the 8 weeks asked for")
+		}
+		// Switching from months to weeks starts from the weekly horizon.
+		_, _, body = send(t, ts, analyst, http.MethodGet, "/intelligence?forecast=total:&grain=week&shown=month&horizon=6", "", "")
+		if !strings.Contains(body, `<option value="13" selected>`) || !strings.Contains(body, "Week 23, from 1 Jun 2026") {
+			t.Error("switching to weeks did not start from 13 weeks")
 		}
 
 		// Generating on demand: members, not analysts.
@@ -360,4 +395,30 @@ func TestIntelligenceRouteAccess(t *testing.T) {
 			t.Errorf("A's insight after B's requests: %+v, %v", got, err)
 		}
 	})
+}
+
+// TestScheduleStoresForecasts: the scheduler's run stores the forecasts of
+// total revenue by month and by week, and the page then serves the stored
+// one rather than computing it again.
+func TestScheduleStoresForecasts(t *testing.T) {
+	s := storetest.New(t, store.SQLite)
+	ctx := context.Background()
+	pub, users := demoTenantN(t, s, 6_000)
+	srv, _ := newTestServer(t, s)
+	srv.SetClock(func() time.Time { return intelligenceNow })
+	srv.tick(ctx)
+	for _, grain := range []string{insights.GrainMonth, insights.GrainWeek} {
+		f, err := s.StoredForecast(ctx, pub.ID, store.ScopeTotal, "", grain)
+		if err != nil || !f.GeneratedAt.Equal(intelligenceNow) || len(f.Points) < 10 {
+			t.Fatalf("after a tick, the %s forecast is %+v, %v", grain, f, err)
+		}
+	}
+	later := intelligenceNow.Add(20 * time.Minute)
+	srv.SetClock(func() time.Time { return later })
+	ts := intelligenceServer(t, srv)
+	_, _, body := send(t, ts, cookie(t, s, users[phantomos.RoleAnalyst]), http.MethodPost, "/api/ai/forecast", "application/json", `{"scope": "total", "grain": "week"}`)
+	var fc insights.ForecastResult
+	if json.Unmarshal([]byte(body), &fc) != nil || !fc.GeneratedAt.Equal(intelligenceNow) || len(fc.Points) != 13 {
+		t.Errorf("the stored weekly forecast is not served: %.300s", body)
+	}
 }

@@ -13,8 +13,9 @@ import (
 const syncEvery = 6 * time.Hour
 
 // Schedule does the periodic work until ctx ends: every interval it
-// regenerates insights older than a day and syncs active connectors whose
-// last sync is older than syncEvery. Both are idempotent, so a tick that
+// regenerates insights older than a day, syncs active connectors whose
+// last sync is older than syncEvery and runs the tagger over products it
+// has not looked at yet. Both are idempotent, so a tick that
 // overlaps another replica's duplicates nothing; a durable job queue
 // would also spread the work and survive restarts.
 func (s *Server) Schedule(ctx context.Context, interval time.Duration) {
@@ -49,6 +50,10 @@ func (s *Server) tick(ctx context.Context) {
 			}
 		}
 		s.syncDue(ctx, pub.ID, now)
+		// Products that arrived since (imports, syncs) get suggestions.
+		if _, err := s.suggestMappings(ctx, pub.ID, true); err != nil {
+			s.logger.Warn("schedule: tagging", "publisher", pub.ID, "err", err)
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/phantomos/phantomos/internal/config"
 	"github.com/phantomos/phantomos/internal/mail"
 	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/tagging/claudetag"
 )
 
 //go:embed templates static
@@ -48,6 +49,15 @@ type Server struct {
 	mailer mail.Sender // nil without PHANTOMOS_SMTP_URL
 	conn   *connectors // nil until EnableConnectors
 
+	imports *importJobs // file imports running in the background
+
+	// claude tags the products the local tagger is unsure about; nil
+	// without ANTHROPIC_API_KEY.
+	claude *claudetag.Tagger
+
+	// answers caches analytics answers by publisher data version.
+	answers *answerCache
+
 	loginByIP    *auth.Throttle
 	loginByEmail *auth.Throttle
 	mfaByIP      *auth.Throttle
@@ -62,6 +72,8 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 	srv := &Server{
 		store: s, api: api.New(s, logger), logger: logger, cfg: cfg, version: version, now: time.Now,
 		registry:     prometheus.NewRegistry(),
+		imports:      newImportJobs(),
+		answers:      newAnswerCache(answerCacheBytes),
 		loginByIP:    auth.NewThrottle(50, 15*time.Minute, nil),
 		loginByEmail: auth.NewThrottle(10, 15*time.Minute, nil),
 		mfaByIP:      auth.NewThrottle(30, 15*time.Minute, nil),
@@ -75,6 +87,13 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 			return nil, err
 		}
 		srv.mailer = m
+	}
+	if cfg.AnthropicAPIKey != "" {
+		c, err := claudetag.New(claudetag.Config{APIKey: cfg.AnthropicAPIKey})
+		if err != nil {
+			return nil, err
+		}
+		srv.claude = c
 	}
 	if err := srv.parseTemplates(); err != nil {
 		return nil, err
@@ -90,6 +109,7 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(s.DB(), string(s.Dialect())))
+	srv.registry.MustRegister(srv.answers.collectors()...)
 	return srv, nil
 }
 

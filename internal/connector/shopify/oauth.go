@@ -41,15 +41,19 @@ const stateTTL = 15 * time.Minute
 const maxRequestAge = time.Hour
 
 // NonceStore keeps the nonces of pending installs so that each state is
-// used once. Across replicas it must be shared (the database).
+// used once. Across replicas and restarts it must be shared: *store.Store
+// implements it over the database. Nonces belong to the publisher whose
+// install they are.
 type NonceStore interface {
-	// Put records nonce until expires.
-	Put(ctx context.Context, nonce string, expires time.Time) error
-	// Consume removes nonce and reports whether it was there and live.
-	Consume(ctx context.Context, nonce string) (bool, error)
+	// PutOAuthNonce records nonce until expires.
+	PutOAuthNonce(ctx context.Context, pub phantomos.PublisherID, nonce string, expires time.Time) error
+	// ConsumeOAuthNonce removes nonce and reports whether it was there and
+	// live; of concurrent calls with one nonce, at most one gets true.
+	ConsumeOAuthNonce(ctx context.Context, pub phantomos.PublisherID, nonce string) (bool, error)
 }
 
-// MemoryNonces is a NonceStore for one process.
+// MemoryNonces is a NonceStore for one process (tests, single-binary
+// tools).
 type MemoryNonces struct {
 	mu     sync.Mutex
 	nonces map[string]time.Time
@@ -61,8 +65,8 @@ func NewMemoryNonces() *MemoryNonces {
 	return &MemoryNonces{nonces: map[string]time.Time{}, now: time.Now}
 }
 
-// Put implements NonceStore.
-func (m *MemoryNonces) Put(_ context.Context, nonce string, expires time.Time) error {
+// PutOAuthNonce implements NonceStore.
+func (m *MemoryNonces) PutOAuthNonce(_ context.Context, pub phantomos.PublisherID, nonce string, expires time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
@@ -71,16 +75,17 @@ func (m *MemoryNonces) Put(_ context.Context, nonce string, expires time.Time) e
 			delete(m.nonces, n)
 		}
 	}
-	m.nonces[nonce] = expires
+	m.nonces[string(pub)+"\x00"+nonce] = expires
 	return nil
 }
 
-// Consume implements NonceStore.
-func (m *MemoryNonces) Consume(_ context.Context, nonce string) (bool, error) {
+// ConsumeOAuthNonce implements NonceStore.
+func (m *MemoryNonces) ConsumeOAuthNonce(_ context.Context, pub phantomos.PublisherID, nonce string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	exp, ok := m.nonces[nonce]
-	delete(m.nonces, nonce)
+	key := string(pub) + "\x00" + nonce
+	exp, ok := m.nonces[key]
+	delete(m.nonces, key)
 	return ok && !m.now().After(exp), nil
 }
 
@@ -144,7 +149,7 @@ func (a *App) AuthorizeURL(ctx context.Context, shop string, st State) (string, 
 	st.Shop = shop
 	exp := a.now().Add(stateTTL)
 	st.Expires = exp.Unix()
-	if err := a.Nonces.Put(ctx, st.Nonce, exp); err != nil {
+	if err := a.Nonces.PutOAuthNonce(ctx, st.Publisher, st.Nonce, exp); err != nil {
 		return "", fmt.Errorf("shopify: store nonce: %w", err)
 	}
 	q := url.Values{}
@@ -193,7 +198,7 @@ func (a *App) openState(ctx context.Context, s string) (State, error) {
 	if a.now().Unix() > st.Expires {
 		return st, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The Shopify install took too long. Start connecting again.")
 	}
-	fresh, err := a.Nonces.Consume(ctx, st.Nonce)
+	fresh, err := a.Nonces.ConsumeOAuthNonce(ctx, st.Publisher, st.Nonce)
 	if err != nil {
 		return st, fmt.Errorf("shopify: consume nonce: %w", err)
 	}
@@ -261,29 +266,42 @@ func (a *App) VerifyRequest(q url.Values) (string, error) {
 	return shop, nil
 }
 
-// Callback completes an install: it verifies the callback request (hmac,
-// shop, timestamp), opens and consumes the state, checks that the shop is
-// the one the install started for, and exchanges the code for an offline
-// access token. The returned state says whose install it was; the caller
-// checks it against the signed-in user before storing the credentials.
+// Callback completes an install: it verifies the callback (see
+// VerifyCallback) and exchanges the code for an offline access token. The
+// returned state says whose install it was; the caller checks it against
+// the signed-in user before storing the credentials. Callers that must
+// check the state before the code is spent use VerifyCallback and
+// Exchange.
 func (a *App) Callback(ctx context.Context, q url.Values) (Credentials, State, error) {
-	shop, err := a.VerifyRequest(q)
-	if err != nil {
-		return Credentials{}, State{}, err
-	}
-	st, err := a.openState(ctx, q.Get("state"))
+	st, err := a.VerifyCallback(ctx, q)
 	if err != nil {
 		return Credentials{}, st, err
 	}
-	if st.Shop != shop {
-		return Credentials{}, st, phantomos.Errorf(phantomos.EUNAUTHORIZED, "Shopify answered for %s, but the install was started for %s.", shop, st.Shop)
-	}
-	code := q.Get("code")
-	if code == "" {
-		return Credentials{}, st, phantomos.Errorf(phantomos.EINVALID, "Shopify did not send an authorization code; the install was probably declined.")
-	}
-	cr, err := a.Exchange(ctx, shop, code)
+	cr, err := a.Exchange(ctx, st.Shop, q.Get("code"))
 	return cr, st, err
+}
+
+// VerifyCallback checks an OAuth callback request: its hmac, shop and
+// timestamp (VerifyRequest), the signature and expiry of its state, and
+// that the state's nonce is still pending, which it consumes, so that a
+// callback works once. The shop must be the one the install started for,
+// and the request must carry a code. It returns the state.
+func (a *App) VerifyCallback(ctx context.Context, q url.Values) (State, error) {
+	shop, err := a.VerifyRequest(q)
+	if err != nil {
+		return State{}, err
+	}
+	st, err := a.openState(ctx, q.Get("state"))
+	if err != nil {
+		return st, err
+	}
+	if st.Shop != shop {
+		return st, phantomos.Errorf(phantomos.EUNAUTHORIZED, "Shopify answered for %s, but the install was started for %s.", shop, st.Shop)
+	}
+	if q.Get("code") == "" {
+		return st, phantomos.Errorf(phantomos.EINVALID, "Shopify did not send an authorization code; the install was probably declined.")
+	}
+	return st, nil
 }
 
 // Exchange trades an authorization code for an offline access token and

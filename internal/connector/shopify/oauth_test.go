@@ -216,15 +216,18 @@ func TestCustomAppCredentials(t *testing.T) {
 func TestMemoryNoncesExpire(t *testing.T) {
 	n := shopify.NewMemoryNonces()
 	ctx := context.Background()
-	n.Put(ctx, "a", time.Now().Add(time.Minute))
-	n.Put(ctx, "b", time.Now().Add(-time.Second))
-	if ok, _ := n.Consume(ctx, "b"); ok {
+	n.PutOAuthNonce(ctx, "p1", "a", time.Now().Add(time.Minute))
+	n.PutOAuthNonce(ctx, "p1", "b", time.Now().Add(-time.Second))
+	if ok, _ := n.ConsumeOAuthNonce(ctx, "p1", "b"); ok {
 		t.Error("expired nonce consumed")
 	}
-	if ok, _ := n.Consume(ctx, "a"); !ok {
+	if ok, _ := n.ConsumeOAuthNonce(ctx, "p2", "a"); ok {
+		t.Error("another publisher consumed the nonce")
+	}
+	if ok, _ := n.ConsumeOAuthNonce(ctx, "p1", "a"); !ok {
 		t.Error("live nonce refused")
 	}
-	if ok, _ := n.Consume(ctx, "a"); ok {
+	if ok, _ := n.ConsumeOAuthNonce(ctx, "p1", "a"); ok {
 		t.Error("nonce consumed twice")
 	}
 }

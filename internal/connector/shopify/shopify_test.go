@@ -420,7 +420,7 @@ func TestRevokedTokenAndReconnect(t *testing.T) {
 	if connector.KindOf(err) != connector.Auth || res.State != store.SyncFailed {
 		t.Fatalf("sync with revoked token: %+v, %v", res, err)
 	}
-	const msg = "Shopify rejected the access token (401): reconnect the store."
+	const msg = "Shopify refused the access token — reconnect the store."
 	conn, _ := h.store.Connector(ctx, h.target.Publisher, h.target.ConnectorID)
 	if conn.Status != store.ConnectorError || conn.LastError != msg {
 		t.Errorf("connector after revocation = %q, %q", conn.Status, conn.LastError)
@@ -555,7 +555,8 @@ func TestPresentmentMoneyAndProcessedAt(t *testing.T) {
 	o := h.srv.AddOrder(shopifytest.Order{PresentmentCurrency: "EUR", ProcessedAt: imported, Country: "FR", Province: "IDF",
 		Lines: []shopifytest.LineItem{{SKU: "H", Name: "Hoodie", Quantity: 2, Price: "50.00", PresentmentPrice: "46.00",
 			Discounts: []string{"10.00"}, PresentmentDiscounts: []string{"9.20"}}}})
-	h.srv.AddRefund(o.ID, shopifytest.Refund{Lines: []shopifytest.RefundLine{{LineItemID: o.Lines[0].ID, Quantity: 1, Subtotal: "45.00", PresentmentSubtotal: "41.40"}}})
+	refunded := imported.AddDate(0, 0, 12) // the line's refund date: when its refund was made
+	h.srv.AddRefund(o.ID, shopifytest.Refund{CreatedAt: refunded, Lines: []shopifytest.RefundLine{{LineItemID: o.Lines[0].ID, Quantity: 1, Subtotal: "45.00", PresentmentSubtotal: "41.40"}}})
 	page, err := h.client(t, shopify.Config{}).Orders(context.Background(), connector.Query{})
 	if err != nil {
 		t.Fatal(err)
@@ -566,7 +567,7 @@ func TestPresentmentMoneyAndProcessedAt(t *testing.T) {
 		t.Errorf("order = %+v", got)
 	}
 	want := connector.OrderLine{ExternalID: strconv.FormatInt(o.Lines[0].ID, 10), SKU: "H", Name: "Hoodie", Quantity: 2, RefundedQuantity: 1,
-		UnitPrice: 5000, Gross: 10000, Discount: 1000, Refunded: 4500, Net: 4500,
+		RefundedAt: refunded, UnitPrice: 5000, Gross: 10000, Discount: 1000, Refunded: 4500, Net: 4500,
 		Presentment: connector.Amounts{Currency: "EUR", Gross: 9200, Discount: 920, Refunded: 4140, Net: 4140}}
 	if diff := cmp.Diff(want, got.Lines[0]); diff != "" {
 		t.Errorf("line (-want +got):\n%s", diff)

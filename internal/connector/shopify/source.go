@@ -449,8 +449,13 @@ func mapOrder(o *gqlOrder) (connector.Order, error) {
 			break
 		}
 	}
-	// Refunded subtotals per line, in both currencies.
-	type refunded struct{ shop, presentment, qty int64 }
+	// Refunded subtotals per line, in both currencies, and when the last
+	// refund of the line was made: a line refunded in several steps books
+	// its whole refund on that day.
+	type refunded struct {
+		shop, presentment, qty int64
+		at                     time.Time
+	}
 	refunds := map[string]*refunded{}
 	for _, r := range o.Refunds {
 		for _, rl := range r.RefundLineItems.Nodes {
@@ -469,6 +474,9 @@ func mapOrder(o *gqlOrder) (connector.Order, error) {
 			refunds[id].shop += shop
 			refunds[id].presentment += pres
 			refunds[id].qty += rl.Quantity
+			if at := r.CreatedAt.UTC(); at.After(refunds[id].at) {
+				refunds[id].at = at
+			}
 		}
 	}
 	for _, l := range o.LineItems.Nodes {
@@ -503,7 +511,7 @@ func mapOrder(o *gqlOrder) (connector.Order, error) {
 			line.Presentment.Discount += pres
 		}
 		if r := refunds[line.ExternalID]; r != nil {
-			line.Refunded, line.Presentment.Refunded, line.RefundedQuantity = r.shop, r.presentment, r.qty
+			line.Refunded, line.Presentment.Refunded, line.RefundedQuantity, line.RefundedAt = r.shop, r.presentment, r.qty, r.at
 		}
 		line.Net = line.Gross - line.Discount - line.Refunded
 		line.Presentment.Net = line.Presentment.Gross - line.Presentment.Discount - line.Presentment.Refunded

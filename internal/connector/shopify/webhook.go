@@ -87,23 +87,40 @@ type Webhook struct {
 // signature, or another shop, is EUNAUTHORIZED; a body that does not parse
 // is EINVALID.
 func ParseWebhook(r *http.Request, t WebhookTarget) (*Webhook, error) {
-	shop, secrets := t.Shop, t.Secrets
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
+	body, err := ReadWebhookBody(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if !VerifyWebhook(body, r.Header.Get(HeaderHMAC), t.Secrets...) {
+		return nil, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The webhook signature is not valid.")
+	}
+	if t.Shop != "" && r.Header.Get(HeaderShopDomain) != t.Shop {
+		return nil, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The webhook is from another shop.")
+	}
+	return DecodeWebhook(r.Header, body, t.Currency)
+}
+
+// ReadWebhookBody reads the raw body of a webhook, which its signature
+// covers byte for byte. A body over the limit is EINVALID.
+func ReadWebhookBody(r io.Reader) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, maxWebhookBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("shopify: read webhook: %w", err)
 	}
 	if len(body) > maxWebhookBody {
 		return nil, phantomos.Errorf(phantomos.EINVALID, "The webhook body is too large.")
 	}
-	if !VerifyWebhook(body, r.Header.Get(HeaderHMAC), secrets...) {
-		return nil, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The webhook signature is not valid.")
-	}
-	w := &Webhook{Topic: r.Header.Get(HeaderTopic), Shop: r.Header.Get(HeaderShopDomain), ID: r.Header.Get(HeaderWebhookID),
-		APIVersion: r.Header.Get(HeaderAPIVersion)}
-	if shop != "" && w.Shop != shop {
-		return nil, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The webhook is from another shop.")
-	}
-	if err := w.parse(body, t.Currency); err != nil {
+	return body, nil
+}
+
+// DecodeWebhook parses a webhook whose signature the caller verified: the
+// topic, shop, id and version from its headers, and the records of its
+// body, product prices read in currency (the shop's). A body that does not
+// parse is EINVALID.
+func DecodeWebhook(h http.Header, body []byte, currency string) (*Webhook, error) {
+	w := &Webhook{Topic: h.Get(HeaderTopic), Shop: h.Get(HeaderShopDomain), ID: h.Get(HeaderWebhookID),
+		APIVersion: h.Get(HeaderAPIVersion)}
+	if err := w.parse(body, currency); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -312,8 +329,7 @@ func htmlText(s string) string {
 	return strings.Join(strings.Fields(b.String()), " ")
 }
 
-// WebhookTarget is what the handler needs to accept a webhook for one
-// connector.
+// WebhookTarget is one connector a webhook may be for.
 type WebhookTarget struct {
 	Target connector.Target
 	// Shop the connector is connected to; webhooks from others are refused.
@@ -325,15 +341,26 @@ type WebhookTarget struct {
 	Currency string
 }
 
-// WebhookHandler receives Shopify webhooks. It resolves the connector from
-// the request (typically the URL path), verifies the signature and the
-// shop, applies orders and products through Apply and calls Uninstalled on
-// app/uninstalled. Responses follow Shopify's retry rules: 200 when done
-// (or for topics it ignores), 401 for a bad signature (not retried by
-// design: it is not Shopify), 404 for an unknown connector, 500 when
-// writing failed (Shopify retries, and writes are idempotent).
+// WebhookHandler receives the Shopify webhooks of every connector at one
+// endpoint (WebhookPath). A delivery names its shop (X-Shopify-Shop-Domain):
+// Targets lists the connectors connected to that shop, and the delivery is
+// applied to each whose secrets verify its signature: orders and products
+// through Apply, app/uninstalled through Uninstalled. Responses follow
+// Shopify's retry rules:
+//
+//   - 200 when applied, or when there is nothing to do: a topic the
+//     connector does not use, or a delivery signed with the app's secret
+//     (AppSecrets) for a shop no connector reaches (any longer);
+//   - 401 when no secret verifies the signature: not from Shopify, or
+//     altered. A shop PhantomOS does not know gets the same answer as a
+//     known one, so the endpoint does not reveal which shops are connected;
+//   - 400 for a verified body that does not parse;
+//   - 500 when writing failed: Shopify retries, and writes are idempotent.
 type WebhookHandler struct {
-	Resolve     func(r *http.Request) (WebhookTarget, error)
+	Targets func(ctx context.Context, shop string) ([]WebhookTarget, error)
+	// AppSecrets verify deliveries for shops that no target matches (the
+	// public app's client secret; none without a public app).
+	AppSecrets  []string
 	Apply       func(ctx context.Context, t connector.Target, b connector.Batch) error
 	Uninstalled func(ctx context.Context, t connector.Target) error
 	Logger      *slog.Logger
@@ -344,56 +371,77 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if log == nil {
 		log = slog.Default()
 	}
+	reply := func(status int) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		io.WriteString(w, strings.ToLower(http.StatusText(status))+"\n")
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		reply(http.StatusMethodNotAllowed)
 		return
 	}
-	t, err := h.Resolve(r)
+	body, err := ReadWebhookBody(r.Body)
 	if err != nil {
-		status := http.StatusInternalServerError
-		if phantomos.ErrorCode(err) == phantomos.ENOTFOUND || phantomos.ErrorCode(err) == phantomos.EINVALID {
-			status = http.StatusNotFound
-		} else {
-			log.Error("shopify webhook: resolve connector", "err", err)
+		if phantomos.ErrorCode(err) == phantomos.EINVALID {
+			reply(http.StatusRequestEntityTooLarge)
+			return
 		}
-		http.Error(w, http.StatusText(status), status)
+		reply(http.StatusBadRequest)
 		return
 	}
-	wh, err := ParseWebhook(r, t)
-	if err != nil {
-		status := http.StatusInternalServerError
-		switch phantomos.ErrorCode(err) {
-		case phantomos.EUNAUTHORIZED:
-			status = http.StatusUnauthorized
-		case phantomos.EINVALID:
-			status = http.StatusBadRequest
+	shop, topic, sig := r.Header.Get(HeaderShopDomain), r.Header.Get(HeaderTopic), r.Header.Get(HeaderHMAC)
+	var targets []WebhookTarget
+	if ValidShop(shop) {
+		if targets, err = h.Targets(r.Context(), shop); err != nil {
+			log.Error("shopify webhook: find connectors", "shop", shop, "err", err)
+			reply(http.StatusInternalServerError)
+			return
 		}
-		log.Warn("shopify webhook refused", "connector", t.Target.ConnectorID, "topic", r.Header.Get(HeaderTopic), "err", err)
-		http.Error(w, http.StatusText(status), status)
+	}
+	var verified []WebhookTarget
+	for _, t := range targets {
+		if t.Shop == shop && VerifyWebhook(body, sig, t.Secrets...) {
+			verified = append(verified, t)
+		}
+	}
+	if len(verified) == 0 {
+		if VerifyWebhook(body, sig, h.AppSecrets...) {
+			log.Info("shopify webhook for no connected store; ignored", "topic", topic)
+			reply(http.StatusOK)
+			return
+		}
+		log.Warn("shopify webhook refused: signature not valid", "topic", topic)
+		reply(http.StatusUnauthorized)
 		return
 	}
-	switch {
-	case wh.Uninstalled:
-		if h.Uninstalled != nil {
-			err = h.Uninstalled(r.Context(), t.Target)
+	for _, t := range verified {
+		wh, err := DecodeWebhook(r.Header, body, t.Currency)
+		if err != nil {
+			log.Warn("shopify webhook refused: body", "connector", t.Target.ConnectorID, "topic", topic, "err", err)
+			reply(http.StatusBadRequest)
+			return
 		}
-	case wh.Ignored:
-	default:
-		err = h.Apply(r.Context(), t.Target, wh.Batch)
+		switch {
+		case wh.Uninstalled:
+			if h.Uninstalled != nil {
+				err = h.Uninstalled(r.Context(), t.Target)
+			}
+		case wh.Ignored:
+		default:
+			err = h.Apply(r.Context(), t.Target, wh.Batch)
+		}
+		if err != nil {
+			log.Error("shopify webhook: apply", "publisher", t.Target.Publisher, "connector", t.Target.ConnectorID, "topic", topic, "webhook", wh.ID, "err", err)
+			reply(http.StatusInternalServerError)
+			return
+		}
+		log.Info("shopify webhook applied", "publisher", t.Target.Publisher, "connector", t.Target.ConnectorID, "topic", topic, "webhook", wh.ID)
 	}
-	if err != nil {
-		log.Error("shopify webhook: apply", "connector", t.Target.ConnectorID, "topic", wh.Topic, "webhook", wh.ID, "err", err)
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, "ok\n")
+	reply(http.StatusOK)
 }
 
-// WebhookPath is the path that routes a webhook to its connector; the lead
-// registers "POST /webhooks/shopify/{publisher}/{connector}".
-func WebhookPath(t connector.Target) string {
-	return "/webhooks/shopify/" + string(t.Publisher) + "/" + t.ConnectorID
-}
+// WebhookPath is the path of the server's Shopify webhook endpoint. It is
+// the same for every connector: deliveries name their shop
+// (X-Shopify-Shop-Domain), and the signature tells whose they are.
+const WebhookPath = "/webhooks/shopify"

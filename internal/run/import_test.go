@@ -1,0 +1,102 @@
+package run
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestImportProgress: with --progress, a long import reports rows read,
+// the rate and the share of the file on stderr, from the first batch to the
+// end; without it (stderr not a terminal) it reports nothing. The summary
+// on stdout is the same either way.
+func TestImportProgress(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "p.db")
+	if _, _, err := runCLI(t, nil, "", "publisher", "add", "--db", db, "--name", "Prog", "--slug", "prog"); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("order_id,date,sku,quantity,total,currency\n")
+	for i := range 12000 { // two batches of the sales writer
+		fmt.Fprintf(&b, "P%d,2026-01-%02d,SKU-%d,1,9.99,USD\n", i, 1+i%28, i%40)
+	}
+	file := filepath.Join(dir, "long.csv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	size := byteSize(int64(b.Len()))
+
+	out, errOut, err := runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "prog", "--progress", file)
+	if err != nil {
+		t.Fatalf("import: %v\n%s%s", err, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "import: 10,000 rows read · ") || !strings.Contains(lines[0], "% of "+size) {
+		t.Fatalf("progress on stderr: want a line for the first batch of 10,000 rows, got:\n%s", errOut)
+	}
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "import: 12,000 rows read · ") || !strings.HasSuffix(last, " rows/s · 100% of "+size+" · done") {
+		t.Errorf("last progress line %q: want 12,000 rows, 100%% of %s, done", last, size)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "import: ") {
+			t.Errorf("stderr line %q is not progress", l)
+		}
+	}
+	if !strings.Contains(out, "rows read 12000 · inserted 12000 · updated 0 · unchanged 0 · failed 0") || strings.Contains(out, "import:") {
+		t.Errorf("summary on stdout:\n%s", out)
+	}
+
+	// Without --progress and without a terminal: the summary alone.
+	out, errOut, err = runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "prog", file)
+	if err != nil || errOut != "" || !strings.Contains(out, "rows read 12000 · inserted 0 · updated 0 · unchanged 12000") {
+		t.Errorf("quiet re-import: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
+}
+
+// TestImportProgressOnTerminal: a terminal gets one line redrawn in place,
+// closed by a newline at the end, and nothing for an import shorter than
+// progressEvery.
+func TestImportProgressOnTerminal(t *testing.T) {
+	var w bytes.Buffer
+	in := &countingReader{r: strings.NewReader("")}
+	in.n.Store(500)
+	start := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	clock := start.Add(progressEvery / 2)
+	p := &importProgress{w: &w, tty: true, in: in, size: 2000, start: start, now: func() time.Time { return clock }}
+	p.report(1000, false) // just started: a short import shows nothing
+	p.report(1000, true)
+	if w.Len() != 0 {
+		t.Fatalf("a short import printed %q", w.String())
+	}
+	clock = start.Add(2 * progressEvery)
+	p.report(1000, false)
+	p.report(2000, false) // too soon after the last report
+	in.n.Store(2000)
+	clock = clock.Add(progressEvery / 2)
+	p.report(4000, true)
+	got := w.String()
+	want := "\r\033[Kimport: 1,000 rows read · 500 rows/s · 25% of 2.0 kB" +
+		"\r\033[Kimport: 4,000 rows read · 1,600 rows/s · 100% of 2.0 kB · done\n"
+	if got != want {
+		t.Errorf("terminal output %q\nwant %q", got, want)
+	}
+}
+
+func TestGroupDigitsAndByteSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -45000: "-45,000"} {
+		if got := groupDigits(n); got != want {
+			t.Errorf("groupDigits(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for n, want := range map[int64]string{912: "912 B", 48200: "48.2 kB", 32 << 20: "33.6 MB", 3_500_000_000: "3.5 GB"} {
+		if got := byteSize(n); got != want {
+			t.Errorf("byteSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/mapping"
+)
+
+// catalogue is a publisher's game IPs and assets, indexed for pages.
+type catalogue struct {
+	GameIPs []*phantomos.GameIP
+	Assets  []*phantomos.Asset
+	ipByID  map[string]*phantomos.GameIP
+	byID    map[string]*phantomos.Asset
+}
+
+func (s *Server) catalogue(ctx context.Context, pub phantomos.PublisherID) (*catalogue, error) {
+	ips, err := s.store.GameIPs(ctx, pub)
+	if err != nil {
+		return nil, err
+	}
+	assets, err := s.store.Assets(ctx, pub)
+	if err != nil {
+		return nil, err
+	}
+	c := &catalogue{GameIPs: ips, Assets: assets, ipByID: map[string]*phantomos.GameIP{}, byID: map[string]*phantomos.Asset{}}
+	for _, g := range ips {
+		c.ipByID[g.ID] = g
+	}
+	for _, a := range assets {
+		c.byID[a.ID] = a
+	}
+	return c, nil
+}
+
+// ipName is the name of the asset's game IP.
+func (c *catalogue) ipName(a *phantomos.Asset) string {
+	if g := c.ipByID[a.GameIPID]; g != nil {
+		return g.Name
+	}
+	return ""
+}
+
+// live returns the assets that can take new mappings, grouped by game IP.
+func (c *catalogue) live() []assetGroup {
+	var out []assetGroup
+	for _, g := range c.GameIPs {
+		if g.ArchivedAt != nil {
+			continue
+		}
+		grp := assetGroup{GameIP: g.Name}
+		for _, a := range c.Assets {
+			if a.GameIPID == g.ID && a.ArchivedAt == nil {
+				grp.Assets = append(grp.Assets, a)
+			}
+		}
+		if len(grp.Assets) > 0 {
+			out = append(out, grp)
+		}
+	}
+	return out
+}
+
+type assetGroup struct {
+	GameIP string
+	Assets []*phantomos.Asset
+}
+
+// suggestMappings runs the tagger over publisher pub's products waiting
+// for a decision (only those never looked at when onlyNew).
+func (s *Server) suggestMappings(ctx context.Context, pub phantomos.PublisherID, onlyNew bool) (mapping.Run, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	run, err := mapping.Suggest(ctx, s.store, pub, onlyNew, s.claude)
+	if err != nil && run.Products > 0 {
+		// Claude failed part-way: every local suggestion and what Claude
+		// answered are stored; say so in the log and carry on.
+		s.logger.Warn("tagging: claude", "publisher", pub, "err", err)
+		return run, nil
+	}
+	return run, err
+}
