@@ -310,8 +310,11 @@ func TestShopifyOAuthInstall(t *testing.T) {
 			t.Errorf("stored credentials: %+v, %v", cr, err)
 		}
 
-		// Replayed: here, and on another server sharing the database.
-		if resp, _ := h.send(http.MethodGet, callback, nil, nil); resp.StatusCode != http.StatusBadRequest {
+		// Replayed: here, and on another server sharing the database. The
+		// state is refused before its code reaches Shopify (which would
+		// refuse a used code too).
+		const usedState = "The Shopify install link is not valid or was already used."
+		if resp, body := h.send(http.MethodGet, callback, nil, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, usedState) {
 			t.Errorf("replayed callback: %d", resp.StatusCode)
 		}
 		other, ots := newTestServer(t, s)
@@ -323,7 +326,7 @@ func TestShopifyOAuthInstall(t *testing.T) {
 			t.Errorf("callback on another replica: %d\n%.300s", st, body)
 		}
 		h.waitSync(id, 2)
-		if resp, _ := h.send(http.MethodGet, second, nil, nil); resp.StatusCode != http.StatusBadRequest {
+		if resp, body := h.send(http.MethodGet, second, nil, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, usedState) {
 			t.Errorf("callback replayed on the first replica: %d", resp.StatusCode)
 		}
 
@@ -559,7 +562,8 @@ func TestRevokedTokenRecovery(t *testing.T) {
 
 // TestConnectorsAPI: the JSON the progress display polls has the
 // connector's state and runs, never its credentials, and another
-// publisher's connector is not found.
+// publisher's connector is not found. While a sync runs, the pages refresh
+// themselves without JavaScript and point the script at that JSON.
 func TestConnectorsAPI(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		h := newShop(t, s, false, "")
@@ -595,6 +599,35 @@ func TestConnectorsAPI(t *testing.T) {
 		if !strings.Contains(body, `"id":"`+id+`"`) || strings.Contains(body, token) {
 			t.Errorf("connector list = %s", body)
 		}
+
+		// While a sync runs, the pages refresh themselves without JavaScript
+		// and name the JSON that the script polls, which reports the run.
+		tg := connector.Target{Publisher: h.a.pub.ID, ConnectorID: id}
+		pending, err := h.srv.conn.engine.Begin(context.Background(), tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refresh := `<noscript><meta http-equiv="refresh" content="2"></noscript>`
+		for _, path := range []string{"/connectors/" + id + "/setup", "/connectors/" + id} {
+			if _, page := h.send(http.MethodGet, path, nil, nil); !strings.Contains(page, refresh) || !strings.Contains(page, `data-poll="/api/v1/connectors/`+id+`"`) {
+				t.Errorf("%s during a sync does not refresh or poll", path)
+			}
+		}
+		_, body = h.send(http.MethodGet, "/api/v1/connectors/"+id, nil, analyst)
+		if !strings.Contains(body, `"running":true`) || !strings.Contains(body, `"state":"running"`) {
+			t.Errorf("connector JSON during a sync = %s", body)
+		}
+		src, _, err := h.srv.shopifySource(context.Background(), tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pending.Run(context.Background(), src, connector.SyncOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, page := h.send(http.MethodGet, "/connectors/"+id+"/setup", nil, nil); strings.Contains(page, refresh) || !strings.Contains(page, `id="sync-done"`) {
+			t.Errorf("setup page after the sync still refreshes or is not done")
+		}
+
 		other := newTenant(t, s, "beta")
 		if resp, _ := h.send(http.MethodGet, "/api/v1/connectors/"+id, nil, cookie(t, s, other.users[phantomos.RoleOwner])); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("another publisher's connector: %d", resp.StatusCode)

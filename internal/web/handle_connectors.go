@@ -173,7 +173,6 @@ func roughDuration(d time.Duration) string {
 type connectorsPage struct {
 	Connectors []*connectorView
 	CanManage  bool
-	Enabled    bool
 	Every      string // how often active stores sync
 	Webhooks   bool   // stores send their updates as they happen
 }
@@ -184,7 +183,7 @@ func (s *Server) handleConnectors(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	p := connectorsPage{CanManage: a.Role.Can(phantomos.PermConnectors), Enabled: s.conn != nil,
+	p := connectorsPage{CanManage: a.Role.Can(phantomos.PermConnectors),
 		Every: fmt.Sprintf("%d hours", int(syncEvery/time.Hour)), Webhooks: s.webhooksOn()}
 	now := s.now()
 	for _, c := range list {

@@ -49,36 +49,25 @@ func (s *Server) shopifyWebhookTargets(ctx context.Context, shop string) ([]shop
 		default:
 			continue // nothing verifies its deliveries
 		}
-		if wt.Currency, err = s.shopCurrency(ctx, t, cr); err != nil {
-			// Only product prices need it; an uninstall must still go through.
-			s.logger.Warn("shopify webhook: shop currency", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+		if wt.Currency, err = s.shopCurrency(ctx, t); err != nil {
+			return nil, err
 		}
 		out = append(out, wt)
 	}
 	return out, nil
 }
 
-// shopCurrency is the currency the last connection test of t found; a
-// connector connected before tests were recorded is tested now.
-func (s *Server) shopCurrency(ctx context.Context, t connector.Target, cr shopify.Credentials) (string, error) {
+// shopCurrency is the currency the last connection test of t found, ""
+// if it was never recorded. It makes no request to Shopify: it runs
+// before the delivery's signature is checked.
+func (s *Server) shopCurrency(ctx context.Context, t connector.Target) (string, error) {
 	acc, err := s.store.ConnectorAccount(ctx, t.Publisher, t.ConnectorID)
 	if err != nil {
 		return "", err
 	}
 	var info connector.Account
-	if json.Unmarshal(acc.Info, &info) == nil && info.Currency != "" {
-		return info.Currency, nil
-	}
-	src, err := s.shopifyClient(cr)
-	if err != nil {
-		return "", err
-	}
-	if info, err = s.conn.engine.Test(ctx, t, src); err != nil {
-		return "", err
-	}
-	b, _ := json.Marshal(info)
-	if err := s.store.SaveConnectorAccount(ctx, t.Publisher, t.ConnectorID, store.ConnectorAccount{External: cr.Shop, Info: b}); err != nil {
-		return "", err
+	if len(acc.Info) > 0 && json.Unmarshal(acc.Info, &info) != nil {
+		return "", nil
 	}
 	return info.Currency, nil
 }

@@ -139,6 +139,12 @@ func (w *Webhook) parse(body []byte, currency string) error {
 		}
 		w.Batch.Orders = []connector.Order{out}
 	case TopicProductsUpdate:
+		if currency == "" {
+			// Prices cannot be read without the shop's currency (REST
+			// payloads do not carry it); the next sync reads the product.
+			w.Ignored = true
+			return nil
+		}
 		var p restProduct
 		if err := decodeNumbers(body, &p); err != nil {
 			return phantomos.Errorf(phantomos.EINVALID, "The %s webhook body is not a product: %v", w.Topic, err)
@@ -337,7 +343,8 @@ type WebhookTarget struct {
 	// Secrets verify the signature: the public app's client secret, or the
 	// custom app's API secret key (plus an old one during rotation).
 	Secrets []string
-	// Currency is the shop currency, in which product webhooks are priced.
+	// Currency is the shop currency, in which product webhooks are priced;
+	// when it is unknown, product webhooks are ignored.
 	Currency string
 }
 

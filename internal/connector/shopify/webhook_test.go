@@ -162,6 +162,12 @@ func TestParseWebhook(t *testing.T) {
 		got.SKU != "M" || strings.Join(got.Tags, "|") != "a|b" {
 		t.Errorf("webhook = %+v, product %+v", wh, got)
 	}
+	// Without the shop's currency a product's prices cannot be read: the
+	// webhook is ignored, for the next sync to bring the product.
+	r = srv.WebhookRequest("/hook", shopify.TopicProductsUpdate, srv.ProductPayload(p.ID), "custom-secret")
+	if wh, err := shopify.ParseWebhook(r, shopify.WebhookTarget{Shop: srv.Shop(), Secrets: []string{"custom-secret"}}); err != nil || !wh.Ignored || len(wh.Batch.Products) != 0 {
+		t.Errorf("product webhook without a currency: %+v, %v", wh, err)
+	}
 	// Unknown topics are verified, then ignored.
 	r = srv.WebhookRequest("/hook", "customers/create", []byte(`{"id":1}`), "custom-secret")
 	if wh, err := shopify.ParseWebhook(r, tg); err != nil || !wh.Ignored {
