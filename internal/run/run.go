@@ -126,7 +126,8 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Environment: DATABASE_URL (postgres://… or a SQLite file, default phantomos.db), PHANTOMOS_ADDR,")
-	fmt.Fprintln(w, "PHANTOMOS_BASE_URL, PHANTOMOS_DEMO, PHANTOMOS_SECRET_KEY, PHANTOMOS_SIGNUP, PHANTOMOS_SMTP_URL, ANTHROPIC_API_KEY.")
+	fmt.Fprintln(w, "PHANTOMOS_BASE_URL, PHANTOMOS_DEMO, PHANTOMOS_SECRET_KEY, PHANTOMOS_SIGNUP, PHANTOMOS_SMTP_URL, ANTHROPIC_API_KEY,")
+	fmt.Fprintln(w, "SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET (a public Shopify app, set both).")
 	fmt.Fprintln(w, "Flags override the environment.")
 }
 
