@@ -83,7 +83,7 @@ func (s *Server) renderCatalog(w http.ResponseWriter, r *http.Request, status in
 func catalogNotice(done string) string {
 	return map[string]string{
 		"ip":       "Game IP saved.",
-		"asset":    "Asset saved. Run Suggest mappings on Products to find its products.",
+		"asset":    "Asset saved. The products waiting for review have been matched against it again.",
 		"archived": "Archived: it keeps its history but takes no new mappings.",
 		"restored": "Restored.",
 		"merged":   "Merged: its products, suggestions and names now belong to the asset you kept.",
@@ -193,6 +193,7 @@ func (s *Server) handleAssetCreate(w http.ResponseWriter, r *http.Request) error
 		return s.catalogFormError(w, r, err)
 	}
 	s.audit(r, a.PublisherID, "asset.create", as.ID, map[string]any{"name": as.Name})
+	s.retag(r.Context(), a.PublisherID, false)
 	http.Redirect(w, r, "/catalog?done=asset#asset-"+as.ID, http.StatusSeeOther)
 	return nil
 }
@@ -270,6 +271,7 @@ func (s *Server) handleGameIPArchive(w http.ResponseWriter, r *http.Request) err
 	}
 	done := map[bool]string{true: "archived", false: "restored"}[archive]
 	s.audit(r, a.PublisherID, "game_ip."+done, g.ID, map[string]any{"name": g.Name})
+	s.retag(r.Context(), a.PublisherID, false)
 	http.Redirect(w, r, "/catalog/game-ips/"+g.ID+"?done="+done, http.StatusSeeOther)
 	return nil
 }
@@ -350,6 +352,7 @@ func (s *Server) handleAssetSave(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.audit(r, a.PublisherID, "asset.update", as.ID, map[string]any{"name": as.Name})
+	s.retag(r.Context(), a.PublisherID, false)
 	http.Redirect(w, r, "/catalog/assets/"+as.ID+"?done=asset", http.StatusSeeOther)
 	return nil
 }
@@ -369,6 +372,7 @@ func (s *Server) handleAssetArchive(w http.ResponseWriter, r *http.Request) erro
 	}
 	done := map[bool]string{true: "archived", false: "restored"}[archive]
 	s.audit(r, a.PublisherID, "asset."+done, as.ID, map[string]any{"name": as.Name})
+	s.retag(r.Context(), a.PublisherID, false)
 	http.Redirect(w, r, "/catalog/assets/"+as.ID+"?done="+done, http.StatusSeeOther)
 	return nil
 }
@@ -391,6 +395,7 @@ func (s *Server) handleAssetMerge(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	s.audit(r, a.PublisherID, "asset.merge", into, map[string]any{"merged": as.Name, "links": res.Links})
+	s.retag(r.Context(), a.PublisherID, false)
 	http.Redirect(w, r, "/catalog/assets/"+into+"?done=merged", http.StatusSeeOther)
 	return nil
 }

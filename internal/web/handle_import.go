@@ -88,6 +88,9 @@ func (s *Server) apiImport(kind ingest.Kind) handlerFunc {
 			s.audit(r, a.PublisherID, "data.import", name, map[string]any{"kind": string(kind), "format": res.Format,
 				"inserted": res.Inserted, "updated": res.Updated, "failed": res.Failed, "accepted": err == nil})
 		}
+		if err == nil {
+			s.retagAfterImport(r.Context(), a.PublisherID, kind, res)
+		}
 		if err != nil {
 			if res == nil || phantomos.ErrorCode(err) != phantomos.EINVALID {
 				return err

@@ -151,6 +151,7 @@ func (s *Server) runImport(ctx context.Context, r *http.Request, token string, u
 		_, meta, _ := uploadPath(token)
 		os.Remove(data)
 		os.Remove(meta)
+		s.retagAfterImport(ctx, a.PublisherID, u.Kind, res)
 	}
 	return res, err
 }

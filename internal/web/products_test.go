@@ -535,3 +535,30 @@ func TestClaudeTaggerInTheWorkbench(t *testing.T) {
 		}
 	})
 }
+
+// TestImportedProductsGetSuggestions: products that arrive by import are
+// run through the local tagger at once, without anyone asking.
+func TestImportedProductsGetSuggestions(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		tn := newTenant(t, s, "alpha")
+		f := newCatalogFixture(t, s, tn)
+		_, ts := newTestServer(t, s)
+		member := client{t: t, ts: ts, ck: cookie(t, s, tn.users[phantomos.RoleMember])}
+		st, body, _ := member.send(http.MethodPost, "/api/products/import", "text/csv",
+			[]byte("name,sku,price,currency\nZephyrine Vale Enamel Pin,ZV-PIN,9.99,USD\nPlain Tote Bag,TOTE,12.00,USD\n"))
+		if st != http.StatusOK {
+			t.Fatalf("import: %d %s", st, body)
+		}
+		page, err := s.ProductList(context.Background(), tn.pub.ID, store.ProductQuery{Sort: "name"})
+		if err != nil || len(page.Rows) != 2 {
+			t.Fatalf("products: %+v %v", page, err)
+		}
+		pin, tote := page.Rows[1], page.Rows[0]
+		if pin.MappingStatus != phantomos.MappingSuggested || len(pin.Suggestions) != 1 || pin.Suggestions[0].AssetID != f.assets["Zephyrine Vale"].ID {
+			t.Errorf("imported pin: %s %+v", pin.MappingStatus, pin.Suggestions)
+		}
+		if tote.MappingStatus != phantomos.MappingUnmapped || tote.SuggestedAt == nil {
+			t.Errorf("imported tote: %s, looked at %v", tote.MappingStatus, tote.SuggestedAt)
+		}
+	})
+}

@@ -14,8 +14,8 @@ const syncEvery = 6 * time.Hour
 
 // Schedule does the periodic work until ctx ends: every interval it
 // regenerates insights older than a day, syncs active connectors whose
-// last sync is older than syncEvery and runs the tagger over products it
-// has not looked at yet. Both are idempotent, so a tick that
+// last sync is older than syncEvery and runs the local tagger over products
+// it has not looked at yet. Both are idempotent, so a tick that
 // overlaps another replica's duplicates nothing; a durable job queue
 // would also spread the work and survive restarts.
 func (s *Server) Schedule(ctx context.Context, interval time.Duration) {
@@ -50,10 +50,8 @@ func (s *Server) tick(ctx context.Context) {
 			}
 		}
 		s.syncDue(ctx, pub.ID, now)
-		// Products that arrived since (imports, syncs) get suggestions.
-		if _, err := s.suggestMappings(ctx, pub.ID, true); err != nil {
-			s.logger.Warn("schedule: tagging", "publisher", pub.ID, "err", err)
-		}
+		// Products that arrived since (syncs, webhooks) get suggestions.
+		s.retag(ctx, pub.ID, true)
 	}
 }
 

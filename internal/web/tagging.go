@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/ingest"
 	"github.com/phantomos/phantomos/internal/mapping"
 )
 
@@ -69,7 +70,10 @@ type assetGroup struct {
 }
 
 // suggestMappings runs the tagger over publisher pub's products waiting
-// for a decision (only those never looked at when onlyNew).
+// for a decision (only those never looked at when onlyNew), with Claude for
+// the products the local tagger is unsure about when one is configured. A
+// person asks for it (the Suggest mappings button, POST /api/ai/tagging):
+// Claude costs money, so automatic runs use retag.
 func (s *Server) suggestMappings(ctx context.Context, pub phantomos.PublisherID, onlyNew bool) (mapping.Run, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
@@ -81,4 +85,28 @@ func (s *Server) suggestMappings(ctx context.Context, pub phantomos.PublisherID,
 		return run, nil
 	}
 	return run, err
+}
+
+// retag runs the local tagger alone, after changes that call for it: new
+// products (imports, the schedule after syncs) or a changed catalogue. A
+// failure is logged: the change itself has succeeded.
+func (s *Server) retag(ctx context.Context, pub phantomos.PublisherID, onlyNew bool) {
+	if _, err := mapping.Suggest(ctx, s.store, pub, onlyNew, nil); err != nil {
+		s.logger.Warn("tagging", "publisher", pub, "err", err)
+	}
+}
+
+// retagAfterImport brings suggestions up to date after an import that wrote
+// something: new products get theirs, and a new catalogue re-examines every
+// product waiting for review.
+func (s *Server) retagAfterImport(ctx context.Context, pub phantomos.PublisherID, kind ingest.Kind, res *ingest.Result) {
+	if res == nil || res.DryRun || res.Inserted+res.Updated == 0 {
+		return
+	}
+	switch kind {
+	case ingest.KindProducts, ingest.KindSales:
+		s.retag(ctx, pub, true)
+	case ingest.KindAssets:
+		s.retag(ctx, pub, false)
+	}
 }
