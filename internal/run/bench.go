@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	conns := fs.Int("connections", 64, "concurrent connections (http)")
 	duration := fs.Duration("duration", 10*time.Second, "length of the load (http)")
 	rows := fs.Int("rows", 1_000_000, "rows of the generated sales file (import)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to this file (go tool pprof)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -65,6 +67,17 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		}
 		ts := httptest.NewServer(srv.Handler())
 		return srv, ts.URL, ts.Close, nil
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if what == "http" {
 		return b.loadTest(ctx, e, *conns, *duration)
@@ -251,16 +264,36 @@ func (b *bench) analytics(ctx context.Context, e *env, n int) error {
 				return c.Assets[0].NetRevenue, nil
 			}},
 	}
-	for _, j := range jobs {
-		var body, cbody []byte
-		d, err := timed(n, func() error {
+	// The pages first, computed and cached, so that the peak RSS measured
+	// before the naive queries is the server's (and the client's): the
+	// naive ones scan the whole sales table through the same process.
+	type result struct {
+		body, cbody []byte
+		d, cd       []time.Duration
+	}
+	results := make([]result, len(jobs))
+	for i, j := range jobs {
+		r := &results[i]
+		var err error
+		if r.d, err = timed(n, func() error {
 			var err error
-			body, err = b.get(client, uncached, j.path)
+			r.body, err = b.get(client, uncached, j.path)
 			return err
-		})
-		if err != nil {
+		}); err != nil {
 			return err
 		}
+		// The warm-up runs of timed fill the cache.
+		if r.cd, err = timed(n, func() error {
+			var err error
+			r.cbody, err = b.get(client, cached, j.path)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	serving := peakRSS()
+	for i, j := range jobs {
+		r := results[i]
 		var want int64
 		nd, err := timed(naiveN, func() error {
 			var err error
@@ -270,29 +303,21 @@ func (b *bench) analytics(ctx context.Context, e *env, n int) error {
 		if err != nil {
 			return err
 		}
-		// The warm-up runs of timed fill the cache.
-		cd, err := timed(n, func() error {
-			var err error
-			cbody, err = b.get(client, cached, j.path)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		got, err := j.got(body)
+		got, err := j.got(r.body)
 		if err != nil {
 			return err
 		}
 		agree := "equal"
 		if got != want {
 			agree = fmt.Sprintf("DIFFER (%d vs naive %d)", got, want)
-		} else if !bytes.Equal(body, cbody) {
+		} else if !bytes.Equal(r.body, r.cbody) {
 			agree = "DIFFER (cached answer is not the computed one)"
 		}
-		fmt.Fprintf(e.stdout, "%-22s %10s %10s %12s %9.1fx %-8s %12s %12s\n", j.name, ms(pct(d, .5)), ms(pct(d, .95)), ms(pct(nd, .5)),
-			float64(pct(nd, .5))/float64(pct(d, .5)), agree, ms(pct(cd, .5)), ms(pct(cd, .95)))
+		fmt.Fprintf(e.stdout, "%-22s %10s %10s %12s %9.1fx %-8s %12s %12s\n", j.name, ms(pct(r.d, .5)), ms(pct(r.d, .95)), ms(pct(nd, .5)),
+			float64(pct(nd, .5))/float64(pct(r.d, .5)), agree, ms(pct(r.cd, .5)), ms(pct(r.cd, .95)))
 	}
-	fmt.Fprintf(e.stdout, "\npeak RSS of this process (server and client): %s\n", peakRSS())
+	fmt.Fprintf(e.stdout, "\npeak RSS of this process serving the pages (server and client): %s\n", serving)
+	fmt.Fprintf(e.stdout, "peak RSS after the naive queries too: %s\n", peakRSS())
 	return nil
 }
 
@@ -377,37 +402,47 @@ func naiveAttribution(ctx context.Context, s *store.Store, pub *phantomos.Publis
 	return top, nil
 }
 
-// loadTest sends GET /api/analytics from conns concurrent clients for d,
-// three times, each on a fresh server: one question over and over (served
-// from the answer cache after the first request), a mix of ranges,
-// comparisons and filters starting from an empty cache, and one question
-// with the cache off (every request computes its answer). It reports
-// throughput, latency percentiles and how many answers were computed.
+// loadTest sends GET /api/analytics from conns concurrent clients for d in
+// four runs: one question over and over (served from the answer cache after
+// the first request); a mix of ranges, comparisons and filters starting
+// from an empty cache, then the same mix again on the now warm cache; and
+// one question with the cache off (every request computes its answer). It
+// reports throughput, latency percentiles and how many answers the server
+// computed during each run.
 func (b *bench) loadTest(ctx context.Context, e *env, conns int, d time.Duration) error {
 	single := []string{"/api/analytics?range=12m"}
+	mixed := b.mixedPaths()
 	runs := []struct {
 		name  string
 		cache int64
 		paths []string
-		warm  bool
+		warm  bool // ask the first question once before the run
+		again bool // run on the previous run's server and cache
 	}{
-		{"one question, cached", cacheDefault, single, true},
-		{"mixed questions, from a cold cache", cacheDefault, b.mixedPaths(), false},
-		{"one question, cache off", cacheOff, single, false},
+		{"one question, cached", cacheDefault, single, true, false},
+		{"mixed questions, from a cold cache", cacheDefault, mixed, false, false},
+		{"mixed questions, warm cache", cacheDefault, mixed, false, true},
+		{"one question, cache off", cacheOff, single, false, false},
 	}
 	fmt.Fprintf(e.stdout, "phantomos bench http: GET /api/analytics on %s (%s), %d connections for %s per run (client and server share this process)\n\n",
 		b.s.Where(), b.s.Dialect(), conns, d)
 	fmt.Fprintf(e.stdout, "%-36s %9s %9s %8s %9s %9s %9s %9s %9s\n", "run", "questions", "ok", "failed", "req/s", "p50", "p95", "p99", "computed")
+	var srv *web.Server
+	var url string
+	stop := func() {}
+	defer func() { stop() }()
 	for _, run := range runs {
-		srv, url, stop, err := b.serve(run.cache)
-		if err != nil {
-			return err
+		if !run.again {
+			stop()
+			var err error
+			if srv, url, stop, err = b.serve(run.cache); err != nil {
+				return err
+			}
 		}
 		transport := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
 		client := &http.Client{Transport: transport, Timeout: time.Minute}
 		if run.warm {
 			if _, err := b.get(client, url, run.paths[0]); err != nil {
-				stop()
 				return err
 			}
 		}
@@ -449,7 +484,6 @@ func (b *bench) loadTest(ctx context.Context, e *env, conns int, d time.Duration
 		el := time.Since(start)
 		_, _, after := srv.AnswerCacheStats()
 		transport.CloseIdleConnections()
-		stop()
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		fmt.Fprintf(e.stdout, "%-36s %9d %9d %8d %9.0f %9s %9s %9s %9d\n", run.name, len(run.paths), len(lat), failures,
 			float64(len(lat))/el.Seconds(), ms(pct(lat, .5)), ms(pct(lat, .95)), ms(pct(lat, .99)), after-before)
@@ -457,9 +491,9 @@ func (b *bench) loadTest(ctx context.Context, e *env, conns int, d time.Duration
 			fmt.Fprintf(e.stdout, "  first failure: %v\n", firstErr)
 		}
 	}
-	fmt.Fprintf(e.stdout, "\nquestions: the mixed run cycles through every range preset under every comparison, and the last 12 months\n"+
-		"filtered by each of the top countries, each channel and each category; computed counts answers computed by the\n"+
-		"server during the run (concurrent identical misses share one).\n")
+	fmt.Fprintf(e.stdout, "\nquestions: the mixed runs cycle through every range preset under every comparison, and the last 12 months\n"+
+		"filtered by each of the top countries, each channel and each category; computed counts the answers the server\n"+
+		"computed during the run (concurrent identical misses share one).\n")
 	fmt.Fprintf(e.stdout, "peak RSS: %s\n", peakRSS())
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,8 +126,28 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 		join = " JOIN products p ON p.publisher_id = t.publisher_id AND p.id = t.product_id"
 	}
 	if g == fullGrain {
-		cond, args := f.where(args, from, to, true)
-		return "sales_daily t" + join, cond, args
+		if byDay {
+			cond, args := f.where(args, from, to, true)
+			return "sales_daily t" + join, cond, args
+		}
+		// Sum the days away first, within the geographic filter, so that
+		// products are joined once per product and place rather than once
+		// per day (a year is hundreds of thousands of rows).
+		inner, args := f.where(args, from, to, false)
+		if len(f.Products) > 0 {
+			ids := make([]string, len(f.Products))
+			for i, id := range f.Products {
+				args = append(args, id)
+				ids[i] = fmt.Sprintf("$%d", len(args))
+			}
+			inner += " AND t.product_id IN (" + strings.Join(ids, ", ") + ")"
+		}
+		keys := "t.product_id, t.country, t.channel, t.connector_id, t.publisher_id"
+		src := "(SELECT " + keys + ", SUM(t.orders) AS orders, SUM(t.units) AS units, SUM(t.gross) AS gross, SUM(t.discount) AS discount, " +
+			"SUM(t.refunded) AS refunded, SUM(t.net) AS net FROM sales_daily t WHERE " + inner + " GROUP BY " + keys + ") t"
+		product := Filter{GameIPs: f.GameIPs, Assets: f.Assets, Categories: f.Categories}
+		cond, args := product.conds([]string{"t.publisher_id = $1"}, args, join != "")
+		return src + join, cond, args
 	}
 	table, cols := "product", "product_id"
 	if g == geoGrain {
@@ -439,17 +460,24 @@ type ProductBucket struct {
 // ("day", "week" or "month") of publisher pub for days from..to under f,
 // for attribution over time, ordered by bucket and product.
 //
-// Months are summed in the database. Days and weeks are summed here from
-// day rows (the covering product index yields a few products over many
-// days without touching the table): SQLite's date functions cost more per
-// row than reading the row.
+// The covering product index yields a few products over many days
+// without touching the table.
 func (s *Store) ProductNetByBucket(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter, grain string) ([]ProductBucket, error) {
 	src, cond, args := f.rollup(f.pick(true, false), pub, from, to, "", true, false)
-	// Day rows are summed here too: product_daily has one per day and
-	// product already, and a GROUP BY costs SQLite more than the rows.
+	// On SQLite days and weeks are summed here: product_daily has one row
+	// per day and product already, and a GROUP BY, let alone a date function
+	// per row, costs it more than reading the rows. PostgreSQL groups for
+	// less than the Go side decodes the rows, so it sums weeks and months.
 	q := `SELECT ` + s.dialect.dayOut("t.day") + `, CAST(t.product_id AS TEXT), t.net FROM ` + src + ` WHERE ` + cond
-	if grain == "month" {
-		q = `SELECT ` + s.dialect.bucket("t.day", "month") + ` AS b, CAST(t.product_id AS TEXT), SUM(t.net) FROM ` + src + ` WHERE ` + cond + `
+	pgWeeks := grain == "week" && s.dialect == Postgres
+	switch {
+	case pgWeeks:
+		// Weeks numbered from Monday 1900-01-01 by date arithmetic, which
+		// costs PostgreSQL less than date_trunc.
+		q = `SELECT (t.day - DATE '1900-01-01') / 7 AS b, CAST(t.product_id AS TEXT), SUM(t.net) FROM ` + src + ` WHERE ` + cond + `
+			GROUP BY t.product_id, b`
+	case grain == "month":
+		q = `SELECT ` + s.dialect.bucket("t.day", grain) + ` AS b, CAST(t.product_id AS TEXT), SUM(t.net) FROM ` + src + ` WHERE ` + cond + `
 			GROUP BY t.product_id, b`
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -464,9 +492,9 @@ func (s *Store) ProductNetByBucket(ctx context.Context, pub phantomos.PublisherI
 	// A year of days for a few dozen products is tens of thousands of
 	// rows: read them into reused buffers and keep one string per distinct
 	// day and product.
-	sums := map[key]int64{}
-	starts := map[string]phantomos.Day{}
-	products := map[string]string{}
+	sums := make(map[key]int64, 4096)
+	starts := make(map[string]phantomos.Day, 512)
+	products := make(map[string]string, max(len(f.Products), 64))
 	var day, product sql.RawBytes
 	var net int64
 	for rows.Next() {
@@ -475,12 +503,19 @@ func (s *Store) ProductNetByBucket(ctx context.Context, pub phantomos.PublisherI
 		}
 		start, ok := starts[string(day)]
 		if !ok {
-			if len(day) < 10 {
+			switch {
+			case pgWeeks:
+				n, err := strconv.Atoi(string(day))
+				if err != nil {
+					return nil, fmt.Errorf("store: product net by week: %w", err)
+				}
+				start = phantomos.DayOf(time.Date(1900, 1, 1+7*n, 0, 0, 0, 0, time.UTC), time.UTC)
+			case len(day) < 10:
 				return nil, fmt.Errorf("store: product net by %s: unexpected day %q", grain, day)
-			}
-			start = phantomos.Day(day[:10])
-			if grain == "week" {
-				start = weekStart(start)
+			case grain == "week":
+				start = weekStart(phantomos.Day(day[:10]))
+			default:
+				start = phantomos.Day(day[:10])
 			}
 			starts[string(day)] = start
 		}

@@ -33,6 +33,9 @@ func TestProductNetByBucketMatchesNaive(t *testing.T) {
 					f.Products = append(f.Products, p.ID)
 				}
 			}
+			if trial%6 == 4 {
+				f.Products = nil // every product: PostgreSQL sums the weeks itself
+			}
 			switch trial % 4 {
 			case 1:
 				f.Countries = []string{"US", "DE"} // the full-grain rollup

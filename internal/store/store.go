@@ -66,7 +66,10 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
+	// As many idle as open: under load, connections returned beyond the
+	// idle limit are closed and reopened at once (a new backend each time).
+	// Idle ones still close after five minutes.
+	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

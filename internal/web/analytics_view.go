@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
@@ -43,7 +44,7 @@ func (s *Server) parseView(r *http.Request, pub *phantomos.Publisher) (*view, er
 		if v.Preset == "" {
 			v.Preset = "12m"
 		}
-		v.Period, err = analytics.Range(v.Preset, s.now(), pub.Location())
+		v.Period, err = analytics.Range(v.Preset, s.now(), s.location(pub))
 	}
 	if err != nil {
 		return nil, err
@@ -119,6 +120,16 @@ func (v *view) Filtered() bool {
 
 // Presets are the range choices, for the form.
 func (v *view) Presets() any { return analytics.Presets }
+
+// location returns the publisher's time zone, loaded once per name.
+func (s *Server) location(pub *phantomos.Publisher) *time.Location {
+	if loc, ok := s.zones.Load(pub.Timezone); ok {
+		return loc.(*time.Location)
+	}
+	loc := pub.Location()
+	s.zones.Store(pub.Timezone, loc)
+	return loc
+}
 
 // publisherView returns the request's publisher and its analytics view,
 // the start of every analytics page and endpoint. The publisher and its

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,7 +53,7 @@ type answerCache struct {
 type answer struct {
 	key  string
 	val  any
-	json []byte // json.Marshal of val, without a trailing newline
+	body []byte // the API's response: json.Marshal of val and a newline
 	cost int64
 }
 
@@ -135,8 +136,9 @@ func (c *answerCache) compute(ctx context.Context, key string, compute func(cont
 	if err != nil {
 		return nil, fmt.Errorf("web: encode answer: %w", err)
 	}
+	b = append(b, '\n')
 	// The value in memory is about as large as its JSON.
-	return &answer{key: key, val: v, json: b, cost: int64(2*len(b) + len(key) + 256)}, nil
+	return &answer{key: key, val: v, body: b, cost: int64(2*len(b) + len(key) + 256)}, nil
 }
 
 func (c *answerCache) lookup(key string) *answer {
@@ -199,22 +201,23 @@ func (c *answerCache) collectors() []prometheus.Collector {
 }
 
 // cached returns the answer of type T under key, computing it with compute
-// on a miss, and its JSON.
+// on a miss, and the API's response body for it.
 func cached[T any](ctx context.Context, c *answerCache, key string, compute func(context.Context) (T, error)) (T, []byte, error) {
 	a, err := c.get(ctx, key, func(ctx context.Context) (any, error) { return compute(ctx) })
 	if err != nil {
 		var zero T
 		return zero, nil, err
 	}
-	return a.val.(T), a.json, nil
+	return a.val.(T), a.body, nil
 }
 
-// writeAnswer sends a cached answer's JSON as api.WriteJSON would send the
-// value: the same bytes, without encoding it again.
-func writeAnswer(w http.ResponseWriter, b []byte) error {
-	w.Header().Set("Content-Type", "application/json")
+// writeAnswer sends a cached answer's body: the bytes api.WriteJSON would
+// send for its value, without encoding it again, and in one write.
+func writeAnswer(w http.ResponseWriter, body []byte) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(b)
-	w.Write([]byte{'\n'})
+	w.Write(body)
 	return nil
 }

@@ -132,6 +132,16 @@ func TestAnswerCache(t *testing.T) {
 		if got := stats(); got != [3]int64{0, 1, 1} {
 			t.Errorf("after the first request: hits, misses, computations = %v, want [0 1 1]", got)
 		}
+		// The answer is exactly what encoding a fresh computation gives.
+		period, _ := analytics.Custom("2026-03-01", "2026-04-30")
+		cmpPeriod, _, _ := analytics.Compare(period, analytics.ComparePrevious)
+		fresh, err := analytics.BuildOverview(ctx, s, a.pub, period, cmpPeriod, true, store.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := json.Marshal(fresh); !bytes.Equal(append(want, '\n'), first) {
+			t.Errorf("the served answer differs from the computed one:\n%s\n%s", first, want)
+		}
 		_, again := getAs(t, ts, ca, path)
 		if !bytes.Equal(first, again) {
 			t.Errorf("a cached answer differs from the computed one:\n%s\n%s", first, again)
@@ -231,7 +241,7 @@ func TestAnswerCacheSharesConcurrentMisses(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatal(errs[i])
 		}
-		if got[i] != got[0] || string(got[i].json) != `{"answer":42}` {
+		if got[i] != got[0] || string(got[i].body) != "{\"answer\":42}\n" {
 			t.Errorf("caller %d got %v", i, got[i])
 		}
 	}

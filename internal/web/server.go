@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,8 +56,10 @@ type Server struct {
 	// without ANTHROPIC_API_KEY.
 	claude *claudetag.Tagger
 
-	// answers caches analytics answers by publisher data version.
+	// answers caches analytics answers by publisher data version; zones
+	// the time zones they are asked in (loading one reads tzdata).
 	answers *answerCache
+	zones   sync.Map // IANA name → *time.Location
 
 	loginByIP    *auth.Throttle
 	loginByEmail *auth.Throttle
