@@ -416,16 +416,19 @@ func (b *bench) loadTest(ctx context.Context, e *env, conns int, d time.Duration
 		name  string
 		cache int64
 		paths []string
-		warm  bool // ask the first question once before the run
+		warm  bool // ask every question once before the run
 		again bool // run on the previous run's server and cache
 	}{
 		{"one question, cached", cacheDefault, single, true, false},
 		{"mixed questions, from a cold cache", cacheDefault, mixed, false, false},
-		{"mixed questions, warm cache", cacheDefault, mixed, false, true},
+		{"mixed questions, warm cache", cacheDefault, mixed, true, true},
 		{"one question, cache off", cacheOff, single, false, false},
 	}
 	fmt.Fprintf(e.stdout, "phantomos bench http: GET /api/analytics on %s (%s), %d connections for %s per run (client and server share this process)\n\n",
 		b.s.Where(), b.s.Dialect(), conns, d)
+	if err := b.eachAlone(e, mixed); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "%-36s %9s %9s %8s %9s %9s %9s %9s %9s\n", "run", "questions", "ok", "failed", "req/s", "p50", "p95", "p99", "computed")
 	var srv *web.Server
 	var url string
@@ -442,8 +445,14 @@ func (b *bench) loadTest(ctx context.Context, e *env, conns int, d time.Duration
 		transport := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
 		client := &http.Client{Transport: transport, Timeout: time.Minute}
 		if run.warm {
-			if _, err := b.get(client, url, run.paths[0]); err != nil {
-				return err
+			// Every question once, one at a time: afterwards each answer is
+			// cached and no computation left over from an earlier run is
+			// still going.
+			patient := &http.Client{Transport: transport, Timeout: 5 * time.Minute}
+			for _, path := range run.paths {
+				if _, err := b.get(patient, url, path); err != nil {
+					return err
+				}
 			}
 		}
 		_, _, before := srv.AnswerCacheStats()
@@ -495,6 +504,41 @@ func (b *bench) loadTest(ctx context.Context, e *env, conns int, d time.Duration
 		"filtered by each of the top countries, each channel and each category; computed counts the answers the server\n"+
 		"computed during the run (concurrent identical misses share one).\n")
 	fmt.Fprintf(e.stdout, "peak RSS: %s\n", peakRSS())
+	return nil
+}
+
+// eachAlone computes the answer to each question once, one at a time with
+// the cache off, and prints how long each took: what a first visit costs,
+// and which questions a load of them queues behind.
+func (b *bench) eachAlone(e *env, paths []string) error {
+	_, url, stop, err := b.serve(cacheOff)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	client := &http.Client{Timeout: 5 * time.Minute}
+	type timing struct {
+		path string
+		d    time.Duration
+	}
+	var all []timing
+	var ds []time.Duration
+	for _, path := range paths {
+		t0 := time.Now()
+		if _, err := b.get(client, url, path); err != nil {
+			return err
+		}
+		all = append(all, timing{path, time.Since(t0)})
+		ds = append(ds, time.Since(t0))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	sort.SliceStable(all, func(i, j int) bool { return all[i].d > all[j].d })
+	fmt.Fprintf(e.stdout, "each of the %d mixed questions alone, computed (cache off): p50 %s, p95 %s, max %s; slowest:\n",
+		len(paths), ms(pct(ds, .5)), ms(pct(ds, .95)), ms(ds[len(ds)-1]))
+	for _, t := range all[:min(5, len(all))] {
+		fmt.Fprintf(e.stdout, "  %10s  %s\n", ms(t.d), t.path)
+	}
+	fmt.Fprintln(e.stdout)
 	return nil
 }
 

@@ -189,8 +189,26 @@ func TestAPIKeysAndAudit(t *testing.T) {
 		}
 		keys, _ := s.APIKeys(ctx, a.pub.ID)
 		if len(keys) != 1 || keys[0].LastUsedAt == nil || keys[0].Prefix != "pk_abc" {
-			t.Errorf("keys = %+v", keys)
+			t.Fatalf("keys = %+v", keys)
 		}
+		// Use is recorded at most once a minute: a busy key does not write
+		// on every request.
+		first := *keys[0].LastUsedAt
+		for _, later := range []time.Duration{30 * time.Second, 2 * time.Minute} {
+			s.SetClock(func() time.Time { return first.Add(later) })
+			if _, err := s.ActorByAPIKey(ctx, "keyhash"); err != nil {
+				t.Fatal(err)
+			}
+			keys, _ = s.APIKeys(ctx, a.pub.ID)
+			want := first
+			if later > time.Minute {
+				want = first.Add(later)
+			}
+			if got := *keys[0].LastUsedAt; !got.Equal(want) {
+				t.Errorf("last use after a request %s later = %s, want %s", later, got, want)
+			}
+		}
+		s.SetClock(time.Now)
 		if err := s.RevokeAPIKey(ctx, b.pub.ID, id); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
 			t.Errorf("revoke A's key as B: %v", err)
 		}

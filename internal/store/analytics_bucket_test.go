@@ -27,6 +27,15 @@ func TestProductNetByBucketMatchesNaive(t *testing.T) {
 			from := phantomos.DayOf(a, time.UTC)
 			to := phantomos.DayOf(a.AddDate(0, 0, 1+rng.IntN(200)), time.UTC)
 			grain := []string{"day", "week", "month"}[trial%3]
+			switch trial % 8 {
+			case 4:
+				// Whole weeks only: Monday to Sunday (product_weekly alone).
+				from = phantomos.DayOf(a.AddDate(0, 0, -((int(a.Weekday())+6)%7)), time.UTC)
+				to = phantomos.DayOf(from.Time().AddDate(0, 0, 7*(1+rng.IntN(20))-1), time.UTC)
+			case 7:
+				// Within one week: days only.
+				to = phantomos.DayOf(a.AddDate(0, 0, rng.IntN(3)), time.UTC)
+			}
 			var f store.Filter
 			for _, p := range rp.products {
 				if rng.IntN(3) == 0 {

@@ -33,6 +33,15 @@ func (d Dialect) monthOf(col string) string {
 	return "substr(" + col + ", 1, 7)"
 }
 
+// weekOf returns an expression for the Monday starting the week of a DATE
+// column, as a DATE.
+func (d Dialect) weekOf(col string) string {
+	if d == Postgres {
+		return "CAST(date_trunc('week', " + col + ") AS DATE)"
+	}
+	return "date(" + col + ", '-6 days', 'weekday 1')"
+}
+
 // DayText returns an expression giving a DATE column as "YYYY-MM-DD" text
 // on either engine, for tests that compare days as strings.
 func (s *Store) DayText(col string) string {

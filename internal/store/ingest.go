@@ -515,12 +515,12 @@ func (w *ImportWriter) refreshTouched(ctx context.Context) error {
 			to = d
 			continue
 		}
-		if err := refreshRollups(ctx, w.tx, w.pub, from, to, refundDate); err != nil {
+		if err := refreshRollups(ctx, w.tx, w.s.dialect, w.pub, from, to, refundDate); err != nil {
 			return err
 		}
 		from, to = d, d
 	}
-	return refreshRollups(ctx, w.tx, w.pub, from, to, refundDate)
+	return refreshRollups(ctx, w.tx, w.s.dialect, w.pub, from, to, refundDate)
 }
 
 // inList returns "$first, $first+1, …" for n parameters.
@@ -1501,7 +1501,8 @@ func (w *ImportWriter) WriteFXRates(ctx context.Context, rows []FXRow) error {
 }
 
 // CheckRollups compares every rollup of publisher pub (sales_daily,
-// orders_daily, product_daily, geo_daily and the monthly ones) with a fresh
+// orders_daily, product_daily, geo_daily, product_weekly and the monthly
+// ones) with a fresh
 // aggregation of its sales, refunds booked as the publisher chooses, and
 // reports any difference: they must always
 // agree, whatever was imported or corrected.
@@ -1540,6 +1541,12 @@ func (s *Store) CheckRollups(ctx context.Context, pub phantomos.PublisherID) err
 				SELECT ` + month + ` AS m, day, product_id, COUNT(DISTINCT external_order_id) AS o, SUM(quantity) AS q,
 					SUM(gross_reporting) AS g, SUM(discount_reporting) AS d, SUM(refunded_reporting) AS r, SUM(net_reporting) AS n
 				FROM ` + booked + ` AS b WHERE publisher_id = $1 GROUP BY day, product_id) x GROUP BY m, product_id`},
+		{"product_weekly",
+			`SELECT week, product_id, orders, ` + amounts + ` FROM product_weekly WHERE publisher_id = $1`,
+			`SELECT w, product_id, SUM(o), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n) FROM (
+				SELECT ` + s.dialect.weekOf("day") + ` AS w, day, product_id, COUNT(DISTINCT external_order_id) AS o, SUM(quantity) AS q,
+					SUM(gross_reporting) AS g, SUM(discount_reporting) AS d, SUM(refunded_reporting) AS r, SUM(net_reporting) AS n
+				FROM ` + booked + ` AS b WHERE publisher_id = $1 GROUP BY day, product_id) x GROUP BY w, product_id`},
 		{"geo_monthly",
 			`SELECT month, country, channel, connector_id, orders, ` + amounts + ` FROM geo_monthly WHERE publisher_id = $1`,
 			`SELECT ` + month + `, country, channel, connector_id, COUNT(DISTINCT external_order_id), ` + sums + `

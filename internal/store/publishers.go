@@ -84,7 +84,7 @@ func (s *Store) PublisherBySlug(ctx context.Context, slug string) (*phantomos.Pu
 func (s *Store) DeletePublisher(ctx context.Context, id phantomos.PublisherID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		// Big tables first, explicitly, so the cascade has little left to do.
-		for _, table := range []string{"sales_daily", "orders_daily", "product_daily", "product_monthly", "geo_daily", "geo_monthly", "sales", "product_assets", "products"} {
+		for _, table := range append(rollupTables[:len(rollupTables):len(rollupTables)], "sales", "product_assets", "products") {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE publisher_id = $1`, id); err != nil {
 				return fmt.Errorf("store: delete publisher %s: %s: %w", id, table, err)
 			}
@@ -136,7 +136,7 @@ func (s *Store) UpdatePublisher(ctx context.Context, p *phantomos.Publisher) err
 			return fmt.Errorf("store: update publisher: %w", err)
 		}
 		if refundDate != p.Settings.RefundsOnRefundDate() {
-			if err := rebuildRollups(ctx, tx, p.ID, p.Settings.RefundsOnRefundDate()); err != nil {
+			if err := rebuildRollups(ctx, tx, s.dialect, p.ID, p.Settings.RefundsOnRefundDate()); err != nil {
 				return fmt.Errorf("store: update publisher: %w", err)
 			}
 		}

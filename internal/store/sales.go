@@ -98,7 +98,7 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 		if err != nil {
 			return err
 		}
-		if err := refreshRollups(ctx, tx, pub, minDay, maxDay, refundDate); err != nil {
+		if err := refreshRollups(ctx, tx, s.dialect, pub, minDay, maxDay, refundDate); err != nil {
 			return err
 		}
 		return bumpDataVersion(ctx, tx, pub)
@@ -144,7 +144,7 @@ func (s *Store) copySales(ctx context.Context, pub phantomos.PublisherID, sales 
 			if err != nil {
 				return err
 			}
-			if err := refreshRollups(ctx, pgxExec{tx}, pub, *minDay, *maxDay, refundDate); err != nil {
+			if err := refreshRollups(ctx, pgxExec{tx}, Postgres, pub, *minDay, *maxDay, refundDate); err != nil {
 				return err
 			}
 			if err := bumpDataVersion(ctx, pgxExec{tx}, pub); err != nil {
@@ -158,13 +158,13 @@ func (s *Store) copySales(ctx context.Context, pub phantomos.PublisherID, sales 
 	}
 	// Fresh statistics, or the planner keeps choosing plans for empty
 	// tables until autovacuum gets round to them.
-	if _, err := s.db.ExecContext(ctx, `ANALYZE sales, sales_daily, orders_daily`); err != nil {
+	if _, err := s.db.ExecContext(ctx, `ANALYZE products, product_assets, sales, sales_daily, orders_daily`); err != nil {
 		return n, fmt.Errorf("store: analyze after bulk load: %w", err)
 	}
 	// The rollups the pages read are small: vacuumed, their pages are
 	// marked all-visible and the covering indexes answer from the index
 	// alone (index-only scans), without waiting for autovacuum.
-	if _, err := s.db.ExecContext(ctx, `VACUUM (ANALYZE) product_daily, product_monthly, geo_daily, geo_monthly`); err != nil {
+	if _, err := s.db.ExecContext(ctx, `VACUUM (ANALYZE) product_daily, product_weekly, product_monthly, geo_daily, geo_monthly`); err != nil {
 		return n, fmt.Errorf("store: vacuum after bulk load: %w", err)
 	}
 	return n, nil
@@ -205,15 +205,15 @@ func (p pgxExec) ExecContext(ctx context.Context, query string, args ...any) (sq
 
 // refreshRollups recomputes every rollup of publisher pub for the days
 // from..to (inclusive) from the sales table: sales_daily and orders_daily,
-// then product_daily and geo_daily from them, then the monthly tables for
-// every month the range touches. Recomputing whole days keeps distinct
+// then product_daily and geo_daily from them, then product_weekly for every
+// week and the monthly tables for every month the range touches. Recomputing whole days keeps distinct
 // order counts exact whatever was inserted, updated or deleted, and costs
 // only the rows of the days (and months) touched.
 //
 // refundDate is the publisher's refund booking (see bookedSales): with it,
 // a line's refund is booked on its refund_day, so the caller's range must
 // cover the refund days that changed as well as the order days.
-func refreshRollups(ctx context.Context, tx execer, pub phantomos.PublisherID, from, to phantomos.Day, refundDate bool) error {
+func refreshRollups(ctx context.Context, tx execer, d Dialect, pub phantomos.PublisherID, from, to phantomos.Day, refundDate bool) error {
 	days := []string{
 		`DELETE FROM sales_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
 		// Distinct orders by grouping twice (per order, then per key): two
@@ -256,6 +256,21 @@ func refreshRollups(ctx context.Context, tx execer, pub phantomos.PublisherID, f
 		if _, err := tx.ExecContext(ctx, q, pub, string(from), string(to)); err != nil {
 			return fmt.Errorf("refresh rollups: %w", err)
 		}
+	}
+	// Whole weeks, Monday to Sunday, from product_daily: the days of the
+	// edge weeks outside from..to are unchanged and summed again with them.
+	week := d.weekOf("day")
+	firstWeek, lastWeek := weekStart(from), weekStart(to)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM product_weekly WHERE publisher_id = $1 AND week BETWEEN $2 AND $3`,
+		pub, string(firstWeek), string(lastWeek)); err != nil {
+		return fmt.Errorf("refresh weekly rollups: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO product_weekly (publisher_id, week, product_id, orders, units, gross, discount, refunded, net)
+		 SELECT publisher_id, `+week+`, product_id, SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
+		 FROM product_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3
+		 GROUP BY publisher_id, `+week+`, product_id`,
+		pub, string(firstWeek), string(addDays(lastWeek, 6))); err != nil {
+		return fmt.Errorf("refresh weekly rollups: %w", err)
 	}
 	months := []string{
 		`DELETE FROM product_monthly WHERE publisher_id = $1 AND month = $2`,
@@ -376,8 +391,8 @@ func refundDateBooking(ctx context.Context, tx *sql.Tx, d Dialect, pub phantomos
 
 // rebuildRollups recomputes every rollup of publisher pub under the given
 // refund booking, inside tx: what changing the booking needs.
-func rebuildRollups(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, refundDate bool) error {
-	for _, table := range []string{"sales_daily", "orders_daily", "product_daily", "product_monthly", "geo_daily", "geo_monthly"} {
+func rebuildRollups(ctx context.Context, tx *sql.Tx, d Dialect, pub phantomos.PublisherID, refundDate bool) error {
+	for _, table := range rollupTables {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE publisher_id = $1`, pub); err != nil {
 			return fmt.Errorf("rebuild rollups: %s: %w", table, err)
 		}
@@ -400,8 +415,11 @@ func rebuildRollups(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, 
 	} else if rl > last {
 		last = rl
 	}
-	return refreshRollups(ctx, tx, pub, first, last, refundDate)
+	return refreshRollups(ctx, tx, d, pub, first, last, refundDate)
 }
+
+// rollupTables are the tables refreshRollups keeps.
+var rollupTables = []string{"sales_daily", "orders_daily", "product_daily", "product_weekly", "product_monthly", "geo_daily", "geo_monthly"}
 
 // monthStart returns the first day of d's month.
 func monthStart(d phantomos.Day) phantomos.Day { return phantomos.Day(string(d)[:8] + "01") }
