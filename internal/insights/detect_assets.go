@@ -15,7 +15,8 @@ const (
 	trendMonths = 3
 	// trendAlpha is the family-wise false-alarm rate over all assets tested.
 	trendAlpha = 0.05
-	// trendMinChange is the smallest change in share of revenue reported.
+	// trendMinChange is the smallest move reported: the change against the
+	// typical asset on last year, or the fitted trend over twelve months.
 	trendMinChange = 0.20
 	// trendMinShare is the smallest share of revenue (in either period) an
 	// asset needs to be worth a finding.
@@ -120,7 +121,11 @@ func assetTrends(d *dataset) []finding {
 		shareR, shareY := float64(revR)/float64(totR), float64(revY)/float64(totY)
 		revChange, totalChange := float64(revR)/float64(revY)-1, float64(totR)/float64(totY)-1
 		relative := (1+revChange)/(1+typical) - 1
-		if math.Max(shareR, shareY) < trendMinShare || math.Abs(relative) < trendMinChange || relative*c.trend <= 0 {
+		// The move is large enough when either measure of it is: the change
+		// on the same months last year against the typical asset, or the
+		// fitted trend over a year (steadier than three months' noise).
+		size := math.Max(math.Abs(relative), math.Abs(math.Expm1(12*c.trend)))
+		if math.Max(shareR, shareY) < trendMinShare || size < trendMinChange || relative*c.trend <= 0 {
 			continue
 		}
 		rising := relative > 0

@@ -389,3 +389,45 @@ func (c *pageCache) figure(ctx context.Context, s *store.Store, pub *phantomos.P
 	}
 	return 0, false, fmt.Errorf("unknown measure %q", f.Measure)
 }
+
+// TestDemoPlantedWhateverTheDate: the demo is generated up to the day it is
+// loaded, so the planted rising and declining characters must be found as
+// of any day of the year, not only on the day TestDemo fixes. (As of
+// 2026-12-02 Pixel's last three months were only 8% ahead of the typical
+// asset on last year, after a strong autumn a year before, while its
+// two-year trend was 7% a month: the trend's size now counts too.)
+func TestDemoPlantedWhateverTheDate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the demo six times")
+	}
+	for _, now := range []time.Time{
+		time.Date(2026, 1, 20, 12, 0, 0, 0, time.UTC), time.Date(2026, 4, 8, 12, 0, 0, 0, time.UTC),
+		time.Date(2026, 6, 12, 12, 0, 0, 0, time.UTC), time.Date(2026, 8, 16, 12, 0, 0, 0, time.UTC),
+		time.Date(2026, 10, 20, 12, 0, 0, 0, time.UTC), time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC),
+	} {
+		s := storetest.New(t, store.SQLite)
+		ctx := context.Background()
+		pub, err := demo.Load(ctx, s, demo.Options{Sales: 30_000, Seed: 1, Now: now}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := insights.Generate(ctx, s, pub, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := map[string]bool{}
+		for _, in := range list {
+			found[in.Title[:max(0, strings.Index(in.Title, ":"))]] = true
+		}
+		for _, want := range []string{demo.RisingCharacter + " is rising", demo.DecliningCharacter + " is declining"} {
+			if !found[want] {
+				t.Errorf("as of %s: no %q among %d insights", now.Format(time.DateOnly), want, len(list))
+			}
+		}
+		for _, wrong := range []string{demo.RisingCharacter + " is declining", demo.DecliningCharacter + " is rising"} {
+			if found[wrong] {
+				t.Errorf("as of %s: %q", now.Format(time.DateOnly), wrong)
+			}
+		}
+	}
+}
