@@ -134,14 +134,9 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 		// products are joined once per product and place rather than once
 		// per day (a year is hundreds of thousands of rows).
 		inner, args := f.where(args, from, to, false)
-		if len(f.Products) > 0 {
-			ids := make([]string, len(f.Products))
-			for i, id := range f.Products {
-				args = append(args, id)
-				ids[i] = fmt.Sprintf("$%d", len(args))
-			}
-			inner += " AND t.product_id IN (" + strings.Join(ids, ", ") + ")"
-		}
+		var only string
+		only, args = productList("t.product_id", f.Products, args)
+		inner += only
 		keys := "t.product_id, t.country, t.channel, t.connector_id, t.publisher_id"
 		src := "(SELECT " + keys + ", SUM(t.orders) AS orders, SUM(t.units) AS units, SUM(t.gross) AS gross, SUM(t.discount) AS discount, " +
 			"SUM(t.refunded) AS refunded, SUM(t.net) AS net FROM sales_daily t WHERE " + inner + " GROUP BY " + keys + ") t"
@@ -158,14 +153,11 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 		// sees its indexes: the day range is a run of the primary key, a
 		// few products over many days are the covering product index.
 		cond, args := f.where(args, from, to, join != "")
-		if g == productGrain && len(f.Products) > 0 && join == "" {
+		if g == productGrain && join == "" {
 			// where adds the product list only with products joined.
-			ids := make([]string, len(f.Products))
-			for i, id := range f.Products {
-				args = append(args, id)
-				ids[i] = fmt.Sprintf("$%d", len(args))
-			}
-			cond += " AND t.product_id IN (" + strings.Join(ids, ", ") + ")"
+			var only string
+			only, args = productList("t.product_id", f.Products, args)
+			cond += only
 		}
 		return table + "_daily t" + join, cond, args
 	}
@@ -177,12 +169,8 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 	// Restricting to given products belongs inside the parts, before they
 	// are summed.
 	only := ""
-	if g == productGrain && len(f.Products) > 0 {
-		ids := make([]string, len(f.Products))
-		for i, id := range f.Products {
-			ids[i] = ph(id)
-		}
-		only = " AND product_id IN (" + strings.Join(ids, ", ") + ")"
+	if g == productGrain {
+		only, args = productList("product_id", f.Products, args)
 	}
 	var parts []string
 	end := to
@@ -216,6 +204,21 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 	src := "(SELECT " + keys + ", SUM(orders) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount, " +
 		"SUM(refunded) AS refunded, SUM(net) AS net FROM (" + strings.Join(parts, " UNION ALL ") + ") u GROUP BY " + keys + ") t"
 	return src + join, cond, args
+}
+
+// productList returns the condition " AND col IN (...)" restricting col to
+// ids, with the ids appended to args as its arguments, or "" when ids is
+// empty.
+func productList(col string, ids []string, args []any) (string, []any) {
+	if len(ids) == 0 {
+		return "", args
+	}
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	return " AND " + col + " IN (" + strings.Join(ph, ", ") + ")", args
 }
 
 // wholeMonths returns the first days of the first and last calendar months
@@ -574,24 +577,16 @@ func (f Filter) weekly(pub phantomos.PublisherID, from, to phantomos.Day) (src, 
 	if last < first {
 		return "", "", nil, false
 	}
-	args = []any{pub}
-	ph := func(v string) string {
-		args = append(args, v)
+	only, args := productList("product_id", f.Products, []any{pub})
+	ph := func(v phantomos.Day) string {
+		args = append(args, string(v))
 		return fmt.Sprintf("$%d", len(args))
 	}
-	only := ""
-	if len(f.Products) > 0 {
-		ids := make([]string, len(f.Products))
-		for i, id := range f.Products {
-			ids[i] = ph(id)
-		}
-		only = " AND product_id IN (" + strings.Join(ids, ", ") + ")"
-	}
 	parts := []string{fmt.Sprintf("SELECT publisher_id, week AS day, product_id, net FROM product_weekly WHERE publisher_id = $1 AND week BETWEEN %s AND %s%s",
-		ph(string(first)), ph(string(last)), only)}
+		ph(first), ph(last), only)}
 	days := func(a, b phantomos.Day) {
 		parts = append(parts, fmt.Sprintf("SELECT publisher_id, day, product_id, net FROM product_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s%s",
-			ph(string(a)), ph(string(b)), only))
+			ph(a), ph(b), only))
 	}
 	if from < first {
 		days(from, addDays(first, -1))
