@@ -402,8 +402,8 @@ func naiveAttribution(ctx context.Context, s *store.Store, pub *phantomos.Publis
 	return top, nil
 }
 
-// loadTest sends GET /api/analytics from conns concurrent clients for d in
-// four runs: one question over and over (served from the answer cache after
+// loadTest times each mixed question alone first (eachAlone), then sends
+// GET /api/analytics from conns concurrent clients for d in four runs: one question over and over (served from the answer cache after
 // the first request); a mix of ranges, comparisons and filters starting
 // from an empty cache, then the same mix again on the now warm cache; and
 // one question with the cache off (every request computes its answer). It

@@ -75,7 +75,7 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -524288`); err != nil {
 			return err
 		}
-		defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -32768`)
+		defer tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = -%d`, sqliteCacheKiB))
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO sales (`+columnList(saleColumns)+`) VALUES (`+placeholders(len(saleColumns))+`)`)
 		if err != nil {
 			return err
@@ -206,9 +206,10 @@ func (p pgxExec) ExecContext(ctx context.Context, query string, args ...any) (sq
 // refreshRollups recomputes every rollup of publisher pub for the days
 // from..to (inclusive) from the sales table: sales_daily and orders_daily,
 // then product_daily and geo_daily from them, then product_weekly for every
-// week and the monthly tables for every month the range touches. Recomputing whole days keeps distinct
-// order counts exact whatever was inserted, updated or deleted, and costs
-// only the rows of the days (and months) touched.
+// week and the monthly tables for every month the range touches.
+// Recomputing whole days keeps distinct order counts exact whatever was
+// inserted, updated or deleted, and costs only the rows of the days (weeks
+// and months) touched.
 //
 // refundDate is the publisher's refund booking (see bookedSales): with it,
 // a line's refund is booked on its refund_day, so the caller's range must

@@ -97,7 +97,7 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "cache_size(-32768)") // 32 MiB per connection, allocated as used
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", sqliteCacheKiB))
 	q.Set("_time_format", "sqlite")
 	// Write transactions take the write lock up front, so two writers wait
 	// for each other (busy_timeout) instead of failing on lock upgrade.
@@ -206,6 +206,11 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 // nowUTC returns the current time in UTC, truncated to microseconds so that
 // both engines store and return the same value.
 func (s *Store) nowUTC() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// sqliteCacheKiB is the page cache of each SQLite connection, allocated as
+// used: the rollups a page reads fit, and the pool's eight connections stay
+// within a small server's memory.
+const sqliteCacheKiB = 16384
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
