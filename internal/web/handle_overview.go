@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
@@ -220,6 +221,21 @@ func trendChart(title, name string, o *analytics.Overview, money func(int64) str
 		cur.Values = append(cur.Values, pt.NetRevenue)
 		if pt.Compare != nil {
 			prev.Values = append(prev.Values, *pt.Compare)
+		}
+	}
+	// Buckets cut short by the range (a week or month only partly in it,
+	// usually the current one) say so, or their smaller sums read as a
+	// drop.
+	if n := len(o.Trend); n > 0 && o.Grain != "day" {
+		if first := o.Trend[0].Start; first < o.Period.From {
+			labels[0] += " (from " + trendLabel(o.Period.From, "day") + ")"
+		}
+		last := o.Trend[n-1].Start.Time().AddDate(0, 0, 6)
+		if o.Grain == "month" {
+			last = o.Trend[n-1].Start.Time().AddDate(0, 1, -1)
+		}
+		if phantomos.DayOf(last, time.UTC) > o.Period.To {
+			labels[n-1] += " (to " + trendLabel(o.Period.To, "day") + ")"
 		}
 	}
 	series := []chart.Series{cur}
