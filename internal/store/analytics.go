@@ -175,7 +175,7 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 	var parts []string
 	end := to
 	if dataEnd != "" && dataEnd <= to && monthStart(dataEnd) == monthStart(to) {
-		end = phantomos.DayOf(nextMonth(to).Time().AddDate(0, 0, -1), time.UTC)
+		end = addDays(nextMonth(to), -1)
 	}
 	firstWhole, lastWhole := wholeMonths(from, end)
 	if firstWhole == "" {
@@ -185,11 +185,11 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 		parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_monthly WHERE publisher_id = $1 AND month BETWEEN %s AND %s%s",
 			cols, measures, table, ph(string(firstWhole)[:7]), ph(string(lastWhole)[:7]), only))
 		if from < firstWhole {
-			before := phantomos.DayOf(firstWhole.Time().AddDate(0, 0, -1), time.UTC)
+			before := addDays(firstWhole, -1)
 			parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s%s",
 				cols, measures, table, ph(string(from)), ph(string(before)), only))
 		}
-		if last := phantomos.DayOf(nextMonth(lastWhole).Time().AddDate(0, 0, -1), time.UTC); last < to {
+		if last := addDays(nextMonth(lastWhole), -1); last < to {
 			after := nextMonth(lastWhole)
 			parts = append(parts, fmt.Sprintf("SELECT publisher_id, %s, %s FROM %s_daily WHERE publisher_id = $1 AND day BETWEEN %s AND %s%s",
 				cols, measures, table, ph(string(after)), ph(string(to)), only))
@@ -229,7 +229,7 @@ func wholeMonths(from, to phantomos.Day) (first, last phantomos.Day) {
 		first = nextMonth(first)
 	}
 	last = monthStart(to)
-	if phantomos.DayOf(nextMonth(last).Time().AddDate(0, 0, -1), time.UTC) > to {
+	if addDays(nextMonth(last), -1) > to {
 		last = phantomos.DayOf(last.Time().AddDate(0, -1, 0), time.UTC)
 	}
 	if last < first {

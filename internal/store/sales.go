@@ -286,7 +286,7 @@ func refreshRollups(ctx context.Context, tx execer, d Dialect, pub phantomos.Pub
 		 GROUP BY publisher_id, country, channel, connector_id`,
 	}
 	for m := monthStart(from); m <= to; m = nextMonth(m) {
-		last := phantomos.DayOf(nextMonth(m).Time().AddDate(0, 0, -1), time.UTC)
+		last := addDays(nextMonth(m), -1)
 		for i, q := range months {
 			args := []any{pub, string(m)[:7], string(m), string(last)}
 			if i%2 == 0 { // the deletes take the publisher and the month only
