@@ -86,7 +86,7 @@ func (t *Tagger) WithFeedback(fb Feedback) *Tagger {
 		if !ok {
 			continue
 		}
-		toks := tokenTexts(tokenize(fold(r.Alias)))
+		toks := tokenTexts(nameTokens(r.Alias))
 		if len(toks) == 0 {
 			continue
 		}
@@ -184,8 +184,12 @@ func (t *Tagger) WithFeedback(fb Feedback) *Tagger {
 func naming(p Product, lex map[string]lexClass) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, field := range []string{p.Title, p.SKU} {
+	// The same bounds as Suggest: a stored product's text can be huge.
+	for _, field := range []string{clip(p.Title, maxTitleBytes), clip(p.SKU, maxShortBytes)} {
 		toks := tokenize(fold(field))
+		if len(toks) > maxProductWords {
+			toks = toks[:maxProductWords]
+		}
 		for i := range toks {
 			for n := 1; n <= 3 && i+n <= len(toks); n++ {
 				if n > 1 && toks[i+n-1].brk {

@@ -117,7 +117,7 @@ func buildIndex(assets []Asset, opts Options) (*index, error) {
 		}
 		a.Type = t
 		seen[a.ID] = true
-		key := strings.Join(tokenTexts(tokenize(fold(a.GameIP))), " ")
+		key := strings.Join(tokenTexts(nameTokens(a.GameIP)), " ")
 		ip, ok := ipByKey[key]
 		if !ok {
 			ip = int32(len(idx.ips))
@@ -131,7 +131,7 @@ func buildIndex(assets []Asset, opts Options) (*index, error) {
 	// token sequence carries every asset it can mean.
 	b := &phraseBuilder{idx: idx, byText: map[string]int32{}}
 	for ip, name := range idx.ips {
-		names := append([]string{name}, opts.GameIPAliases[name]...)
+		names := append([]string{name}, firstN(opts.GameIPAliases[name], maxAliases)...)
 		for _, n := range names {
 			toks := b.tokens(n)
 			if len(toks) > 1 && idx.toks[toks[0]].text == "the" {
@@ -154,7 +154,7 @@ func buildIndex(assets []Asset, opts Options) (*index, error) {
 	partials := map[string][]target{}
 	partialToks := map[string][]int32{}
 	for ai, a := range idx.assets {
-		names := append([]string{a.Name}, a.Aliases...)
+		names := append([]string{a.Name}, firstN(a.Aliases, maxAliases)...)
 		done := map[string]bool{}
 		for ni, n := range names {
 			toks := b.tokens(n)
@@ -244,7 +244,7 @@ func buildIndex(assets []Asset, opts Options) (*index, error) {
 		idx.byFirst[p.toks[0]] = append(idx.byFirst[p.toks[0]], int32(pi))
 	}
 	for ti, t := range idx.toks {
-		if t.lex != lexNone || utf8.RuneCountInString(t.text) < 6 || !allLetters(t.text) {
+		if n := utf8.RuneCountInString(t.text); t.lex != lexNone || n < 6 || n > maxFuzzyRunes || !allLetters(t.text) {
 			continue
 		}
 		for _, d := range deletions(t.text) {
@@ -263,7 +263,7 @@ func buildIndex(assets []Asset, opts Options) (*index, error) {
 func (idx *index) poolFactors() []float64 {
 	n := make([]int, len(idx.ips))
 	for _, a := range idx.assets {
-		if len(tokenize(fold(a.Name))) == 1 {
+		if len(nameTokens(a.Name)) == 1 {
 			n[a.ip]++
 		}
 	}
@@ -284,7 +284,7 @@ type phraseBuilder struct {
 }
 
 func (b *phraseBuilder) tokens(s string) []int32 {
-	toks := tokenize(fold(s))
+	toks := nameTokens(s)
 	ids := make([]int32, 0, len(toks))
 	for _, t := range toks {
 		ids = append(ids, b.idx.intern(t.text))
@@ -396,14 +396,14 @@ func (idx *index) fullStrength(toks []int32) float64 {
 func (idx *index) assetStrength(a assetEntry, toks []int32) float64 {
 	s := idx.fullStrength(toks)
 	if c := idx.toks[toks[0]].lex; len(toks) == 1 && s < anchorStrength && (c == lexNone || c == lexGiven) {
-		for _, t := range tokenize(fold(a.GameIP)) {
+		for _, t := range nameTokens(a.GameIP) {
 			if t.text == idx.toks[toks[0]].text {
 				return anchorStrength
 			}
 		}
 	}
 	// A name whose whole text is the game IP name (a logo, a wordmark).
-	if len(toks) > 1 && strings.EqualFold(joinTokens(idx, toks), strings.Join(tokenTexts(tokenize(fold(a.GameIP))), " ")) {
+	if len(toks) > 1 && strings.EqualFold(joinTokens(idx, toks), strings.Join(tokenTexts(nameTokens(a.GameIP)), " ")) {
 		return math.Max(s, ipPhraseFloor)
 	}
 	return s
@@ -445,6 +445,14 @@ func addTarget(ts []target, t target) []target {
 		}
 	}
 	return append(ts, t)
+}
+
+// firstN returns at most the first n elements of l.
+func firstN(l []string, n int) []string {
+	if len(l) > n {
+		return l[:n]
+	}
+	return l
 }
 
 func appendUnique(s []int32, v int32) []int32 {

@@ -163,20 +163,20 @@ func (t *Tagger) Suggest(p Product) []Suggestion {
 func (t *Tagger) analyze(p Product, sc *scratch) []cand {
 	idx := t.idx
 	sc.toks = sc.toks[:0]
-	t.addField(sc, p.Title, fieldTitle)
-	for _, tag := range p.Tags {
-		t.addField(sc, tag, fieldTags)
+	t.addField(sc, clip(p.Title, maxTitleBytes), fieldTitle)
+	for _, tag := range firstN(p.Tags, maxTags) {
+		t.addField(sc, clip(tag, maxShortBytes), fieldTags)
 	}
-	t.addField(sc, p.SKU, fieldSKU)
+	t.addField(sc, clip(p.SKU, maxShortBytes), fieldSKU)
 	if p.Description != "" {
-		t.addField(sc, stripMarkup(p.Description), fieldDescription)
+		t.addField(sc, stripMarkup(clip(p.Description, maxDescriptionBytes)), fieldDescription)
 	}
-	t.addField(sc, p.Vendor, fieldVendor)
+	t.addField(sc, clip(p.Vendor, maxShortBytes), fieldVendor)
 	toks := sc.toks
 
 	// Phrases.
 	sc.matches = sc.matches[:0]
-	for i := range toks {
+	for i := 0; i < len(toks) && len(sc.matches) < maxMatches; i++ {
 		if id := toks[i].id; id >= 0 {
 			for _, pi := range idx.byFirst[id] {
 				ph := &idx.phrases[pi]
@@ -242,6 +242,9 @@ func (t *Tagger) analyze(p Product, sc *scratch) []cand {
 	sc.cands = sc.cands[:0]
 	sc.ipHits = sc.ipHits[:0]
 	for mi, m := range ms {
+		if len(sc.cands) >= maxCandidates {
+			break
+		}
 		if m.ph < 0 {
 			lp := &t.fb.learned[-m.ph-1]
 			sc.cands = append(sc.cands, cand{asset: lp.asset, ip: idx.assets[lp.asset].ip, m: int32(mi), s: lp.strength * m.factor, learned: true})
@@ -464,12 +467,16 @@ func (t *Tagger) matchText(m match, toks []textTok) string {
 	return strings.Join(parts, " ")
 }
 
-// addField tokenizes one field and resolves its words.
+// addField tokenizes one field and resolves its words, up to
+// maxProductWords for the whole product. The caller clips text.
 func (t *Tagger) addField(sc *scratch, text string, field uint8) {
-	if text == "" {
+	if text == "" || len(sc.toks) >= maxProductWords {
 		return
 	}
 	sc.raw = appendTokens(sc.raw[:0], fold(text))
+	if room := maxProductWords - len(sc.toks); len(sc.raw) > room {
+		sc.raw = sc.raw[:room]
+	}
 	idx := t.idx
 	for i, r := range sc.raw {
 		tt := textTok{text: r.text, id: -1, field: field, brk: r.brk || i == 0, poss: r.poss}
@@ -499,7 +506,7 @@ func (idx *index) fuzzy(w string) (int32, uint8) {
 			return id, plural
 		}
 	}
-	if n < 5 || !allLetters(w) {
+	if n < 5 || n > maxFuzzyRunes || !allLetters(w) {
 		return -1, exact
 	}
 	found := int32(-1)
