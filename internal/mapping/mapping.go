@@ -8,6 +8,7 @@ package mapping
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/store"
@@ -20,6 +21,38 @@ type Run struct {
 	Tagger    string `json:"tagger"`    // "local", or "claude" when Claude helped
 	Products  int    `json:"products"`  // products looked at
 	Suggested int    `json:"suggested"` // of which now have suggestions
+	Failed    int    `json:"failed"`    // of which the local tagger failed on (skipped)
+	// Failures names the first products the tagger failed on, up to
+	// maxFailures, for the caller's log.
+	Failures []Failure `json:"-"`
+}
+
+// Failure is one product the local tagger failed on.
+type Failure struct {
+	ProductID string
+	Product   string // the name, clipped
+	Err       error
+}
+
+// maxFailures bounds the failures a run keeps and records in full.
+const maxFailures = 20
+
+// Local is the local tagger as a run uses it: *tagging.Tagger, or a test's
+// stand-in.
+type Local interface {
+	Suggest(tagging.Product) []tagging.Suggestion
+}
+
+// Options are a run's choices beyond its publisher.
+type Options struct {
+	// OnlyNew limits the run to products never looked at.
+	OnlyNew bool
+	// Claude, when set, reviews the products the local tagger is unsure
+	// about.
+	Claude *claudetag.Tagger
+	// Local builds the publisher's local tagger; nil means Tagger. A nil
+	// Local (no live asset) suggests nothing.
+	Local func(ctx context.Context, s *store.Store, pub phantomos.PublisherID) (Local, error)
 }
 
 // MaxRun bounds one run; the schedule and the next request continue.
@@ -92,12 +125,32 @@ func Product(p phantomos.Product) tagging.Product {
 // fails part-way, what it answered and every local suggestion are still
 // stored, and the error is returned with the run.
 func Suggest(ctx context.Context, s *store.Store, pub phantomos.PublisherID, onlyNew bool, claude *claudetag.Tagger) (Run, error) {
+	return SuggestWith(ctx, s, pub, Options{OnlyNew: onlyNew, Claude: claude})
+}
+
+// SuggestWith is Suggest with every option. Each product is tagged on its
+// own: when the local tagger fails on one (a panic), that product is
+// skipped, counted in Run.Failed, named in Run.Failures and recorded in the
+// publisher's audit log (action "tagging.failed"), and the run goes on with
+// the others. A skipped product never looked at before is stored as looked
+// at with no suggestion, so the schedule does not retry it on every tick;
+// one looked at before keeps what it had. A change of catalogue looks at it
+// again.
+func SuggestWith(ctx context.Context, s *store.Store, pub phantomos.PublisherID, opts Options) (Run, error) {
 	run := Run{Tagger: "local"}
-	products, err := s.TagCandidates(ctx, pub, onlyNew, MaxRun)
+	claude := opts.Claude
+	products, err := s.TagCandidates(ctx, pub, opts.OnlyNew, MaxRun)
 	if err != nil || len(products) == 0 {
 		return run, err
 	}
-	t, err := Tagger(ctx, s, pub)
+	var t Local
+	if opts.Local != nil {
+		t, err = opts.Local(ctx, s, pub)
+	} else if tg, e := Tagger(ctx, s, pub); tg != nil {
+		t = tg // a nil *tagging.Tagger must stay a nil Local
+	} else {
+		err = e
+	}
 	if err != nil {
 		return run, err
 	}
@@ -108,13 +161,28 @@ func Suggest(ctx context.Context, s *store.Store, pub phantomos.PublisherID, onl
 		tp := Product(p.Product)
 		var local []tagging.Suggestion
 		if t != nil {
-			local = t.Suggest(tp)
+			local, err = suggestOne(t, tp)
+			if err != nil {
+				run.Failed++
+				if len(run.Failures) < maxFailures {
+					run.Failures = append(run.Failures, Failure{ProductID: p.ID, Product: clipName(p.Name), Err: err})
+				}
+				if p.SuggestedAt == nil {
+					out[p.ID] = nil
+				}
+				continue
+			}
 			for _, x := range local {
 				list = append(list, store.Suggestion{AssetID: x.AssetID, Confidence: x.Confidence, Primary: x.Primary, Evidence: x.Evidence, Source: "local"})
 			}
 		}
 		out[p.ID] = list
 		unsure = append(unsure, claudetag.Product{Product: tp, ImageURL: p.ImageURL, Local: local})
+	}
+	if run.Failed > 0 {
+		if err := recordFailures(ctx, s, pub, run); err != nil {
+			return run, err
+		}
 	}
 	var claudeErr error
 	if claude != nil && t != nil {
@@ -136,6 +204,48 @@ func Suggest(ctx context.Context, s *store.Store, pub phantomos.PublisherID, onl
 		return run, err
 	}
 	return run, claudeErr
+}
+
+// suggestOne runs the local tagger on one product, turning a panic into
+// an error so that one product cannot stop the run, the schedule or the
+// process.
+func suggestOne(t Local, p tagging.Product) (list []tagging.Suggestion, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("mapping: tagger failed on product %s: %v", p.ID, r)
+		}
+	}()
+	return t.Suggest(p), nil
+}
+
+// recordFailures writes one audit entry for the products a run skipped,
+// where the publisher's admins see it.
+func recordFailures(ctx context.Context, s *store.Store, pub phantomos.PublisherID, run Run) error {
+	target := fmt.Sprintf("%d products", run.Failed)
+	if run.Failed == 1 {
+		target = run.Failures[0].Product
+	}
+	var products []map[string]string
+	for _, f := range run.Failures {
+		products = append(products, map[string]string{"id": f.ProductID, "name": f.Product})
+	}
+	err := s.Audit(ctx, pub, store.AuditEntry{Actor: "tagger", Action: "tagging.failed", Target: target, Details: map[string]any{
+		"failed": run.Failed, "products": products, "error": clipName(run.Failures[0].Err.Error()),
+	}})
+	if err != nil {
+		return fmt.Errorf("mapping: record failures: %w", err)
+	}
+	return nil
+}
+
+// clipName shortens a stored text (names can be huge) for logs and the
+// audit log.
+func clipName(s string) string {
+	const n = 80
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // askClaude sends the unsure products to Claude and merges its answers

@@ -42,13 +42,13 @@ func FuzzSuggest(f *testing.F) {
 		{"x", "", 59_999},       // a 60,000-letter word (the crash of issue 12)
 		{"pikachuu", "", 7_499}, // a 60,000-letter word near a catalogue name
 		{"lorem ipsum dolor sit amet ", "Yoda Pikachu Mario ", 400_000}, // ~10 MB title and ~7 MB description
-		{"a b ", "", 2_500_000},                  // 10 MB of one-letter words
+		{"a b ", "", 2_500_000}, // 10 MB of one-letter words
 		{"Darth Vader Luke Skywalker Pikachu Mario Link ", "<p>Zelda ", 200_000}, // names everywhere
-		{"ピカチュウ皮卡丘", "", 400_000},                // unspaced script, one token per character
-		{"e\u0301\u0308", "", 1_000_000},         // combining marks
-		{"\ufdfa", "", 500_000},                  // one character that decomposes into 18
-		{"<", "<b", 3_000_000},                   // markup that never closes
-		{"\xff\xfe", "\x00", 1_000_000},          // invalid UTF-8 and NULs
+		{"ピカチュウ皮卡丘", "", 400_000},                                                // unspaced script, one token per character
+		{"e\u0301\u0308", "", 1_000_000},                                         // combining marks
+		{"\ufdfa", "", 500_000},                                                  // one character that decomposes into 18
+		{"<", "<b", 3_000_000},                                                   // markup that never closes
+		{"\xff\xfe", "\x00", 1_000_000},                                          // invalid UTF-8 and NULs
 		{"Mario's Farfetch'd r.o.b. chun-li ", "", 100_000},
 	} {
 		f.Add(s.title, s.desc, s.reps)

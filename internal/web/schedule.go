@@ -2,11 +2,14 @@ package web
 
 import (
 	"context"
+	"runtime/debug"
 	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/shopify"
+	"github.com/phantomos/phantomos/internal/mapping"
+	"github.com/phantomos/phantomos/internal/store"
 )
 
 // syncEvery is how often an active connector syncs on its own.
@@ -34,6 +37,14 @@ func (s *Server) Schedule(ctx context.Context, interval time.Duration) {
 }
 
 func (s *Server) tick(ctx context.Context) {
+	s.tickWith(ctx, nil)
+}
+
+// tickWith is tick with the local tagger built by local (nil: each
+// publisher's own; tests pass a failing one). Each publisher's work is
+// isolated: a failure, even a panic, in one is logged with the publisher
+// and the others still get theirs.
+func (s *Server) tickWith(ctx context.Context, local func(context.Context, *store.Store, phantomos.PublisherID) (mapping.Local, error)) {
 	pubs, err := s.store.Publishers(ctx)
 	if err != nil {
 		s.logger.Warn("schedule: publishers", "err", err)
@@ -44,15 +55,24 @@ func (s *Server) tick(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if last, err := s.store.LastInsightRun(ctx, pub.ID); err == nil && now.Sub(last) > insightsMaxAge {
-			if _, err := s.generateInsights(ctx, pub); err != nil {
-				s.logger.Warn("schedule: insights", "publisher", pub.ID, "err", err)
-			}
-		}
-		s.syncDue(ctx, pub.ID, now)
-		// Products that arrived since (syncs, webhooks) get suggestions.
-		s.retag(ctx, pub.ID, true)
+		s.tickPublisher(ctx, pub, now, local)
 	}
+}
+
+func (s *Server) tickPublisher(ctx context.Context, pub *phantomos.Publisher, now time.Time, local func(context.Context, *store.Store, phantomos.PublisherID) (mapping.Local, error)) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("schedule: publisher failed", "publisher", pub.ID, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	if last, err := s.store.LastInsightRun(ctx, pub.ID); err == nil && now.Sub(last) > insightsMaxAge {
+		if _, err := s.generateInsights(ctx, pub); err != nil {
+			s.logger.Warn("schedule: insights", "publisher", pub.ID, "err", err)
+		}
+	}
+	s.syncDue(ctx, pub.ID, now)
+	// Products that arrived since (syncs, webhooks) get suggestions.
+	s.retagWith(ctx, pub.ID, true, local)
 }
 
 // syncDue starts the syncs of pub's active connectors that are due.

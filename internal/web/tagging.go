@@ -2,11 +2,13 @@ package web
 
 import (
 	"context"
+	"runtime/debug"
 	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/ingest"
 	"github.com/phantomos/phantomos/internal/mapping"
+	"github.com/phantomos/phantomos/internal/store"
 )
 
 // catalogue is a publisher's game IPs and assets, indexed for pages.
@@ -78,6 +80,9 @@ func (s *Server) suggestMappings(ctx context.Context, pub phantomos.PublisherID,
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	run, err := mapping.Suggest(ctx, s.store, pub, onlyNew, s.claude)
+	for _, f := range run.Failures {
+		s.logger.Error("tagging: product skipped", "publisher", pub, "product", f.ProductID, "name", f.Product, "err", f.Err)
+	}
 	if err != nil && run.Products > 0 {
 		// Claude failed part-way: every local suggestion and what Claude
 		// answered are stored; say so in the log and carry on.
@@ -91,7 +96,29 @@ func (s *Server) suggestMappings(ctx context.Context, pub phantomos.PublisherID,
 // products (imports, the schedule after syncs) or a changed catalogue. A
 // failure is logged: the change itself has succeeded.
 func (s *Server) retag(ctx context.Context, pub phantomos.PublisherID, onlyNew bool) {
-	if _, err := mapping.Suggest(ctx, s.store, pub, onlyNew, nil); err != nil {
+	s.retagWith(ctx, pub, onlyNew, nil)
+}
+
+// retagWith is retag with the local tagger built by local (nil: the
+// publisher's own; tests pass a failing one). It never panics: it runs after
+// imports in the background and on the schedule for every publisher, where
+// a panic would take the process down. A product the tagger fails on is
+// skipped by the run (and recorded in the audit log); each is logged here
+// with its publisher.
+func (s *Server) retagWith(ctx context.Context, pub phantomos.PublisherID, onlyNew bool, local func(context.Context, *store.Store, phantomos.PublisherID) (mapping.Local, error)) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("tagging: run failed", "publisher", pub, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	run, err := mapping.SuggestWith(ctx, s.store, pub, mapping.Options{OnlyNew: onlyNew, Local: local})
+	for _, f := range run.Failures {
+		s.logger.Error("tagging: product skipped", "publisher", pub, "product", f.ProductID, "name", f.Product, "err", f.Err)
+	}
+	if run.Failed > len(run.Failures) {
+		s.logger.Error("tagging: more products skipped", "publisher", pub, "count", run.Failed-len(run.Failures))
+	}
+	if err != nil {
 		s.logger.Warn("tagging", "publisher", pub, "err", err)
 	}
 }
