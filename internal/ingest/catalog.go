@@ -14,6 +14,14 @@ type assets struct {
 	ip, name, typ, aliases int
 }
 
+// Bounds of an asset row, as on the catalogue's forms: names of at most
+// maxAssetText bytes and at most maxAliases aliases, each as long as a name.
+// The tagger indexes every alias of every asset, so they are bounded too.
+const (
+	maxAssetText = 200
+	maxAliases   = 50
+)
+
 var (
 	assetIPNames    = []string{"game ip", "game", "ip", "franchise", "game ip name"}
 	assetNameNames  = []string{"asset", "asset name", "name", "character"}
@@ -41,8 +49,14 @@ func (p *assets) row(t *table, s *Sink[Asset]) error {
 	case store.GameIPSlug(r.GameIP) == "":
 		s.Reject(t.errAt(p.ip, "the game IP name needs a letter or digit"), 1)
 		return nil
+	case len(r.GameIP) > maxAssetText:
+		s.Reject(t.errAt(p.ip, "the game IP name is longer than %d characters", maxAssetText), 1)
+		return nil
 	case r.Name == "":
 		s.Reject(t.errAt(p.name, "the asset name is empty"), 1)
+		return nil
+	case len(r.Name) > maxAssetText:
+		s.Reject(t.errAt(p.name, "the asset name is longer than %d characters", maxAssetText), 1)
 		return nil
 	case r.AssetType == "":
 		r.AssetType = phantomos.AssetOther
@@ -51,6 +65,16 @@ func (p *assets) row(t *table, s *Sink[Asset]) error {
 		return nil
 	}
 	r.Aliases = splitList(t.get(p.aliases), "|")
+	if len(r.Aliases) > maxAliases {
+		s.Reject(t.errAt(p.aliases, "%d aliases, more than %d", len(r.Aliases), maxAliases), 1)
+		return nil
+	}
+	for _, al := range r.Aliases {
+		if len(al) > maxAssetText {
+			s.Reject(t.errAt(p.aliases, "an alias is longer than %d characters", maxAssetText), 1)
+			return nil
+		}
+	}
 	return s.Record(r)
 }
 

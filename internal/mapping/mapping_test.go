@@ -149,3 +149,22 @@ func TestSuggestHugeStoredProduct(t *testing.T) {
 		}
 	})
 }
+
+// Stored twins (names that differ only by a symbol) are both in the
+// publisher's tagger: the title's spelling picks one, else both are
+// suggested.
+func TestSuggestTwins(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		sh := newShop(t, s, "twins", []string{"Nidoran♀", "Nidoran♂"}, "Nidoran♀ Plush", "Zorbital Quest Nidoran Plush")
+		if _, err := Suggest(ctx, s, sh.pub, true, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := suggested(t, s, sh.pub, sh.products["Nidoran♀ Plush"]); len(got) != 1 || got[0] != sh.assets["Nidoran♀"] {
+			t.Errorf("spelt with its symbol: suggestions %v, want Nidoran♀ alone", got)
+		}
+		if got, _ := suggested(t, s, sh.pub, sh.products["Zorbital Quest Nidoran Plush"]); len(got) != 2 {
+			t.Errorf("without a symbol: suggestions %v, want both", got)
+		}
+	})
+}

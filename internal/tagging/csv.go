@@ -164,7 +164,11 @@ func readAssetsCSV(in io.Reader) ([]Asset, error) {
 			}
 		}
 		a.ID = a.GameIP + "/" + a.Name
-		key := strings.Join(tokenTexts(tokenize(fold(a.ID))), " ")
+		// The same game IP however spelt; the same asset only when the
+		// names are the same but for case and spaces: names that differ by
+		// a symbol or an accent ("Nidoran♀", "Nidoran♂") are distinct
+		// assets (twins, see twins.go).
+		key := strings.Join(tokenTexts(nameTokens(a.GameIP)), " ") + "\x00" + exactName(a.Name)
 		line, _ := t.r.FieldPos(0)
 		if prev, dup := seen[key]; dup {
 			return nil, t.errorf("asset", "asset %q of %q already defined on line %d", a.Name, a.GameIP, prev)

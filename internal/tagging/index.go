@@ -60,6 +60,10 @@ type phrase struct {
 type assetEntry struct {
 	Asset
 	ip int32
+	// twin numbers the asset's group of twins (twins.go), -1 for none;
+	// exact is the name as twins are told apart.
+	twin  int32
+	exact string
 }
 
 // index is the immutable, shareable part of a Tagger.
@@ -126,6 +130,7 @@ func buildIndex(assets []Asset, opts Options) (*index, error) {
 		}
 		idx.assets = append(idx.assets, assetEntry{Asset: a, ip: ip})
 	}
+	idx.markTwins()
 
 	// Collect phrases. The builder keys them by folded text so that one
 	// token sequence carries every asset it can mean.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -331,9 +332,39 @@ func (t *Tagger) analyze(p Product, sc *scratch) []cand {
 		}
 		// A tie keeps both IPs, discounted: the name is genuinely shared.
 		tie := second >= 0 && cs[best].conf-cs[second].conf < 0.15
+		// Twins (names that differ only by a symbol or an accent): the
+		// exact spelling picks one, else all are kept, discounted.
+		var twins []int
+		if bt := idx.assets[cs[best].asset].twin; bt >= 0 && !tie {
+			for i := range cs {
+				if int(cs[i].m) == mi && idx.assets[cs[i].asset].twin == bt && cs[i].conf >= cs[best].conf-1e-9 {
+					twins = append(twins, i)
+				}
+			}
+		}
+		var keep []int
+		if len(twins) > 1 {
+			text := exactName(fieldText(p, toks[ms[mi].start].field))
+			keep = pickTwin(text, twins, func(i int) string { return idx.assets[cs[i].asset].exact })
+			f := 1.0
+			if len(keep) != 1 {
+				f = twinFactor
+			}
+			if len(keep) == 0 {
+				keep = twins
+			}
+			conf := cs[best].conf
+			for _, i := range twins {
+				cs[i].conf = 0
+			}
+			for _, i := range keep {
+				cs[i].conf = conf * f
+			}
+			best = keep[0]
+		}
 		dupAsset := false
 		for i := range cs {
-			if int(cs[i].m) != mi || i == best {
+			if int(cs[i].m) != mi || i == best || slices.Contains(keep, i) {
 				continue
 			}
 			if cs[i].ip == cs[best].ip && !tie {
