@@ -171,10 +171,32 @@ func (t *Tagger) WithFeedback(fb Feedback) *Tagger {
 		}
 		strength := math.Min(maxStrength, (1-math.Pow(0.5, float64(s.confirmed-1)))*precision)
 		toks := strings.Fields(k.text)
+		if ordinaryWords(toks, t.idx.lex) {
+			strength = math.Min(strength, learnedOrdinaryMax)
+		}
 		ov.byFirst[toks[0]] = append(ov.byFirst[toks[0]], int32(len(ov.learned)))
 		ov.learned = append(ov.learned, learnedPhrase{toks: toks, asset: k.asset, strength: strength})
 	}
 	return &Tagger{idx: t.idx, opts: t.opts, fb: ov}
+}
+
+// learnedOrdinaryMax caps a learned pattern made only of ordinary words
+// ("Explorer", "Space Ranger"): a shop confirming its "Explorer" line for a
+// logo says that word often means the logo in its titles, not that every
+// title using the word does. Alone it stays in the medium band, below what
+// bulk acceptance takes; the game IP's name or another of its assets in
+// the title (context) still lifts it above 0.9.
+const learnedOrdinaryMax = 0.7
+
+// ordinaryWords reports whether every word of a pattern is in the lexicon
+// (an ordinary word, a given name or merchandise vocabulary).
+func ordinaryWords(toks []string, lex map[string]lexClass) bool {
+	for _, w := range toks {
+		if lexOf(lex, w) == lexNone {
+			return false
+		}
+	}
+	return true
 }
 
 // naming returns the word patterns of a product's title and SKU that could

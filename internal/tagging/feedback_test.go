@@ -120,3 +120,52 @@ func TestFeedbackIsolation(t *testing.T) {
 		t.Error("B's pattern leaked to A or to the base tagger")
 	}
 }
+
+// Issue 15 item 15: a confirmed naming pattern that is an ordinary word
+// ("Explorer", here confirmed six times for a logo) alone stays below the
+// high band; with the game IP's name in the title it is high again, and a
+// distinctive pattern is unaffected.
+func TestFeedbackOrdinaryPattern(t *testing.T) {
+	base := newTestTagger(t)
+	line := []string{"White Explorer Hoodie - L", "Explorer Vintage Crewneck - S", "Explorer Embroidered Hoodie - XL", "Explorer Hat", "Explorer Tee", "Explorer Beanie"}
+	tg := base.WithFeedback(Feedback{Decisions: decisions("z-triforce", true, line...)})
+	conf := func(title string) float64 {
+		for _, s := range tg.Suggest(Product{Title: title}) {
+			if s.AssetID == "z-triforce" {
+				return s.Confidence
+			}
+		}
+		return 0
+	}
+	if c := conf("Explorer Mug"); c < 0.6 || c > learnedOrdinaryMax {
+		t.Errorf("ordinary pattern alone: confidence %.3f, want suggested at most %.2f", c, learnedOrdinaryMax)
+	}
+	if c := conf("Legend of Zelda Explorer Mug"); c < 0.9 {
+		t.Errorf("ordinary pattern with the game IP: confidence %.3f, want ≥ 0.9", c)
+	}
+	hero := base.WithFeedback(Feedback{Decisions: decisions("z-link", true, "Hyrule Hero Tee - Green", "Hyrule Hero Hoodie", "Hyrule Hero Cap", "Hyrule Hero Mug", "Hyrule Hero Poster", "Hyrule Hero Pin")})
+	if got := hero.Suggest(Product{Title: "Hyrule Hero Socks"}); len(got) != 1 || got[0].Confidence < 0.9 {
+		t.Errorf("distinctive pattern: %+v, want ≥ 0.9", got)
+	}
+}
+
+// The same word as a catalogue alias of a logo: alone it is not evidence
+// enough; the game IP's name makes it a suggestion.
+func TestOrdinaryAlias(t *testing.T) {
+	cat := testCatalogue()
+	for i := range cat {
+		if cat[i].ID == "z-triforce" {
+			cat[i].Aliases = []string{"Explorer"}
+		}
+	}
+	tg, err := NewTagger(cat, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tg.Suggest(Product{Title: "Explorer Hoodie"}); got != nil {
+		t.Errorf("ordinary alias alone: %+v, want nothing", got)
+	}
+	if got := ids(tg.Suggest(Product{Title: "Legend of Zelda Explorer Hoodie"})); len(got) != 1 || got[0] != "z-triforce" {
+		t.Errorf("ordinary alias with the game IP: %v", got)
+	}
+}
