@@ -19,6 +19,12 @@
 // Tagger (rejected aliases stop firing, confirmed naming patterns gain
 // weight) without touching the shared catalogue index.
 //
+// Every product costs a bounded amount of work, whatever its text: only a
+// prefix of each field and a fixed number of words are read (bounds.go).
+// Assets of one game IP whose names differ only by a symbol or an accent
+// ("Nidoran♀", "Nidoran♂") are distinct twins: the title's exact spelling
+// picks one, else all are suggested at a lower confidence (twins.go).
+//
 // RunCSV is the back-end of `phantomos tag`, Eval of `phantomos eval
 // tagging`.
 package tagging
