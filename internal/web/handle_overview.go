@@ -115,7 +115,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) error {
 	p.Trend = trendChart("Net revenue per "+o.Grain, "This period", o, money)
 	p.Categories = chart.HBars("Net revenue by category", rowPoints(o.Categories, titleCase), money)
 	p.Countries = chart.HBars("Net revenue by country", rowPoints(top(o.Countries, 12), countryName), money)
-	p.Channels = chart.HBars("Net revenue by channel", rowPoints(o.Channels, titleCase), money)
+	p.Channels = chart.HBars("Net revenue by channel", rowPoints(o.Channels, channelName), money)
 	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
 		return err
 	}
