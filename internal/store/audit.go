@@ -24,8 +24,8 @@ type AuditEntry struct {
 	TargetName string
 	ActorName  string
 	IP         string
-	At      time.Time
-	Details map[string]any
+	At         time.Time
+	Details    map[string]any
 }
 
 // Audit appends an entry to publisher pub's audit log. The log has no
