@@ -28,6 +28,9 @@ type view struct {
 	query       url.Values
 	// version is the publisher's data version when the request began.
 	version int64
+	// Elsewhere is where the publisher's sales lie when the range holds
+	// none of them (pages only; see noteDataElsewhere).
+	Elsewhere *dataSpan
 }
 
 // parseView reads range=7d|30d|90d|12m|qtd|ytd|lq or from/to, compare=

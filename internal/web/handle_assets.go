@@ -67,7 +67,7 @@ func (s *Server) handleAssets(w http.ResponseWriter, r *http.Request) error {
 		TypesChart: chart.HBars("Net revenue by asset type", rowPoints(rep.Types, titleCase), money),
 		IPsChart:   chart.HBars("Net revenue by game IP", rowPoints(rep.GameIPs, func(s string) string { return s }), money)}
 	o := &analytics.Overview{}
-	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+	if p.FilterLists, err = s.filterLists(r, pub, v, o); err != nil {
 		return err
 	}
 	data := s.pageData(r, "Assets", "overview")
@@ -121,7 +121,7 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) error {
 		Trend:      trendChart("Revenue of products featuring "+asset.Name, asset.Name, o, money),
 		Categories: chart.HBars("By category", rowPoints(o.Categories, titleCase), money),
 		Countries:  chart.HBars("By country", rowPoints(top(o.Countries, 10), countryName), money)}
-	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+	if p.FilterLists, err = s.filterLists(r, pub, v, o); err != nil {
 		return err
 	}
 	data := s.pageData(r, asset.Name, "overview")
@@ -181,7 +181,7 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) error {
 	p.Trend = chart.Lines("Attributed revenue", labels, series, money)
 	p.Share = chart.Lines("Share of the compared assets' revenue", labels, shares, func(x int64) string { return strconv.FormatFloat(float64(x)/10, 'f', 1, 64) + "%" })
 	o := &analytics.Overview{}
-	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+	if p.FilterLists, err = s.filterLists(r, pub, v, o); err != nil {
 		return err
 	}
 	data := s.pageData(r, "Compare assets", "overview")

@@ -65,7 +65,12 @@ type filterLists struct {
 	Countries  []analytics.Row
 }
 
-func (s *Server) filterLists(r *http.Request, pub *phantomos.Publisher, o *analytics.Overview) (filterLists, error) {
+// filterLists returns the choices of the filter form of view v and notes
+// where the publisher's sales are when v's range holds none.
+func (s *Server) filterLists(r *http.Request, pub *phantomos.Publisher, v *view, o *analytics.Overview) (filterLists, error) {
+	if err := s.noteDataElsewhere(r, pub, v); err != nil {
+		return filterLists{}, err
+	}
 	ips, err := s.store.GameIPs(r.Context(), pub.ID)
 	if err != nil {
 		return filterLists{}, err
@@ -116,7 +121,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) error {
 	p.Categories = chart.HBars("Net revenue by category", rowPoints(o.Categories, titleCase), money)
 	p.Countries = chart.HBars("Net revenue by country", rowPoints(top(o.Countries, 12), countryName), money)
 	p.Channels = chart.HBars("Net revenue by channel", rowPoints(o.Channels, channelName), money)
-	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+	if p.FilterLists, err = s.filterLists(r, pub, v, o); err != nil {
 		return err
 	}
 	data := s.pageData(r, "Overview", "overview")
