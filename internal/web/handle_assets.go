@@ -107,6 +107,11 @@ type assetPage struct {
 	Categories  any
 	Countries   any
 	FilterLists filterLists
+	// Attributed is the asset's share of the revenue of the products that
+	// feature it under Model (the figure the Assets page ranks by);
+	// Report's revenue is those products' whole revenue.
+	Attributed int64
+	Model      string
 }
 
 // handleAsset is an asset's detail: the trend, categories, products and
@@ -123,6 +128,16 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) error {
 		Countries:  chart.HBars("By country", rowPoints(top(o.Countries, 10), countryName), money)}
 	if p.FilterLists, err = s.filterLists(r, pub, v, o); err != nil {
 		return err
+	}
+	rep, _, err := s.assetReportOf(r.Context(), pub, v)
+	if err != nil {
+		return err
+	}
+	p.Model = rep.Model
+	for _, a := range rep.Assets {
+		if a.ID == asset.ID {
+			p.Attributed = a.NetRevenue
+		}
 	}
 	data := s.pageData(r, asset.Name, "overview")
 	data.Data = p
