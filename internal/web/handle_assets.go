@@ -63,7 +63,7 @@ func (s *Server) handleAssets(w http.ResponseWriter, r *http.Request) error {
 			pts = append(pts, chart.Point{Label: a.Name, Value: a.NetRevenue})
 		}
 	}
-	p := assetsPage{View: v, Report: rep, AssetsChart: chart.HBars("Net revenue by asset", pts, money),
+	p := assetsPage{View: v, Report: rep, AssetsChart: chart.HBarsWide("Net revenue by asset", pts, money),
 		TypesChart: chart.HBars("Net revenue by asset type", rowPoints(rep.Types, titleCase), money),
 		IPsChart:   chart.HBars("Net revenue by game IP", rowPoints(rep.GameIPs, func(s string) string { return s }), money)}
 	o := &analytics.Overview{}
