@@ -2,6 +2,10 @@ package chart
 
 import (
 	"encoding/xml"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,4 +57,51 @@ func TestLinesAndHBarsAreWellFormed(t *testing.T) {
 	if strings.Count(svg, "<circle") != 2 || !strings.Contains(svg, `class="line muted"`) {
 		t.Errorf("points or comparison line missing:\n%s", svg)
 	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", name, diff)
+	}
+}
+
+// TestLinesPartialBuckets: a first and a last bucket only partly inside
+// the range are hollow points reached by dashed segments; the whole
+// buckets between them stay one solid line.
+func TestLinesPartialBuckets(t *testing.T) {
+	f := func(v int64) string { return "$" + strconv.FormatInt(v, 10) }
+	svg := string(Lines("Net revenue per week", []string{"W1", "W2", "W3", "W4", "W5"}, []Series{
+		{Name: "This period", Values: []int64{20, 90, 100, 80, 15}, Partial: []bool{true, false, false, false, true}},
+		{Name: "Comparison", Values: []int64{60, 70, 75, 70, 65}, Muted: true, Partial: []bool{true, false, false, false, true}},
+	}, f))
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
+		t.Fatalf("not well-formed: %v\n%s", err, svg)
+	}
+	if n := strings.Count(svg, `class="point partial"`); n != 2 {
+		t.Errorf("%d hollow points, want 2", n)
+	}
+	if n := strings.Count(svg, `<line class="line partial"`); n != 2 {
+		t.Errorf("%d dashed segments of the current series, want 2", n)
+	}
+	if !strings.Contains(svg, "<title>This period · W5, partial: $15</title>") {
+		t.Errorf("the partial bucket's title does not say so")
+	}
+	golden(t, "lines_partial.svg", svg)
 }

@@ -53,10 +53,17 @@ func (f *frame) open(b *bytes.Buffer, class, title string, labels []string, form
 		fmt.Fprintf(b, `<text class="axis" x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`,
 			f.left-8, f.y(t), template.HTMLEscapeString(format(t)))
 	}
+	// Every other drawn label is "alt": narrow screens, where the chart
+	// shrinks and its text is drawn larger, hide those to keep the rest
+	// apart.
 	every := int(math.Ceil(float64(len(labels)) / 8))
 	for i, l := range labels {
 		if i%every == 0 {
-			fmt.Fprintf(b, `<text class="axis" x="%.1f" y="%d" text-anchor="middle">%s</text>`, f.x(i), f.height-8, template.HTMLEscapeString(l))
+			class := "axis"
+			if (i/every)%2 == 1 {
+				class = "axis alt"
+			}
+			fmt.Fprintf(b, `<text class="%s" x="%.1f" y="%d" text-anchor="middle">%s</text>`, class, f.x(i), f.height-8, template.HTMLEscapeString(l))
 		}
 	}
 }

@@ -14,7 +14,14 @@ type Series struct {
 	Values []int64
 	// Muted draws the series in gray and dashed (a comparison period).
 	Muted bool
+	// Partial marks the values of buckets only partly inside the range (a
+	// week or month cut short, usually the current one): their points are
+	// drawn hollow and the lines to them dashed, so a smaller sum does not
+	// read as a drop. Indexes beyond its length are whole.
+	Partial []bool
 }
+
+func (s Series) partial(i int) bool { return i < len(s.Partial) && s.Partial[i] }
 
 // Lines renders a line chart of series over labels (the x axis), with a
 // hover title on every point naming the series, the label and the value.
@@ -38,19 +45,40 @@ func Lines(title string, labels []string, series []Series, format func(int64) st
 			if s.Muted {
 				class = "line muted"
 			}
+			// Runs of whole buckets are one polyline each; a segment that
+			// touches a partial bucket is drawn dashed on its own.
 			var pts []string
-			for i, v := range s.Values {
-				if i < n {
-					pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v)))
+			flush := func() {
+				if len(pts) > 1 {
+					fmt.Fprintf(&b, `<polyline class="%s" points="%s"/>`, class, strings.Join(pts, " "))
+				}
+				pts = pts[:0]
+			}
+			m := min(len(s.Values), n)
+			for i := range m {
+				if i > 0 && (s.partial(i-1) || s.partial(i)) {
+					flush()
+					fmt.Fprintf(&b, `<line class="%s partial" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, class, x(i-1), y(s.Values[i-1]), x(i), y(s.Values[i]))
+				}
+				if !s.partial(i) {
+					pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(s.Values[i])))
+				} else {
+					flush()
 				}
 			}
-			fmt.Fprintf(&b, `<polyline class="%s" points="%s"/>`, class, strings.Join(pts, " "))
+			if m == 1 && !s.partial(0) {
+				pts = append(pts, pts[0])
+			}
+			flush()
 			if !s.Muted {
-				for i, v := range s.Values {
-					if i < n {
-						fmt.Fprintf(&b, `<circle class="point" cx="%.1f" cy="%.1f" r="6"><title>%s · %s: %s</title></circle>`,
-							x(i), y(v), template.HTMLEscapeString(s.Name), template.HTMLEscapeString(labels[i]), template.HTMLEscapeString(format(v)))
+				for i := range m {
+					v, label := s.Values[i], labels[i]
+					if s.partial(i) {
+						fmt.Fprintf(&b, `<circle class="point partial" cx="%.1f" cy="%.1f" r="3.5"/>`, x(i), y(v))
+						label += ", partial"
 					}
+					fmt.Fprintf(&b, `<circle class="point" cx="%.1f" cy="%.1f" r="6"><title>%s · %s: %s</title></circle>`,
+						x(i), y(v), template.HTMLEscapeString(s.Name), template.HTMLEscapeString(label), template.HTMLEscapeString(format(v)))
 				}
 			}
 		}
@@ -61,9 +89,20 @@ func Lines(title string, labels []string, series []Series, format func(int64) st
 }
 
 // HBars renders ranked horizontal bars: one row per point with its label,
-// a bar proportional to the largest value, and the formatted value.
+// a bar proportional to the largest value, and the formatted value. It is
+// drawn for a half-width panel; HBarsWide for a whole-width one.
 func HBars(title string, points []Point, format func(int64) string) template.HTML {
-	const width, row, labelW, valueW = 420, 24, 150, 64
+	return hbars("chart hbars", 420, 150, title, points, format)
+}
+
+// HBarsWide is HBars drawn for a whole-width panel, so that its text keeps
+// the page's size rather than growing with the panel.
+func HBarsWide(title string, points []Point, format func(int64) string) template.HTML {
+	return hbars("chart hbars wide", 960, 240, title, points, format)
+}
+
+func hbars(class string, width, labelW int, title string, points []Point, format func(int64) string) template.HTML {
+	const row, valueW = 24, 64
 	height := row*len(points) + 4
 	var max int64 = 1
 	for _, p := range points {
@@ -73,13 +112,13 @@ func HBars(title string, points []Point, format func(int64) string) template.HTM
 	}
 	plotW := float64(width - labelW - valueW)
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `<svg class="chart hbars" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`, width, height, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<svg class="%s" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`, class, width, height, template.HTMLEscapeString(title))
 	for i, p := range points {
 		y := float64(i*row) + 4
 		w := math.Max(0, plotW*float64(p.Value)/float64(max))
 		label := p.Label
-		if len([]rune(label)) > 22 {
-			label = string([]rune(label)[:21]) + "…"
+		if keep := labelW / 7; len([]rune(label)) > keep {
+			label = string([]rune(label)[:keep-1]) + "…"
 		}
 		fmt.Fprintf(&b, `<text class="label" x="0" y="%.1f" dominant-baseline="middle">%s</text>`, y+row/2-2, template.HTMLEscapeString(label))
 		fmt.Fprintf(&b, `<rect class="bar" x="%d" y="%.1f" width="%.1f" height="%d"><title>%s: %s</title></rect>`, labelW, y+4, w, row-10,

@@ -119,10 +119,31 @@ func TestLoad(t *testing.T) {
 			if len(connectors) < 3 {
 				t.Errorf("%d connectors, want at least 3", len(connectors))
 			}
+			// A live connector's last sync is a run in its history; the
+			// other sources are file imports and claim no sync at all.
+			live := 0
 			for _, c := range connectors {
-				if c.Status != "active" || c.LastSyncAt == nil {
-					t.Errorf("connector %s: status %s, last sync %v", c.Name, c.Status, c.LastSyncAt)
+				runs, err := s.SyncRuns(ctx, pub.ID, c.ID, 10)
+				if err != nil {
+					t.Fatal(err)
 				}
+				switch c.Type {
+				case phantomos.ConnectorCSV:
+					if c.LastSyncAt != nil || len(runs) != 0 {
+						t.Errorf("file source %s claims a sync: last sync %v, %d runs", c.Name, c.LastSyncAt, len(runs))
+					}
+				case phantomos.ConnectorShopify:
+					live++
+					if c.Status != "active" || c.LastSyncAt == nil || len(runs) != 1 || runs[0].State != store.SyncSucceeded ||
+						runs[0].FinishedAt == nil || !runs[0].FinishedAt.Equal(*c.LastSyncAt) || runs[0].Counts.Inserted == 0 {
+						t.Errorf("connector %s: status %s, last sync %v, runs %+v", c.Name, c.Status, c.LastSyncAt, runs)
+					}
+				default:
+					t.Errorf("connector %s is a %s connector, which the product cannot sync", c.Name, c.Type)
+				}
+			}
+			if live != 1 {
+				t.Errorf("%d live connectors, want the Shopify store", live)
 			}
 
 			categories := map[string]int{}
@@ -216,18 +237,18 @@ func TestLoad(t *testing.T) {
 			// Every connector sells through one channel of its own, and
 			// only its own products.
 			channels := map[string][]string{}
-			queryRows(t, db, `SELECT DISTINCT c.type, s.channel FROM sales s
+			queryRows(t, db, `SELECT DISTINCT c.name, s.channel FROM sales s
 				JOIN connectors c ON c.publisher_id = s.publisher_id AND c.id = s.connector_id
 				WHERE s.publisher_id = $1`, []any{pub.ID}, func(r *sql.Rows) error {
-				var typ, ch string
-				err := r.Scan(&typ, &ch)
-				channels[typ] = append(channels[typ], ch)
+				var name, ch string
+				err := r.Scan(&name, &ch)
+				channels[name] = append(channels[name], ch)
 				return err
 			})
 			seen := map[string]bool{}
-			for typ, chs := range channels {
+			for name, chs := range channels {
 				if len(chs) != 1 || seen[chs[0]] {
-					t.Errorf("connector %s sells through %v; want one channel per connector", typ, chs)
+					t.Errorf("connector %s sells through %v; want one channel per connector", name, chs)
 				}
 				seen[chs[0]] = true
 			}

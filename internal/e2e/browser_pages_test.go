@@ -38,6 +38,8 @@ func TestBrowserAnalyticsPages(t *testing.T) {
 		{"compare", "/assets/compare?range=12m", "Compare assets", "Share of their combined revenue"},
 		{"intelligence", "/intelligence", "Intelligence", "Pixel is rising"},
 		{"connectors", "/connectors", "Connectors", "Where your sales come from"},
+		{"products", "/products", "Products", "Revenue since"},
+		{"catalog", "/catalog", "Products", "Hollowmere"},
 		{"team-forbidden", "/settings/team", "Forbidden", "analyst"},
 	}
 	for _, width := range []int64{1440, 390} {
@@ -55,6 +57,21 @@ func TestBrowserAnalyticsPages(t *testing.T) {
 			}
 			shot := do(t, ctx, chromedp.FullScreenshot(100))
 			os.WriteFile(artefact(t, p.name+"-"+strconv.FormatInt(width, 10)+".png"), shot, 0o644)
+			// Nothing is wider than the screen, so no page scrolls sideways
+			// (wide tables scroll inside a box of their own).
+			over := do(t, ctx, chromedp.Evaluate[string](`(() => {
+				const w = document.documentElement.clientWidth;
+				const scrolls = (el) => { for (let p = el.parentElement; p; p = p.parentElement) { const o = getComputedStyle(p).overflowX; if (o === "auto" || o === "scroll") return true; } return false; };
+				for (const el of document.querySelectorAll("main *")) {
+					if (el.closest("details:not([open])") || scrolls(el)) continue;
+					const r = el.getBoundingClientRect();
+					if (r.width > 0 && r.right > w + 1) return el.tagName.toLowerCase() + "." + String(el.className).trim().split(/\s+/).join(".") + " reaches " + Math.round(r.right) + " px";
+				}
+				return "";
+			})()`))
+			if over != "" {
+				t.Errorf("%s at %d px: %s, wider than the screen", p.path, width, over)
+			}
 		}
 	}
 }

@@ -105,6 +105,31 @@ func TestBrowserWorkbenchKeyboard(t *testing.T) {
 		t.Errorf("%d more skipped products in the database, want %d", d, want[phantomos.MappingSkipped])
 	}
 
+	// The row buttons work with a mouse too: they share a form with the
+	// bulk-assign select, whose "required" must not block them.
+	for _, c := range []struct{ action, status string }{
+		{"accept", phantomos.MappingConfirmed},
+		{"skip", phantomos.MappingSkipped},
+	} {
+		row := fmt.Sprintf(`table.products tbody tr:has(button[value=%q])`, c.action)
+		step("open the queue for "+c.action,
+			chromedp.Navigate(srv.URL+"/products"),
+			chromedp.WaitVisible(chromedp.CSS(row)),
+		)
+		id := attr(row, "data-id")
+		step("click "+c.action,
+			chromedp.Click(chromedp.CSS(row+fmt.Sprintf(` button[value=%q]`, c.action))),
+			chromedp.WaitVisible(chromedp.CSS(".notice")),
+		)
+		p, err := st.ProductItem(context.Background(), pub.ID, id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.MappingStatus != c.status {
+			t.Errorf("after clicking %s on product %s: status %q, want %q", c.action, id, p.MappingStatus, c.status)
+		}
+	}
+
 	// Bulk-accept everything left at 70% or more.
 	step("bulk accept",
 		chromedp.Navigate(srv.URL+"/products"),

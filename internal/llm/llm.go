@@ -123,7 +123,9 @@ func (g Guarded) Narrate(ctx context.Context, b *Brief) (*Narrative, error) {
 // Describe says in plain words where narratives come from under cfg.
 func Describe(cfg Config) string {
 	if cfg.APIKey == "" {
-		return "Narratives come from the local engine. Set ANTHROPIC_API_KEY to have Claude write them from the same evidence."
+		// Said to every reader: how the key is set is the operator's
+		// business, shown to owners in Settings (web's organization page).
+		return "Narratives are written by the local engine from the evidence below."
 	}
 	model := cfg.Model
 	if model == "" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -280,3 +281,36 @@ func TestRotateKey(t *testing.T) {
 }
 
 func secretKeyForTest() string { return secret.Generate() }
+
+// TestServeSaysWhenReady: serve prints one plain line with the address to
+// open once it listens, so a first start is not silent.
+func TestServeSaysWhenReady(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	dir := t.TempDir()
+	getenv := func(k string) string {
+		if k == "PHANTOMOS_DATA_DIR" {
+			return dir
+		}
+		return ""
+	}
+	go func() {
+		done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "ready.db")}, getenv, &out, io.Discard,
+			Options{Ready: func(a string) { ready <- a }})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve exited: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if want := "PhantomOS is ready: open http://" + addr + "\n"; out.String() != want {
+		t.Errorf("stdout %q, want %q", out.String(), want)
+	}
+}

@@ -73,6 +73,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	url := "http://" + displayAddr(ln.Addr())
 	e.logger.Info("PhantomOS listening", "url", url, "database", s.Where(), "dialect", s.Dialect(), "demo", cfg.Demo, "version", version())
+	// One plain line for the person who started it, beside the log.
+	if cfg.Demo {
+		fmt.Fprintf(e.stdout, "PhantomOS is ready: open %s and press Explore the demo\n", url)
+	} else {
+		fmt.Fprintf(e.stdout, "PhantomOS is ready: open %s\n", url)
+	}
 	if e.ready != nil {
 		e.ready(ln.Addr().String())
 	}

@@ -626,6 +626,18 @@ func (d Dialect) dayOut(col string) string {
 	return "('' || " + col + ")"
 }
 
+// SalesSpan returns the first and last days on which publisher pub has
+// sales, both "" when it has none: where its data lies, for pages whose
+// range holds none of it.
+func (s *Store) SalesSpan(ctx context.Context, pub phantomos.PublisherID) (from, to phantomos.Day, err error) {
+	var f, t sql.NullString
+	err = s.db.QueryRowContext(ctx, `SELECT `+s.DayText("MIN(day)")+`, `+s.DayText("MAX(day)")+` FROM geo_daily WHERE publisher_id = $1`, pub).Scan(&f, &t)
+	if err != nil {
+		return "", "", fmt.Errorf("store: sales span: %w", err)
+	}
+	return phantomos.Day(f.String), phantomos.Day(t.String), nil
+}
+
 // dataEnd returns the last day on which publisher pub has sales, "" when
 // it has none.
 func (s *Store) dataEnd(ctx context.Context, pub phantomos.PublisherID) (phantomos.Day, error) {

@@ -28,6 +28,9 @@ type view struct {
 	query       url.Values
 	// version is the publisher's data version when the request began.
 	version int64
+	// Elsewhere is where the publisher's sales lie when the range holds
+	// none of them (pages only; see noteDataElsewhere).
+	Elsewhere *dataSpan
 }
 
 // parseView reads range=7d|30d|90d|12m|qtd|ytd|lq or from/to, compare=
@@ -62,7 +65,12 @@ func (s *Server) parseView(r *http.Request, pub *phantomos.Publisher) (*view, er
 			if upper {
 				val = strings.ToUpper(val)
 			}
-			if val != "" && len(val) <= 100 {
+			switch {
+			case val == noValue:
+				// Sales without a country or channel (a file without
+				// that column), as the filter's "Unknown" choice.
+				out = append(out, "")
+			case val != "" && len(val) <= 100:
 				out = append(out, val)
 			}
 		}
@@ -87,6 +95,10 @@ func (s *Server) parseView(r *http.Request, pub *phantomos.Publisher) (*view, er
 	}
 	return v, nil
 }
+
+// noValue is the query value that selects sales whose country or channel
+// is unknown: the empty value means "no filter".
+const noValue = "-"
 
 // Query returns the view's query string with key set to val (or removed
 // when val is empty), for links that change one thing.

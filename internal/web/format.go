@@ -28,6 +28,7 @@ var funcs = template.FuncMap{
 		return a != nil && a.Role.Can(phantomos.Permission(perm))
 	},
 	"country":  countryName,
+	"channel":  channelName,
 	"platform": platformName,
 	"div": func(a, b int64) float64 {
 		if b == 0 {

@@ -65,7 +65,10 @@ func (s *Server) handleAPIMappingList(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	since := revenueSince(pub, s.now())
+	since, err := s.revenueSince(r.Context(), pub)
+	if err != nil {
+		return err
+	}
 	c, err := s.catalogue(r.Context(), a.PublisherID)
 	if err != nil {
 		return err
@@ -159,7 +162,11 @@ func (s *Server) handleAPIMappingSave(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	item, err := s.store.ProductItem(r.Context(), a.PublisherID, req.ProductID, revenueSince(pub, s.now()))
+	since, err := s.revenueSince(r.Context(), pub)
+	if err != nil {
+		return err
+	}
+	item, err := s.store.ProductItem(r.Context(), a.PublisherID, req.ProductID, since)
 	if err != nil {
 		return err
 	}

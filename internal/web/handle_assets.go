@@ -63,11 +63,11 @@ func (s *Server) handleAssets(w http.ResponseWriter, r *http.Request) error {
 			pts = append(pts, chart.Point{Label: a.Name, Value: a.NetRevenue})
 		}
 	}
-	p := assetsPage{View: v, Report: rep, AssetsChart: chart.HBars("Net revenue by asset", pts, money),
+	p := assetsPage{View: v, Report: rep, AssetsChart: chart.HBarsWide("Net revenue by asset", pts, money),
 		TypesChart: chart.HBars("Net revenue by asset type", rowPoints(rep.Types, titleCase), money),
 		IPsChart:   chart.HBars("Net revenue by game IP", rowPoints(rep.GameIPs, func(s string) string { return s }), money)}
 	o := &analytics.Overview{}
-	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+	if p.FilterLists, err = s.filterLists(r, pub, v, o); err != nil {
 		return err
 	}
 	data := s.pageData(r, "Assets", "overview")
@@ -107,6 +107,11 @@ type assetPage struct {
 	Categories  any
 	Countries   any
 	FilterLists filterLists
+	// Attributed is the asset's share of the revenue of the products that
+	// feature it under Model (the figure the Assets page ranks by);
+	// Report's revenue is those products' whole revenue.
+	Attributed int64
+	Model      string
 }
 
 // handleAsset is an asset's detail: the trend, categories, products and
@@ -121,8 +126,18 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) error {
 		Trend:      trendChart("Revenue of products featuring "+asset.Name, asset.Name, o, money),
 		Categories: chart.HBars("By category", rowPoints(o.Categories, titleCase), money),
 		Countries:  chart.HBars("By country", rowPoints(top(o.Countries, 10), countryName), money)}
-	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+	if p.FilterLists, err = s.filterLists(r, pub, v, o); err != nil {
 		return err
+	}
+	rep, _, err := s.assetReportOf(r.Context(), pub, v)
+	if err != nil {
+		return err
+	}
+	p.Model = rep.Model
+	for _, a := range rep.Assets {
+		if a.ID == asset.ID {
+			p.Attributed = a.NetRevenue
+		}
 	}
 	data := s.pageData(r, asset.Name, "overview")
 	data.Data = p
@@ -181,7 +196,7 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) error {
 	p.Trend = chart.Lines("Attributed revenue", labels, series, money)
 	p.Share = chart.Lines("Share of the compared assets' revenue", labels, shares, func(x int64) string { return strconv.FormatFloat(float64(x)/10, 'f', 1, 64) + "%" })
 	o := &analytics.Overview{}
-	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+	if p.FilterLists, err = s.filterLists(r, pub, v, o); err != nil {
 		return err
 	}
 	data := s.pageData(r, "Compare assets", "overview")

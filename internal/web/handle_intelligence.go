@@ -36,12 +36,16 @@ func (s *Server) llmConfig() llm.Config { return llm.Config{APIKey: s.cfg.Anthro
 func (s *Server) generateInsights(ctx context.Context, pub *phantomos.Publisher) ([]insights.Insight, error) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	list, err := insights.GenerateWith(ctx, s.store, pub, s.now(), s.narrator())
+	asOf, _, err := s.asOf(ctx, pub)
+	if err != nil {
+		return nil, err
+	}
+	list, err := insights.GenerateWith(ctx, s.store, pub, asOf, s.narrator())
 	if err != nil {
 		return nil, err
 	}
 	for _, g := range []string{insights.GrainMonth, insights.GrainWeek} {
-		if _, err := insights.Forecast(ctx, s.store, pub, s.now(), insights.ForecastRequest{Scope: store.ScopeTotal, Grain: g}); err != nil {
+		if _, err := insights.Forecast(ctx, s.store, pub, asOf, insights.ForecastRequest{Scope: store.ScopeTotal, Grain: g}); err != nil {
 			s.logger.Warn("forecast", "publisher", pub.ID, "grain", g, "err", err)
 		}
 	}
@@ -49,7 +53,10 @@ func (s *Server) generateInsights(ctx context.Context, pub *phantomos.Publisher)
 }
 
 type intelligencePage struct {
-	Today     string
+	Today string
+	// DataEnd is the publisher's last day of sales when it lies so far back
+	// that the page analyses up to it rather than up to today.
+	DataEnd   phantomos.Day
 	LastRun   time.Time
 	Narration string
 	CanEdit   bool
@@ -132,6 +139,12 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 	now := s.now()
 	p := intelligencePage{Today: string(phantomos.DayOf(now, pub.Location())), Narration: llm.Describe(s.llmConfig()),
 		CanEdit: a.Role.Can(phantomos.PermEdit), ShowAll: r.URL.Query().Get("show") == "all"}
+	// Imported history that ended long ago is analysed up to its end.
+	asOf, lastDay, err := s.asOf(r.Context(), pub)
+	if err != nil {
+		return err
+	}
+	p.DataEnd = lastDay
 
 	last, err := s.store.LastInsightRun(r.Context(), pub.ID)
 	if err != nil {
@@ -178,7 +191,7 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 	}
 
 	money := func(x int64) string { return formatMoneyCompact(x, pub.ReportingCurrency) }
-	if p.Performance, err = insights.TopAssets(r.Context(), s.store, pub, now, 5); err != nil {
+	if p.Performance, err = insights.TopAssets(r.Context(), s.store, pub, asOf, 5); err != nil {
 		return err
 	}
 	p.HasSales = len(p.Performance.Months) > 0
@@ -197,7 +210,7 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 		p.CompareHref = href
 	}
 
-	if err := s.intelligenceForecast(r, pub, &p, money); err != nil {
+	if err := s.intelligenceForecast(r, pub, asOf, &p, money); err != nil {
 		return err
 	}
 	data := s.pageData(r, "Intelligence", "intelligence")
@@ -210,7 +223,7 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 // exist is reported on the page rather than failing it. Switching the
 // grain (the form carries the grain shown as "shown") starts from that
 // grain's usual horizon, since 13 weeks and 13 months are different asks.
-func (s *Server) intelligenceForecast(r *http.Request, pub *phantomos.Publisher, p *intelligencePage, money func(int64) string) error {
+func (s *Server) intelligenceForecast(r *http.Request, pub *phantomos.Publisher, asOf time.Time, p *intelligencePage, money func(int64) string) error {
 	q := r.URL.Query()
 	p.Choice, p.Grain = q.Get("forecast"), insights.GrainMonth
 	if q.Get("grain") == insights.GrainWeek {
@@ -235,7 +248,7 @@ func (s *Server) intelligenceForecast(r *http.Request, pub *phantomos.Publisher,
 		scope, p.Choice = store.ScopeTotal, "total:"
 	}
 	req := insights.ForecastRequest{Scope: scope, ID: id, Grain: p.Grain, Horizon: p.Horizon}
-	fc, err := insights.Forecast(r.Context(), s.store, pub, s.now(), req)
+	fc, err := insights.Forecast(r.Context(), s.store, pub, asOf, req)
 	switch phantomos.ErrorCode(err) {
 	case "":
 	case phantomos.EINVALID, phantomos.ENOTFOUND:
@@ -246,7 +259,7 @@ func (s *Server) intelligenceForecast(r *http.Request, pub *phantomos.Publisher,
 		}
 		p.Choice = "total:"
 		req.Scope, req.ID = store.ScopeTotal, ""
-		if fc, err = insights.Forecast(r.Context(), s.store, pub, s.now(), req); err != nil {
+		if fc, err = insights.Forecast(r.Context(), s.store, pub, asOf, req); err != nil {
 			return err
 		}
 	default:
@@ -312,7 +325,7 @@ func (s *Server) intelligenceForecast(r *http.Request, pub *phantomos.Publisher,
 		g.Options = append(g.Options, choice{"category:" + c, titleCase(c)})
 	}
 	groups = append(groups, g)
-	rows, err := s.store.Breakdown(r.Context(), pub.ID, phantomos.DayOf(s.now().AddDate(-1, 0, 0), pub.Location()), phantomos.DayOf(s.now(), pub.Location()), store.Filter{}, store.ByChannel)
+	rows, err := s.store.Breakdown(r.Context(), pub.ID, phantomos.DayOf(asOf.AddDate(-1, 0, 0), pub.Location()), phantomos.DayOf(asOf, pub.Location()), store.Filter{}, store.ByChannel)
 	if err != nil {
 		return err
 	}
@@ -528,7 +541,11 @@ func (s *Server) handleAPIForecast(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	fc, err := insights.Forecast(r.Context(), s.store, pub, s.now(), insights.ForecastRequest{Scope: req.Scope, ID: req.ID, Grain: req.Grain, Horizon: req.Horizon})
+	asOf, _, err := s.asOf(r.Context(), pub)
+	if err != nil {
+		return err
+	}
+	fc, err := insights.Forecast(r.Context(), s.store, pub, asOf, insights.ForecastRequest{Scope: req.Scope, ID: req.ID, Grain: req.Grain, Horizon: req.Horizon})
 	if err != nil {
 		return err
 	}

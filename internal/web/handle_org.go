@@ -9,7 +9,10 @@ import (
 )
 
 type orgPage struct {
-	CanEdit    bool
+	CanEdit bool
+	// Claude says whether the server has an Anthropic API key: owners see
+	// what it enables, and that the operator sets it.
+	Claude     bool
 	Timezones  []string
 	Currencies []string
 	Saved      string
@@ -26,6 +29,7 @@ var reportingCurrencies = []string{"USD", "EUR", "GBP", "JPY", "CAD", "AUD", "KR
 func (s *Server) renderOrg(w http.ResponseWriter, r *http.Request, status int, p orgPage) error {
 	a := phantomos.ActorFrom(r.Context())
 	p.CanEdit = a.Role.Can(phantomos.PermOrganization)
+	p.Claude = s.cfg.AnthropicAPIKey != ""
 	p.Timezones, p.Currencies = commonTimezones, reportingCurrencies
 	data := s.pageData(r, "Organization", "settings")
 	data.Data = p

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -54,6 +55,10 @@ type overviewPage struct {
 	Channels    any
 	HasSales    bool
 	FilterLists filterLists
+	// TrendLabels name the trend's buckets in its table, as on its chart;
+	// Partial says whether one of them is cut short by the range.
+	TrendLabels []string
+	Partial     bool
 }
 
 // filterLists are the choices of the filter form.
@@ -65,7 +70,12 @@ type filterLists struct {
 	Countries  []analytics.Row
 }
 
-func (s *Server) filterLists(r *http.Request, pub *phantomos.Publisher, o *analytics.Overview) (filterLists, error) {
+// filterLists returns the choices of the filter form of view v and notes
+// where the publisher's sales are when v's range holds none.
+func (s *Server) filterLists(r *http.Request, pub *phantomos.Publisher, v *view, o *analytics.Overview) (filterLists, error) {
+	if err := s.noteDataElsewhere(r, pub, v); err != nil {
+		return filterLists{}, err
+	}
 	ips, err := s.store.GameIPs(r.Context(), pub.ID)
 	if err != nil {
 		return filterLists{}, err
@@ -113,10 +123,13 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) error {
 		{"kpi-refunds", "Refunds", cur.Refunds, true, change(cur.Refunds, o.Previous, func(f analytics.Figures) int64 { return f.Refunds })},
 	}
 	p.Trend = trendChart("Net revenue per "+o.Grain, "This period", o, money)
+	var partial []bool
+	p.TrendLabels, partial = trendLabels(o)
+	p.Partial = slices.Contains(partial, true)
 	p.Categories = chart.HBars("Net revenue by category", rowPoints(o.Categories, titleCase), money)
 	p.Countries = chart.HBars("Net revenue by country", rowPoints(top(o.Countries, 12), countryName), money)
-	p.Channels = chart.HBars("Net revenue by channel", rowPoints(o.Channels, titleCase), money)
-	if p.FilterLists, err = s.filterLists(r, pub, o); err != nil {
+	p.Channels = chart.HBars("Net revenue by channel", rowPoints(o.Channels, channelName), money)
+	if p.FilterLists, err = s.filterLists(r, pub, v, o); err != nil {
 		return err
 	}
 	data := s.pageData(r, "Overview", "overview")
@@ -213,29 +226,13 @@ func decimal(v int64, currency string) string {
 // trendChart draws an overview's trend as a line, with the comparison
 // period dashed beside it when there is one.
 func trendChart(title, name string, o *analytics.Overview, money func(int64) string) template.HTML {
-	labels := make([]string, len(o.Trend))
-	cur := chart.Series{Name: name}
-	prev := chart.Series{Name: "Comparison", Muted: true}
-	for i, pt := range o.Trend {
-		labels[i] = trendLabel(pt.Start, o.Grain)
+	labels, partial := trendLabels(o)
+	cur := chart.Series{Name: name, Partial: partial}
+	prev := chart.Series{Name: "Comparison", Muted: true, Partial: partial}
+	for _, pt := range o.Trend {
 		cur.Values = append(cur.Values, pt.NetRevenue)
 		if pt.Compare != nil {
 			prev.Values = append(prev.Values, *pt.Compare)
-		}
-	}
-	// Buckets cut short by the range (a week or month only partly in it,
-	// usually the current one) say so, or their smaller sums read as a
-	// drop.
-	if n := len(o.Trend); n > 0 && o.Grain != "day" {
-		if first := o.Trend[0].Start; first < o.Period.From {
-			labels[0] += " (from " + trendLabel(o.Period.From, "day") + ")"
-		}
-		last := o.Trend[n-1].Start.Time().AddDate(0, 0, 6)
-		if o.Grain == "month" {
-			last = o.Trend[n-1].Start.Time().AddDate(0, 1, -1)
-		}
-		if phantomos.DayOf(last, time.UTC) > o.Period.To {
-			labels[n-1] += " (to " + trendLabel(o.Period.To, "day") + ")"
 		}
 	}
 	series := []chart.Series{cur}
@@ -243,4 +240,31 @@ func trendChart(title, name string, o *analytics.Overview, money func(int64) str
 		series = append(series, prev)
 	}
 	return chart.Lines(title, labels, series, money)
+}
+
+// trendLabels names the buckets of o's trend, for its chart and its table,
+// and marks those cut short by the range (a week or month only partly in
+// it, usually the current one): they say which days they hold, and the
+// chart draws them apart, or their smaller sums read as a drop.
+func trendLabels(o *analytics.Overview) ([]string, []bool) {
+	labels := make([]string, len(o.Trend))
+	partial := make([]bool, len(o.Trend))
+	for i, pt := range o.Trend {
+		labels[i] = trendLabel(pt.Start, o.Grain)
+	}
+	if n := len(o.Trend); n > 0 && o.Grain != "day" {
+		if first := o.Trend[0].Start; first < o.Period.From {
+			labels[0] += " (from " + trendLabel(o.Period.From, "day") + ")"
+			partial[0] = true
+		}
+		last := o.Trend[n-1].Start.Time().AddDate(0, 0, 6)
+		if o.Grain == "month" {
+			last = o.Trend[n-1].Start.Time().AddDate(0, 1, -1)
+		}
+		if phantomos.DayOf(last, time.UTC) > o.Period.To {
+			labels[n-1] += " (to " + trendLabel(o.Period.To, "day") + ")"
+			partial[n-1] = true
+		}
+	}
+	return labels, partial
 }

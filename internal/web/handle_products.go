@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -143,9 +144,19 @@ func (f productFilter) URL(n int) string {
 }
 
 // revenueSince is the first month of the workbench's revenue window: the
-// last twelve months including the current one, in the publisher's zone.
-func revenueSince(pub *phantomos.Publisher, now time.Time) string {
-	t := now.In(pub.Location())
+// last twelve months including the current one, in the publisher's zone,
+// counted back from the publisher's last sale when its sales ended long ago
+// (imported history), so revenue at stake is not zero for every product.
+func (s *Server) revenueSince(ctx context.Context, pub *phantomos.Publisher) (string, error) {
+	asOf, _, err := s.asOf(ctx, pub)
+	if err != nil {
+		return "", err
+	}
+	return revenueSince(pub, asOf), nil
+}
+
+func revenueSince(pub *phantomos.Publisher, asOf time.Time) string {
+	t := asOf.In(pub.Location())
 	return time.Date(t.Year(), t.Month()-11, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
 }
 
@@ -290,6 +301,8 @@ type productsPage struct {
 	Claude     bool
 	Notice     string
 	ReturnTo   string
+	// Since is the first month (YYYY-MM) of the revenue shown.
+	Since string
 }
 
 func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request) error {
@@ -302,7 +315,10 @@ func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	since := revenueSince(pub, s.now())
+	since, err := s.revenueSince(r.Context(), pub)
+	if err != nil {
+		return err
+	}
 	c, err := s.catalogue(r.Context(), a.PublisherID)
 	if err != nil {
 		return err
@@ -321,7 +337,7 @@ func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := productsPage{Filter: f, Total: list.Total, Progress: buildProgress(sum), Currency: pub.ReportingCurrency, GameIPs: c.GameIPs,
 		Groups: c.live(), Connectors: conns, Categories: phantomos.Categories, CanEdit: a.Role.Can(phantomos.PermEdit),
-		Claude: s.claude != nil, Notice: productNotice(r.URL.Query()), ReturnTo: f.URL(f.Page)}
+		Claude: s.claude != nil, Notice: productNotice(r.URL.Query()), ReturnTo: f.URL(f.Page), Since: since}
 	if p.Products, err = s.productViews(r, a.PublisherID, c, list.Rows); err != nil {
 		return err
 	}
@@ -457,7 +473,10 @@ func (s *Server) handleProduct(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	since := revenueSince(pub, s.now())
+	since, err := s.revenueSince(r.Context(), pub)
+	if err != nil {
+		return err
+	}
 	item, err := s.store.ProductItem(r.Context(), a.PublisherID, r.PathValue("id"), since)
 	if err != nil {
 		return err

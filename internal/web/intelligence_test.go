@@ -136,7 +136,7 @@ func TestIntelligencePage(t *testing.T) {
 		for _, want := range []string{
 			"Summary", "Top assets, month by month", `class="chart multi"`, "Trending assets", "Risk alerts", "Growth opportunities",
 			"Recommendations", `<details class="insight`, "confidence", `class="band80"`, `class="band95"`, "a month ahead",
-			"Narratives come from the local engine", `<select name="forecast">`, "Show the forecast as a table",
+			"Narratives are written by the local engine", `<select name="forecast">`, "Show the forecast as a table",
 			// Each insight's evidence: its figures, its chart and the chart's table.
 			`<table class="compact evidence">`, `aria-label="Revenue of ` + demo.RisingCharacter + ` per month"`, "Show the months as a table",
 		} {
