@@ -246,9 +246,12 @@ type page struct {
 	Actor     *phantomos.Actor
 	Publisher *phantomos.Publisher
 	Demo      bool
-	Version   string
-	Flash     string
-	Data      any
+	// Shared is the demo's analyst account, which every visitor of the demo
+	// signs in to: its own settings cannot change, so pages do not offer it.
+	Shared  bool
+	Version string
+	Flash   string
+	Data    any
 	// Notices are the newest insights not yet dismissed or done, for the
 	// header's dropdown; MoreNotices says there are more than shown.
 	Notices     []*store.Insight
@@ -260,6 +263,7 @@ const maxNotices = 5
 
 func (s *Server) pageData(r *http.Request, title, active string) *page {
 	p := &page{Title: title, Active: active, Actor: phantomos.ActorFrom(r.Context()), Demo: s.cfg.Demo, Version: s.version}
+	p.Shared = readOnlyAccount(r) != nil
 	if p.Actor != nil {
 		if pub, err := s.store.Publisher(r.Context(), p.Actor.PublisherID); err == nil {
 			p.Publisher = pub
