@@ -68,6 +68,9 @@ type PublisherSettings struct {
 	// RefundBooking says on which day a refund reduces net revenue:
 	// RefundOnOrderDate (the default; also "") or RefundOnRefundDate.
 	RefundBooking string `json:"refund_booking,omitempty"`
+	// ExpiresAt, when set, is when the publisher is removed with all its
+	// data: a visitor's private copy of the demo.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 // Refund bookings: a refund reduces net revenue on the order's day, or on

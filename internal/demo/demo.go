@@ -65,19 +65,7 @@ func Load(ctx context.Context, s *store.Store, opts Options, progress func(done,
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	pub := &phantomos.Publisher{
-		Name:              PublisherName,
-		Slug:              Slug,
-		Website:           "https://nebulaforge.example",
-		SubscriptionTier:  "growth",
-		ReportingCurrency: "USD",
-		Timezone:          tz,
-		Settings: phantomos.PublisherSettings{
-			AttributionModel: phantomos.AttributionWeighted,
-			IncludeRefunds:   true,
-			IncludeDiscounts: true,
-		},
-	}
+	pub := newPublisher(Slug, tz)
 	err = s.CreatePublisher(ctx, pub)
 	if phantomos.ErrorCode(err) == phantomos.ECONFLICT {
 		// A load killed part-way leaves a publisher without its analyst (added
@@ -98,7 +86,8 @@ func Load(ctx context.Context, s *store.Store, opts Options, progress func(done,
 		}
 		return nil, fmt.Errorf("demo: create publisher: %w", err)
 	}
-	if err := fill(ctx, s, pub, p, progress); err != nil {
+	analyst := &phantomos.User{Email: AnalystEmail, Name: "Demo Analyst", Role: phantomos.RoleAnalyst}
+	if err := fill(ctx, s, pub, p, analyst, progress); err != nil {
 		// The publisher is ours and incomplete: remove it, even when ctx is
 		// what was cancelled.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -133,10 +122,27 @@ func location() (*time.Location, string) {
 	return time.UTC, "UTC"
 }
 
+// newPublisher is the demo studio under slug, in time zone tz.
+func newPublisher(slug, tz string) *phantomos.Publisher {
+	return &phantomos.Publisher{
+		Name:              PublisherName,
+		Slug:              slug,
+		Website:           "https://nebulaforge.example",
+		SubscriptionTier:  "growth",
+		ReportingCurrency: "USD",
+		Timezone:          tz,
+		Settings: phantomos.PublisherSettings{
+			AttributionModel: phantomos.AttributionWeighted,
+			IncludeRefunds:   true,
+			IncludeDiscounts: true,
+		},
+	}
+}
+
 // fill stores everything of the demo publisher pub but the publisher
-// itself. The analyst user comes last, so that a demo publisher with its
-// analyst is a complete one.
-func fill(ctx context.Context, s *store.Store, pub *phantomos.Publisher, p *plan, progress func(done, total int64)) error {
+// itself. The user comes last, so that a demo publisher with its user is a
+// complete one.
+func fill(ctx context.Context, s *store.Store, pub *phantomos.Publisher, p *plan, user *phantomos.User, progress func(done, total int64)) error {
 	connectorIDs := make([]string, numConnectors)
 	for i, spec := range p.connectors {
 		c := &phantomos.Connector{Type: spec.typ, Name: spec.name, Status: "active"}
@@ -242,9 +248,8 @@ func fill(ctx context.Context, s *store.Store, pub *phantomos.Publisher, p *plan
 		}
 	}
 
-	analyst := &phantomos.User{Email: AnalystEmail, Name: "Demo Analyst", Role: phantomos.RoleAnalyst}
-	if err := s.CreateUser(ctx, pub.ID, analyst, ""); err != nil {
-		return fmt.Errorf("demo: analyst: %w", err)
+	if err := s.CreateUser(ctx, pub.ID, user, ""); err != nil {
+		return fmt.Errorf("demo: user: %w", err)
 	}
 	if progress != nil {
 		progress(p.total, p.total)

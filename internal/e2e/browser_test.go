@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/phantomos/phantomos/internal/store"
@@ -90,6 +92,23 @@ func TestBrowserDemo(t *testing.T) {
 	}
 	if err := os.WriteFile(artefact(t, "overview.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
+	}
+
+	// "Explore as owner" opens a private copy in which the visitor may do
+	// what the shared demo refuses, such as inviting a teammate.
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("explore-copy")),
+		chromedp.Click(chromedp.ID("explore-copy")),
+		chromedp.WaitVisible(chromedp.ID("kpi-net")),
+		chromedp.Navigate(srv.URL+"/settings/team"),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/settings/team/invite"] input[name="email"]`)),
+	)
+	if err != nil {
+		t.Fatalf("explore as owner: %v\nserver log:\n%s", err, srv.stderr)
 	}
 }
 

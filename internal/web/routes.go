@@ -40,6 +40,7 @@ func (s *Server) routes() []Route {
 		{"GET /login/2fa", public, s.handleTwoFactorPage},
 		{"POST /login/2fa", public, s.handleTwoFactor},
 		{"POST /login/demo", public, s.handleDemoLogin},
+		{"POST /login/demo/copy", public, s.handleDemoCopy},
 		{"POST /logout", public, s.handleLogout},
 		{"GET /signup", public, s.handleSignupPage},
 		{"POST /signup", public, s.handleSignup},

@@ -8,6 +8,7 @@ import (
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/shopify"
+	"github.com/phantomos/phantomos/internal/demo"
 	"github.com/phantomos/phantomos/internal/mapping"
 	"github.com/phantomos/phantomos/internal/store"
 )
@@ -51,9 +52,17 @@ func (s *Server) tickWith(ctx context.Context, local func(context.Context, *stor
 		return
 	}
 	now := s.now()
+	if n, err := demo.RemoveExpired(ctx, s.store, now, demo.MaxCopies); err != nil {
+		s.logger.Warn("schedule: expired demo copies", "err", err)
+	} else if n > 0 {
+		s.logger.Info("schedule: removed expired demo copies", "count", n)
+	}
 	for _, pub := range pubs {
 		if ctx.Err() != nil {
 			return
+		}
+		if pub.Settings.ExpiresAt != nil && !pub.Settings.ExpiresAt.After(now) {
+			continue // removed above
 		}
 		s.tickPublisher(ctx, pub, now, local)
 	}

@@ -52,6 +52,10 @@ type Server struct {
 
 	imports *importJobs // file imports running in the background
 
+	// demoCopySales is the size of a visitor's private demo copy (0:
+	// demo.CopySales); tests make it small.
+	demoCopySales int
+
 	// claude tags the products the local tagger is unsure about; nil
 	// without ANTHROPIC_API_KEY.
 	claude *claudetag.Tagger
