@@ -164,15 +164,27 @@ func (s *Server) connectFailed(w http.ResponseWriter, r *http.Request, status in
 	return s.renderWizard(w, r, status, p)
 }
 
-// handleConnectShopify connects a store with a custom app's Admin API
-// access token (and, for webhooks, its API secret key), then continues to
-// the test and first sync.
+// handleConnectShopify connects a store with the credentials pasted: a
+// Dev Dashboard app's client ID and secret (method=client_credentials),
+// which get a first token at once, or a legacy custom app's Admin API
+// access token (and, for webhooks, its API secret key). It then continues
+// to the test and first sync.
 func (s *Server) handleConnectShopify(w http.ResponseWriter, r *http.Request) error {
 	fail := func(status int, msg string) error { return s.connectFailed(w, r, status, msg) }
 	if s.conn == nil {
 		return formError(errNoConnectors, fail)
 	}
-	cr, err := shopify.CustomAppCredentials(r.PostFormValue("shop"), r.PostFormValue("token"), r.PostFormValue("api_secret"))
+	var cr shopify.Credentials
+	var err error
+	if r.PostFormValue("method") == shopify.ModeClientCredentials {
+		cr, err = shopify.ClientCredentials(r.PostFormValue("shop"), r.PostFormValue("client_id"), r.PostFormValue("client_secret"))
+		if err == nil {
+			cr, err = shopify.RequestClientToken(r.Context(), cr, s.conn.opts.ShopifyBaseURL, nil, s.now())
+			err = userError(err)
+		}
+	} else {
+		cr, err = shopify.CustomAppCredentials(r.PostFormValue("shop"), r.PostFormValue("token"), r.PostFormValue("api_secret"))
+	}
 	if err != nil {
 		return formError(err, fail)
 	}
