@@ -72,6 +72,7 @@ func (s *Server) EnableConnectors(keys *secret.Keyring, opts ConnectorOptions) {
 			return err
 		},
 		Uninstalled: s.shopifyUninstalled,
+		Compliance:  s.shopifyCompliance,
 		Logger:      s.logger,
 	}
 	if c.app != nil {
