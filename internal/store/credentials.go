@@ -144,3 +144,18 @@ func (s *Store) ClaimInstall(ctx context.Context, token string) (PendingInstall,
 	}
 	return p, nil
 }
+
+// PendingInstallAccount returns the platform and account of the live
+// pending install of token, without claiming it (for the page that asks
+// to confirm). An expired or unknown token is ENOTFOUND.
+func (s *Store) PendingInstallAccount(ctx context.Context, token string) (platform, account string, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT platform, account FROM pending_installs WHERE token_hash = $1 AND expires_at > $2`,
+		InstallTokenHash(token), s.nowUTC()).Scan(&platform, &account)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", phantomos.Errorf(phantomos.ENOTFOUND, "The store installation was not found or has expired: install the app again from the store's side.")
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("store: pending install: %w", err)
+	}
+	return platform, account, nil
+}

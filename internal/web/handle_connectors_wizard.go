@@ -247,7 +247,11 @@ func (s *Server) handleShopifyInstall(w http.ResponseWriter, r *http.Request) er
 
 // handleShopifyInstallLink is the app's URL in Shopify: a merchant who
 // installs the app from the Shopify admin arrives here with a request
-// Shopify signed. Once signed in, they go on to the consent screen.
+// Shopify signed, signed in to PhantomOS or not. Signed in (with the right
+// to manage connectors), the install is bound to them as from the wizard;
+// otherwise it goes on without a publisher, and after the callback the
+// person signs in or creates an organization and claims the store
+// (handleShopifyClaim).
 func (s *Server) handleShopifyInstallLink(w http.ResponseWriter, r *http.Request) error {
 	app, err := s.oauthApp(r)
 	if err != nil {
@@ -257,8 +261,14 @@ func (s *Server) handleShopifyInstallLink(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return phantomos.Errorf(phantomos.EINVALID, "%s Start from Connectors → Connect a store.", phantomos.ErrorMessage(err))
 	}
-	a := phantomos.ActorFrom(r.Context())
-	return s.redirectToConsent(w, r, app, shop, shopify.State{Publisher: a.PublisherID, UserID: a.UserID})
+	st := shopify.State{}
+	if a := phantomos.ActorFrom(r.Context()); a != nil {
+		if !a.Role.Can(phantomos.PermConnectors) {
+			return phantomos.Errorf(phantomos.EFORBIDDEN, "Your role (%s) cannot connect stores. Ask an owner or admin of your team.", a.Role)
+		}
+		st.Publisher, st.UserID = a.PublisherID, a.UserID
+	}
+	return s.redirectToConsent(w, r, app, shop, st)
 }
 
 func (s *Server) redirectToConsent(w http.ResponseWriter, r *http.Request, app *shopify.App, shop string, st shopify.State) error {
@@ -266,7 +276,9 @@ func (s *Server) redirectToConsent(w http.ResponseWriter, r *http.Request, app *
 	if err != nil {
 		return err
 	}
-	s.audit(r, st.Publisher, "connector.install_started", shop, map[string]any{"type": "shopify"})
+	if st.Publisher != "" {
+		s.audit(r, st.Publisher, "connector.install_started", shop, map[string]any{"type": "shopify"})
+	}
 	http.Redirect(w, r, u, http.StatusSeeOther)
 	return nil
 }
@@ -285,6 +297,10 @@ func (s *Server) handleShopifyCallback(w http.ResponseWriter, r *http.Request) e
 	a := phantomos.ActorFrom(r.Context())
 	q := r.URL.Query()
 	st, err := app.VerifyCallback(r.Context(), q)
+	if err == nil && st.Publisher == "" {
+		// Started from Shopify before anyone signed in.
+		return s.parkShopifyInstall(w, r, app, st, q.Get("code"))
+	}
 	if err != nil {
 		// A refused callback is a bad link for the person holding it, not a
 		// failed sign-in: they are signed in, and start again.
@@ -292,6 +308,12 @@ func (s *Server) handleShopifyCallback(w http.ResponseWriter, r *http.Request) e
 			return phantomos.Errorf(phantomos.EINVALID, "%s", phantomos.ErrorMessage(err))
 		}
 		return err
+	}
+	if a == nil {
+		return phantomos.Errorf(phantomos.EUNAUTHORIZED, "Your session ended during the Shopify install. Sign in and start connecting again.")
+	}
+	if !a.Role.Can(phantomos.PermConnectors) {
+		return phantomos.Errorf(phantomos.EFORBIDDEN, "Your role (%s) cannot connect stores.", a.Role)
 	}
 	if st.Publisher != a.PublisherID || st.UserID != a.UserID {
 		return phantomos.Errorf(phantomos.EINVALID, "This Shopify install was started by someone else. Start connecting again from Connectors.")

@@ -24,7 +24,16 @@ CREATE TABLE pending_installs (
 );
 CREATE INDEX pending_installs_expiry ON pending_installs (expires_at);
 
+-- The nonces of OAuth installs started from the platform's side before
+-- anyone signed in: like oauth_states, but belonging to no publisher yet.
+CREATE TABLE oauth_states_anonymous (
+    nonce_hash TEXT PRIMARY KEY,
+    expires_at TIMESTAMP NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+
 -- +goose Down
+DROP TABLE oauth_states_anonymous;
 DROP TABLE pending_installs;
 ALTER TABLE connectors DROP COLUMN credentials_lease_until;
 ALTER TABLE connectors DROP COLUMN credentials_version;
