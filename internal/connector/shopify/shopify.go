@@ -327,10 +327,14 @@ func (c *Client) run(ctx context.Context, q string, vars map[string]any, cost fl
 	}
 	if resp.StatusCode == http.StatusUnauthorized && c.tokens != nil && !renewed {
 		// The token expired early or was replaced: renew it once and retry.
-		if _, err := c.tokens.Refresh(ctx, token); err != nil {
+		_, err := c.tokens.Refresh(ctx, token)
+		if err == nil {
+			return c.run(ctx, q, vars, cost, out, true)
+		}
+		if !errors.Is(err, errNotRenewable) {
 			return err
 		}
-		return c.run(ctx, q, vars, cost, out, true)
+		// Nothing renews this token: report Shopify's refusal below.
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := connector.HTTPError(Platform, resp.StatusCode, resp.Header)

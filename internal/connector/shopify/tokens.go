@@ -33,6 +33,11 @@ const refreshMargin = 5 * time.Minute
 // it delays the others by at most this.
 const refreshLease = 45 * time.Second
 
+// errNotRenewable marks a refused token that no grant can replace (a
+// legacy custom-app token, a non-expiring offline token): the caller
+// reports Shopify's own refusal.
+var errNotRenewable = errors.New("shopify: token cannot be renewed")
+
 // tokenTimeout bounds a token request.
 const tokenTimeout = 30 * time.Second
 
@@ -146,7 +151,7 @@ func (s *StoredTokens) renew(ctx context.Context, old string) (string, error) {
 		if !renewable(&cr) {
 			s.cur = &cr
 			return "", &connector.Error{Kind: connector.Auth,
-				Message: "Shopify no longer accepts this store's access token: reconnect the store."}
+				Message: "Shopify no longer accepts this store's access token: reconnect the store.", Err: errNotRenewable}
 		}
 		ok, err := s.Vault.ClaimRefresh(ctx, s.Target, version, time.Now().Add(refreshLease))
 		if err != nil {

@@ -13,6 +13,12 @@
 // the bucket cannot pay a query's requested cost. Faults can be injected:
 // HTTP errors with Retry-After, malformed bodies, revoked tokens, and API
 // version fall-forward.
+//
+// When Shopify's official Admin schema is on the machine (schema.go), every
+// document and its variables are validated against it first, and refused
+// as the real API refuses them. The token endpoint (oauth.go) grants
+// expiring offline tokens with single-use refresh tokens and
+// client-credentials tokens; compliance.go builds the compliance webhooks.
 package shopifytest
 
 import (
