@@ -31,6 +31,9 @@ type ConnectorOptions struct {
 	ShopifyBaseURL string
 	// Engine tunes the sync engine; its Logger defaults to the server's.
 	Engine connector.Config
+	// ConnectTimeout bounds the first test of a new store's credentials
+	// (0: 15 seconds), made once and before anything is stored.
+	ConnectTimeout time.Duration
 }
 
 // connectors is what syncing needs: the credential keyring, the vault
@@ -353,6 +356,11 @@ func (s *Server) handleConnectorDisconnect(w http.ResponseWriter, r *http.Reques
 func (s *Server) connectShopify(r *http.Request, cr shopify.Credentials, reconnectID string) (*phantomos.Connector, error) {
 	ctx := r.Context()
 	a := phantomos.ActorFrom(ctx)
+	if reconnectID == "" {
+		if err := s.preflightShopify(ctx, cr); err != nil {
+			return nil, err
+		}
+	}
 	c, err := s.shopifyConnector(ctx, a.PublisherID, cr.Shop, reconnectID)
 	if err != nil {
 		return nil, err
@@ -390,6 +398,31 @@ func (s *Server) connectShopify(r *http.Request, cr shopify.Credentials, reconne
 		return nil, err
 	}
 	return c, nil
+}
+
+// preflightShopify tries the credentials of a store about to be connected
+// once, within a short deadline and without the engine's retries, before
+// anything is stored: a store that cannot be reached, or that refuses the
+// credentials, gets a clear answer at once and leaves no connector behind.
+func (s *Server) preflightShopify(ctx context.Context, cr shopify.Credentials) error {
+	timeout := s.conn.opts.ConnectTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := shopify.New(shopify.Config{Shop: cr.Shop, AccessToken: cr.AccessToken, BaseURL: s.conn.opts.ShopifyBaseURL, Logger: s.logger})
+	if err != nil {
+		return err
+	}
+	if _, err := c.Test(ctx); err != nil {
+		s.logger.Info("connection test failed", "shop", cr.Shop, "err", err)
+		if ctx.Err() != nil {
+			return phantomos.Errorf(phantomos.EINVALID, "%s did not answer within %s. Check the store's address, and that this server can reach the internet; nothing was saved.", cr.Shop, timeout)
+		}
+		return phantomos.Errorf(phantomos.EINVALID, "%s Nothing was saved.", connector.UserMessage(err))
+	}
+	return nil
 }
 
 // shopifyConnector returns the connector that credentials for shop go to.
