@@ -205,11 +205,13 @@ func (s *Store) MergeAssets(ctx context.Context, pub phantomos.PublisherID, from
 			return fmt.Errorf("store: merge assets: %w", err)
 		}
 		for _, b := range shared {
-			if _, err := tx.ExecContext(ctx, `UPDATE product_assets SET weight = weight + $4, is_primary = (is_primary OR $5), updated_at = $6
-				WHERE publisher_id = $1 AND product_id = $2 AND asset_id = $3`, pub, b.product, into, b.weight, b.primary, now); err != nil {
+			// The merged link goes first: it may be the product's primary,
+			// and the schema allows one primary per product at any time.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM product_assets WHERE publisher_id = $1 AND product_id = $2 AND asset_id = $3`, pub, b.product, from); err != nil {
 				return fmt.Errorf("store: merge assets: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM product_assets WHERE publisher_id = $1 AND product_id = $2 AND asset_id = $3`, pub, b.product, from); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE product_assets SET weight = weight + $4, is_primary = (is_primary OR $5), updated_at = $6
+				WHERE publisher_id = $1 AND product_id = $2 AND asset_id = $3`, pub, b.product, into, b.weight, b.primary, now); err != nil {
 				return fmt.Errorf("store: merge assets: %w", err)
 			}
 		}
