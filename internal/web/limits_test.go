@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,35 @@ func TestHSTS(t *testing.T) {
 		if got := resp.Header.Get("Strict-Transport-Security"); got != want {
 			t.Errorf("base URL %q: Strict-Transport-Security %q, want %q", base, got, want)
 		}
+	}
+}
+
+// TestAssetImageMustBeHTTPS: the catalogue's asset form (create and edit)
+// stores only https image addresses.
+func TestAssetImageMustBeHTTPS(t *testing.T) {
+	s := storetest.New(t, store.SQLite)
+	ctx := context.Background()
+	tn := newTenant(t, s, "img")
+	_, ts := newTestServer(t, s)
+	g := &phantomos.GameIP{Name: "Img Saga", Slug: "img-saga"}
+	if err := s.CreateGameIP(ctx, tn.pub.ID, g); err != nil {
+		t.Fatal(err)
+	}
+	a := &phantomos.Asset{GameIPID: g.ID, Name: "Nova", AssetType: phantomos.AssetCharacter}
+	if err := s.CreateAsset(ctx, tn.pub.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	member := cookie(t, s, tn.users[phantomos.RoleMember])
+	for _, bad := range []string{"http://cdn.example/n.png", "javascript:alert(1)", "data:image/png;base64,AAAA", "//cdn.example/n.png"} {
+		f := "game_ip=" + g.ID + "&asset_type=character&image_url=" + url.QueryEscape(bad)
+		for _, path := range []string{"/catalog/assets", "/catalog/assets/" + a.ID} {
+			st, _, page := send(t, ts, member, http.MethodPost, path, form, f+"&name=Rex")
+			if st != http.StatusUnprocessableEntity || !strings.Contains(page, "https://") {
+				t.Errorf("POST %s with image %q: %d, want 422 naming https://", path, bad, st)
+			}
+		}
+	}
+	if got, err := s.Asset(ctx, tn.pub.ID, a.ID); err != nil || got.ImageURL != "" || got.Name != "Nova" {
+		t.Errorf("asset after refused edits: %+v, %v", got, err)
 	}
 }
