@@ -86,13 +86,13 @@ func (s *Store) UpdateAsset(ctx context.Context, pub phantomos.PublisherID, a *p
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Asset not found.")
 	}
 	if !phantomos.ValidID(a.GameIPID) {
-		return phantomos.Errorf(phantomos.EINVALID, "Game IP not found.")
+		return phantomos.Errorf(phantomos.ENOTFOUND, "Game IP not found.")
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM game_ips WHERE publisher_id = $1 AND id = $2`, pub, a.GameIPID).Scan(&one); err != nil {
 			if err == sql.ErrNoRows {
-				return phantomos.Errorf(phantomos.EINVALID, "Game IP not found.")
+				return phantomos.Errorf(phantomos.ENOTFOUND, "Game IP not found.")
 			}
 			return fmt.Errorf("store: update asset: %w", err)
 		}
@@ -173,7 +173,7 @@ func (s *Store) MergeAssets(ctx context.Context, pub phantomos.PublisherID, from
 	dst, err := s.Asset(ctx, pub, into)
 	if err != nil {
 		if phantomos.ErrorCode(err) == phantomos.ENOTFOUND {
-			return res, phantomos.Errorf(phantomos.EINVALID, "The asset to merge into was not found.")
+			return res, phantomos.Errorf(phantomos.ENOTFOUND, "The asset to merge into was not found.")
 		}
 		return res, err
 	}
