@@ -266,7 +266,7 @@ func TestMergeAndArchiveAssets(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		if _, err := s.MergeAssets(ctx, w.pub.ID, w.id("Rex"), other.id("Nova")); phantomos.ErrorCode(err) != phantomos.EINVALID {
+		if _, err := s.MergeAssets(ctx, w.pub.ID, w.id("Rex"), other.id("Nova")); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
 			t.Errorf("merge into another publisher's asset: %v", err)
 		}
 		if _, err := s.MergeAssets(ctx, other.pub.ID, w.id("Rex"), w.id("Nova")); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
@@ -336,7 +336,7 @@ func TestMergeAndArchiveAssets(t *testing.T) {
 			t.Errorf("duplicate asset name: %v", err)
 		}
 		vega.Name, vega.GameIPID = "Vega", other.ip.ID
-		if err := s.UpdateAsset(ctx, w.pub.ID, vega); phantomos.ErrorCode(err) != phantomos.EINVALID {
+		if err := s.UpdateAsset(ctx, w.pub.ID, vega); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
 			t.Errorf("moving an asset to another publisher's IP: %v", err)
 		}
 		g, _ := s.GameIP(ctx, w.pub.ID, w.ip.ID)

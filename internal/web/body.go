@@ -42,7 +42,9 @@ type bodyKey struct{}
 // read deadline along as bytes arrive (start + grace + received/rate), so a
 // body slower than the rate runs out of time, and it remembers why a read
 // failed, so the error adapter can answer 413 or 408 however the handler
-// wrapped the error.
+// wrapped the error. Once the body is read whole, net/http lifts the read
+// deadline itself (to watch for the client going away), so a handler that
+// works on a body for longer is not cut off.
 type bodyGuard struct {
 	r        io.ReadCloser
 	rc       *http.ResponseController
