@@ -371,6 +371,10 @@ const (
 	ReviewReject  = "reject"  // the product depicts none of Reject
 	ReviewSkip    = "skip"    // not IP merchandise, or not now: out of the queue
 	ReviewReopen  = "reopen"  // back to the queue; confirmed links removed
+	// ReviewAccept confirms the product's suggestions as the tagger made
+	// them (its primary as primary), read under the product's lock so a
+	// concurrent decision cannot make them stale.
+	ReviewAccept = "accept"
 )
 
 // ReviewAsset is one asset a reviewer confirms on a product.
@@ -388,6 +392,9 @@ type Review struct {
 	// Reject lists suggested assets the product does not depict. On
 	// confirm, suggestions left out of Assets are rejected too.
 	Reject []string
+	// RejectAll rejects every current suggestion (reject), as read under
+	// the product's lock.
+	RejectAll bool
 	// By is the deciding user's id.
 	By string
 }
@@ -429,6 +436,27 @@ func (s *Store) review(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherI
 	var suggestions []Suggestion
 	if err := json.Unmarshal([]byte(sugg), &suggestions); err != nil {
 		return false, fmt.Errorf("store: product %s suggestions: %w", id, err)
+	}
+	switch {
+	case rv.Action == ReviewAccept:
+		if len(suggestions) == 0 {
+			return false, phantomos.Errorf(phantomos.EINVALID, "This product has no suggestion to accept: choose an asset.")
+		}
+		primary := 0
+		for i, x := range suggestions {
+			if x.Primary {
+				primary = i
+			}
+		}
+		rv.Action, rv.Assets = ReviewConfirm, nil
+		for i, x := range suggestions {
+			rv.Assets = append(rv.Assets, ReviewAsset{AssetID: x.AssetID, Primary: i == primary, Weight: 1})
+		}
+	case rv.Action == ReviewReject && rv.RejectAll:
+		rv.Reject = nil
+		for _, x := range suggestions {
+			rv.Reject = append(rv.Reject, x.AssetID)
+		}
 	}
 	now := s.nowUTC()
 	var by any

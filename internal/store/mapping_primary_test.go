@@ -105,3 +105,41 @@ func TestBulkIDsChunked(t *testing.T) {
 		}
 	})
 }
+
+// TestAcceptReadsSuggestionsUnderLock: accept and reject-all take the
+// suggestions as they stand when the decision runs, so an accept decided
+// on an older view does not bring back a suggestion rejected since.
+func TestAcceptReadsSuggestionsUnderLock(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := newWorkbench(t, s, "acc")
+		p := w.products[2].ID
+		if _, err := s.SaveSuggestions(ctx, w.pub.ID, map[string][]store.Suggestion{p: {
+			{AssetID: w.id("Nova"), Confidence: 0.9, Source: "local"},
+			{AssetID: w.id("Rex"), Confidence: 0.8, Primary: true, Source: "local"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ReviewProduct(ctx, w.pub.ID, p, store.Review{Action: store.ReviewReject, Reject: []string{w.id("Rex")}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ReviewProduct(ctx, w.pub.ID, p, store.Review{Action: store.ReviewAccept})
+		if err != nil || got.MappingStatus != phantomos.MappingConfirmed {
+			t.Fatalf("accept: %+v, %v", got.MappingStatus, err)
+		}
+		links, _ := s.ProductLinks(ctx, w.pub.ID, []string{p})
+		if l := links[p]; len(l) != 1 || l[0].AssetID != w.id("Nova") || !l[0].IsPrimary {
+			t.Errorf("links after accept = %+v, want Nova alone as primary", l)
+		}
+		q := w.products[3].ID
+		if _, err := s.SaveSuggestions(ctx, w.pub.ID, map[string][]store.Suggestion{q: {{AssetID: w.id("Vega"), Confidence: 0.5, Source: "local"}}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.ReviewProduct(ctx, w.pub.ID, q, store.Review{Action: store.ReviewReject, RejectAll: true})
+		if err != nil || got.MappingStatus != phantomos.MappingUnmapped || len(got.Suggestions) != 0 {
+			t.Errorf("reject all: %s %+v, %v", got.MappingStatus, got.Suggestions, err)
+		}
+		if _, err := s.ReviewProduct(ctx, w.pub.ID, q, store.Review{Action: store.ReviewAccept}); phantomos.ErrorCode(err) != phantomos.EINVALID {
+			t.Errorf("accept with no suggestion: %v, want EINVALID", err)
+		}
+	})
+}
