@@ -209,3 +209,20 @@ func TestAssetImageMustBeHTTPS(t *testing.T) {
 		t.Errorf("asset after refused edits: %+v, %v", got, err)
 	}
 }
+
+// TestBulkIDsBound: a bulk decision naming more than store.MaxBulkProducts
+// products is refused with a clear 400 before any work.
+func TestBulkIDsBound(t *testing.T) {
+	s := storetest.New(t, store.SQLite)
+	tn := newTenant(t, s, "bulk")
+	_, ts := newTestServer(t, s)
+	ids := make([]string, store.MaxBulkProducts+1)
+	for i := range ids {
+		ids[i] = phantomos.NewID()
+	}
+	b, _ := json.Marshal(map[string]any{"action": "accept", "min_confidence": 0.5, "product_ids": ids})
+	st, _, body := send(t, ts, cookie(t, s, tn.users[phantomos.RoleMember]), http.MethodPost, "/api/products/mapping/bulk", "application/json", string(b))
+	if st != http.StatusBadRequest || !strings.Contains(body, "At most 100000 products") {
+		t.Errorf("bulk accept of %d ids: %d %.300s, want 400 naming the bound", len(ids), st, body)
+	}
+}
