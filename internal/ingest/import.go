@@ -192,16 +192,60 @@ func salesParser(t *table, format string, cfg Config) (parser[Sale], error) {
 	return newGenericSales(t, cfg)
 }
 
-// errorColumns names the columns the store's own checks report on.
+// errorColumns names the columns the store's own checks report on: each
+// field of a record (see store.ImportSpec.Columns) is named by the first of
+// its candidate headers the file has.
 func errorColumns(t *table, format string) map[string]string {
-	cur := map[string]string{FormatShopify: "Currency", FormatAmazon: "currency", FormatBigCommerce: "Order Currency Code"}[format]
-	if i := t.col(currencyNames...); format == FormatGeneric && i >= 0 {
-		cur = t.name(i)
+	var fields map[string][]string
+	switch format {
+	case FormatShopify:
+		fields = map[string][]string{
+			"order": {"id", "name"}, "order name": {"name"}, "line": {"id", "name"}, "name": {"lineitem name", "title"},
+			"sku": {"lineitem sku", "variant sku"}, "date": {"created at"}, "channel": {"source"}, "currency": {"currency"},
+			"region": {"shipping province", "billing province"}, "country": {"shipping country", "billing country"},
+			"product id": {"handle"}, "description": {"body (html)", "body html", "body"}, "category": {"type", "product type"},
+			"tags": {"tags"}, "image": {"image src"},
+		}
+	case FormatAmazon:
+		fields = map[string][]string{
+			"order": {"amazon order id"}, "line": {"sku", "asin"}, "name": {"product name"}, "sku": {"sku"}, "product id": {"asin"},
+			"date": {"purchase date"}, "channel": {"sales channel"}, "region": {"ship state"}, "country": {"ship country"},
+			"currency": {"currency"},
+		}
+	case FormatBigCommerce:
+		fields = map[string][]string{
+			"order": {"order id"}, "line": {"product details"}, "name": {"product details"}, "sku": {"product details"},
+			"product id": {"product details"}, "date": {"order date", "date created"}, "channel": {"channel name"},
+			"region": {"shipping state", "billing state"}, "country": {"shipping country", "billing country"},
+			"currency": {"order currency code", "currency code", "currency"},
+		}
+	case FormatWooCommerce:
+		fields = map[string][]string{
+			"product id": {"id", "sku"}, "name": {"name"}, "sku": {"sku"}, "description": {"description", "short description"},
+			"category": {"categories"}, "tags": {"tags"}, "image": {"images"},
+		}
+	default:
+		line := saleLineNames
+		if t.col(saleLineNames...) < 0 {
+			// Without line ids, a line is named by its product.
+			line = append(append(append([]string{}, saleProdIDNames...), prodSKUNames...), saleNameNames...)
+		}
+		fields = map[string][]string{
+			"order": saleOrderNames, "line": line, "product id": append(append([]string{}, saleProdIDNames...), prodIDNames...),
+			"sku": prodSKUNames, "name": append(append([]string{}, saleNameNames...), prodNameNames...), "category": saleCatNames,
+			"date": saleDateNames, "channel": saleChannelNames, "region": saleRegionNames, "country": saleCountryNames,
+			"currency": currencyNames, "description": prodDescNames, "tags": prodTagNames, "image": prodImageNames,
+		}
 	}
-	if cur == "" {
-		cur = "(default currency)"
+	m := map[string]string{}
+	for field, names := range fields {
+		if i := t.col(names...); i >= 0 {
+			m[field] = t.name(i)
+		}
 	}
-	m := map[string]string{"currency": cur}
+	if _, ok := m["currency"]; !ok {
+		m["currency"] = "(default currency)"
+	}
 	if i := t.col(rateRateNames...); i >= 0 {
 		m["rate"] = t.name(i)
 	}
