@@ -259,6 +259,9 @@ func TestClipValue(t *testing.T) {
 		if got := store.ClipValue(in); got != want {
 			t.Errorf("ClipValue(%.20q) = %q, want %q", in, got, want)
 		}
+		if again := store.ClipValue(want); again != want {
+			t.Errorf("ClipValue clipped %q again: %q", want, again)
+		}
 	}
 }
 
