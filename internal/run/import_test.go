@@ -132,7 +132,7 @@ func TestImportSharedShopifyExports(t *testing.T) {
 		for _, r := range recs[1:] {
 			if r[col["Financial Status"]] != "" {
 				whole, frac, _ := strings.Cut(r[col["Total"]], ".")
-				v, _ := strconv.ParseInt(whole+(frac+"00")[:2], 10, 64)
+				v, _ := strconv.ParseInt(whole+(frac + "00")[:2], 10, 64)
 				wantTotal += v
 			}
 		}
