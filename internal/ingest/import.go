@@ -188,6 +188,9 @@ func Import(ctx context.Context, s *store.Store, pub phantomos.PublisherID, kind
 		ProductsCreated: rep.ProductsCreated, Stale: rep.Stale, Deleted: rep.Deleted, OrdersChanged: rep.OrdersChanged,
 		ChangedExamples: rep.ChangedExamples, Errors: rep.Errors, ErrorCount: rep.ErrorCount, From: rep.From, To: rep.To,
 	}
+	if rep.ConnectorName != "" {
+		res.Source = rep.ConnectorName
+	}
 	if kind != KindProducts && kind != KindSales {
 		res.Source = ""
 	}

@@ -97,6 +97,7 @@ func (sp *ImportSpec) column(field string) string {
 type ImportReport struct {
 	RunID           string // empty for a dry run
 	ConnectorID     string
+	ConnectorName   string // the source's name, also when chosen by id
 	Seen            int64
 	Inserted        int64
 	Updated         int64
@@ -304,6 +305,9 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 			return err
 		}
 		w.rep.ConnectorID = w.connectorID
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM connectors WHERE publisher_id = $1 AND id = $2`, w.pub, w.connectorID).Scan(&w.rep.ConnectorName); err != nil {
+			return fmt.Errorf("connector %s: %w", w.connectorID, err)
+		}
 	}
 	if err := fn(w); err != nil {
 		return err
