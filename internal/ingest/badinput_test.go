@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +86,30 @@ func TestBadImportInput(t *testing.T) {
 			t.Errorf("%d sales written", n)
 		}
 	})
+}
+
+// TestAssetBounds: game IPs, asset names and aliases are bounded like
+// product names and tags.
+func TestAssetBounds(t *testing.T) {
+	long := strings.Repeat("z", store.MaxLabelLen+1)
+	var aliases []string
+	for i := range 101 {
+		aliases = append(aliases, fmt.Sprintf("alias %d", i))
+	}
+	manyAliases := strings.Join(aliases, "|")
+	for _, in := range []string{
+		"game_ip,asset\n" + long + ",Nova\n",
+		"game_ip,asset\nStar Quest," + long + "\n",
+		"game_ip,asset,aliases\nStar Quest,Nova," + long + "\n",
+		"game_ip,asset,aliases\nStar Quest,Nova," + manyAliases + "\n",
+	} {
+		var rejects []ingest.RowError
+		err := ingest.ParseAssets(strings.NewReader(in), ingest.Sink[ingest.Asset]{
+			Record: func(a ingest.Asset) error { t.Errorf("accepted %.40q", a.Name); return nil },
+			Reject: func(e ingest.RowError, _ int64) { rejects = append(rejects, e) },
+		})
+		if err != nil || len(rejects) != 1 || len(rejects[0].Value) > 120 {
+			t.Errorf("%.40q: %v %+v", in, err, rejects)
+		}
+	}
 }

@@ -172,3 +172,33 @@ func TestImportSharedShopifyExports(t *testing.T) {
 	}
 	check("re-import")
 }
+
+// TestImportDryRunShowsChangedOrders: --dry-run says how many stored orders
+// a file would change, with examples and the way out (--source); a real
+// import prints what it changed.
+func TestImportDryRunShowsChangedOrders(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "c.db")
+	if _, _, err := runCLI(t, nil, "", "publisher", "add", "--db", db, "--name", "Chg", "--slug", "chg"); err != nil {
+		t.Fatal(err)
+	}
+	first := filepath.Join(dir, "a.csv")
+	os.WriteFile(first, []byte("order_id,date,sku,quantity,total,currency\nA1,2026-01-05,X,2,10.00,USD\nA2,2026-01-06,Y,1,5.50,USD\n"), 0o644)
+	second := filepath.Join(dir, "b.csv")
+	os.WriteFile(second, []byte("order_id,date,sku,quantity,total,currency\nA1,2026-01-05,X,2,12.00,USD\nA2,2026-01-06,Y,1,5.50,USD\n"), 0o644)
+	if out, _, err := runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "chg", first); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, _, err := runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "chg", "--dry-run", second)
+	if err != nil || !strings.Contains(out, `would change 1 existing orders of source "CSV import", e.g. A1`) || !strings.Contains(out, "--source NAME") {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "chg", "--source", "Other store", second)
+	if err != nil || strings.Contains(out, "existing orders") || !strings.Contains(out, "inserted 2") {
+		t.Fatalf("another source: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "chg", second)
+	if err != nil || !strings.Contains(out, `changed 1 existing orders of source "CSV import", e.g. A1`) {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+}
