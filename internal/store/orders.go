@@ -26,8 +26,9 @@ import (
 
 // orderLedger is an import's view of the orders it writes.
 type orderLedger struct {
-	batch   int64           // the current WriteSales call, from 1
-	existed map[string]bool // orders of the current batch that existed before the import
+	batch    int64           // the current WriteSales call, from 1
+	existed  map[string]bool // orders of the current batch that existed before the import
+	replaced int64           // orders in the ledger to replace (existed, not stale)
 }
 
 // startOrders creates the import's ledger tables on first use.
@@ -276,6 +277,7 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 				w.rep.Stale++
 			} else {
 				w.orders.existed[id] = true
+				w.orders.replaced++
 			}
 			if ins.Len() == 0 {
 				ins.WriteString(`INSERT INTO ingest_orders (order_id, name, line, existed, stale, changed) VALUES `)
@@ -330,6 +332,44 @@ func (w *ImportWriter) finishOrders(ctx context.Context) error {
 	if w.orders == nil {
 		return nil
 	}
+	if w.orders.replaced > 0 {
+		if err := w.replaceOrders(ctx); err != nil {
+			return err
+		}
+	}
+	if err := w.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ingest_orders WHERE changed = 1`).Scan(&w.rep.OrdersChanged); err != nil {
+		return fmt.Errorf("orders: %w", err)
+	}
+	if w.rep.OrdersChanged == 0 {
+		return nil
+	}
+	ex, err := w.tx.QueryContext(ctx, `SELECT order_id, name FROM ingest_orders WHERE changed = 1 ORDER BY line, order_id LIMIT $1`, maxChangedExamples)
+	if err != nil {
+		return fmt.Errorf("orders: %w", err)
+	}
+	defer ex.Close()
+	for ex.Next() {
+		var id, name string
+		if err := ex.Scan(&id, &name); err != nil {
+			return fmt.Errorf("orders: %w", err)
+		}
+		w.rep.ChangedExamples = append(w.rep.ChangedExamples, ClipValue(orderLabel(name, id)))
+	}
+	return ex.Err()
+}
+
+// replaceOrders deletes the stored lines of the ledger's orders that the
+// import did not write, marking those orders changed. It runs only when the
+// import met existing orders: a page of new orders costs nothing here.
+func (w *ImportWriter) replaceOrders(ctx context.Context) error {
+	if w.s.dialect == Postgres {
+		// A temporary table has no statistics until analysed: without them
+		// the planner may scan the connector's sales instead of probing
+		// them per order of the (small) ledger.
+		if _, err := w.tx.ExecContext(ctx, `ANALYZE ingest_orders, ingest_keys`); err != nil {
+			return fmt.Errorf("orders: replace: %w", err)
+		}
+	}
 	const gone = `publisher_id = $1 AND connector_id = $2
 		AND external_order_id IN (SELECT order_id FROM ingest_orders WHERE existed = 1 AND stale = 0)
 		AND NOT EXISTS (SELECT 1 FROM ingest_keys k WHERE k.order_id = sales.external_order_id AND k.line_id = sales.external_line_id)`
@@ -357,23 +397,5 @@ func (w *ImportWriter) finishOrders(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("orders: replace: %w", err)
 	}
-	if err := w.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ingest_orders WHERE changed = 1`).Scan(&w.rep.OrdersChanged); err != nil {
-		return fmt.Errorf("orders: %w", err)
-	}
-	if w.rep.OrdersChanged == 0 {
-		return nil
-	}
-	ex, err := w.tx.QueryContext(ctx, `SELECT order_id, name FROM ingest_orders WHERE changed = 1 ORDER BY line, order_id LIMIT $1`, maxChangedExamples)
-	if err != nil {
-		return fmt.Errorf("orders: %w", err)
-	}
-	defer ex.Close()
-	for ex.Next() {
-		var id, name string
-		if err := ex.Scan(&id, &name); err != nil {
-			return fmt.Errorf("orders: %w", err)
-		}
-		w.rep.ChangedExamples = append(w.rep.ChangedExamples, ClipValue(orderLabel(name, id)))
-	}
-	return ex.Err()
+	return nil
 }
