@@ -143,6 +143,9 @@ func (p *shopifyOrders) row(t *table, s *Sink[Sale]) error {
 		Category: classify(item), UnitPrice: price, OrderDate: o.created, Quantity: qty, Gross: gross, Discount: liDiscount,
 		Currency: o.currency, Country: o.country, Region: o.region, Channel: o.channel,
 	}
+	if product, _, ok := splitVariant(item); ok {
+		line.ProductName = product
+	}
 	if strings.EqualFold(item, "tip") {
 		o.tips += gross
 		o.tipLines = append(o.tipLines, line)

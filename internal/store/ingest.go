@@ -156,13 +156,18 @@ type ProductRow struct {
 // wrote with a time. A timeless stored version (from a file) is always
 // overwritten.
 type SaleRow struct {
-	Line            int64
-	OrderID         string
-	OrderName       string // how people name the order ("#1001"), for messages; optional
-	LineID          string
-	ProductID       string
-	SKU             string
-	Name            string
+	Line      int64
+	OrderID   string
+	OrderName string // how people name the order ("#1001"), for messages; optional
+	LineID    string
+	ProductID string
+	SKU       string
+	Name      string
+	// ProductName is the product apart from its variant when Name names a
+	// variant ("White Hoodie" of "White Hoodie - S"), for files without
+	// product ids: an unknown product is then created once for all its
+	// variants, so a reviewer maps it once. Empty when Name is the product.
+	ProductName     string
 	Category        string
 	UnitPrice       int64
 	OrderDate       time.Time
@@ -1257,7 +1262,9 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 		}
 	}
 	// 3. Unknown: create, unmapped, so the sale is kept and shows up for
-	// tagging.
+	// tagging; the variants of one product share the product made for the
+	// first of them.
+	variants := map[string]string{}
 	for _, r := range rest {
 		k := saleProductKey(r)
 		if p := bySKU[r.SKU]; r.SKU != "" && p != nil {
@@ -1265,6 +1272,14 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 			continue
 		}
 		if id, ok := byName[r.Name]; r.SKU == "" && r.ProductID == "" && ok {
+			w.products[k] = id
+			continue
+		}
+		if r.ProductName != "" && r.ProductID == "" {
+			id, err := w.variantProduct(ctx, r, variants)
+			if err != nil {
+				return err
+			}
 			w.products[k] = id
 			continue
 		}
@@ -1282,6 +1297,35 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 		w.rep.ProductsCreated++
 	}
 	return nil
+}
+
+// variantProduct returns the product that the variant r belongs to, by its
+// ProductName within the import's connector, creating it (unmapped) the
+// first time; made remembers those found or made during this import.
+func (w *ImportWriter) variantProduct(ctx context.Context, r *SaleRow, made map[string]string) (string, error) {
+	ext := "product:" + r.ProductName
+	if id, ok := made[ext]; ok {
+		return id, nil
+	}
+	var id string
+	err := w.tx.QueryRowContext(ctx, `SELECT id FROM products WHERE publisher_id = $1 AND connector_id = $2 AND external_id = $3`,
+		w.pub, w.connectorID, ext).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		price := r.UnitPrice
+		if price == 0 && r.Quantity > 0 {
+			price = r.Gross / r.Quantity
+		}
+		id, err = w.insertProduct(ctx, ext, &ProductRow{Name: r.ProductName, Category: r.Category, Price: price, Currency: r.Currency}, phantomos.MappingUnmapped)
+		if err != nil {
+			return "", err
+		}
+		w.rep.ProductsCreated++
+	case err != nil:
+		return "", err
+	}
+	made[ext] = id
+	return id, nil
 }
 
 func cmpOr(vals ...string) string {
