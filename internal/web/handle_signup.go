@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,7 +63,10 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := auth.CheckPasswordPolicy(password, f.Email); err != nil {
 		return fail(http.StatusUnprocessableEntity, err)
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := s.hashPassword(w, r, password)
+	if errors.Is(err, auth.ErrBusy) {
+		return fail(http.StatusTooManyRequests, err)
+	}
 	if err != nil {
 		return err
 	}
