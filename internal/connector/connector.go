@@ -135,9 +135,15 @@ func (o *Order) Date() time.Time {
 }
 
 // OrderLine is one line of an order, in minor units of the order's shop
-// currency: Gross is the original unit price × Quantity, Discount the
-// discounts allocated to the line, Refunded the refunded subtotals of the
-// line, and Net = Gross − Discount − Refunded.
+// currency: Gross is the original unit price × Quantity (without tax, also
+// in shops whose prices include it), Discount the discounts allocated to
+// the line, Refunded the refunded merchandise of the line (everything left
+// when the order was cancelled), and Net = Gross − Discount − Refunded, the
+// merchandise revenue. Quantity counts the units sold: units removed by an
+// order edit are not counted. Tax and Shipping are the line's tax and its
+// share of the order's shipping; ChargesRefunded its share of what refunds
+// returned beyond merchandise (shipping refunds, order adjustments), kept
+// out of Net.
 type OrderLine struct {
 	ExternalID        string
 	ProductExternalID string // "" when the product was deleted or is a custom item
@@ -152,6 +158,9 @@ type OrderLine struct {
 	Discount          int64
 	Refunded          int64
 	Net               int64
+	Tax               int64
+	Shipping          int64
+	ChargesRefunded   int64
 	Presentment       Amounts // the same in the customer's currency
 }
 

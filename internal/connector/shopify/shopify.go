@@ -66,7 +66,7 @@ type Config struct {
 	BaseURL    string
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	// OrdersPerPage and ProductsPerPage size the pages (5 and 25). Nested
+	// OrdersPerPage and ProductsPerPage size the pages (4 and 25). Nested
 	// connections make an order cost far more than a product; these keep
 	// a page's requested cost well under Shopify's 1,000-point limit.
 	OrdersPerPage   int
@@ -141,7 +141,7 @@ func New(cfg Config) (*Client, error) {
 		c.log = slog.Default()
 	}
 	if c.ordersPerPage <= 0 {
-		c.ordersPerPage = 5
+		c.ordersPerPage = 4
 	}
 	if c.productsPerPage <= 0 {
 		c.productsPerPage = 25

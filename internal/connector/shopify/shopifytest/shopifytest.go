@@ -112,8 +112,14 @@ type Order struct {
 	PresentmentCurrency string
 	Country             string
 	Province            string
-	Lines               []LineItem
-	Refunds             []Refund
+	// NoAddress serves the order without addresses, as Shopify does to
+	// an app without access to protected customer data.
+	NoAddress bool
+	// TaxesIncluded says the line prices include their tax.
+	TaxesIncluded bool
+	Shipping      string // total shipping charged
+	Lines         []LineItem
+	Refunds       []Refund
 }
 
 // LineItem is an order line.
@@ -124,6 +130,8 @@ type LineItem struct {
 	SKU                  string
 	Name                 string
 	Quantity             int
+	Removed              int      // units removed by an order edit
+	Tax                  string   // tax charged on the line (all units)
 	Price                string   // original unit price
 	Discounts            []string // allocated discount amounts
 	PresentmentPrice     string
@@ -132,9 +140,11 @@ type LineItem struct {
 
 // Refund is a refund of some order lines.
 type Refund struct {
-	ID        int64
-	CreatedAt time.Time
-	Lines     []RefundLine
+	ID          int64
+	CreatedAt   time.Time
+	Lines       []RefundLine
+	Shipping    string   // shipping refunded
+	Adjustments []string // order adjustments (negative: money returned)
 }
 
 // RefundLine refunds Quantity units of a line for Subtotal.
@@ -143,6 +153,7 @@ type RefundLine struct {
 	LineItemID          int64
 	Quantity            int
 	Subtotal            string
+	Tax                 string // tax refunded with the line
 	PresentmentSubtotal string
 }
 
@@ -966,13 +977,14 @@ func (s *Server) orderJSON(o *Order, sh shape) (map[string]any, float64) {
 		"id": gid("Order", o.ID), "name": o.Name, "createdAt": rfc(o.CreatedAt), "processedAt": rfc(o.ProcessedAt),
 		"updatedAt": rfc(o.UpdatedAt), "cancelledAt": nil, "test": o.Test,
 		"currencyCode": s.opts.Currency, "presentmentCurrencyCode": pc,
+		"taxesIncluded": o.TaxesIncluded, "totalShippingPriceSet": s.moneyBag(zeroAmount(o.Shipping), "", pc),
 	}
 	if o.CancelledAt != nil {
 		j["cancelledAt"] = rfc(*o.CancelledAt)
 	}
 	if sh.addresses {
 		var addr any
-		if o.Country != "" {
+		if o.Country != "" && !o.NoAddress {
 			addr = map[string]any{"countryCodeV2": o.Country, "provinceCode": o.Province}
 		}
 		j["shippingAddress"], j["billingAddress"] = addr, addr
@@ -986,7 +998,7 @@ func (s *Server) orderJSON(o *Order, sh shape) (map[string]any, float64) {
 		end := min(off+sh.lines, len(o.Lines))
 		var nodes []map[string]any
 		for i := off; i < end; i++ {
-			nodes = append(nodes, s.lineJSON(&o.Lines[i], pc))
+			nodes = append(nodes, s.lineJSON(o, &o.Lines[i], pc))
 		}
 		lines = end - off
 		j["lineItems"] = map[string]any{"pageInfo": map[string]any{"hasNextPage": end < len(o.Lines), "endCursor": indexCursor(end)}, "nodes": nonNil(nodes)}
@@ -1004,7 +1016,31 @@ func (s *Server) orderJSON(o *Order, sh shape) (map[string]any, float64) {
 	return j, s.orderCost(sh, lines, refunds, refundLines)
 }
 
-func (s *Server) lineJSON(l *LineItem, pc string) map[string]any {
+// currentQuantity is what Shopify reports as a line's currentQuantity:
+// the units neither removed by an edit nor refunded (none once cancelled).
+func currentQuantity(o *Order, l *LineItem) int {
+	if o.CancelledAt != nil {
+		return 0
+	}
+	n := l.Quantity - l.Removed
+	for _, r := range o.Refunds {
+		for _, rl := range r.Lines {
+			if rl.LineItemID == l.ID {
+				n -= rl.Quantity
+			}
+		}
+	}
+	return max(n, 0)
+}
+
+func zeroAmount(a string) string {
+	if a == "" {
+		return "0.00"
+	}
+	return a
+}
+
+func (s *Server) lineJSON(o *Order, l *LineItem, pc string) map[string]any {
 	var product, variant any
 	if l.ProductID != 0 {
 		product = map[string]any{"id": gid("Product", l.ProductID)}
@@ -1024,9 +1060,13 @@ func (s *Server) lineJSON(l *LineItem, pc string) map[string]any {
 	if l.SKU != "" {
 		sku = l.SKU
 	}
+	taxLines := []map[string]any{}
+	if l.Tax != "" {
+		taxLines = append(taxLines, map[string]any{"priceSet": s.moneyBag(l.Tax, "", pc)})
+	}
 	return map[string]any{
-		"id": gid("LineItem", l.ID), "name": l.Name, "sku": sku, "quantity": l.Quantity,
-		"product": product, "variant": variant,
+		"id": gid("LineItem", l.ID), "name": l.Name, "sku": sku, "quantity": l.Quantity, "currentQuantity": currentQuantity(o, l),
+		"product": product, "variant": variant, "taxLines": taxLines,
 		"originalUnitPriceSet": s.moneyBag(l.Price, l.PresentmentPrice, pc),
 		"discountAllocations":  nonNil(allocs),
 	}
@@ -1044,11 +1084,21 @@ func (s *Server) refundJSON(o *Order, r *Refund, first int, after string) (map[s
 		nodes = append(nodes, map[string]any{
 			"quantity": rl.Quantity, "lineItem": map[string]any{"id": gid("LineItem", rl.LineItemID)},
 			"subtotalSet": s.moneyBag(rl.Subtotal, rl.PresentmentSubtotal, s.presentment(o)),
+			"totalTaxSet": s.moneyBag(zeroAmount(rl.Tax), "", s.presentment(o)),
 		})
+	}
+	adjustments, shipping := []map[string]any{}, []map[string]any{}
+	for _, a := range r.Adjustments {
+		adjustments = append(adjustments, map[string]any{"amountSet": s.moneyBag(a, "", s.presentment(o))})
+	}
+	if r.Shipping != "" {
+		shipping = append(shipping, map[string]any{"subtotalAmountSet": s.moneyBag(r.Shipping, "", s.presentment(o))})
 	}
 	return map[string]any{
 		"id": gid("Refund", r.ID), "createdAt": rfc(r.CreatedAt),
-		"refundLineItems": map[string]any{"pageInfo": map[string]any{"hasNextPage": end < len(r.Lines), "endCursor": indexCursor(end)}, "nodes": nonNil(nodes)},
+		"refundLineItems":     map[string]any{"pageInfo": map[string]any{"hasNextPage": end < len(r.Lines), "endCursor": indexCursor(end)}, "nodes": nonNil(nodes)},
+		"orderAdjustments":    map[string]any{"nodes": adjustments},
+		"refundShippingLines": map[string]any{"nodes": shipping},
 	}, end - off
 }
 
