@@ -177,11 +177,15 @@ type Amounts struct {
 type Batch struct {
 	Products []Product
 	Orders   []Order
+	// DeletedOrders are ids of orders the platform deleted: their lines
+	// are removed.
+	DeletedOrders []string
 }
 
-// Len counts the records of b: products plus order lines.
+// Len counts the records of b: products plus order lines plus deleted
+// orders.
 func (b *Batch) Len() int {
-	n := len(b.Products)
+	n := len(b.Products) + len(b.DeletedOrders)
 	for i := range b.Orders {
 		n += len(b.Orders[i].Lines)
 	}
@@ -200,6 +204,20 @@ type Sink interface {
 	// changes nothing but what changed. The counts are per record (product
 	// or sale line); Seen is filled in by the engine.
 	Commit(ctx context.Context, t Target, b Batch, cursor Cursor) (store.SyncCounts, error)
+}
+
+// OrderLister is implemented by sources that can list the ids of every
+// order placed (by Order.Date) in [from, to), deleted ones excepted. The
+// engine compares the list with what the sink holds and removes the
+// orders the platform no longer has (see Config.ReconcileWindow).
+type OrderLister interface {
+	OrderIDs(ctx context.Context, from, to time.Time) ([]string, error)
+}
+
+// StoredOrders is implemented by sinks that can list the ids of the
+// orders they hold for t placed in [from, to).
+type StoredOrders interface {
+	OrderIDs(ctx context.Context, t Target, from, to time.Time) ([]string, error)
 }
 
 // Runs records sync history and connector status. *store.Store implements it.

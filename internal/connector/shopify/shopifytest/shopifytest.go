@@ -1253,10 +1253,14 @@ func (s *Server) OrderPayload(id int64) []byte {
 		if l.VariantID != 0 {
 			vid = l.VariantID
 		}
+		taxLines := []map[string]any{}
+		if l.Tax != "" {
+			taxLines = append(taxLines, map[string]any{"price": l.Tax, "price_set": set(l.Tax, ""), "rate": 0.2, "title": "VAT"})
+		}
 		lines = append(lines, map[string]any{
 			"id": l.ID, "admin_graphql_api_id": gid("LineItem", l.ID), "product_id": pid, "variant_id": vid,
-			"sku": l.SKU, "name": l.Name, "title": l.Name, "quantity": l.Quantity, "price": l.Price,
-			"price_set": set(l.Price, l.PresentmentPrice), "discount_allocations": nonNil(allocs),
+			"sku": l.SKU, "name": l.Name, "title": l.Name, "quantity": l.Quantity, "current_quantity": currentQuantity(o, &l), "price": l.Price,
+			"price_set": set(l.Price, l.PresentmentPrice), "discount_allocations": nonNil(allocs), "tax_lines": taxLines,
 		})
 	}
 	var refunds []map[string]any
@@ -1264,13 +1268,21 @@ func (s *Server) OrderPayload(id int64) []byte {
 		var rls []map[string]any
 		for _, rl := range r.Lines {
 			rls = append(rls, map[string]any{"id": rl.ID, "line_item_id": rl.LineItemID, "quantity": rl.Quantity,
-				"subtotal": rl.Subtotal, "subtotal_set": set(rl.Subtotal, rl.PresentmentSubtotal)})
+				"subtotal": rl.Subtotal, "subtotal_set": set(rl.Subtotal, rl.PresentmentSubtotal),
+				"total_tax": zeroAmount(rl.Tax), "total_tax_set": set(zeroAmount(rl.Tax), "")})
+		}
+		adjustments, shipping := []map[string]any{}, []map[string]any{}
+		for _, a := range r.Adjustments {
+			adjustments = append(adjustments, map[string]any{"amount": a, "amount_set": set(a, ""), "kind": "refund_discrepancy"})
+		}
+		if r.Shipping != "" {
+			shipping = append(shipping, map[string]any{"subtotal_amount_set": set(r.Shipping, "")})
 		}
 		refunds = append(refunds, map[string]any{"id": r.ID, "admin_graphql_api_id": gid("Refund", r.ID), "created_at": rfc(r.CreatedAt),
-			"refund_line_items": nonNil(rls)})
+			"refund_line_items": nonNil(rls), "order_adjustments": adjustments, "refund_shipping_lines": shipping})
 	}
 	var addr any
-	if o.Country != "" {
+	if o.Country != "" && !o.NoAddress {
 		addr = map[string]any{"country_code": o.Country, "province_code": o.Province}
 	}
 	var cancelled any
@@ -1281,8 +1293,21 @@ func (s *Server) OrderPayload(id int64) []byte {
 		"id": o.ID, "admin_graphql_api_id": gid("Order", o.ID), "name": o.Name, "created_at": rfc(o.CreatedAt),
 		"processed_at": rfc(o.ProcessedAt), "updated_at": rfc(o.UpdatedAt), "cancelled_at": cancelled, "test": o.Test,
 		"currency": s.opts.Currency, "presentment_currency": pc, "shipping_address": addr, "billing_address": addr,
+		"taxes_included": o.TaxesIncluded, "total_shipping_price_set": set(zeroAmount(o.Shipping), ""),
 		"line_items": nonNil(lines), "refunds": nonNil(refunds),
 	})
+	return b
+}
+
+// DeleteOrder deletes an order, as a merchant can in the admin (only
+// archived or cancelled orders, which the fake does not check), and
+// returns the body of its orders/delete webhook.
+func (s *Server) DeleteOrder(id int64) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.orders, id)
+	s.tick()
+	b, _ := json.Marshal(map[string]any{"id": id})
 	return b
 }
 
