@@ -12,6 +12,8 @@ import (
 // far cheaper than paging through years of history. The engine uses it for
 // the first sync of the orders stream; incremental syncs stay paged.
 type BulkOrderSource interface {
+	// BulkBackfill reports whether first syncs should use bulk exports.
+	BulkBackfill() bool
 	// StartBulkOrders starts an export of every order.
 	StartBulkOrders(ctx context.Context) (BulkOp, error)
 	// BulkStatus reports where the export id stands. An export that failed,

@@ -250,7 +250,7 @@ func (r *run) sync(ctx context.Context, src Source) error {
 		func(p *Product) time.Time { return p.UpdatedAt }); err != nil {
 		return err
 	}
-	if bs, ok := src.(BulkOrderSource); ok && (r.cp.Orders.Bulk != nil || r.cp.Orders.Synced.IsZero() && !r.cp.Orders.InPass()) {
+	if bs, ok := src.(BulkOrderSource); ok && bs.BulkBackfill() && (r.cp.Orders.Bulk != nil || r.cp.Orders.Synced.IsZero() && !r.cp.Orders.InPass()) {
 		if err := r.bulkOrders(ctx, bs); err != nil {
 			return err
 		}

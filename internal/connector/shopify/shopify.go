@@ -71,6 +71,9 @@ type Config struct {
 	// a page's requested cost well under Shopify's 1,000-point limit.
 	OrdersPerPage   int
 	ProductsPerPage int
+	// PagedBackfill makes first syncs page through the orders instead of
+	// exporting them in one bulk operation.
+	PagedBackfill bool
 	// SkipAddresses leaves out shipping and billing countries, for apps
 	// without access to protected customer data (addresses need it).
 	SkipAddresses bool
@@ -84,7 +87,7 @@ type Client struct {
 	http                           *http.Client
 	log                            *slog.Logger
 	ordersPerPage, productsPerPage int
-	addresses                      bool
+	addresses, paged               bool
 
 	mu       sync.Mutex
 	throttle throttleState
@@ -130,7 +133,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("shopify: no access token")
 	}
 	c := &Client{shop: cfg.Shop, token: cfg.AccessToken, version: cfg.APIVersion, http: cfg.HTTPClient, log: cfg.Logger,
-		ordersPerPage: cfg.OrdersPerPage, productsPerPage: cfg.ProductsPerPage, addresses: !cfg.SkipAddresses}
+		ordersPerPage: cfg.OrdersPerPage, productsPerPage: cfg.ProductsPerPage, addresses: !cfg.SkipAddresses, paged: cfg.PagedBackfill}
 	if c.version == "" {
 		c.version = APIVersion
 	}

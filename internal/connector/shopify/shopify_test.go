@@ -54,12 +54,20 @@ func newHarness(t *testing.T, opts shopifytest.Options) *harness {
 	}
 	h.target = connector.Target{Publisher: pub.ID, ConnectorID: c.ID}
 	h.engine = connector.NewEngine(h.sink, h.store, connector.Config{
-		BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Rate: 1000, Burst: 50, Logger: quiet})
+		BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Rate: 1000, Burst: 50, BulkPoll: time.Millisecond, Logger: quiet})
 	h.token = h.srv.IssueToken("read_products,read_orders")
 	return h
 }
 
+// client returns a client that backfills page by page, as most tests are
+// about paging; bulkClient one that backfills by bulk export.
 func (h *harness) client(t *testing.T, cfg shopify.Config) *shopify.Client {
+	t.Helper()
+	cfg.PagedBackfill = true
+	return h.bulkClient(t, cfg)
+}
+
+func (h *harness) bulkClient(t *testing.T, cfg shopify.Config) *shopify.Client {
 	t.Helper()
 	cfg.Shop, cfg.BaseURL, cfg.Logger = h.srv.Shop(), h.srv.URL, quiet
 	if cfg.AccessToken == "" {

@@ -72,6 +72,10 @@ type Server struct {
 	requests  map[string]int
 	throttled int
 	versions  []string
+
+	bulkOps       []*BulkOp
+	bulkFaults    []BulkFault
+	bulkDownloads int
 }
 
 // Product is a product of the fake shop. Prices are decimal strings in the
@@ -211,6 +215,7 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.handleGraphQL)
 	mux.HandleFunc("GET /admin/oauth/authorize", s.handleAuthorize)
 	mux.HandleFunc("POST /admin/oauth/access_token", s.handleAccessToken)
+	mux.HandleFunc("GET /bulk/{file}", s.handleBulkDownload)
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
@@ -628,7 +633,10 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 	case "webhookSubscriptionCreate":
 		data, actual = s.subscribe(vars), 10
 	default:
-		gqlErr = fmt.Sprintf("Field '%s' doesn't exist on type 'QueryRoot'", op)
+		var ok bool
+		if data, actual, gqlErr, ok = s.bulkGraphQL(op, vars); !ok {
+			gqlErr = fmt.Sprintf("Field '%s' doesn't exist on type 'QueryRoot'", op)
+		}
 	}
 	if gqlErr != "" {
 		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]any{{"message": gqlErr}}, "extensions": s.costExtension(requested, nil)})
@@ -900,7 +908,9 @@ func decimalLess(a, b string) bool {
 func (s *Server) ordersData(first int, after, query string, sh shape) (map[string]any, float64, string) {
 	var all []*Order
 	for _, o := range s.orders {
-		all = append(all, o)
+		if filterProcessed(query, o.ProcessedAt) {
+			all = append(all, o)
+		}
 	}
 	page, info, errMsg := pageOf(all, first, after, query)
 	if errMsg != "" {
