@@ -302,10 +302,13 @@ func (s *Server) handleConnectorSync(w http.ResponseWriter, r *http.Request) err
 		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
 	}
 	t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
-	src, _, err := s.shopifySource(r.Context(), t)
+	src, cr, err := s.shopifySource(r.Context(), t)
 	if err != nil {
 		return err
 	}
+	// Shopify deletes subscriptions whose deliveries keep failing: every
+	// sync checks them and re-creates what is missing.
+	s.registerWebhooks(r.Context(), t, src, cr)
 	next := "/connectors/" + c.ID
 	if r.PostFormValue("next") == "setup" {
 		next += "/setup"
@@ -435,8 +438,11 @@ func (s *Server) registerWebhooks(ctx context.Context, t connector.Target, c *sh
 	if cr.Mode == shopify.ModeCustom && cr.WebhookSecret == "" || cr.Mode == shopify.ModeOAuth && s.conn.app == nil {
 		return
 	}
-	if err := c.RegisterWebhooks(ctx, base+shopify.WebhookPath, shopify.WebhookTopics); err != nil {
+	n, err := c.RegisterWebhooks(ctx, base+shopify.WebhookPath, shopify.WebhookTopics)
+	if err != nil {
 		s.logger.Warn("register webhooks", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+	} else if n > 0 {
+		s.logger.Info("webhook subscriptions created", "publisher", t.Publisher, "connector", t.ConnectorID, "created", n)
 	}
 }
 

@@ -699,7 +699,7 @@ func orderError(o *gqlOrder, err error) error {
 }
 
 // Webhook topics the connector subscribes to.
-var WebhookTopics = []string{TopicOrdersCreate, TopicOrdersUpdated, TopicProductsUpdate, TopicAppUninstalled}
+var WebhookTopics = []string{TopicOrdersCreate, TopicOrdersUpdated, TopicOrdersDelete, TopicProductsUpdate, TopicAppUninstalled}
 
 const subscribeMutation = `mutation Subscribe($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
   webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
@@ -708,12 +708,55 @@ const subscribeMutation = `mutation Subscribe($topic: WebhookSubscriptionTopic!,
   }
 }`
 
-// RegisterWebhooks subscribes uri (an https URL that identifies the
-// connector, e.g. https://app.example/webhooks/shopify/{publisher}/{connector})
-// to the topics, in JSON format. Public apps may instead declare them in
-// the app configuration; custom apps need this.
-func (c *Client) RegisterWebhooks(ctx context.Context, uri string, topics []string) error {
+const subscriptionsQuery = `query Subscriptions($after: String) {
+  webhookSubscriptions(first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { topic uri }
+  }
+}`
+
+// maxSubscriptionPages bounds the listing of an app's subscriptions on a
+// shop (a few topics per connector; 100 a page).
+const maxSubscriptionPages = 10
+
+// RegisterWebhooks makes sure uri (the https URL of the webhook endpoint)
+// is subscribed to the topics, in JSON format: it lists the app's
+// subscriptions on the shop and creates those missing, e.g. because
+// Shopify deleted them after deliveries kept failing. It returns how many
+// it created. Public apps may instead declare them in the app
+// configuration; custom apps need this.
+func (c *Client) RegisterWebhooks(ctx context.Context, uri string, topics []string) (int, error) {
+	have := map[string]bool{}
+	after := ""
+	for range maxSubscriptionPages {
+		var data struct {
+			WebhookSubscriptions struct {
+				PageInfo pageInfo `json:"pageInfo"`
+				Nodes    []struct {
+					Topic string `json:"topic"`
+					URI   string `json:"uri"`
+				} `json:"nodes"`
+			} `json:"webhookSubscriptions"`
+		}
+		if err := c.query(ctx, subscriptionsQuery, map[string]any{"after": nilIfEmpty(after)}, 2+100, &data); err != nil {
+			return 0, err
+		}
+		for _, n := range data.WebhookSubscriptions.Nodes {
+			if n.URI == uri {
+				have[n.Topic] = true
+			}
+		}
+		if !data.WebhookSubscriptions.PageInfo.HasNextPage || data.WebhookSubscriptions.PageInfo.EndCursor == after {
+			break
+		}
+		after = data.WebhookSubscriptions.PageInfo.EndCursor
+	}
+	created := 0
 	for _, topic := range topics {
+		enum := strings.ToUpper(strings.ReplaceAll(topic, "/", "_"))
+		if have[enum] {
+			continue
+		}
 		var data struct {
 			WebhookSubscriptionCreate struct {
 				UserErrors []struct {
@@ -721,17 +764,17 @@ func (c *Client) RegisterWebhooks(ctx context.Context, uri string, topics []stri
 				} `json:"userErrors"`
 			} `json:"webhookSubscriptionCreate"`
 		}
-		enum := strings.ToUpper(strings.ReplaceAll(topic, "/", "_"))
 		vars := map[string]any{"topic": enum, "sub": map[string]any{"uri": uri, "format": "JSON"}}
 		if err := c.query(ctx, subscribeMutation, vars, 10, &data); err != nil {
-			return err
+			return created, err
 		}
 		if ue := data.WebhookSubscriptionCreate.UserErrors; len(ue) > 0 {
 			if strings.Contains(strings.ToLower(ue[0].Message), "already been taken") {
-				continue // subscribed before: idempotent
+				continue // subscribed meanwhile: idempotent
 			}
-			return &connector.Error{Kind: connector.Permanent, Message: fmt.Sprintf("Shopify refused the %s webhook: %s", topic, ue[0].Message)}
+			return created, &connector.Error{Kind: connector.Permanent, Message: fmt.Sprintf("Shopify refused the %s webhook: %s", topic, ue[0].Message)}
 		}
+		created++
 	}
-	return nil
+	return created, nil
 }

@@ -22,6 +22,7 @@ import (
 const (
 	TopicOrdersCreate   = "orders/create"
 	TopicOrdersUpdated  = "orders/updated"
+	TopicOrdersDelete   = "orders/delete"
 	TopicProductsUpdate = "products/update"
 	TopicAppUninstalled = "app/uninstalled"
 )
@@ -73,7 +74,8 @@ type Webhook struct {
 	Shop       string
 	ID         string // X-Shopify-Webhook-Id, the same on redeliveries
 	APIVersion string
-	// Batch holds the records to write (orders/* and products/update).
+	// Batch holds the records to write (orders/* and products/update),
+	// or the order to remove (orders/delete).
 	Batch connector.Batch
 	// Uninstalled is set for app/uninstalled: the token is dead.
 	Uninstalled bool
@@ -138,6 +140,14 @@ func (w *Webhook) parse(body []byte, currency string) error {
 			return phantomos.Errorf(phantomos.EINVALID, "The %s webhook has an unreadable amount: %v", w.Topic, err)
 		}
 		w.Batch.Orders = []connector.Order{out}
+	case TopicOrdersDelete:
+		var o struct {
+			ID json.Number `json:"id"`
+		}
+		if err := decodeNumbers(body, &o); err != nil || o.ID.String() == "" {
+			return phantomos.Errorf(phantomos.EINVALID, "The %s webhook body does not name an order.", w.Topic)
+		}
+		w.Batch.DeletedOrders = []string{o.ID.String()}
 	case TopicProductsUpdate:
 		if currency == "" {
 			// Prices cannot be read without the shop's currency (REST

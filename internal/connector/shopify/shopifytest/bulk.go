@@ -47,6 +47,14 @@ var (
 	processedFilter = regexp.MustCompile(`processed_at:(>=|<=|>|<)'?([0-9T:\-+.Z]+)'?`)
 )
 
+// DropSubscriptions deletes every webhook subscription, as Shopify does
+// after deliveries keep failing.
+func (s *Server) DropSubscriptions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subs = nil
+}
+
 // InjectBulk queues a fault for bulk operations.
 func (s *Server) InjectBulk(f BulkFault) {
 	s.mu.Lock()
@@ -87,9 +95,17 @@ func (s *Server) BulkDownloads() int {
 	return s.bulkDownloads
 }
 
-// bulkGraphQL answers the bulk operation fields; ok is false for others.
-func (s *Server) bulkGraphQL(op string, vars map[string]any) (data map[string]any, cost float64, errMsg string, ok bool) {
+// moreGraphQL answers the bulk operation fields and the list of webhook
+// subscriptions; ok is false for others.
+func (s *Server) moreGraphQL(op string, vars map[string]any) (data map[string]any, cost float64, errMsg string, ok bool) {
 	switch op {
+	case "webhookSubscriptions":
+		var nodes []map[string]any
+		for _, x := range s.subs {
+			nodes = append(nodes, map[string]any{"id": gid("WebhookSubscription", x.ID), "topic": x.Topic, "uri": x.URI})
+		}
+		return map[string]any{"webhookSubscriptions": map[string]any{"pageInfo": map[string]any{"hasNextPage": false, "endCursor": nil},
+			"nodes": nonNil(nodes)}}, float64(2 + len(nodes)), "", true
 	case "bulkOperationRunQuery":
 		return s.bulkRun(vars), 10, "", true
 	case "bulkOperation":

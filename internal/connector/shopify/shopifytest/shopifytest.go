@@ -634,7 +634,7 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		data, actual = s.subscribe(vars), 10
 	default:
 		var ok bool
-		if data, actual, gqlErr, ok = s.bulkGraphQL(op, vars); !ok {
+		if data, actual, gqlErr, ok = s.moreGraphQL(op, vars); !ok {
 			gqlErr = fmt.Sprintf("Field '%s' doesn't exist on type 'QueryRoot'", op)
 		}
 	}
