@@ -395,7 +395,7 @@ func TestShopifyWebhooks(t *testing.T) {
 			}
 			topics = append(topics, sub.Topic)
 		}
-		if got := strings.Join(topics, ","); got != "ORDERS_CREATE,ORDERS_UPDATED,PRODUCTS_UPDATE,APP_UNINSTALLED" {
+		if got := strings.Join(topics, ","); got != "ORDERS_CREATE,ORDERS_UPDATED,ORDERS_DELETE,PRODUCTS_UPDATE,APP_UNINSTALLED" {
 			t.Errorf("subscribed to %s", got)
 		}
 
