@@ -26,12 +26,26 @@ import (
 	"github.com/phantomos/phantomos/internal/connector"
 )
 
-// APIVersion is the GraphQL Admin API version the client requests. Shopify
-// supports a version for at least twelve months; when it retires this one,
-// it answers with the oldest supported version instead ("falls forward")
-// and the client reports it (see Client.Notices). Move this forward every
-// few quarters after checking the release notes.
-const APIVersion = "2025-10"
+// APIVersion is the GraphQL Admin API version the client requests.
+// Shopify releases a version each quarter (YYYY-01, -04, -07, -10) and
+// supports it for twelve months, so 2026-10 is served until 2027-10-01
+// (VersionRetirement). When it retires a version, it answers with the
+// oldest supported one instead ("falls forward") and the client reports it
+// (see Client.Notices). A test fails 60 days before retirement; move this
+// forward after checking the release notes, and validate the documents
+// against the new version's schema (shopifytest.SchemaVersion).
+const APIVersion = "2026-10"
+
+// VersionRetirement returns when Shopify stops serving an Admin API
+// version: twelve months after its release on the first day of its
+// quarter's month.
+func VersionRetirement(version string) (time.Time, error) {
+	t, err := time.Parse("2006-01", version)
+	if err != nil || (t.Month()-1)%3 != 0 {
+		return time.Time{}, fmt.Errorf("shopify: %q is not a quarterly API version (YYYY-01, -04, -07 or -10)", version)
+	}
+	return t.AddDate(1, 0, 0), nil
+}
 
 // Platform is the name used in messages.
 const Platform = "Shopify"

@@ -45,7 +45,7 @@ type Options struct {
 	ClientSecret string // ("test-client-secret")
 	// Versions are the supported API versions, oldest first; a request for
 	// another version is served with the oldest (fall-forward)
-	// ("2025-07", "2025-10", "2026-01").
+	// ("2026-01", "2026-04", "2026-07", "2026-10").
 	Versions []string
 	// BucketMax and RestoreRate shape the cost throttle (2000, 100/s).
 	BucketMax   float64
@@ -72,6 +72,8 @@ type Server struct {
 	requests  map[string]int
 	throttled int
 	versions  []string
+	schema    *Schema // nil when the schema file is absent
+	refused   int
 
 	bulkOps       []*BulkOp
 	bulkFaults    []BulkFault
@@ -200,7 +202,7 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 		opts.ClientSecret = "test-client-secret"
 	}
 	if len(opts.Versions) == 0 {
-		opts.Versions = []string{"2025-07", "2025-10", "2026-01"}
+		opts.Versions = []string{"2026-01", "2026-04", "2026-07", "2026-10"}
 	}
 	if opts.BucketMax == 0 {
 		opts.BucketMax = 2000
@@ -211,6 +213,7 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 	s := &Server{opts: opts, now: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC), nextID: 1000, orderNo: 1000,
 		products: map[int64]*Product{}, orders: map[int64]*Order{}, tokens: map[string]string{}, codes: map[string]string{},
 		avail: opts.BucketMax, last: time.Now(), requests: map[string]int{}, versions: slices.Clone(opts.Versions)}
+	s.schema, _ = AdminSchema() // absent on a fresh clone: documents go unchecked
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.handleGraphQL)
 	mux.HandleFunc("GET /admin/oauth/authorize", s.handleAuthorize)
@@ -529,8 +532,9 @@ func firstArg(re *regexp.Regexp, q string) int {
 }
 
 type gqlRequest struct {
-	Query     string         `json:"query"`
-	Variables map[string]any `json:"variables"`
+	Query         string         `json:"query"`
+	OperationName string         `json:"operationName"`
+	Variables     map[string]any `json:"variables"`
 }
 
 // shape is what a query asks of nested connections.
@@ -584,6 +588,9 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, ok := s.tokens[r.Header.Get("X-Shopify-Access-Token")]; !ok {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+		return
+	}
+	if s.refuseInvalid(w, req.Query, req.OperationName, req.Variables) {
 		return
 	}
 	s.requests[op]++
