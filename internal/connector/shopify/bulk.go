@@ -45,6 +45,10 @@ const bulkOrdersQuery = `{
   }
 }`
 
+// bulkAddresses selects the countries, which need access to protected
+// customer data.
+const bulkAddresses = "\n      shippingAddress { countryCodeV2 provinceCode }\n      billingAddress { countryCodeV2 provinceCode }"
+
 const bulkRunMutation = `mutation BulkOrders($query: String!) {
   bulkOperationRunQuery(query: $query, groupObjects: true) {
     bulkOperation { id status createdAt }
@@ -90,7 +94,7 @@ func (c *Client) BulkBackfill() bool { return !c.paged }
 func (c *Client) StartBulkOrders(ctx context.Context) (connector.BulkOp, error) {
 	addr := ""
 	if c.addresses {
-		addr = "\n      shippingAddress { countryCodeV2 provinceCode }\n      billingAddress { countryCodeV2 provinceCode }"
+		addr = bulkAddresses
 	}
 	var data struct {
 		BulkOperationRunQuery struct {

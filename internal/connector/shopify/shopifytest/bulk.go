@@ -131,6 +131,13 @@ func (s *Server) bulkRun(vars map[string]any) map[string]any {
 			"userErrors": []map[string]any{{"field": []string{"query"}, "message": msg, "code": code}}}}
 	}
 	q := stringVar(vars, "query")
+	if s.schema != nil {
+		// Shopify validates the bulk query as any other document.
+		if errs := s.schema.Validate(q); len(errs) > 0 {
+			s.refused++
+			return userError("INVALID", "Invalid bulk query: "+errs.Error())
+		}
+	}
 	if !bulkQueryArg.MatchString(q) {
 		return userError("INVALID", "The fake exports orders only: the query must select orders.")
 	}
