@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -227,11 +228,48 @@ func (s *Server) beginSync(ctx context.Context, t connector.Target, src connecto
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
 		defer cancel()
-		if _, err := p.Run(ctx, src, connector.SyncOptions{}); err != nil {
+		res, err := p.Run(ctx, src, connector.SyncOptions{})
+		if err != nil {
 			s.logger.Warn("sync", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+		}
+		if res != nil && len(res.Notices) > 0 {
+			if err := s.keepNotices(ctx, t, res.Notices); err != nil {
+				s.logger.Warn("sync notices", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+			}
 		}
 	}()
 	return nil
+}
+
+// keepNotices adds what a sync had to tell the user (e.g. that Shopify
+// withholds addresses) to the notices the connector's page shows, each
+// once.
+func (s *Server) keepNotices(ctx context.Context, t connector.Target, notices []string) error {
+	ca, err := s.store.ConnectorAccount(ctx, t.Publisher, t.ConnectorID)
+	if err != nil {
+		return err
+	}
+	var acc connector.Account
+	if len(ca.Info) > 0 {
+		if err := json.Unmarshal(ca.Info, &acc); err != nil {
+			return err
+		}
+	}
+	changed := false
+	for _, n := range notices {
+		if !slices.Contains(acc.Notices, n) {
+			acc.Notices = append(acc.Notices, n)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	ca.Info, err = json.Marshal(acc)
+	if err != nil {
+		return err
+	}
+	return s.store.SaveConnectorAccount(ctx, t.Publisher, t.ConnectorID, ca)
 }
 
 // startSync is beginSync for the scheduler, which only logs.

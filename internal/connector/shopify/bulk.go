@@ -228,6 +228,7 @@ func (c *Client) ReadBulkOrders(ctx context.Context, url string, skip int64, fn 
 			if err != nil {
 				return err
 			}
+			c.countAddress(cur)
 			page = append(page, o)
 			cur = nil
 		}
@@ -258,6 +259,7 @@ func (c *Client) ReadBulkOrders(ctx context.Context, url string, skip int64, fn 
 				if err != nil {
 					return err
 				}
+				c.countAddress(cur)
 				page = append(page, o)
 				cur = nil
 				if len(page) >= bulkPage {

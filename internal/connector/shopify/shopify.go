@@ -107,6 +107,8 @@ type Client struct {
 	throttle throttleState
 	notices  []string
 	served   string
+	// Orders read with and without an address (see NoAddressNotice).
+	withAddress, withoutAddress int
 }
 
 // throttleState is the cost bucket as last reported.
@@ -183,8 +185,18 @@ func FromCredentials(cr Credentials, opts Config) (*Client, error) {
 func (c *Client) Notices() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.notices...)
+	out := append([]string(nil), c.notices...)
+	// Orders without any address can be legitimate (digital goods, point
+	// of sale); none at all among several means they are withheld.
+	if c.withoutAddress >= minOrdersForAddressNotice && c.withAddress == 0 {
+		out = append(out, NoAddressNotice)
+	}
+	return out
 }
+
+// minOrdersForAddressNotice is how many orders without an address, and
+// none with one, make the client say addresses are withheld.
+const minOrdersForAddressNotice = 3
 
 // ServedVersion is the API version Shopify last answered with.
 func (c *Client) ServedVersion() string {

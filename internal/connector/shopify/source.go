@@ -394,6 +394,7 @@ func (c *Client) Orders(ctx context.Context, q connector.Query) (connector.Page[
 		if err != nil {
 			return page, err
 		}
+		c.countAddress(o)
 		page.Items = append(page.Items, out)
 	}
 	if data.Orders.PageInfo.HasNextPage {
@@ -692,6 +693,26 @@ func allocate(total int64, weights []int64) []int64 {
 		out[i] *= sign
 	}
 	return out
+}
+
+// NoAddressNotice is the notice given when no order came with an address:
+// Shopify withholds addresses from apps without access to protected
+// customer data, and countries stay empty.
+const NoAddressNotice = "Shopify sent no shipping or billing address with the orders, so their countries are empty: the app needs access to protected customer data (addresses). Request it for the app in the Shopify Partner Dashboard (API access › Protected customer data), then sync again."
+
+// countAddress counts whether o came with an address, for the notice.
+func (c *Client) countAddress(o *gqlOrder) {
+	if !c.addresses || o.Test {
+		return
+	}
+	with := o.ShippingAddress != nil || o.BillingAddress != nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if with {
+		c.withAddress++
+	} else {
+		c.withoutAddress++
+	}
 }
 
 func orderError(o *gqlOrder, err error) error {
