@@ -189,7 +189,7 @@ func (h *storeHarness) killAfterBulkPage(t *testing.T) {
 func TestBulkBackfillKilledAndResumed(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		h := newStoreHarness(t, s, phantomos.RefundOnRefundDate)
-		seed(h.srv, 700, rand.New(rand.NewPCG(7, 8)))
+		seedSpread(h.srv, 700, rand.New(rand.NewPCG(7, 8)), time.Minute) // the incremental lookback re-reads few
 		h.killAfterBulkPage(t)
 		applied := h.checkpoint(t).Orders.Bulk.Applied
 		h.srv.InjectBulk(shopifytest.BulkFault{DropAfter: int(applied) + 300})
@@ -227,7 +227,7 @@ func TestBulkBackfillKilledAndResumed(t *testing.T) {
 func TestBulkBackfillExpiredResult(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		h := newStoreHarness(t, s, phantomos.RefundOnOrderDate)
-		seed(h.srv, 600, rand.New(rand.NewPCG(9, 10)))
+		seedSpread(h.srv, 600, rand.New(rand.NewPCG(9, 10)), time.Minute)
 		h.killAfterBulkPage(t)
 		h.srv.ExpireBulk()
 		h.sync(t, context.Background(), h.client(t, false), connector.SyncOptions{})
