@@ -88,6 +88,15 @@ func (s *Server) ExpireBulk() {
 	}
 }
 
+// Spent returns the actual query cost paid so far, in points: at
+// Shopify's standard restore rate of 100 points a second, a sync takes at
+// least Spent()/100 seconds.
+func (s *Server) Spent() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spent
+}
+
 // BulkDownloads counts the downloads of bulk results started.
 func (s *Server) BulkDownloads() int {
 	s.mu.Lock()

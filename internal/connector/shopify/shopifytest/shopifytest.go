@@ -75,6 +75,7 @@ type Server struct {
 	schema    *Schema // nil when the schema file is absent
 	refused   int
 
+	spent         float64 // actual query cost paid, in points
 	bulkOps       []*BulkOp
 	bulkFaults    []BulkFault
 	bulkDownloads int
@@ -650,6 +651,7 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.avail -= actual
+	s.spent += actual
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "extensions": s.costExtension(requested, &actual)})
 }
 
