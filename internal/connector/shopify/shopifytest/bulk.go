@@ -27,7 +27,8 @@ type BulkOp struct {
 	Query     string
 	CreatedAt time.Time
 	Objects   int64
-	orders    []int64 // the orders exported, by id, in update order
+	orders    []int64  // the orders exported, by id, in update order
+	result    []*Order // their state when the operation completed: the result file is fixed
 	polls     int
 }
 
@@ -69,7 +70,7 @@ func (s *Server) BulkOps() []BulkOp {
 	var out []BulkOp
 	for _, op := range s.bulkOps {
 		c := *op
-		c.orders = nil
+		c.orders, c.result = nil, nil
 		out = append(out, c)
 	}
 	return out
@@ -189,6 +190,8 @@ func (s *Server) bulkPoll(b *BulkOp) map[string]any {
 		b.Objects = 0
 		for _, id := range b.orders {
 			if o, ok := s.orders[id]; ok {
+				c := cloneOrder(o)
+				b.result = append(b.result, &c)
 				b.Objects += int64(1 + len(o.Lines))
 				for _, r := range o.Refunds {
 					b.Objects += int64(len(r.Lines) + len(r.Adjustments))
@@ -219,8 +222,8 @@ func (s *Server) bulkJSON(b *BulkOp) map[string]any {
 	return j
 }
 
-// handleBulkDownload serves a result, rendered from the shop as it is now
-// (deleted orders left out), one order at a time.
+// handleBulkDownload serves a result, rendered one order at a time from
+// the orders as they were when the operation completed.
 func (s *Server) handleBulkDownload(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var b *BulkOp
@@ -242,21 +245,21 @@ func (s *Server) handleBulkDownload(w http.ResponseWriter, r *http.Request) {
 		drop = s.bulkFaults[0].DropAfter
 		s.bulkFaults = s.bulkFaults[1:]
 	}
-	ids := b.orders
+	result := b.result
 	s.mu.Unlock()
 
 	w.Header().Set("Content-Type", "application/jsonl")
 	bw := bufio.NewWriterSize(w, 64<<10)
 	lines := 0
 	enc := json.NewEncoder(bw)
-	for start := 0; start < len(ids); start += 500 {
-		// Render a chunk under the lock, write it without.
+	addresses := strings.Contains(b.Query, "shippingAddress")
+	for start := 0; start < len(result); start += 500 {
+		// Render a chunk under the lock (rendering reads the options), write
+		// it without.
 		var chunk []map[string]any
 		s.mu.Lock()
-		for _, id := range ids[start:min(start+500, len(ids))] {
-			if o, ok := s.orders[id]; ok {
-				chunk = append(chunk, s.bulkOrderLines(o, strings.Contains(b.Query, "shippingAddress"))...)
-			}
+		for _, o := range result[start:min(start+500, len(result))] {
+			chunk = append(chunk, s.bulkOrderLines(o, addresses)...)
 		}
 		s.mu.Unlock()
 		for _, l := range chunk {
