@@ -2,6 +2,7 @@ package shopifytest
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -312,31 +313,48 @@ func (s *Server) bulkOrderLines(o *Order, addresses bool) []map[string]any {
 	return append(out, children...)
 }
 
-// filterProcessed applies the processed_at comparisons of a search query.
-func filterProcessed(query string, t time.Time) bool {
-	for _, m := range processedFilter.FindAllStringSubmatch(query, -1) {
+// timeFilter compiles the comparisons of a search query's field (re
+// matches field:OP'TIME') into a test of a time.
+func timeFilter(re *regexp.Regexp, query string) func(time.Time) bool {
+	type term struct {
+		op string
+		v  time.Time
+	}
+	var terms []term
+	for _, m := range re.FindAllStringSubmatch(query, -1) {
 		v, err := time.Parse(time.RFC3339, m[2])
 		if err != nil {
-			continue
-		}
-		switch m[1] {
-		case ">=":
-			if t.Before(v) {
-				return false
-			}
-		case ">":
-			if !t.After(v) {
-				return false
-			}
-		case "<=":
-			if t.After(v) {
-				return false
-			}
-		case "<":
-			if !t.Before(v) {
-				return false
+			if v, err = time.Parse(time.DateOnly, m[2]); err != nil {
+				continue
 			}
 		}
+		terms = append(terms, term{m[1], v})
 	}
-	return true
+	return func(t time.Time) bool {
+		for _, c := range terms {
+			switch {
+			case c.op == ">=" && t.Before(c.v), c.op == ">" && !t.After(c.v),
+				c.op == "<=" && t.After(c.v), c.op == "<" && !t.Before(c.v):
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// sortedOrders returns the orders by (updated, id), kept between changes
+// so that paging a large shop does not sort it for every page.
+func (s *Server) sortedOrders() []*Order {
+	if s.orderIndex == nil {
+		for _, o := range s.orders {
+			s.orderIndex = append(s.orderIndex, o)
+		}
+		slices.SortFunc(s.orderIndex, func(x, y *Order) int {
+			if c := x.UpdatedAt.Compare(y.UpdatedAt); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.ID, y.ID)
+		})
+	}
+	return s.orderIndex
 }

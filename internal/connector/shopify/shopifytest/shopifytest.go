@@ -75,7 +75,8 @@ type Server struct {
 	schema    *Schema // nil when the schema file is absent
 	refused   int
 
-	spent         float64 // actual query cost paid, in points
+	spent         float64  // actual query cost paid, in points
+	orderIndex    []*Order // the orders by (updated, id); nil after a change
 	bulkOps       []*BulkOp
 	bulkFaults    []BulkFault
 	bulkDownloads int
@@ -330,6 +331,7 @@ func (s *Server) AddOrder(o Order) Order {
 	o.UpdatedAt = now
 	cp := cloneOrder(&o)
 	s.orders[o.ID] = &cp
+	s.orderIndex = nil
 	return o
 }
 
@@ -354,6 +356,7 @@ func (s *Server) UpdateOrder(id int64, fn func(*Order)) Order {
 	o := s.orders[id]
 	fn(o)
 	o.UpdatedAt = s.tick()
+	s.orderIndex = nil
 	return cloneOrder(o)
 }
 
@@ -363,6 +366,7 @@ func (s *Server) AddRefund(orderID int64, r Refund) Order {
 	defer s.mu.Unlock()
 	o := s.orders[orderID]
 	o.UpdatedAt = s.tick()
+	s.orderIndex = nil
 	s.fillRefund(&r)
 	o.Refunds = append(o.Refunds, r)
 	return cloneOrder(o)
@@ -771,37 +775,6 @@ func decodeCursor(s string) (topCursor, bool) {
 	return c, true
 }
 
-// filterUpdated applies an updated_at comparison of a search query.
-func filterUpdated(query string, t time.Time) bool {
-	for _, m := range updatedFilter.FindAllStringSubmatch(query, -1) {
-		v, err := time.Parse(time.RFC3339, m[2])
-		if err != nil {
-			if v, err = time.Parse(time.DateOnly, m[2]); err != nil {
-				continue
-			}
-		}
-		switch m[1] {
-		case ">=":
-			if t.Before(v) {
-				return false
-			}
-		case ">":
-			if !t.After(v) {
-				return false
-			}
-		case "<=":
-			if t.After(v) {
-				return false
-			}
-		case "<":
-			if !t.Before(v) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 type sortable interface {
 	key() (time.Time, int64)
 }
@@ -815,30 +788,39 @@ func pageOf[T sortable](items []T, first int, after, query string) ([]T, map[str
 	if first < 1 || first > 250 {
 		return nil, nil, "The first argument must be between 1 and 250."
 	}
-	sort.Slice(items, func(i, j int) bool {
+	less := func(i, j int) bool {
 		ti, ii := items[i].key()
 		tj, ij := items[j].key()
 		if !ti.Equal(tj) {
 			return ti.Before(tj)
 		}
 		return ii < ij
-	})
-	var match []T
-	for _, it := range items {
-		if t, _ := it.key(); filterUpdated(query, t) {
-			match = append(match, it)
-		}
 	}
+	if !sort.SliceIsSorted(items, less) {
+		sort.Slice(items, less)
+	}
+	// The cursor first (a binary search), then the filter until one item
+	// past the page: a page costs the same in a shop of any size.
+	start := 0
 	if after != "" {
 		c, ok := decodeCursor(after)
 		if !ok {
 			return nil, nil, fmt.Sprintf("Invalid cursor for current pagination: %s", after)
 		}
-		i := sort.Search(len(match), func(i int) bool {
-			t, id := match[i].key()
+		start = sort.Search(len(items), func(i int) bool {
+			t, id := items[i].key()
 			return t.After(c.U) || t.Equal(c.U) && id > c.I
 		})
-		match = match[i:]
+	}
+	keep := timeFilter(updatedFilter, query)
+	var match []T
+	for _, it := range items[start:] {
+		if t, _ := it.key(); keep(t) {
+			match = append(match, it)
+			if len(match) > first {
+				break
+			}
+		}
 	}
 	page := match[:min(first, len(match))]
 	info := map[string]any{"hasNextPage": len(match) > first, "endCursor": nil}
@@ -915,11 +897,16 @@ func decimalLess(a, b string) bool {
 }
 
 func (s *Server) ordersData(first int, after, query string, sh shape) (map[string]any, float64, string) {
-	var all []*Order
-	for _, o := range s.orders {
-		if filterProcessed(query, o.ProcessedAt) {
-			all = append(all, o)
+	all := s.sortedOrders()
+	if processedFilter.MatchString(query) {
+		keep := timeFilter(processedFilter, query)
+		var in []*Order
+		for _, o := range all {
+			if keep(o.ProcessedAt) {
+				in = append(in, o)
+			}
 		}
+		all = in
 	}
 	page, info, errMsg := pageOf(all, first, after, query)
 	if errMsg != "" {
@@ -1325,6 +1312,7 @@ func (s *Server) DeleteOrder(id int64) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.orders, id)
+	s.orderIndex = nil
 	s.tick()
 	b, _ := json.Marshal(map[string]any{"id": id})
 	return b
