@@ -352,6 +352,12 @@ func TestRevenueSemantics(t *testing.T) {
 				// plus 10.00 shipping.
 				vat := h.srv.AddOrder(shopifytest.Order{CreatedAt: day(3), Country: "DE", TaxesIncluded: true, Shipping: "10.00",
 					Lines: []shopifytest.LineItem{{Name: "Hoodie", SKU: "HOOD", Quantity: 1, Price: "120.00", Tax: "20.00"}}})
+				// Refunded whole the same day: the refunded subtotal includes
+				// its VAT, which is not merchandise either.
+				vatRefunded := h.srv.AddOrder(shopifytest.Order{CreatedAt: day(3), Country: "DE", TaxesIncluded: true,
+					Lines: []shopifytest.LineItem{{Name: "Scarf", SKU: "SCARF", Quantity: 1, Price: "60.00", Tax: "10.00"}}})
+				h.srv.AddRefund(vatRefunded.ID, shopifytest.Refund{CreatedAt: day(3),
+					Lines: []shopifytest.RefundLine{{LineItemID: vatRefunded.Lines[0].ID, Quantity: 1, Subtotal: "60.00", Tax: "10.00"}}})
 				// Refunded on the 20th with its shipping and an adjustment.
 				refunded := h.srv.AddOrder(shopifytest.Order{CreatedAt: day(4), Country: "FR", Shipping: "5.00",
 					Lines: []shopifytest.LineItem{{Name: "Cap", SKU: "CAP", Quantity: 2, Price: "25.00"}}})
@@ -359,12 +365,14 @@ func TestRevenueSemantics(t *testing.T) {
 					Lines: []shopifytest.RefundLine{{LineItemID: refunded.Lines[0].ID, Quantity: 2, Subtotal: "50.00"}}})
 
 				h.sync(t, context.Background(), h.client(t, paged), connector.SyncOptions{})
-				got := map[string]line{"edited": h.line(t, edited.ID), "cancelled": h.line(t, cancelled.ID), "vat": h.line(t, vat.ID), "refunded": h.line(t, refunded.ID)}
+				got := map[string]line{"edited": h.line(t, edited.ID), "cancelled": h.line(t, cancelled.ID), "vat": h.line(t, vat.ID), "refunded": h.line(t, refunded.ID),
+					"vat refunded": h.line(t, vatRefunded.ID)}
 				want := map[string]line{
-					"edited":    {Quantity: 1, Gross: 1000, Discount: 100, Net: 900},
-					"cancelled": {Quantity: 1, Gross: 2000, Discount: 200, Refunded: 1800, Net: 0, RefundDay: "2026-03-05"},
-					"vat":       {Quantity: 1, Gross: 10000, Net: 10000, Tax: 2000, Shipping: 1000},
-					"refunded":  {Quantity: 2, Gross: 5000, Refunded: 5000, Net: 0, Shipping: 500, ChargesRefunded: 650, RefundDay: "2026-03-20"},
+					"edited":       {Quantity: 1, Gross: 1000, Discount: 100, Net: 900},
+					"cancelled":    {Quantity: 1, Gross: 2000, Discount: 200, Refunded: 1800, Net: 0, RefundDay: "2026-03-05"},
+					"vat":          {Quantity: 1, Gross: 10000, Net: 10000, Tax: 2000, Shipping: 1000},
+					"vat refunded": {Quantity: 1, Gross: 5000, Refunded: 5000, Tax: 1000, RefundDay: "2026-03-03"},
+					"refunded":     {Quantity: 2, Gross: 5000, Refunded: 5000, Net: 0, Shipping: 500, ChargesRefunded: 650, RefundDay: "2026-03-20"},
 				}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("stored lines (-want +got):\n%s", diff)
