@@ -16,6 +16,7 @@
 package shopifytest
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -782,22 +783,11 @@ type sortable interface {
 func (p *Product) key() (time.Time, int64) { return p.UpdatedAt, p.ID }
 func (o *Order) key() (time.Time, int64)   { return o.UpdatedAt, o.ID }
 
-// pageOf sorts items by (updated, id), applies the filter and cursor and
-// returns up to first of them, with the page info.
+// pageOf applies the filter and cursor to items, sorted by (updated, id),
+// and returns up to first of them, with the page info.
 func pageOf[T sortable](items []T, first int, after, query string) ([]T, map[string]any, string) {
 	if first < 1 || first > 250 {
 		return nil, nil, "The first argument must be between 1 and 250."
-	}
-	less := func(i, j int) bool {
-		ti, ii := items[i].key()
-		tj, ij := items[j].key()
-		if !ti.Equal(tj) {
-			return ti.Before(tj)
-		}
-		return ii < ij
-	}
-	if !sort.SliceIsSorted(items, less) {
-		sort.Slice(items, less)
 	}
 	// The cursor first (a binary search), then the filter until one item
 	// past the page: a page costs the same in a shop of any size.
@@ -836,6 +826,12 @@ func (s *Server) productsData(first int, after, query string, sh shape) (map[str
 	for _, p := range s.products {
 		all = append(all, p)
 	}
+	slices.SortFunc(all, func(x, y *Product) int {
+		if c := x.UpdatedAt.Compare(y.UpdatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ID, y.ID)
+	})
 	page, info, errMsg := pageOf(all, first, after, query)
 	if errMsg != "" {
 		return nil, 0, errMsg
