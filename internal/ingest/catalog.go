@@ -3,6 +3,7 @@ package ingest
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/store"
@@ -51,8 +52,30 @@ func (p *assets) row(t *table, s *Sink[Asset]) error {
 		return nil
 	}
 	r.Aliases = splitList(t.get(p.aliases), "|")
+	// Names and aliases feed the tagger, whose work grows with their
+	// length: the same bounds as product names and tags.
+	switch {
+	case utf8.RuneCountInString(r.GameIP) > store.MaxLabelLen:
+		s.Reject(t.errAt(p.ip, "the game IP is longer than %d characters", store.MaxLabelLen), 1)
+		return nil
+	case utf8.RuneCountInString(r.Name) > store.MaxLabelLen:
+		s.Reject(t.errAt(p.name, "the asset name is longer than %d characters", store.MaxLabelLen), 1)
+		return nil
+	case len(r.Aliases) > maxAliases:
+		s.Reject(t.errAt(p.aliases, "an asset may have at most %d aliases (it has %d)", maxAliases, len(r.Aliases)), 1)
+		return nil
+	}
+	for _, a := range r.Aliases {
+		if utf8.RuneCountInString(a) > store.MaxLabelLen {
+			s.Reject(t.errAt(p.aliases, "an alias is longer than %d characters", store.MaxLabelLen), 1)
+			return nil
+		}
+	}
 	return s.Record(r)
 }
+
+// maxAliases bounds the aliases of one asset.
+const maxAliases = 100
 
 func (p *assets) end(*Sink[Asset]) error { return nil }
 

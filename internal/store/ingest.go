@@ -56,8 +56,9 @@ type ImportSpec struct {
 	Format   string // the source format, recorded in import_runs
 	FileName string
 	// Source names the connector that products and sales are keyed under
-	// ("Shopify export", "CSV import"); one csv connector per publisher and
-	// name is created on demand.
+	// ("Shopify export", "CSV import"), by name or id: an existing connector
+	// of the publisher (a synced store's, so that its history file and its
+	// sync key orders alike), else a csv connector created on demand.
 	Source string
 	// ConnectorID writes under an existing connector of the publisher (a
 	// synced store) instead of the csv connector named Source.
@@ -96,6 +97,7 @@ func (sp *ImportSpec) column(field string) string {
 type ImportReport struct {
 	RunID           string // empty for a dry run
 	ConnectorID     string
+	ConnectorName   string // the source's name, also when chosen by id
 	Seen            int64
 	Inserted        int64
 	Updated         int64
@@ -303,6 +305,9 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 			return err
 		}
 		w.rep.ConnectorID = w.connectorID
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM connectors WHERE publisher_id = $1 AND id = $2`, w.pub, w.connectorID).Scan(&w.rep.ConnectorName); err != nil {
+			return fmt.Errorf("connector %s: %w", w.connectorID, err)
+		}
 	}
 	if err := fn(w); err != nil {
 		return err
@@ -497,6 +502,20 @@ func (w *ImportWriter) ensureConnector(ctx context.Context) (string, error) {
 	if name == "" {
 		name = "CSV import"
 	}
+	// A source may be named by its connector's id (any of the publisher's
+	// connectors: a synced store takes the history file of its orders).
+	if phantomos.ValidID(name) {
+		var id string
+		err := w.tx.QueryRowContext(ctx, `SELECT id FROM connectors WHERE publisher_id = $1 AND id = $2`, w.pub, name).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("connector %s: %w", name, err)
+		}
+	}
+	// Otherwise by name: an existing connector of any type (a synced store
+	// by its name), or a new csv source.
 	_, err := w.tx.ExecContext(ctx, `INSERT INTO connectors (id, publisher_id, type, name, status, created_at, updated_at)
 		VALUES ($1, $2, 'csv', $3, 'active', $4, $4) ON CONFLICT (publisher_id, name) DO NOTHING`, phantomos.NewID(), w.pub, name, w.now)
 	if err != nil {

@@ -30,10 +30,11 @@ const maxShownValue = 80
 // ClipValue makes a value fit to quote in an error: invalid UTF-8 and NUL
 // bytes replaced, and a long value cut to its first 80 characters followed
 // by its size ("…(60000 bytes)"), so that a huge field is never echoed.
+// A value it clipped already is returned as is.
 func ClipValue(s string) string {
 	n := len(s)
 	clean := cleanText(s)
-	if utf8.RuneCountInString(clean) <= maxShownValue {
+	if utf8.RuneCountInString(clean) <= maxShownValue || clipped(clean) {
 		return clean
 	}
 	i, k := 0, 0
@@ -43,6 +44,16 @@ func ClipValue(s string) string {
 		k++
 	}
 	return fmt.Sprintf("%s…(%d bytes)", clean[:i], n)
+}
+
+// clipped reports whether s is what ClipValue makes of a long value.
+func clipped(s string) bool {
+	head, tail, ok := strings.Cut(s, "…(")
+	if !ok || utf8.RuneCountInString(head) != maxShownValue || !strings.HasSuffix(tail, " bytes)") {
+		return false
+	}
+	digits := strings.TrimSuffix(tail, " bytes)")
+	return digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
 // cleanText replaces invalid UTF-8 and NUL bytes, which neither a report

@@ -15,16 +15,20 @@ import (
 //
 //	ingest_keys    every (order, line) key the import holds, with its input
 //	               line, to refuse a line given twice;
-//	ingest_orders  every order it writes: whether it existed before the
-//	               import, whether the import changed it, whether it was
-//	               skipped as stale, and its display name.
+//	ingest_orders  every order it meets that existed before the import:
+//	               whether it changed it, whether it was skipped as stale,
+//	               and its display name. An order found in sales without
+//	               an entry but with keys of an earlier batch is one this
+//	               import created; so a fresh import adds no entries.
 //
 // When the import's rows are all written, the lines of its orders that it
 // did not write are deleted (finishOrders): an order is replaced whole.
 
 // orderLedger is an import's view of the orders it writes.
 type orderLedger struct {
-	d Dialect
+	batch    int64           // the current WriteSales call, from 1
+	existed  map[string]bool // orders of the current batch that existed before the import
+	replaced int64           // orders in the ledger to replace (existed, not stale)
 }
 
 // startOrders creates the import's ledger tables on first use.
@@ -34,7 +38,7 @@ func (w *ImportWriter) startOrders(ctx context.Context) error {
 	}
 	stmts := []string{
 		`CREATE TEMP TABLE IF NOT EXISTS ingest_keys (order_id TEXT NOT NULL, line_id TEXT NOT NULL, line BIGINT NOT NULL,
-			PRIMARY KEY (order_id, line_id))`,
+			batch BIGINT NOT NULL, PRIMARY KEY (order_id, line_id))`,
 		`CREATE TEMP TABLE IF NOT EXISTS ingest_orders (order_id TEXT PRIMARY KEY, name TEXT NOT NULL, line BIGINT NOT NULL,
 			existed INTEGER NOT NULL, stale INTEGER NOT NULL, changed INTEGER NOT NULL)`,
 		// A connection of the pool may hold the tables of an earlier import.
@@ -53,7 +57,7 @@ func (w *ImportWriter) startOrders(ctx context.Context) error {
 			return fmt.Errorf("order ledger: %w", err)
 		}
 	}
-	w.orders = &orderLedger{d: w.s.dialect}
+	w.orders = &orderLedger{existed: map[string]bool{}}
 	return nil
 }
 
@@ -74,6 +78,7 @@ func (w *ImportWriter) keep(valid []*SaleRow, ok func(i int) bool) []*SaleRow {
 // dropDuplicateLines refuses every line whose (order, line) key the import
 // already holds, in this batch or an earlier one, and records the others.
 func (w *ImportWriter) dropDuplicateLines(ctx context.Context, valid []*SaleRow) ([]*SaleRow, error) {
+	w.orders.batch++
 	type key struct{ order, line string }
 	first := make(map[key]int64, len(valid))
 	dup := make([]bool, len(valid))
@@ -93,18 +98,28 @@ func (w *ImportWriter) dropDuplicateLines(ctx context.Context, valid []*SaleRow)
 	for len(fresh) > 0 {
 		part := fresh[:min(len(fresh), lookupChunk)]
 		fresh = fresh[len(part):]
-		args := make([]any, 0, 3*len(part))
+		args := make([]any, 0, 3*len(part)+1)
+		args = append(args, w.orders.batch)
 		var b strings.Builder
-		b.WriteString(`INSERT INTO ingest_keys (order_id, line_id, line) VALUES `)
+		b.WriteString(`INSERT INTO ingest_keys (order_id, line_id, line, batch) VALUES `)
 		for j, i := range part {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "($%d, $%d, $%d)", 3*j+1, 3*j+2, 3*j+3)
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $1)", 3*j+2, 3*j+3, 3*j+4)
 			args = append(args, w.records[i].orderID, w.records[i].lineID, w.records[i].line)
 		}
-		b.WriteString(` ON CONFLICT (order_id, line_id) DO NOTHING RETURNING order_id, line_id`)
-		rows, err := w.tx.QueryContext(ctx, b.String(), args...)
+		b.WriteString(` ON CONFLICT (order_id, line_id) DO NOTHING`)
+		res, err := w.tx.ExecContext(ctx, b.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("line keys: %w", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == int64(len(part)) {
+			continue // no key was there: the usual case
+		}
+		// Which keys were there already: not those carrying this batch's number.
+		rows, err := w.tx.QueryContext(ctx, `SELECT order_id, line_id FROM ingest_keys WHERE batch = $1
+			AND order_id IN (`+inList(2, len(part))+`)`, append([]any{w.orders.batch}, orderArgs(w.records, part)...)...)
 		if err != nil {
 			return nil, fmt.Errorf("line keys: %w", err)
 		}
@@ -138,6 +153,19 @@ func (w *ImportWriter) dropDuplicateLines(ctx context.Context, valid []*SaleRow)
 	return w.keep(valid, func(i int) bool { return !dup[i] }), nil
 }
 
+// orderArgs returns the distinct order ids of records[i] for i in idx.
+func orderArgs(records []saleRecord, idx []int) []any {
+	seen := map[string]bool{}
+	var out []any
+	for _, i := range idx {
+		if id := records[i].orderID; !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func (w *ImportWriter) rejectDuplicate(rec *saleRecord, firstLine int64) {
 	w.Reject(RowError{Line: rec.line, Column: w.spec.column("line"), Value: ClipValue(rec.lineID),
 		Reason: fmt.Sprintf("order %s has this line already (line %d): each line of an order may appear once in an import",
@@ -153,8 +181,12 @@ func orderLabel(name, id string) string {
 	return name + " (id " + id + ")"
 }
 
-// dropStaleOrders looks the batch's orders up, records them in the ledger
-// and drops the lines of those whose stored version is newer (see SaleRow).
+// dropStaleOrders looks the batch's orders up, records in the ledger those
+// that existed before the import, and drops the lines of those whose
+// stored version is newer (see SaleRow). An order found in sales without a
+// ledger entry was written by this import, from an earlier batch: the
+// ledger holds every order that existed before, so a fresh import costs
+// one lookup per chunk of orders and no ledger rows.
 func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([]*SaleRow, error) {
 	type incoming struct {
 		updated time.Time
@@ -175,63 +207,48 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 			o.updated = rec.orderUpdatedAt
 		}
 	}
+	clear(w.orders.existed)
 	stale := map[string]bool{}
 	for len(ids) > 0 {
 		part := ids[:min(len(ids), lookupChunk)]
 		ids = ids[len(part):]
-		// Orders this import already recorded keep the verdict they got.
-		known := map[string]bool{}
 		args := make([]any, 0, len(part)+2)
+		args = append(args, w.pub, w.connectorID)
 		for _, id := range part {
 			args = append(args, id)
 		}
-		rows, err := w.tx.QueryContext(ctx, `SELECT order_id, stale FROM ingest_orders WHERE order_id IN (`+inList(1, len(part))+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("orders: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			var st int
-			if err := rows.Scan(&id, &st); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("orders: %w", err)
-			}
-			known[id] = true
-			if st == 1 {
-				stale[id] = true
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("orders: %w", err)
-		}
-		// The stored versions of the others: the newest update time of
-		// their lines (NULL for a timeless one).
-		args = append([]any{w.pub, w.connectorID}, args...)
+		// The stored lines, with the ledger's verdict on their order.
 		type stored struct {
-			exists  bool
 			updated time.Time
+			ledger  bool // the ledger knows the order: it existed before
+			stale   bool
+			ours    bool // created by this import, in an earlier batch
 		}
 		have := map[string]*stored{}
-		rows, err = w.tx.QueryContext(ctx, `SELECT external_order_id, order_updated_at FROM sales
-			WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id IN (`+inList(3, len(part))+`)`, args...)
+		args = append(args, w.orders.batch)
+		rows, err := w.tx.QueryContext(ctx, `SELECT s.external_order_id, s.order_updated_at, o.stale,
+				EXISTS (SELECT 1 FROM ingest_keys k WHERE k.order_id = s.external_order_id AND k.batch < $`+fmt.Sprint(len(args))+`)
+			FROM sales s LEFT JOIN ingest_orders o ON o.order_id = s.external_order_id
+			WHERE s.publisher_id = $1 AND s.connector_id = $2 AND s.external_order_id IN (`+inList(3, len(part))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("orders: %w", err)
 		}
 		for rows.Next() {
 			var id string
 			var at sql.NullTime
-			if err := rows.Scan(&id, &at); err != nil {
+			var st sql.NullInt64
+			var ours bool
+			if err := rows.Scan(&id, &at, &st, &ours); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("orders: %w", err)
 			}
-			st := have[id]
-			if st == nil {
-				st = &stored{exists: true}
-				have[id] = st
+			x := have[id]
+			if x == nil {
+				x = &stored{ledger: st.Valid, stale: st.Int64 == 1, ours: ours && !st.Valid}
+				have[id] = x
 			}
-			if at.Valid && at.Time.After(st.updated) {
-				st.updated = at.Time
+			if at.Valid && at.Time.After(x.updated) {
+				x.updated = at.Time
 			}
 		}
 		rows.Close()
@@ -240,19 +257,27 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 		}
 		var ins strings.Builder
 		var insArgs []any
-		for _, id := range part {
-			if known[id] {
+		for id, x := range have {
+			if x.ledger {
+				if x.stale {
+					stale[id] = true
+				} else {
+					w.orders.existed[id] = true
+				}
 				continue
 			}
-			o, st := batch[id], have[id]
-			existed, isStale := 0, 0
-			if st != nil {
-				existed = 1
-				if !st.updated.IsZero() && (o.updated.IsZero() || st.updated.After(o.updated)) {
-					isStale = 1
-					stale[id] = true
-					w.rep.Stale++
-				}
+			if x.ours {
+				continue
+			}
+			o := batch[id]
+			isStale := 0
+			if !x.updated.IsZero() && (o.updated.IsZero() || x.updated.After(o.updated)) {
+				isStale = 1
+				stale[id] = true
+				w.rep.Stale++
+			} else {
+				w.orders.existed[id] = true
+				w.orders.replaced++
 			}
 			if ins.Len() == 0 {
 				ins.WriteString(`INSERT INTO ingest_orders (order_id, name, line, existed, stale, changed) VALUES `)
@@ -260,8 +285,8 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 				ins.WriteString(", ")
 			}
 			n := len(insArgs)
-			fmt.Fprintf(&ins, "($%d, $%d, $%d, $%d, $%d, 0)", n+1, n+2, n+3, n+4, n+5)
-			insArgs = append(insArgs, id, o.name, o.line, existed, isStale)
+			fmt.Fprintf(&ins, "($%d, $%d, $%d, 1, $%d, 0)", n+1, n+2, n+3, n+4)
+			insArgs = append(insArgs, id, o.name, o.line, isStale)
 		}
 		if len(insArgs) > 0 {
 			if _, err := w.tx.ExecContext(ctx, ins.String(), insArgs...); err != nil {
@@ -281,7 +306,7 @@ func (l *orderLedger) markChanged(ctx context.Context, tx *sql.Tx, orders []stri
 	seen := map[string]bool{}
 	var ids []any
 	for _, o := range orders {
-		if !seen[o] {
+		if !seen[o] && l.existed[o] {
 			seen[o] = true
 			ids = append(ids, o)
 		}
@@ -306,6 +331,44 @@ const maxChangedExamples = 5
 func (w *ImportWriter) finishOrders(ctx context.Context) error {
 	if w.orders == nil {
 		return nil
+	}
+	if w.orders.replaced > 0 {
+		if err := w.replaceOrders(ctx); err != nil {
+			return err
+		}
+	}
+	if err := w.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ingest_orders WHERE changed = 1`).Scan(&w.rep.OrdersChanged); err != nil {
+		return fmt.Errorf("orders: %w", err)
+	}
+	if w.rep.OrdersChanged == 0 {
+		return nil
+	}
+	ex, err := w.tx.QueryContext(ctx, `SELECT order_id, name FROM ingest_orders WHERE changed = 1 ORDER BY line, order_id LIMIT $1`, maxChangedExamples)
+	if err != nil {
+		return fmt.Errorf("orders: %w", err)
+	}
+	defer ex.Close()
+	for ex.Next() {
+		var id, name string
+		if err := ex.Scan(&id, &name); err != nil {
+			return fmt.Errorf("orders: %w", err)
+		}
+		w.rep.ChangedExamples = append(w.rep.ChangedExamples, ClipValue(orderLabel(name, id)))
+	}
+	return ex.Err()
+}
+
+// replaceOrders deletes the stored lines of the ledger's orders that the
+// import did not write, marking those orders changed. It runs only when the
+// import met existing orders: a page of new orders costs nothing here.
+func (w *ImportWriter) replaceOrders(ctx context.Context) error {
+	if w.s.dialect == Postgres {
+		// A temporary table has no statistics until analysed: without them
+		// the planner may scan the connector's sales instead of probing
+		// them per order of the (small) ledger.
+		if _, err := w.tx.ExecContext(ctx, `ANALYZE ingest_orders, ingest_keys`); err != nil {
+			return fmt.Errorf("orders: replace: %w", err)
+		}
 	}
 	const gone = `publisher_id = $1 AND connector_id = $2
 		AND external_order_id IN (SELECT order_id FROM ingest_orders WHERE existed = 1 AND stale = 0)
@@ -334,23 +397,5 @@ func (w *ImportWriter) finishOrders(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("orders: replace: %w", err)
 	}
-	if err := w.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ingest_orders WHERE changed = 1`).Scan(&w.rep.OrdersChanged); err != nil {
-		return fmt.Errorf("orders: %w", err)
-	}
-	if w.rep.OrdersChanged == 0 {
-		return nil
-	}
-	ex, err := w.tx.QueryContext(ctx, `SELECT order_id, name FROM ingest_orders WHERE changed = 1 ORDER BY line, order_id LIMIT $1`, maxChangedExamples)
-	if err != nil {
-		return fmt.Errorf("orders: %w", err)
-	}
-	defer ex.Close()
-	for ex.Next() {
-		var id, name string
-		if err := ex.Scan(&id, &name); err != nil {
-			return fmt.Errorf("orders: %w", err)
-		}
-		w.rep.ChangedExamples = append(w.rep.ChangedExamples, ClipValue(orderLabel(name, id)))
-	}
-	return ex.Err()
+	return nil
 }

@@ -259,7 +259,51 @@ func TestClipValue(t *testing.T) {
 		if got := store.ClipValue(in); got != want {
 			t.Errorf("ClipValue(%.20q) = %q, want %q", in, got, want)
 		}
+		if again := store.ClipValue(want); again != want {
+			t.Errorf("ClipValue clipped %q again: %q", want, again)
+		}
 	}
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// An order's lines may come in several batches of one import: an order
+// created by the import's first batch is not "existing" in its second, and
+// an existing order keeps the lines of all its batches.
+func TestOrderIdentityAcrossBatches(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := ingestPublisher(t, s, "alpha", "USD")
+		day := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+		sale := func(line int64, order, id string, gross int64) store.SaleRow {
+			return store.SaleRow{Line: line, OrderID: order, LineID: id, SKU: "MUG", Name: "Mug", OrderDate: day, Quantity: 1, Gross: gross, Currency: "USD"}
+		}
+		spec := store.ImportSpec{Kind: store.ImportSales, Source: "Default"}
+		if _, err := importRows(t, s, a, spec, []store.SaleRow{sale(2, "X", "1", 100), sale(3, "X", "2", 100), sale(4, "X", "3", 100)}, writeSales); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := s.Import(ctx, a, spec, func(w *store.ImportWriter) error {
+			w.AddSeen(5)
+			if err := w.WriteSales(ctx, []store.SaleRow{sale(2, "X", "1", 100), sale(3, "Y", "1", 50)}); err != nil {
+				return err
+			}
+			return w.WriteSales(ctx, []store.SaleRow{sale(4, "Y", "2", 50), sale(5, "X", "2", 120), sale(6, "Z", "1", 10)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.OrdersChanged != 1 || rep.Deleted != 1 || rep.Inserted != 3 || rep.Updated != 1 || rep.Skipped != 1 {
+			t.Fatalf("report: %+v", rep)
+		}
+		var got []string
+		for _, x := range storedSales(t, s, a) {
+			got = append(got, x.Order+"/"+x.Line+"="+itoa(x.Gross))
+		}
+		if d := cmp.Diff([]string{"X/1=100", "X/2=120", "Y/1=50", "Y/2=50", "Z/1=10"}, got); d != "" {
+			t.Fatalf("lines (-want +got):\n%s", d)
+		}
+		if err := s.CheckRollups(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
