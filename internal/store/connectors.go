@@ -106,7 +106,8 @@ func (s *Store) SaveConnectorCredentials(ctx context.Context, pub phantomos.Publ
 	if len(ciphertext) == 0 || keyID == "" {
 		return fmt.Errorf("store: connector %s credentials: empty ciphertext or key id", id)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE connectors SET credentials = $3, credentials_key_id = $4, status = $5, last_error = '', updated_at = $6
+	res, err := s.db.ExecContext(ctx, `UPDATE connectors SET credentials = $3, credentials_key_id = $4, status = $5, last_error = '', updated_at = $6,
+		credentials_version = credentials_version + 1, credentials_lease_until = NULL
 		WHERE publisher_id = $1 AND id = $2`, pub, id, ciphertext, keyID, ConnectorPending, s.nowUTC())
 	if err != nil {
 		return fmt.Errorf("store: connector %s credentials: %w", id, err)
@@ -147,7 +148,8 @@ func (s *Store) DisconnectConnector(ctx context.Context, pub phantomos.Publisher
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Connector not found.")
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE connectors SET credentials = NULL, credentials_key_id = '', status = $3,
-		cursor = '{}', last_error = '', updated_at = $4 WHERE publisher_id = $1 AND id = $2`, pub, id, ConnectorDisconnected, s.nowUTC())
+		cursor = '{}', last_error = '', updated_at = $4, credentials_version = credentials_version + 1, credentials_lease_until = NULL
+		WHERE publisher_id = $1 AND id = $2`, pub, id, ConnectorDisconnected, s.nowUTC())
 	if err != nil {
 		return fmt.Errorf("store: disconnect connector %s: %w", id, err)
 	}

@@ -73,6 +73,7 @@ func (s *Server) EnableConnectors(keys *secret.Keyring, opts ConnectorOptions) {
 			return err
 		},
 		Uninstalled: s.shopifyUninstalled,
+		Compliance:  s.shopifyCompliance,
 		Logger:      s.logger,
 	}
 	if c.app != nil {
@@ -199,8 +200,12 @@ func (s *Server) handleConnectors(w http.ResponseWriter, r *http.Request) error 
 	return s.render(w, http.StatusOK, "connectors", data)
 }
 
-func (s *Server) shopifyClient(cr shopify.Credentials) (*shopify.Client, error) {
-	return shopify.FromCredentials(cr, shopify.Config{BaseURL: s.conn.opts.ShopifyBaseURL, Logger: s.logger})
+// shopifyClient returns a client for connector t, whose stored
+// credentials are cr: its token is read from the vault, and renewed there
+// (once across processes) when it expires.
+func (s *Server) shopifyClient(t connector.Target, cr shopify.Credentials) (*shopify.Client, error) {
+	tokens := &shopify.StoredTokens{Vault: s.conn.vault, Target: t, App: s.conn.app, BaseURL: s.conn.opts.ShopifyBaseURL}
+	return shopify.New(shopify.Config{Shop: cr.Shop, Tokens: tokens, BaseURL: s.conn.opts.ShopifyBaseURL, Logger: s.logger})
 }
 
 // shopifySource opens the credentials of t and returns a client for them.
@@ -212,7 +217,7 @@ func (s *Server) shopifySource(ctx context.Context, t connector.Target) (*shopif
 		}
 		return nil, cr, err
 	}
-	src, err := s.shopifyClient(cr)
+	src, err := s.shopifyClient(t, cr)
 	return src, cr, err
 }
 
@@ -393,12 +398,12 @@ func (s *Server) connectShopify(r *http.Request, cr shopify.Credentials, reconne
 	if err != nil {
 		return nil, err
 	}
-	src, err := s.shopifyClient(cr)
-	if err != nil {
-		return nil, err
-	}
 	t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
 	if err := s.conn.vault.Save(ctx, t, cr); err != nil {
+		return nil, err
+	}
+	src, err := s.shopifyClient(t, cr)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.store.SaveConnectorAccount(ctx, a.PublisherID, c.ID, store.ConnectorAccount{External: cr.Shop}); err != nil {

@@ -164,15 +164,27 @@ func (s *Server) connectFailed(w http.ResponseWriter, r *http.Request, status in
 	return s.renderWizard(w, r, status, p)
 }
 
-// handleConnectShopify connects a store with a custom app's Admin API
-// access token (and, for webhooks, its API secret key), then continues to
-// the test and first sync.
+// handleConnectShopify connects a store with the credentials pasted: a
+// Dev Dashboard app's client ID and secret (method=client_credentials),
+// which get a first token at once, or a legacy custom app's Admin API
+// access token (and, for webhooks, its API secret key). It then continues
+// to the test and first sync.
 func (s *Server) handleConnectShopify(w http.ResponseWriter, r *http.Request) error {
 	fail := func(status int, msg string) error { return s.connectFailed(w, r, status, msg) }
 	if s.conn == nil {
 		return formError(errNoConnectors, fail)
 	}
-	cr, err := shopify.CustomAppCredentials(r.PostFormValue("shop"), r.PostFormValue("token"), r.PostFormValue("api_secret"))
+	var cr shopify.Credentials
+	var err error
+	if r.PostFormValue("method") == shopify.ModeClientCredentials {
+		cr, err = shopify.ClientCredentials(r.PostFormValue("shop"), r.PostFormValue("client_id"), r.PostFormValue("client_secret"))
+		if err == nil {
+			cr, err = shopify.RequestClientToken(r.Context(), cr, s.conn.opts.ShopifyBaseURL, nil, s.now())
+			err = userError(err)
+		}
+	} else {
+		cr, err = shopify.CustomAppCredentials(r.PostFormValue("shop"), r.PostFormValue("token"), r.PostFormValue("api_secret"))
+	}
 	if err != nil {
 		return formError(err, fail)
 	}
@@ -235,7 +247,11 @@ func (s *Server) handleShopifyInstall(w http.ResponseWriter, r *http.Request) er
 
 // handleShopifyInstallLink is the app's URL in Shopify: a merchant who
 // installs the app from the Shopify admin arrives here with a request
-// Shopify signed. Once signed in, they go on to the consent screen.
+// Shopify signed, signed in to PhantomOS or not. Signed in (with the right
+// to manage connectors), the install is bound to them as from the wizard;
+// otherwise it goes on without a publisher, and after the callback the
+// person signs in or creates an organization and claims the store
+// (handleShopifyClaim).
 func (s *Server) handleShopifyInstallLink(w http.ResponseWriter, r *http.Request) error {
 	app, err := s.oauthApp(r)
 	if err != nil {
@@ -245,8 +261,14 @@ func (s *Server) handleShopifyInstallLink(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return phantomos.Errorf(phantomos.EINVALID, "%s Start from Connectors → Connect a store.", phantomos.ErrorMessage(err))
 	}
-	a := phantomos.ActorFrom(r.Context())
-	return s.redirectToConsent(w, r, app, shop, shopify.State{Publisher: a.PublisherID, UserID: a.UserID})
+	st := shopify.State{}
+	if a := phantomos.ActorFrom(r.Context()); a != nil {
+		if !a.Role.Can(phantomos.PermConnectors) {
+			return phantomos.Errorf(phantomos.EFORBIDDEN, "Your role (%s) cannot connect stores. Ask an owner or admin of your team.", a.Role)
+		}
+		st.Publisher, st.UserID = a.PublisherID, a.UserID
+	}
+	return s.redirectToConsent(w, r, app, shop, st)
 }
 
 func (s *Server) redirectToConsent(w http.ResponseWriter, r *http.Request, app *shopify.App, shop string, st shopify.State) error {
@@ -254,7 +276,9 @@ func (s *Server) redirectToConsent(w http.ResponseWriter, r *http.Request, app *
 	if err != nil {
 		return err
 	}
-	s.audit(r, st.Publisher, "connector.install_started", shop, map[string]any{"type": "shopify"})
+	if st.Publisher != "" {
+		s.audit(r, st.Publisher, "connector.install_started", shop, map[string]any{"type": "shopify"})
+	}
 	http.Redirect(w, r, u, http.StatusSeeOther)
 	return nil
 }
@@ -273,6 +297,10 @@ func (s *Server) handleShopifyCallback(w http.ResponseWriter, r *http.Request) e
 	a := phantomos.ActorFrom(r.Context())
 	q := r.URL.Query()
 	st, err := app.VerifyCallback(r.Context(), q)
+	if err == nil && st.Publisher == "" {
+		// Started from Shopify before anyone signed in.
+		return s.parkShopifyInstall(w, r, app, st, q.Get("code"))
+	}
 	if err != nil {
 		// A refused callback is a bad link for the person holding it, not a
 		// failed sign-in: they are signed in, and start again.
@@ -280,6 +308,12 @@ func (s *Server) handleShopifyCallback(w http.ResponseWriter, r *http.Request) e
 			return phantomos.Errorf(phantomos.EINVALID, "%s", phantomos.ErrorMessage(err))
 		}
 		return err
+	}
+	if a == nil {
+		return phantomos.Errorf(phantomos.EUNAUTHORIZED, "Your session ended during the Shopify install. Sign in and start connecting again.")
+	}
+	if !a.Role.Can(phantomos.PermConnectors) {
+		return phantomos.Errorf(phantomos.EFORBIDDEN, "Your role (%s) cannot connect stores.", a.Role)
 	}
 	if st.Publisher != a.PublisherID || st.UserID != a.UserID {
 		return phantomos.Errorf(phantomos.EINVALID, "This Shopify install was started by someone else. Start connecting again from Connectors.")

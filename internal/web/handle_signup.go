@@ -80,7 +80,11 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.auditAs(r, u, "organization.create", map[string]any{"publisher": pub.Name, "slug": pub.Slug})
-	http.Redirect(w, r, "/overview", http.StatusSeeOther)
+	next := "/overview"
+	if hasPendingInstall(r) {
+		next = claimPath // a store installed from Shopify waits for this new organization
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
 

@@ -44,7 +44,7 @@ func (s *Server) shopifyWebhookTargets(ctx context.Context, shop string) ([]shop
 		switch {
 		case cr.Mode == shopify.ModeOAuth && s.conn.app != nil:
 			wt.Secrets = []string{s.conn.app.ClientSecret}
-		case cr.Mode == shopify.ModeCustom && cr.WebhookSecret != "":
+		case (cr.Mode == shopify.ModeCustom || cr.Mode == shopify.ModeClientCredentials) && cr.WebhookSecret != "":
 			wt.Secrets = []string{cr.WebhookSecret}
 		default:
 			continue // nothing verifies its deliveries

@@ -81,8 +81,12 @@ func (s *Server) routes() []Route {
 		{"GET /connectors/new/shopify", conns, s.handleConnectorNewShopify},
 		{"POST /connectors/shopify", conns, s.handleConnectShopify},
 		{"POST /connectors/shopify/install", conns, s.handleShopifyInstall},
-		{"GET /connectors/shopify/install", conns, s.handleShopifyInstallLink},
-		{"GET /connectors/shopify/callback", conns, s.handleShopifyCallback},
+		// Public: an install started from Shopify arrives before anyone signs
+		// in; Shopify's signature and the signed state are checked instead.
+		{"GET /connectors/shopify/install", public, s.handleShopifyInstallLink},
+		{"GET /connectors/shopify/callback", public, s.handleShopifyCallback},
+		{"GET /connectors/shopify/claim", conns, s.handleShopifyClaimPage},
+		{"POST /connectors/shopify/claim", conns, s.handleShopifyClaim},
 		{"GET /connectors/{id}", view, s.handleConnector},
 		{"GET /connectors/{id}/setup", conns, s.handleConnectorSetup},
 		{"GET /connectors/{id}/reconnect", conns, s.handleConnectorReconnect},

@@ -74,7 +74,7 @@ func (s *Server) syncDue(ctx context.Context, pub phantomos.PublisherID, now tim
 		if err := s.conn.vault.Load(ctx, t, &cr); err != nil {
 			continue
 		}
-		src, err := s.shopifyClient(cr)
+		src, err := s.shopifyClient(t, cr)
 		if err != nil {
 			continue
 		}

@@ -1,7 +1,6 @@
 package shopify
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -11,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -304,53 +302,37 @@ func (a *App) VerifyCallback(ctx context.Context, q url.Values) (State, error) {
 	return st, nil
 }
 
-// Exchange trades an authorization code for an offline access token and
-// checks that the granted scopes cover what the connector reads.
+// Exchange trades an authorization code for an expiring offline access
+// token (expiring=1: an hour, with a refresh token, as Shopify requires
+// of public apps) and checks that the granted scopes cover what the
+// connector reads.
 func (a *App) Exchange(ctx context.Context, shop, code string) (Credentials, error) {
-	body, _ := json.Marshal(map[string]string{"client_id": a.ClientID, "client_secret": a.ClientSecret, "code": code})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.shopURL(shop)+"/admin/oauth/access_token", bytes.NewReader(body))
+	form := url.Values{"client_id": {a.ClientID}, "client_secret": {a.ClientSecret}, "code": {code}, "expiring": {"1"}}
+	tr, err := tokenRequest(ctx, a.HTTPClient, a.BaseURL, shop, form, "finish the install")
 	if err != nil {
+		if ce, ok := errors.AsType[*connector.Error](err); ok && ce.Kind == connector.Auth {
+			ce.Message = "Shopify refused to finish the install: the authorization code is invalid or was already used. Start connecting again."
+		}
 		return Credentials{}, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	hc := a.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return Credentials{}, &connector.Error{Kind: connector.Transient, Message: "Shopify could not be reached to finish the install.", Err: err}
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		e := connector.HTTPError(Platform, resp.StatusCode, resp.Header)
-		e.Message = fmt.Sprintf("Shopify refused to finish the install (%d): the authorization code is invalid or was already used. Start connecting again.", resp.StatusCode)
-		e.Err = fmt.Errorf("shopify: access token: %s", snippet(raw))
-		return Credentials{}, e
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-		Scope       string `json:"scope"`
-	}
-	if err := json.Unmarshal(raw, &tok); err != nil || tok.AccessToken == "" {
-		return Credentials{}, &connector.Error{Kind: connector.Transient, Message: "Shopify sent a malformed token response.", Err: err}
-	}
-	granted := strings.Split(tok.Scope, ",")
+	granted := strings.Split(tr.Scope, ",")
 	for _, need := range strings.Split(a.scopes(), ",") {
 		if !slices.Contains(granted, need) && !slices.Contains(granted, "write_"+strings.TrimPrefix(need, "read_")) {
-			return Credentials{}, &connector.Error{Kind: connector.Auth, Message: fmt.Sprintf("The store granted %q but PhantomOS needs %s.", tok.Scope, a.scopes())}
+			return Credentials{}, &connector.Error{Kind: connector.Auth, Message: fmt.Sprintf("The store granted %q but PhantomOS needs %s.", tr.Scope, a.scopes())}
 		}
 	}
-	return Credentials{Shop: shop, AccessToken: tok.AccessToken, Scopes: tok.Scope, Mode: ModeOAuth}, nil
+	cr := Credentials{Shop: shop, Mode: ModeOAuth}
+	tr.apply(&cr, a.now())
+	return cr, nil
 }
 
-// CustomAppCredentials validates what a merchant pastes for a custom app
-// (created in the store admin: Settings → Apps → Develop apps, with the
-// read_products and read_orders Admin API scopes): the store address, the
-// Admin API access token (shpat_…) and, for webhooks, the API secret key.
-// Test the result with a Client before saving it.
+// CustomAppCredentials validates what a merchant pastes for a legacy
+// custom app (created in the store admin before Shopify stopped allowing
+// new ones on 2026-01-01; existing ones keep working), with the
+// read_products and read_orders Admin API scopes: the store address, the
+// Admin API access token (shpat_…, which does not expire) and, for
+// webhooks, the API secret key. Test the result with a Client before
+// saving it.
 func CustomAppCredentials(shopInput, token, apiSecret string) (Credentials, error) {
 	shop, err := NormalizeShop(shopInput)
 	if err != nil {

@@ -56,18 +56,32 @@ type Credentials struct {
 	Shop        string `json:"shop"` // e.g. nova.myshopify.com
 	AccessToken string `json:"access_token"`
 	Scopes      string `json:"scopes,omitempty"` // as granted, comma separated
-	// Mode is ModeOAuth (public app install) or ModeCustom (an Admin API
-	// token of a custom app created in the store's admin).
+	// Mode is ModeOAuth (public app install), ModeClientCredentials (a Dev
+	// Dashboard app of the store's organization) or ModeCustom (a legacy
+	// Admin API token of a custom app created in the store's admin).
 	Mode string `json:"mode"`
 	// WebhookSecret verifies webhooks of a custom app (its API secret key).
 	// Webhooks of the public app are verified with the app's client secret.
 	WebhookSecret string `json:"webhook_secret,omitempty"`
+	// ExpiresAt is when AccessToken stops working; zero for tokens that do
+	// not expire (legacy custom-app tokens, non-expiring offline tokens).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// RefreshToken renews an expiring offline token (ModeOAuth); Shopify
+	// replaces it at every refresh. RefreshExpiresAt is when it lapses.
+	RefreshToken     string    `json:"refresh_token,omitempty"`
+	RefreshExpiresAt time.Time `json:"refresh_expires_at,omitzero"`
+	// ClientID and ClientSecret are a Dev Dashboard app's credentials
+	// (ModeClientCredentials): a new token is requested with them when the
+	// current one expires. The secret also verifies that app's webhooks.
+	ClientID     string `json:"client_id,omitempty"`
+	ClientSecret string `json:"client_secret,omitempty"`
 }
 
 // Connection modes.
 const (
-	ModeOAuth  = "oauth"
-	ModeCustom = "custom"
+	ModeOAuth             = "oauth"
+	ModeClientCredentials = "client_credentials"
+	ModeCustom            = "custom"
 )
 
 // Config configures a Client.
@@ -91,6 +105,10 @@ type Config struct {
 	// SkipAddresses leaves out shipping and billing countries, for apps
 	// without access to protected customer data (addresses need it).
 	SkipAddresses bool
+	// Tokens supplies the access token instead of AccessToken: tokens that
+	// expire are renewed before they do, and once more when Shopify
+	// answers 401 (see StoredTokens).
+	Tokens TokenSource
 }
 
 // Client is a Shopify store reached through the GraphQL Admin API. It
@@ -98,6 +116,7 @@ type Config struct {
 // concurrent use.
 type Client struct {
 	shop, token, version, endpoint string
+	tokens                         TokenSource // nil: token is fixed
 	http                           *http.Client
 	log                            *slog.Logger
 	ordersPerPage, productsPerPage int
@@ -145,10 +164,10 @@ func New(cfg Config) (*Client, error) {
 	if !ValidShop(cfg.Shop) {
 		return nil, fmt.Errorf("shopify: %q is not a *.myshopify.com shop", cfg.Shop)
 	}
-	if cfg.AccessToken == "" {
+	if cfg.AccessToken == "" && cfg.Tokens == nil {
 		return nil, errors.New("shopify: no access token")
 	}
-	c := &Client{shop: cfg.Shop, token: cfg.AccessToken, version: cfg.APIVersion, http: cfg.HTTPClient, log: cfg.Logger,
+	c := &Client{shop: cfg.Shop, token: cfg.AccessToken, tokens: cfg.Tokens, version: cfg.APIVersion, http: cfg.HTTPClient, log: cfg.Logger,
 		ordersPerPage: cfg.OrdersPerPage, productsPerPage: cfg.ProductsPerPage, addresses: !cfg.SkipAddresses, paged: cfg.PagedBackfill}
 	if c.version == "" {
 		c.version = APIVersion
@@ -273,7 +292,24 @@ type gqlError struct {
 // query runs one GraphQL query whose requested cost is about cost and
 // decodes its data into out.
 func (c *Client) query(ctx context.Context, q string, vars map[string]any, cost float64, out any) error {
+	return c.run(ctx, q, vars, cost, out, false)
+}
+
+// accessToken is the token to send: the fixed one, or the token source's
+// (renewed first when about to expire).
+func (c *Client) accessToken(ctx context.Context) (string, error) {
+	if c.tokens == nil {
+		return c.token, nil
+	}
+	return c.tokens.Token(ctx)
+}
+
+func (c *Client) run(ctx context.Context, q string, vars map[string]any, cost float64, out any, renewed bool) error {
 	if err := c.wait(ctx, cost); err != nil {
+		return err
+	}
+	token, err := c.accessToken(ctx)
+	if err != nil {
 		return err
 	}
 	body, err := json.Marshal(gqlRequest{Query: q, Variables: vars})
@@ -287,7 +323,7 @@ func (c *Client) query(ctx context.Context, q string, vars map[string]any, cost 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "PhantomOS")
-	req.Header.Set("X-Shopify-Access-Token", c.token)
+	req.Header.Set("X-Shopify-Access-Token", token)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -303,6 +339,17 @@ func (c *Client) query(ctx context.Context, q string, vars map[string]any, cost 
 			return ctx.Err()
 		}
 		return &connector.Error{Kind: connector.Transient, Message: "Shopify's response was cut off.", Err: err}
+	}
+	if resp.StatusCode == http.StatusUnauthorized && c.tokens != nil && !renewed {
+		// The token expired early or was replaced: renew it once and retry.
+		_, err := c.tokens.Refresh(ctx, token)
+		if err == nil {
+			return c.run(ctx, q, vars, cost, out, true)
+		}
+		if !errors.Is(err, errNotRenewable) {
+			return err
+		}
+		// Nothing renews this token: report Shopify's refusal below.
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := connector.HTTPError(Platform, resp.StatusCode, resp.Header)

@@ -413,7 +413,9 @@ type WebhookHandler struct {
 	AppSecrets  []string
 	Apply       func(ctx context.Context, t connector.Target, b connector.Batch) error
 	Uninstalled func(ctx context.Context, t connector.Target) error
-	Logger      *slog.Logger
+	// Compliance acts on a verified compliance webhook (compliance.go).
+	Compliance func(ctx context.Context, req ComplianceRequest) error
+	Logger     *slog.Logger
 }
 
 func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -441,6 +443,16 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	shop, topic, sig := r.Header.Get(HeaderShopDomain), r.Header.Get(HeaderTopic), r.Header.Get(HeaderHMAC)
+	if IsComplianceTopic(topic) {
+		secrets, err := h.complianceSecrets(r.Context(), shop)
+		if err != nil {
+			log.Error("shopify webhook: find connectors", "shop", shop, "err", err)
+			reply(http.StatusInternalServerError)
+			return
+		}
+		h.serveCompliance(w, r, body, secrets, log, reply)
+		return
+	}
 	var targets []WebhookTarget
 	if ValidShop(shop) {
 		if targets, err = h.Targets(r.Context(), shop); err != nil {

@@ -13,6 +13,12 @@
 // the bucket cannot pay a query's requested cost. Faults can be injected:
 // HTTP errors with Retry-After, malformed bodies, revoked tokens, and API
 // version fall-forward.
+//
+// When Shopify's official Admin schema is on the machine (schema.go), every
+// document and its variables are validated against it first, and refused
+// as the real API refuses them. The token endpoint (oauth.go) grants
+// expiring offline tokens with single-use refresh tokens and
+// client-credentials tokens; compliance.go builds the compliance webhooks.
 package shopifytest
 
 import (
@@ -75,6 +81,7 @@ type Server struct {
 	versions  []string
 	schema    *Schema // nil when the schema file is absent
 	refused   int
+	auth      authState // expiring tokens, refresh tokens, grants (oauth.go)
 
 	spent         float64  // actual query cost paid, in points
 	orderIndex    []*Order // the orders by (updated, id); nil after a change
@@ -217,6 +224,7 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 		products: map[int64]*Product{}, orders: map[int64]*Order{}, tokens: map[string]string{}, codes: map[string]string{},
 		avail: opts.BucketMax, last: time.Now(), requests: map[string]int{}, versions: slices.Clone(opts.Versions)}
 	s.schema, _ = AdminSchema() // absent on a fresh clone: documents go unchecked
+	s.auth = newAuthState()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.handleGraphQL)
 	mux.HandleFunc("GET /admin/oauth/authorize", s.handleAuthorize)
@@ -592,7 +600,7 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if _, ok := s.tokens[r.Header.Get("X-Shopify-Access-Token")]; !ok {
+	if !s.tokenValid(r.Header.Get("X-Shopify-Access-Token")) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
 		return
 	}
@@ -1195,32 +1203,6 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	back.Set("timestamp", strconv.FormatInt(time.Now().Unix(), 10))
 	redirect.RawQuery = s.SignQuery(back).Encode()
 	http.Redirect(w, r, redirect.String(), http.StatusFound)
-}
-
-// handleAccessToken exchanges a code, once, for an offline token.
-func (s *Server) handleAccessToken(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-		Code         string `json:"code"`
-	}
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		json.NewDecoder(r.Body).Decode(&in)
-	} else {
-		r.ParseForm()
-		in.ClientID, in.ClientSecret, in.Code = r.Form.Get("client_id"), r.Form.Get("client_secret"), r.Form.Get("code")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	scopes, ok := s.codes[in.Code]
-	if !ok || in.ClientID != s.opts.ClientID || in.ClientSecret != s.opts.ClientSecret {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "The authorization code was not found or was already used"})
-		return
-	}
-	delete(s.codes, in.Code)
-	tok := "shpua_" + randomHex(16)
-	s.tokens[tok] = scopes
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "scope": scopes})
 }
 
 // --- Webhooks ---
