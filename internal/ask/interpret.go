@@ -523,3 +523,24 @@ func distance(a, b string, limit int) int {
 	}
 	return prev[len(rb)]
 }
+
+// Suggestions are questions the interpreter answers for catalogue c,
+// naming its own things, for the /ask page and for questions it could not
+// read.
+func Suggestions(c *Catalogue) []string {
+	out := []string{"Which character generated the most revenue this quarter?"}
+	if c.hasTag("villain") && c.hasTag("hero") {
+		out = append(out, "How is our villain performing compared to our hero?")
+	}
+	out = append(out, "What product categories should we expand into?", "Top 5 countries by revenue last month")
+	if len(c.GameIPs) > 0 {
+		out = append(out, "What share of revenue did "+c.GameIPs[0].Name+" bring in this year?")
+	}
+	for _, a := range c.Assets {
+		if a.AssetType == phantomos.AssetCharacter {
+			out = append(out, "What is the trend of "+a.Name+" over the last 12 months?")
+			break
+		}
+	}
+	return append(out, "Which channel changed most last quarter?", "Fastest growing game IPs year to date")
+}

@@ -27,6 +27,8 @@ type Row struct {
 	Previous *int64   `json:"previous,omitempty"`
 	Growth   *float64 `json:"growth,omitempty"`
 	Share    *float64 `json:"share,omitempty"`
+	// Display is Value as people read it ("$1,234.50", "56 units").
+	Display string `json:"display,omitempty"`
 }
 
 // Answer is a question's answer: one sentence, the rows it rests on, the
@@ -175,6 +177,11 @@ func (a *Asker) Run(ctx context.Context, q *Query) (*Answer, error) {
 		return nil, err
 	}
 	r.ans.Interpretation = r.interpretation()
+	if r.ans.Unit != "" {
+		for i := range r.ans.Rows {
+			r.ans.Rows[i].Display = r.fmt(r.ans.Rows[i].Value)
+		}
+	}
 	return r.ans, nil
 }
 
