@@ -1,6 +1,7 @@
 package ask
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -158,6 +159,45 @@ var keywords = func() map[string]bool {
 
 var reNonWord = regexp.MustCompile(`[^a-z0-9%]+`)
 
+var (
+	reUS     = regexp.MustCompile(`\bUS\b`)
+	reNumber = regexp.MustCompile(`^\d{1,4}$`)
+)
+
+// specificity orders subject kinds from the most specific: in "Mossy's
+// share of Ironroot", Mossy is the part.
+var specificity = map[string]int{GroupAsset: 0, RefTag: 0, GroupAssetType: 1, GroupCategory: 2, GroupCountry: 2, GroupChannel: 2, GroupGameIP: 3}
+
+// fillers are words a question may hold that change nothing.
+var fillers = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`at be been being can could would will has have had i me my you your please there that these those
+		about any anything been being up down out as if then so just only also very really currently now right far been them they he
+		she his her who whom whose when why kind one ones each every some much many sells sold selling bought buy buys buying come comes
+		came from merch merchandise stuff things thing like look looking see give want know need get got going let lets into among
+		performed performs perform bring brings brought bringing in on at get been coming is it what`) {
+		m[w] = true
+	}
+	return m
+}()
+
+// nearKeyword returns the interpreter word w is a typo of, "" if none.
+func nearKeyword(w string) string {
+	if len(w) < 5 {
+		return ""
+	}
+	best := ""
+	for k := range keywords {
+		if len(k) >= 5 && distance(w, k, 1) <= 1 {
+			if best != "" && best != k {
+				return "" // ambiguous
+			}
+			best = k
+		}
+	}
+	return best
+}
+
 // normalize lower-cases s, drops possessives and punctuation and folds
 // accents away, so names and questions compare word by word.
 func normalize(s string) string {
@@ -173,13 +213,33 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 	if len(question) > MaxQuestion {
 		return nil, phantomos.Errorf(phantomos.EINVALID, "The question is longer than %d characters.", MaxQuestion)
 	}
-	text := normalize(question)
+	// "US" in capitals is the country, not the pronoun.
+	text := normalize(reUS.ReplaceAllString(question, "USA"))
 	if text == "" {
 		return nil, &NotUnderstood{"The question is empty."}
 	}
 	q := &Query{Compare: "none", Measure: MeasureRevenue}
 	text = parsePeriod(text, q, now, in.loc, in.first)
 	refs, rest := in.link(text)
+	// Near misses of the interpreter's own words ("charcter"), then words
+	// it does not know at all: a question about something else is
+	// refused rather than answered with a figure it did not ask for.
+	words := strings.Fields(rest)
+	var unknown []string
+	for i, w := range words {
+		if keywords[w] || fillers[w] || reNumber.MatchString(w) {
+			continue
+		}
+		if k := nearKeyword(w); k != "" {
+			words[i] = k
+			continue
+		}
+		unknown = append(unknown, w)
+	}
+	if len(unknown) > 0 {
+		return nil, &NotUnderstood{fmt.Sprintf("I do not know %q in this publisher's catalogue or in the questions I answer.", strings.Join(unknown, " "))}
+	}
+	rest = strings.Join(words, " ")
 	has := func(ws ...string) bool {
 		for _, w := range ws {
 			if indexWord(rest, w) >= 0 {
@@ -192,7 +252,7 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 	switch {
 	case has("growth", "growing", "grew", "grow", "rising", "fastest", "gained", "gaining", "up the most", "declining", "shrinking", "fell", "dropped", "decline"):
 		q.Measure = MeasureGrowth
-	case has("units", "unit", "how many", "quantity", "pieces", "sold the most", "sold most", "sells the most", "copies"):
+	case has("units", "unit", "how many", "quantity", "pieces", "copies"):
 		q.Measure = MeasureUnits
 	case has("orders", "order count"):
 		q.Measure = MeasureOrders
@@ -277,8 +337,16 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 			if q.Kind != KindShare {
 				return nil, &NotUnderstood{"A " + q.Kind + " is about one thing, and the question names several."}
 			}
-			in.filters(q, subjects[1:])
-			subjects = subjects[:1]
+			// The most specific is the part: an asset is part of a game IP.
+			part := 0
+			for i, s := range subjects {
+				if specificity[s.Kind] < specificity[subjects[part].Kind] {
+					part = i
+				}
+			}
+			rest := slices.Delete(slices.Clone(subjects), part, part+1)
+			in.filters(q, rest)
+			subjects = []Ref{subjects[part]}
 		}
 		if len(subjects) == 0 && typeFilter != "" && q.Kind == KindShare {
 			subjects = []Ref{{GroupAssetType, typeFilter}}
