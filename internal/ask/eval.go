@@ -156,6 +156,11 @@ func (r *EvalReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "refused with help  %d (%.1f%%)\n", r.Refused, pc(r.Refused))
 	fmt.Fprintf(w, "wrong              %d (%.1f%%)\n", r.Wrong, pc(r.Wrong))
 	fmt.Fprintf(w, "answer time        p50 %s, p95 %s\n", r.P50.Round(time.Microsecond), r.P95.Round(time.Microsecond))
+	slow := slices.Clone(r.Results)
+	sort.SliceStable(slow, func(i, j int) bool { return slow[i].Took > slow[j].Took })
+	for _, res := range slow[:min(5, len(slow))] {
+		fmt.Fprintf(w, "slow     %s %q\n", res.Took.Round(time.Millisecond), res.Question)
+	}
 	for _, res := range r.Results {
 		if res.Outcome != "exact" {
 			fmt.Fprintf(w, "%-8s %q: %s\n", res.Outcome, res.Question, res.Why)

@@ -151,7 +151,9 @@ var keywords = func() map[string]bool {
 		quarter month year week days day since launch forecast predict projection expect insight insights expand expansion gap gaps
 		should into under index changed change moved most performing performance doing show me tell list rank ranking net gross total
 		much many generated brought with to from on it its their than more less rest whole business overall all time previous
-		prior year ago so far`) {
+		prior year ago so far earns earning weakest strongest through via tracking movers opportunities opportunity untapped
+		latest recent find found findings intelligence sells underindex whitespace white space missing fraction part swing swung
+		shift shifted relative history trajectory outlook projected expect predict prediction copies pieces quantity`) {
 		m[w] = true
 	}
 	return m
@@ -496,39 +498,38 @@ func (in *Interpreter) link(text string) ([]Ref, string) {
 		}
 		return true
 	}
-	for _, e := range in.entities {
-		ew := strings.Fields(e.words)
-		n := len(ew)
-		for i := 0; i+n <= len(words); i++ {
-			if !free(i, n) {
-				continue
-			}
-			cand := strings.Join(words[i:i+n], " ")
-			if cand == e.words || singular(cand) == e.words {
-				take(i, n, e.ref)
-			}
+	// Longest phrases first; at each length, exact matches before near
+	// misses, so "captian nova" is Captain Nova before "nova" alone is.
+	exact := func(e entity, n, i int, cand string) bool { return cand == e.words || singular(cand) == e.words }
+	fuzzy := func(e entity, n, i int, cand string) bool {
+		if len(cand) < 5 || (n == 1 && keywords[cand]) || e.rank >= 3 {
+			return false
 		}
+		limit := 1
+		if len(e.words) >= 9 {
+			limit = 2
+		}
+		return distance(cand, e.words, limit) <= limit
 	}
-	// Typos: a single unknown word near a catalogue word.
-	for _, e := range in.entities {
-		ew := strings.Fields(e.words)
-		n := len(ew)
-		for i := 0; i+n <= len(words); i++ {
-			if !free(i, n) {
-				continue
-			}
-			cand := strings.Join(words[i:i+n], " ")
-			if len(cand) < 5 || (n == 1 && keywords[cand]) || e.rank >= 3 {
-				continue
-			}
-			limit := 1
-			if len(e.words) >= 9 {
-				limit = 2
-			}
-			if d := distance(cand, e.words, limit); d <= limit {
-				take(i, n, e.ref)
+	for start := 0; start < len(in.entities); {
+		n := len(strings.Fields(in.entities[start].words))
+		end := start
+		for end < len(in.entities) && len(strings.Fields(in.entities[end].words)) == n {
+			end++
+		}
+		for _, match := range []func(entity, int, int, string) bool{exact, fuzzy} {
+			for _, e := range in.entities[start:end] {
+				for i := 0; i+n <= len(words); i++ {
+					if !free(i, n) {
+						continue
+					}
+					if cand := strings.Join(words[i:i+n], " "); match(e, n, i, cand) {
+						take(i, n, e.ref)
+					}
+				}
 			}
 		}
+		start = end
 	}
 	slices.SortStableFunc(hits, func(a, b hit) int { return a.at - b.at })
 	refs := make([]Ref, len(hits))
