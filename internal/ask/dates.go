@@ -48,8 +48,11 @@ func parsePeriod(text string, q *Query, now time.Time, loc *time.Location, first
 	date := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, loc) }
 
 	if l := reQuarter.FindStringSubmatchIndex(text); l != nil {
-		qs, ys := text[l[2]:max(l[3], l[2])], text[max(l[4], 0):max(l[5], 0)]
-		if l[2] < 0 {
+		// "q4 2025" fills groups 1 and 2, "2025 q4" groups 3 and 4.
+		var qs, ys string
+		if l[2] >= 0 {
+			qs, ys = text[l[2]:l[3]], text[l[4]:l[5]]
+		} else {
 			qs, ys = text[l[8]:l[9]], text[l[6]:l[7]]
 		}
 		qn, _ := strconv.Atoi(qs)
