@@ -289,9 +289,12 @@ func (a *Asker) naiveSQL(ctx context.Context, key string, attributed bool, f Fil
 				WHERE pa.publisher_id = $1) x ON x.product_id = s.product_id
 			WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3` + where + ` GROUP BY x.asset_id`
 	} else {
-		q = `SELECT ` + key + `, SUM(s.net_reporting), SUM(s.quantity)
+		q = `SELECT ` + key + `, COALESCE(SUM(s.net_reporting), 0), COALESCE(SUM(s.quantity), 0)
 			FROM sales s JOIN products p ON p.id = s.product_id AND p.publisher_id = s.publisher_id
-			WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3` + where + ` GROUP BY ` + key
+			WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3` + where
+		if key != "'all'" {
+			q += ` GROUP BY ` + key
+		}
 	}
 	rows, err := a.store.DB().QueryContext(ctx, q, args...)
 	if err != nil {
