@@ -2,6 +2,7 @@ package ask
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -584,3 +585,20 @@ func (a *Asker) checkAnswer(ctx context.Context, q *Query, ans *Answer) (string,
 	}
 	return "", nil
 }
+
+//go:embed testdata/questions.json
+var evalSet []byte
+
+// EvalCases returns the evaluation set kept with the package: questions
+// on the demo publisher with their expected typed queries.
+func EvalCases() ([]EvalCase, error) {
+	var cases []EvalCase
+	if err := json.Unmarshal(evalSet, &cases); err != nil {
+		return nil, fmt.Errorf("ask: eval set: %w", err)
+	}
+	return cases, nil
+}
+
+// EvalClock is the "as of" time of the evaluation: the demo's sales end
+// the day before, and the set's dates are written for it.
+var EvalClock = time.Date(2026, 12, 6, 18, 0, 0, 0, time.UTC)

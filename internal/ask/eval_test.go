@@ -14,7 +14,7 @@ import (
 // targets of issue 19: at least 90% exact answers, at most 2% wrong. The
 // expected answers are computed by naive SQL over the raw sales table.
 func TestEval(t *testing.T) {
-	cases, err := ask.ReadEvalCases("testdata/questions.json")
+	cases, err := ask.EvalCases()
 	if err != nil {
 		t.Fatal(err)
 	}
