@@ -41,9 +41,12 @@ const defaultEvalData = "../shared/eval-data"
 // cmdEval runs the evaluations the issues ask for on the public data in
 // ../shared/eval-data.
 func cmdEval(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "ask" {
+		return evalAsk(ctx, e, args[1:])
+	}
 	if len(args) == 0 || (args[0] != "tagging" && args[0] != "forecast") {
-		fmt.Fprintln(e.stderr, "Usage: phantomos eval {tagging|forecast} [--data DIR]")
-		return fmt.Errorf("%w: eval needs tagging or forecast", ErrUsage)
+		fmt.Fprintln(e.stderr, "Usage: phantomos eval {tagging|forecast|ask} [--data DIR]")
+		return fmt.Errorf("%w: eval needs tagging, forecast or ask", ErrUsage)
 	}
 	what := args[0]
 	fs := flags(e, "eval "+what, "[--data DIR]")

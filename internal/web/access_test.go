@@ -159,6 +159,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 	})
 }
 
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
 func checkAccess(t *testing.T, route, who string, may bool, status int, body string) {
 	t.Helper()
 	switch {
@@ -276,6 +281,55 @@ func TestCrossTenant(t *testing.T) {
 			for _, l := range leaks {
 				if strings.Contains(body, l) {
 					t.Errorf("%s as B: body contains A's %q", rt.Pattern, l)
+				}
+			}
+		}
+		// A question naming A's asset, asked as B, reaches nothing of A: the
+		// answer (everything but the echoed question) names none of A's
+		// things, and the typed query names none of A's ids.
+		question := "How much revenue did Secret Alpha Hero make in Alpha Saga?"
+		for _, role := range phantomos.Roles {
+			req := request(t, ts, "GET /ask?q="+url.QueryEscape(question), "")
+			req.AddCookie(cookie(t, s, b.users[role]))
+			st, body := do(t, req)
+			// The answer, or for a refusal the suggestions after the message
+			// (which repeats the asker's own words).
+			answer := ""
+			if i := strings.Index(body, `id="answer"`); i >= 0 {
+				answer = body[i:]
+				answer = answer[:strings.Index(answer, "</section>")]
+			} else if i := strings.Index(body, `id="not-understood"`); i >= 0 {
+				answer = body[i:]
+				answer = answer[strings.Index(answer, "</p>"):strings.Index(answer, "</section>")]
+			} else {
+				t.Errorf("GET /ask as B's %s: neither an answer nor a refusal", role)
+			}
+			if st != http.StatusOK {
+				t.Errorf("GET /ask as B's %s: status %d", role, st)
+			}
+			for _, l := range append(leaks, g.ID, asset.ID) {
+				if strings.Contains(answer, l) {
+					t.Errorf("GET /ask as B's %s: answer contains A's %q", role, l)
+				}
+			}
+			req = request(t, ts, "POST /api/v1/ask", "")
+			req.Body = io.NopCloser(strings.NewReader(`{"question": ` + strconvQuote(question) + `}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.AddCookie(cookie(t, s, b.users[role]))
+			st, body = do(t, req)
+			if st != http.StatusOK {
+				t.Fatalf("POST /api/v1/ask as B's %s: status %d: %s", role, st, body)
+			}
+			var res map[string]any
+			if err := json.Unmarshal([]byte(body), &res); err != nil {
+				t.Fatal(err)
+			}
+			delete(res, "question")
+			delete(res, "message") // a refusal repeats the asker's own words
+			rest, _ := json.Marshal(res)
+			for _, l := range append(leaks, g.ID, asset.ID) {
+				if strings.Contains(string(rest), l) {
+					t.Errorf("POST /api/v1/ask as B's %s: answer contains A's %q: %s", role, l, rest)
 				}
 			}
 		}
