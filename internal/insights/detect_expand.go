@@ -35,8 +35,8 @@ const (
 // products (with confirmed links), t-tested against zero with the pooled
 // spread and Bonferroni-adjusted over the assets. For an asset with a
 // significant pull of at least 1.5 times the typical product, every
-// category where it has few products (at most two, or half the number a
-// typical asset has there) but those sell at least 1.5 times the
+// category where it has few products (fewer than a typical asset has
+// there, and at most two or half that number) but those sell at least 1.5 times the
 // category's typical product is an opportunity. Its confidence is the
 // pull's confidence times the probability, from a z test against the
 // category's spread, that its products there really beat the category's
@@ -148,7 +148,9 @@ func expandLines(d *dataset) []finding {
 		for _, c := range phantomos.Categories {
 			st, ok := cats[c]
 			cp := byAsset[a.ID][c]
-			if !ok || cp == nil || len(cp.relLogs) == 0 || cp.all > 2 && float64(cp.all) > typicalCount[c]/2 {
+			// "Only n products there" must be fewer than the typical
+			// asset has, whatever else makes n few.
+			if !ok || cp == nil || len(cp.relLogs) == 0 || cp.all > 2 && float64(cp.all) > typicalCount[c]/2 || float64(cp.all) >= typicalCount[c] {
 				continue
 			}
 			m, _ := meanSD(cp.relLogs)
