@@ -241,9 +241,16 @@ func contradictions(ctx context.Context, t *testing.T, s *store.Store, pub *phan
 			bad("jumped from %.4f to %.4f", u, r)
 		}
 	case insights.KindExpandLine:
-		words(fmt.Sprintf("only %d ", int(stat("products"))))
-		if stat("products") >= stat("typical_products") {
-			bad("%v products where the typical asset has %v", stat("products"), stat("typical_products"))
+		// "Only n products" needs fewer than the typical asset has;
+		// otherwise the headline gives the sales ratio of the evidence.
+		n := int(stat("products"))
+		if strings.Contains(headline, " only ") {
+			words(fmt.Sprintf("only %d ", n))
+			if stat("products") >= stat("typical_products") {
+				bad("only %d products where the typical asset has %v", n, stat("typical_products"))
+			}
+		} else {
+			words(fmt.Sprintf("its %d ", n), fmt.Sprintf(" %.1f times the typical", stat("category_ratio")))
 		}
 	}
 	return out

@@ -459,8 +459,8 @@ func TestAssetTrendsLosingGround(t *testing.T) {
 }
 
 // TestExpandLinesNotAtTheTypicalCount: where the typical asset has one
-// product in a category, an asset with one product there is not said to
-// have "only 1 product", however well it sells.
+// product in a category, an asset with one product there that sells well
+// is an opportunity, but not said to have "only 1 product".
 func TestExpandLinesNotAtTheTypicalCount(t *testing.T) {
 	s := newSynthetic(12, 8)
 	var ids []string
@@ -478,7 +478,11 @@ func TestExpandLinesNotAtTheTypicalCount(t *testing.T) {
 		}
 		s.product(phantomos.CategoryHome, []string{a}, func(int) float64 { return level }, 0.3, nil)
 	}
-	for _, f := range expandLines(s.dataset) {
-		t.Errorf("%s: %s", f.fingerprint, f.title)
+	fs := expandLines(s.dataset)
+	if len(fs) != 1 || fs[0].fingerprint != "expand:"+star+":home" {
+		t.Fatalf("%d findings, want the star's home line", len(fs))
+	}
+	if want := fmt.Sprintf("Asset 0 sells well in home: its 1 product there sells %.1f times the typical home product", fs[0].evidence.Metric); fs[0].title != want {
+		t.Errorf("title %q, want %q", fs[0].title, want)
 	}
 }
