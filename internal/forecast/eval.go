@@ -37,6 +37,12 @@ type EvalOptions struct {
 	// combination rules on the same series (after the timed run), to show
 	// which rule wins.
 	CompareRules bool
+	// Validation scores on the training parts alone: each series' last
+	// test-length training values are held out and forecast from the rest
+	// (series too short for that are left out), so that choices can be
+	// made without looking at the test part. Published forecasts, which
+	// are of the test part, are not scored.
+	Validation bool
 }
 
 // MethodScore is the accuracy of one method over the evaluated series.
@@ -95,6 +101,8 @@ type EvalReport struct {
 	Rules []MethodScore
 	// Categories scores Auto per M3 category (MICRO, INDUSTRY, …).
 	Categories []MethodScore
+	// Validation is EvalOptions.Validation.
+	Validation bool
 }
 
 // m3Series is one M3 series with its split.
@@ -128,12 +136,25 @@ func EvalM3(dir string, w io.Writer, opts EvalOptions) (EvalReport, error) {
 	if err != nil {
 		return EvalReport{}, err
 	}
+	if opts.Validation {
+		var held []m3Series
+		for _, s := range series {
+			h := len(s.test)
+			if len(s.train)-h >= 2*m3Season+2 {
+				held = append(held, m3Series{id: s.id, category: s.category, train: s.train[:len(s.train)-h], test: s.train[len(s.train)-h:]})
+			}
+		}
+		series, published = held, nil
+		if len(series) == 0 {
+			return EvalReport{}, fmt.Errorf("forecast: eval: no series long enough to validate on")
+		}
+	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	horizon := len(series[0].test)
-	rep := EvalReport{Series: len(series), Horizon: horizon, Workers: workers}
+	rep := EvalReport{Series: len(series), Horizon: horizon, Workers: workers, Validation: opts.Validation}
 
 	start, startCPU := time.Now(), processCPUTime()
 	engine := forecastAll(series, workers, func(s m3Series) []Forecast {
@@ -227,13 +248,22 @@ func evalRules() []namedRule {
 			return combine(c.adjustedETS(ETSSpec{}, "SES"),
 				c.adjustedETS(ETSSpec{Trend: AdditiveTrend}, "Holt"), damped(c))
 		}},
-		{"Mean(ETS,Theta)", func(c *candidates) Forecast { return combine(c.etsForecast(), c.thetaForecast()) }},
+		{"Mean(ETS,Theta) (old Auto)", func(c *candidates) Forecast { return combine(c.etsForecast(), c.thetaForecast()) }},
 		{"Mean(ETS,Theta,Damped)", func(c *candidates) Forecast {
 			return combine(c.etsForecast(), c.thetaForecast(), damped(c))
 		}},
 		{"Median(ETS,Theta,Damped)", func(c *candidates) Forecast {
 			return combineMedian(c.etsForecast(), c.thetaForecast(), damped(c))
 		}},
+		{"log ETS", func(c *candidates) Forecast { return c.logETSForecast() }},
+		{"Mean(ETS,Theta,logETS)", func(c *candidates) Forecast {
+			return combine(c.etsForecast(), c.thetaForecast(), c.logETSForecast())
+		}},
+		{"Mean(ETS,Theta,Damped,logETS)", func(c *candidates) Forecast {
+			return combine(c.etsForecast(), c.thetaForecast(), damped(c), c.logETSForecast())
+		}},
+		{"Mean(logETS,Theta)", func(c *candidates) Forecast { return combine(c.logETSForecast(), c.thetaForecast()) }},
+		{"ETS,Theta by horizon, to 1", horizonWeighted(1)},
 		{"Auto", ruleDefault},
 	}
 }
@@ -352,6 +382,9 @@ func seasonalNaiveMAE(y []float64, m int) float64 {
 
 // print writes the report as a table.
 func (r EvalReport) print(w io.Writer) {
+	if r.Validation {
+		fmt.Fprintf(w, "VALIDATION on the training parts (last %d months of each held out; the test part is not read)\n", r.Horizon)
+	}
 	fmt.Fprintf(w, "M3 monthly: %d series, horizon %d, %d workers, Auto took %.2f s wall (%.0f series/s), %.2f s CPU\n\n",
 		r.Series, r.Horizon, r.Workers, r.Elapsed.Seconds(), float64(r.Series)/r.Elapsed.Seconds(), r.CPU.Seconds())
 	const format = "%-28s %7s %7s %7s %7s\n"
@@ -516,3 +549,4 @@ func parseFields(s string) ([]float64, error) {
 	}
 	return out, nil
 }
+

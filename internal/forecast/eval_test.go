@@ -100,6 +100,23 @@ func TestEvalM3Subset(t *testing.T) {
 	}
 }
 
+// TestEvalM3Validation scores on the training parts: the published
+// forecasts (of the test parts) are left out, and the report says so.
+func TestEvalM3Validation(t *testing.T) {
+	dir := m3Dir(t)
+	var out bytes.Buffer
+	rep, err := EvalM3(dir, &out, EvalOptions{Limit: 20, CompareRules: true, Validation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Series != 20 || rep.Horizon != 18 || len(rep.Published) != 0 || len(rep.Rules) == 0 || !rep.Validation {
+		t.Errorf("report %+v", rep)
+	}
+	if !strings.Contains(out.String(), "VALIDATION") || strings.Contains(out.String(), "NAIVE2") {
+		t.Errorf("table:\n%s", out.String())
+	}
+}
+
 func TestEvalM3MissingData(t *testing.T) {
 	_, err := EvalM3(t.TempDir(), &bytes.Buffer{}, EvalOptions{})
 	if !errors.Is(err, fs.ErrNotExist) {
