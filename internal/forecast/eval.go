@@ -549,4 +549,3 @@ func parseFields(s string) ([]float64, error) {
 	}
 	return out, nil
 }
-
