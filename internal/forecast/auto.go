@@ -27,9 +27,10 @@ const (
 //     seasons). Additive-error ETS models with no or a damped trend, and
 //     additive or (for positive data) multiplicative seasonality when the
 //     test finds it, none otherwise, are fitted; the one with the lowest
-//     AICc is averaged with the Theta method. This combination beat each of
-//     its parts and the other rules tried on the M3 monthly series (see
-//     EvalM3 with CompareRules).
+//     AICc is averaged with the Theta method, equally up to 6 steps ahead,
+//     with Theta's weight rising to 3/4 by 18 steps. This combination beat
+//     each of its parts and the other rules tried on the M3 monthly series
+//     (see EvalM3 with CompareRules and Validation).
 //
 // Intervals: each model's interval is the wider of its analytical one and
 // one from the spread of its own in-sample multi-step errors (with their
@@ -111,6 +112,7 @@ type candidates struct {
 	sa       *deseason
 	theta    *Forecast
 	etsFcast *Forecast
+	logFcast *Forecast
 }
 
 // newCandidates prepares the candidates for y with season m.
@@ -200,6 +202,37 @@ func (c *candidates) etsForecast() Forecast {
 	return *c.etsFcast
 }
 
+// logETSForecast returns the forecast of the best ETS model by AICc fitted
+// to the logs of a positive series (a multiplicative model, whose trend
+// compounds and whose errors scale with the level), transformed back: the
+// point is the median. For a series with a zero or negative value it is
+// the ETS forecast.
+func (c *candidates) logETSForecast() Forecast {
+	if c.logFcast != nil {
+		return *c.logFcast
+	}
+	if !c.pos {
+		f := c.etsForecast()
+		c.logFcast = &f
+		return f
+	}
+	ly := make([]float64, len(c.y))
+	for i, v := range c.y {
+		ly[i] = math.Log(v)
+	}
+	lc := &candidates{y: ly, m: c.m, h: c.h}
+	f := lc.etsForecast()
+	f = f.clone()
+	for _, s := range [][]float64{f.Point, f.Lo80, f.Hi80, f.Lo95, f.Hi95} {
+		for i, v := range s {
+			s[i] = math.Exp(math.Min(v, 700))
+		}
+	}
+	f.Model = "log " + f.Model
+	c.logFcast = &f
+	return f
+}
+
 // adjusted returns the seasonal adjustment used by Theta and the
 // decomposition-based methods.
 func (c *candidates) adjusted() deseason {
@@ -229,10 +262,42 @@ func (c *candidates) adjustedETS(spec ETSSpec, name string) Forecast {
 	return f
 }
 
+// Horizons of the combination weights: up to shortHorizon steps ETS and
+// Theta weigh the same; Theta's weight then rises linearly to
+// longThetaWeight at longHorizon steps and stays there.
+const (
+	shortHorizon    = 6
+	longHorizon     = 18
+	longThetaWeight = 0.75
+)
+
 // ruleDefault is the rule Auto uses: the best ETS model by AICc averaged
-// with Theta.
+// with Theta, Theta weighing more at long horizons. On the M3 monthly
+// series' training parts (each forecast over its own last 18 months), the
+// equal average was best up to six months ahead, but Theta alone beat it
+// from 13 months on (MASE 1.061 against 1.083): the ETS model chosen by
+// AICc extrapolates its damped trend and season further than the data
+// bears. Shifting the weight to 3/4 Theta by 18 months kept the short
+// horizons and nearly all of Theta's long-horizon gain, with the same
+// interval coverage; all the way to Theta alone cost sMAPE.
 func ruleDefault(c *candidates) Forecast {
-	return combine(c.etsForecast(), c.thetaForecast())
+	return horizonWeighted(longThetaWeight)(c)
+}
+
+// horizonWeighted returns the rule combining ETS and Theta with Theta's
+// weight one half up to shortHorizon steps, rising linearly to last at
+// longHorizon steps.
+func horizonWeighted(last float64) rule {
+	return func(c *candidates) Forecast {
+		return combineWeighted([]Forecast{c.etsForecast(), c.thetaForecast()}, func(k, i int) float64 {
+			ramp := math.Min(1, math.Max(0, float64(i+1-shortHorizon)/float64(longHorizon-shortHorizon)))
+			theta := 0.5 + (last-0.5)*ramp
+			if k == 1 {
+				return theta
+			}
+			return 1 - theta
+		})
+	}
 }
 
 // combine averages forecasts step by step, bounds included. Averaging the
@@ -242,15 +307,22 @@ func combine(fs ...Forecast) Forecast {
 	if len(fs) == 1 {
 		return fs[0]
 	}
+	w := 1 / float64(len(fs))
+	return combineWeighted(fs, func(int, int) float64 { return w })
+}
+
+// combineWeighted is combine with weight w(k, i) for forecast k at step i
+// (the weights of a step sum to one).
+func combineWeighted(fs []Forecast, w func(k, i int) float64) Forecast {
 	h := len(fs[0].Point)
 	names := make([]string, len(fs))
 	for i, f := range fs {
 		names[i] = f.Model
 	}
 	out := newForecast(strings.Join(names, "+"), h)
-	w := 1 / float64(len(fs))
-	for _, f := range fs {
+	for k, f := range fs {
 		for i := range h {
+			w := w(k, i)
 			out.Point[i] += w * f.Point[i]
 			out.Lo80[i] += w * f.Lo80[i]
 			out.Hi80[i] += w * f.Hi80[i]
@@ -262,9 +334,9 @@ func combine(fs ...Forecast) Forecast {
 	// as a mixture and add the variance of the points to each half-width.
 	for i := range h {
 		var v float64
-		for _, f := range fs {
+		for k, f := range fs {
 			d := f.Point[i] - out.Point[i]
-			v += w * d * d
+			v += w(k, i) * d * d
 		}
 		p := out.Point[i]
 		grow := func(lo, hi *float64, z float64) {

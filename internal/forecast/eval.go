@@ -37,6 +37,12 @@ type EvalOptions struct {
 	// combination rules on the same series (after the timed run), to show
 	// which rule wins.
 	CompareRules bool
+	// Validation scores on the training parts alone: each series' last
+	// test-length training values are held out and forecast from the rest
+	// (series too short for that are left out), so that choices can be
+	// made without looking at the test part. Published forecasts, which
+	// are of the test part, are not scored.
+	Validation bool
 }
 
 // MethodScore is the accuracy of one method over the evaluated series.
@@ -52,6 +58,24 @@ type MethodScore struct {
 	// Coverage80 and Coverage95 are the shares (in percent) of test values
 	// inside the 80% and 95% prediction intervals; NaN for methods without
 	// intervals.
+	Coverage80, Coverage95 float64
+	// Bands scores the horizons in blocks of six months (1–6, 7–12,
+	// 13–18), to show how accuracy holds up at long horizons.
+	Bands []BandScore
+}
+
+// bandWidth is the number of horizons in each block of MethodScore.Bands.
+const bandWidth = 6
+
+// BandScore is the accuracy of a method over horizons From to To (1-based,
+// inclusive).
+type BandScore struct {
+	From, To int
+	// MASE is the mean over series of the band's mean absolute error
+	// scaled as MethodScore.MASE.
+	MASE float64
+	// Coverage80 and Coverage95 are the band's interval coverage in
+	// percent; NaN for methods without intervals.
 	Coverage80, Coverage95 float64
 }
 
@@ -77,6 +101,8 @@ type EvalReport struct {
 	Rules []MethodScore
 	// Categories scores Auto per M3 category (MICRO, INDUSTRY, …).
 	Categories []MethodScore
+	// Validation is EvalOptions.Validation.
+	Validation bool
 }
 
 // m3Series is one M3 series with its split.
@@ -110,12 +136,25 @@ func EvalM3(dir string, w io.Writer, opts EvalOptions) (EvalReport, error) {
 	if err != nil {
 		return EvalReport{}, err
 	}
+	if opts.Validation {
+		var held []m3Series
+		for _, s := range series {
+			h := len(s.test)
+			if len(s.train)-h >= 2*m3Season+2 {
+				held = append(held, m3Series{id: s.id, category: s.category, train: s.train[:len(s.train)-h], test: s.train[len(s.train)-h:]})
+			}
+		}
+		series, published = held, nil
+		if len(series) == 0 {
+			return EvalReport{}, fmt.Errorf("forecast: eval: no series long enough to validate on")
+		}
+	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	horizon := len(series[0].test)
-	rep := EvalReport{Series: len(series), Horizon: horizon, Workers: workers}
+	rep := EvalReport{Series: len(series), Horizon: horizon, Workers: workers, Validation: opts.Validation}
 
 	start, startCPU := time.Now(), processCPUTime()
 	engine := forecastAll(series, workers, func(s m3Series) []Forecast {
@@ -209,13 +248,22 @@ func evalRules() []namedRule {
 			return combine(c.adjustedETS(ETSSpec{}, "SES"),
 				c.adjustedETS(ETSSpec{Trend: AdditiveTrend}, "Holt"), damped(c))
 		}},
-		{"Mean(ETS,Theta)", func(c *candidates) Forecast { return combine(c.etsForecast(), c.thetaForecast()) }},
+		{"Mean(ETS,Theta) (old Auto)", func(c *candidates) Forecast { return combine(c.etsForecast(), c.thetaForecast()) }},
 		{"Mean(ETS,Theta,Damped)", func(c *candidates) Forecast {
 			return combine(c.etsForecast(), c.thetaForecast(), damped(c))
 		}},
 		{"Median(ETS,Theta,Damped)", func(c *candidates) Forecast {
 			return combineMedian(c.etsForecast(), c.thetaForecast(), damped(c))
 		}},
+		{"log ETS", func(c *candidates) Forecast { return c.logETSForecast() }},
+		{"Mean(ETS,Theta,logETS)", func(c *candidates) Forecast {
+			return combine(c.etsForecast(), c.thetaForecast(), c.logETSForecast())
+		}},
+		{"Mean(ETS,Theta,Damped,logETS)", func(c *candidates) Forecast {
+			return combine(c.etsForecast(), c.thetaForecast(), damped(c), c.logETSForecast())
+		}},
+		{"Mean(logETS,Theta)", func(c *candidates) Forecast { return combine(c.logETSForecast(), c.thetaForecast()) }},
+		{"ETS,Theta by horizon, to 1", horizonWeighted(1)},
 		{"Auto", ruleDefault},
 	}
 }
@@ -247,35 +295,58 @@ func forecastAll(series []m3Series, workers int, fn func(m3Series) []Forecast) [
 func score(name string, series []m3Series, get func(i int) *Forecast) MethodScore {
 	var smape, mase float64
 	var in80, in95, points, scaled int
+	horizon := 0
+	if len(series) > 0 {
+		horizon = len(series[0].test)
+	}
+	nb := (horizon + bandWidth - 1) / bandWidth
+	type band struct {
+		mase            float64
+		in80, in95, pts int
+	}
+	bands := make([]band, nb)
 	intervals := true
 	for i, s := range series {
 		f := get(i)
 		if f.Lo80 == nil {
 			intervals = false
 		}
+		sc := seasonalNaiveMAE(s.train, m3Season)
 		var ss, ae float64
+		bandAE := make([]float64, nb)
 		for k, y := range s.test {
 			p := f.Point[k]
 			if d := math.Abs(y) + math.Abs(p); d > 0 {
 				ss += 200 * math.Abs(y-p) / d
 			}
 			ae += math.Abs(y - p)
+			b := min(k/bandWidth, nb-1)
+			bandAE[b] += math.Abs(y - p)
 			if intervals {
 				if y >= f.Lo80[k] && y <= f.Hi80[k] {
 					in80++
+					bands[b].in80++
 				}
 				if y >= f.Lo95[k] && y <= f.Hi95[k] {
 					in95++
+					bands[b].in95++
 				}
 			}
 			points++
+			bands[b].pts++
 		}
 		h := float64(len(s.test))
 		smape += ss / h
 		// A constant training series has no scale; it is left out of MASE.
-		if sc := seasonalNaiveMAE(s.train, m3Season); sc > 0 {
+		if sc > 0 {
 			mase += ae / h / sc
 			scaled++
+			for b := range bands {
+				width := float64(min(len(s.test), (b+1)*bandWidth) - b*bandWidth)
+				if width > 0 {
+					bands[b].mase += bandAE[b] / width / sc
+				}
+			}
 		}
 	}
 	n := float64(len(series))
@@ -283,6 +354,15 @@ func score(name string, series []m3Series, get func(i int) *Forecast) MethodScor
 	if intervals && points > 0 {
 		ms.Coverage80 = 100 * float64(in80) / float64(points)
 		ms.Coverage95 = 100 * float64(in95) / float64(points)
+	}
+	for b, bs := range bands {
+		sc := BandScore{From: b*bandWidth + 1, To: min(horizon, (b+1)*bandWidth), MASE: bs.mase / float64(max(scaled, 1)),
+			Coverage80: math.NaN(), Coverage95: math.NaN()}
+		if intervals && bs.pts > 0 {
+			sc.Coverage80 = 100 * float64(bs.in80) / float64(bs.pts)
+			sc.Coverage95 = 100 * float64(bs.in95) / float64(bs.pts)
+		}
+		ms.Bands = append(ms.Bands, sc)
 	}
 	return ms
 }
@@ -302,6 +382,9 @@ func seasonalNaiveMAE(y []float64, m int) float64 {
 
 // print writes the report as a table.
 func (r EvalReport) print(w io.Writer) {
+	if r.Validation {
+		fmt.Fprintf(w, "VALIDATION on the training parts (last %d months of each held out; the test part is not read)\n", r.Horizon)
+	}
 	fmt.Fprintf(w, "M3 monthly: %d series, horizon %d, %d workers, Auto took %.2f s wall (%.0f series/s), %.2f s CPU\n\n",
 		r.Series, r.Horizon, r.Workers, r.Elapsed.Seconds(), float64(r.Series)/r.Elapsed.Seconds(), r.CPU.Seconds())
 	const format = "%-28s %7s %7s %7s %7s\n"
@@ -329,6 +412,39 @@ func (r EvalReport) print(w io.Writer) {
 	section("published M3 forecasts (sMAPE recomputed from the forecasts)", r.Published)
 	section("engine rules on the same fits (selection uses training data only)", r.Rules)
 	section("Auto by category", r.Categories)
+	r.printBands(w)
+}
+
+// printBands writes the long-horizon table: MASE and interval coverage by
+// block of horizons for the engine, its rules and the published methods.
+func (r EvalReport) printBands(w io.Writer) {
+	if len(r.Engine.Bands) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nlong horizons: MASE (and the engine's coverage 80%%/95%%) by horizon\n")
+	fmt.Fprintf(w, "%-28s", "method")
+	for _, b := range r.Engine.Bands {
+		fmt.Fprintf(w, " %15s", fmt.Sprintf("h=%d-%d", b.From, b.To))
+	}
+	fmt.Fprintln(w)
+	row := func(s MethodScore) {
+		fmt.Fprintf(w, "%-28s", s.Method)
+		for _, b := range s.Bands {
+			cell := strconv.FormatFloat(b.MASE, 'f', 3, 64)
+			if !math.IsNaN(b.Coverage80) {
+				cell += fmt.Sprintf(" %2.0f/%2.0f", b.Coverage80, b.Coverage95)
+			}
+			fmt.Fprintf(w, " %15s", cell)
+		}
+		fmt.Fprintln(w)
+	}
+	row(r.Engine)
+	for _, s := range r.Rules {
+		row(s)
+	}
+	for _, s := range r.Published {
+		row(s)
+	}
 }
 
 // loadM3 reads the series file.

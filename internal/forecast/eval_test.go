@@ -75,10 +75,45 @@ func TestEvalM3Subset(t *testing.T) {
 	if rep.Engine.Coverage95 < 80 || rep.Engine.Coverage80 < 60 {
 		t.Errorf("coverage %.1f / %.1f", rep.Engine.Coverage80, rep.Engine.Coverage95)
 	}
-	for _, want := range []string{"PhantomOS Auto", "NAIVE2", "THETA", "cov95", "Auto by category"} {
+	// The long-horizon blocks split the 18 months into three of six, so
+	// their mean MASE and coverage are the whole horizon's; the errors
+	// grow with the horizon.
+	for _, ms := range append([]MethodScore{rep.Engine}, append(rep.Rules, rep.Published...)...) {
+		if len(ms.Bands) != 3 || ms.Bands[0].From != 1 || ms.Bands[0].To != 6 || ms.Bands[2].From != 13 || ms.Bands[2].To != 18 {
+			t.Fatalf("%s: bands %+v", ms.Method, ms.Bands)
+		}
+		if m := (ms.Bands[0].MASE + ms.Bands[1].MASE + ms.Bands[2].MASE) / 3; math.Abs(m-ms.MASE) > 1e-9 {
+			t.Errorf("%s: bands' mean MASE %.6f, overall %.6f", ms.Method, m, ms.MASE)
+		}
+	}
+	e := rep.Engine.Bands
+	if c := (e[0].Coverage80 + e[1].Coverage80 + e[2].Coverage80) / 3; math.Abs(c-rep.Engine.Coverage80) > 1e-9 {
+		t.Errorf("bands' mean coverage %.3f, overall %.3f", c, rep.Engine.Coverage80)
+	}
+	if e[0].MASE >= e[2].MASE {
+		t.Errorf("MASE %.3f at h=1-6 not below %.3f at h=13-18", e[0].MASE, e[2].MASE)
+	}
+	for _, want := range []string{"PhantomOS Auto", "NAIVE2", "THETA", "cov95", "Auto by category", "long horizons", "h=13-18"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestEvalM3Validation scores on the training parts: the published
+// forecasts (of the test parts) are left out, and the report says so.
+func TestEvalM3Validation(t *testing.T) {
+	dir := m3Dir(t)
+	var out bytes.Buffer
+	rep, err := EvalM3(dir, &out, EvalOptions{Limit: 20, CompareRules: true, Validation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Series != 20 || rep.Horizon != 18 || len(rep.Published) != 0 || len(rep.Rules) == 0 || !rep.Validation {
+		t.Errorf("report %+v", rep)
+	}
+	if !strings.Contains(out.String(), "VALIDATION") || strings.Contains(out.String(), "NAIVE2") {
+		t.Errorf("table:\n%s", out.String())
 	}
 }
 

@@ -426,3 +426,34 @@ func TestFitETSRecoversSmoothingBehaviour(t *testing.T) {
 		t.Errorf("AICc = %v", mw.AICc)
 	}
 }
+
+// TestAutoWeighsThetaAtLongHorizons: Auto averages ETS and Theta equally up
+// to six steps ahead, then shifts the weight to Theta, three quarters of it
+// from 18 steps on.
+func TestAutoWeighsThetaAtLongHorizons(t *testing.T) {
+	y := make([]float64, 72)
+	for i := range y {
+		y[i] = 100 + 2*float64(i) + 15*math.Sin(2*math.Pi*float64(i)/12) + 5*math.Cos(float64(i*i))
+	}
+	c := newCandidates(y, 12, 24)
+	e, th, f := c.etsForecast(), c.thetaForecast(), ruleDefault(c)
+	for i := range 24 {
+		w := 0.5
+		switch {
+		case i >= 17:
+			w = 0.75
+		case i >= 6:
+			w = 0.5 + 0.25*float64(i+1-6)/12
+		}
+		if want := (1-w)*e.Point[i] + w*th.Point[i]; math.Abs(f.Point[i]-want) > 1e-9*math.Abs(want) {
+			t.Errorf("step %d: %.4f, want %.4f (ETS %.4f, Theta %.4f, Theta weight %.3f)", i+1, f.Point[i], want, e.Point[i], th.Point[i], w)
+		}
+	}
+	if math.Abs(e.Point[23]-th.Point[23]) < 1 {
+		t.Fatalf("ETS and Theta agree at step 24 (%.3f, %.3f): the test shows nothing", e.Point[23], th.Point[23])
+	}
+	got, err := Auto(y, 12, 24)
+	if err != nil || got.Point[23] != f.Point[23] {
+		t.Errorf("Auto %.4f, %v; the rule %.4f", got.Point[23], err, f.Point[23])
+	}
+}

@@ -130,14 +130,10 @@ func assetTrends(d *dataset) []finding {
 		}
 		rising := relative > 0
 		f := finding{typ: store.InsightRisk, fingerprint: "asset-trend:" + a.ID + ":down", confidence: confidence(adj)}
-		verb, change := "declining", "down"
 		if rising {
-			f.typ, f.fingerprint, verb = store.InsightTrend, "asset-trend:"+a.ID+":up", "rising"
+			f.typ, f.fingerprint = store.InsightTrend, "asset-trend:"+a.ID+":up"
 		}
-		if revChange > 0 {
-			change = "up"
-		}
-		f.title = fmt.Sprintf("%s is %s: revenue %s %s on the same months last year", a.Name, verb, change, pct(revChange))
+		f.title = trendTitle(a.Name, rising, revChange, typical)
 		cur := d.pub.ReportingCurrency
 		f.description = fmt.Sprintf("%s earned %s in %s against %s in the same months a year earlier (%s), while the typical asset changed %s and total revenue %s. "+
 			"%s, and over the last %d months it has %s by about %s a month against the typical asset. "+
@@ -185,6 +181,25 @@ func assetTrends(d *dataset) []finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// trendTitle is the headline of an asset trend. The verb follows the
+// asset's own revenue, which is what the Assets page shows: an asset whose
+// revenue grew, but less than the typical asset's, is "losing ground", not
+// "declining" (the demo once said "declining: revenue up 24%"), and one
+// whose revenue fell less than the typical asset's is "gaining ground".
+func trendTitle(name string, rising bool, change, typical float64) string {
+	switch {
+	case rising && change > 0:
+		return fmt.Sprintf("%s is rising: revenue up %s on the same months last year", name, pct(change))
+	case !rising && change < 0:
+		return fmt.Sprintf("%s is declining: revenue down %s on the same months last year", name, pct(change))
+	case rising:
+		return fmt.Sprintf("%s is gaining ground: revenue %s %s on the same months last year, against %s for the typical asset",
+			name, upDown(change), pct(change), signedPct(typical))
+	}
+	return fmt.Sprintf("%s is losing ground: revenue %s %s on the same months last year, against %s for the typical asset",
+		name, upDown(change), pct(change), signedPct(typical))
 }
 
 // shareMove describes a share of revenue moving from a to b.

@@ -172,9 +172,9 @@ func expandLines(d *dataset) []finding {
 				continue
 			}
 			cat := titleWord(c)
-			products, its := "products", fmt.Sprintf("%d %s products", cp.all, c)
+			its := fmt.Sprintf("%d %s products", cp.all, c)
 			if cp.all == 1 {
-				products, its = "product", "only "+c+" product"
+				its = "only " + c + " product"
 			}
 			ratio := math.Exp(m)
 			rangeSize := 0
@@ -182,7 +182,7 @@ func expandLines(d *dataset) []finding {
 				rangeSize += cp.all
 			}
 			out = append(out, finding{typ: store.InsightGrowth, fingerprint: "expand:" + a.ID + ":" + c, confidence: conf,
-				title: fmt.Sprintf("%s sells well in %s but has only %d %s there", a.Name, c, cp.all, products),
+				title: expandTitle(a.Name, c, cp.all, typicalCount[c], ratio),
 				description: fmt.Sprintf("In %s, %s's %s earned %s (attributed), selling about %.1f times the typical %s product per product, yet %s only %d of its %d products. "+
 					"Across its range, %s's products sell %.1f times their category's typical product (t = %.1f over %d selling products, %s after allowing for the %d assets tested).",
 					periodName(p), a.Name, its, money(rev, d.pub.ReportingCurrency), ratio, c, c+" makes", cp.all, rangeSize,
@@ -214,4 +214,24 @@ func expandLines(d *dataset) []finding {
 		out = out[:expandMax]
 	}
 	return out
+}
+
+// expandTitle is the headline of an expand-the-line finding. It says
+// "only" when the asset has fewer products in the category than the
+// typical asset has there; otherwise (two products where the typical asset
+// has one, say) that would contradict the evidence, and the headline gives
+// how much better its products sell instead.
+func expandTitle(asset, category string, products int, typical, ratio float64) string {
+	noun := "products"
+	if products == 1 {
+		noun = "product"
+	}
+	if float64(products) < typical {
+		return fmt.Sprintf("%s sells well in %s but has only %d %s there", asset, category, products, noun)
+	}
+	verb := "sell"
+	if products == 1 {
+		verb = "sells"
+	}
+	return fmt.Sprintf("%s sells well in %s: its %d %s there %s %.1f times the typical %s product", asset, category, products, noun, verb, ratio, category)
 }

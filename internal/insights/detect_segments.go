@@ -202,7 +202,9 @@ func segmentFindings(d *dataset, segs []segment, perSeg segmentSales) []finding 
 		shareR, shareY := float64(inR)/float64(segR), float64(inY)/float64(segY)
 		allR, allY := float64(atR.ByAsset[a.ID])/float64(totR), float64(atY.ByAsset[a.ID])/float64(totY)
 		rise := (shareR/shareY)/(allR/allY) - 1
-		if shareR < segmentMinAssetShare || rise < segmentMinRise {
+		// The share must have grown where the headline says so, not only
+		// against the asset's share everywhere (which may have fallen more).
+		if shareR < segmentMinAssetShare || rise < segmentMinRise || shareR <= shareY || pct(shareR) == pct(shareY) {
 			continue
 		}
 		where := g.name

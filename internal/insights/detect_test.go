@@ -419,3 +419,70 @@ func TestShortHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestAssetTrendsLosingGround: in a business where every asset grows fast,
+// an asset whose revenue grew only a little is found falling behind, and
+// its headline says it is losing ground with its revenue up, never that it
+// is declining.
+func TestAssetTrendsLosingGround(t *testing.T) {
+	s := newSynthetic(24, 3)
+	var ids []string
+	for i := range 12 {
+		ids = append(ids, s.asset(fmt.Sprintf("Grower %d", i)))
+	}
+	laggard := s.asset("Laggard")
+	n := float64(len(s.months))
+	for i, a := range append(ids, laggard) {
+		for k := range 3 {
+			level := 100_000.0 * (1 + float64(i%4)) * (1 + 0.5*float64(k))
+			grow := func(i int) float64 { return 0.5 + 1.5*float64(i)/n }
+			if a == laggard {
+				grow = func(i int) float64 { return 1 + 0.3*float64(i)/n }
+			}
+			s.product(phantomos.Categories[k], []string{a}, func(i int) float64 { return level * season(s.months[i]) * grow(i) }, 0.1, nil)
+		}
+	}
+	var found bool
+	for _, f := range assetTrends(s.dataset) {
+		if f.evidence.Subject.ID != laggard {
+			continue
+		}
+		found = true
+		if f.evidence.Kind != KindAssetDeclining || f.evidence.Metric <= 0 ||
+			!strings.HasPrefix(f.title, "Laggard is losing ground: revenue up "+pct(f.evidence.Metric)+" on the same months last year, against +") {
+			t.Errorf("%s: %q, metric %.3f", f.evidence.Kind, f.title, f.evidence.Metric)
+		}
+	}
+	if !found {
+		t.Error("the laggard is not found")
+	}
+}
+
+// TestExpandLinesNotAtTheTypicalCount: where the typical asset has one
+// product in a category, an asset with one product there that sells well
+// is an opportunity, but not said to have "only 1 product".
+func TestExpandLinesNotAtTheTypicalCount(t *testing.T) {
+	s := newSynthetic(12, 8)
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, s.asset(fmt.Sprintf("Asset %d", i)))
+	}
+	star := ids[0]
+	for _, a := range ids {
+		level := 100_000.0
+		if a == star {
+			level = 400_000
+		}
+		for k := range 4 {
+			s.product(phantomos.CategoryApparel, []string{a}, func(int) float64 { return level * (1 + 0.1*float64(k)) }, 0.3, nil)
+		}
+		s.product(phantomos.CategoryHome, []string{a}, func(int) float64 { return level }, 0.3, nil)
+	}
+	fs := expandLines(s.dataset)
+	if len(fs) != 1 || fs[0].fingerprint != "expand:"+star+":home" {
+		t.Fatalf("%d findings, want the star's home line", len(fs))
+	}
+	if want := fmt.Sprintf("Asset 0 sells well in home: its 1 product there sells %.1f times the typical home product", fs[0].evidence.Metric); fs[0].title != want {
+		t.Errorf("title %q, want %q", fs[0].title, want)
+	}
+}

@@ -34,8 +34,9 @@ func cmdForecast(ctx context.Context, e *env, args []string) error {
 	return forecast.RunCSV(in, e.stdout, *horizon, *season)
 }
 
-// evalForecast runs the M3 monthly evaluation in dir.
-func evalForecast(ctx context.Context, e *env, dir string) error {
-	_, err := forecast.EvalM3(dir, e.stdout, forecast.EvalOptions{CompareRules: true})
+// evalForecast runs the M3 monthly evaluation in dir, on the training
+// parts alone when validation is set.
+func evalForecast(ctx context.Context, e *env, dir string, validation bool) error {
+	_, err := forecast.EvalM3(dir, e.stdout, forecast.EvalOptions{CompareRules: true, Validation: validation})
 	return err
 }

@@ -45,12 +45,13 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		return evalAsk(ctx, e, args[1:])
 	}
 	if len(args) == 0 || (args[0] != "tagging" && args[0] != "forecast") {
-		fmt.Fprintln(e.stderr, "Usage: phantomos eval {tagging|forecast|ask} [--data DIR]")
+		fmt.Fprintln(e.stderr, "Usage: phantomos eval {tagging|forecast|ask} [--data DIR] [--validation]")
 		return fmt.Errorf("%w: eval needs tagging, forecast or ask", ErrUsage)
 	}
 	what := args[0]
 	fs := flags(e, "eval "+what, "[--data DIR]")
 	data := fs.String("data", defaultEvalData, "the eval-data folder")
+	validation := fs.Bool("validation", false, "forecast: score on the training parts only, holding out their last 18 months")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -62,6 +63,6 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		_, err := tagging.Eval(*data, e.stdout, tagging.EvalOptions{})
 		return err
 	default:
-		return evalForecast(ctx, e, filepath.Join(*data, "forecast-m3-monthly"))
+		return evalForecast(ctx, e, filepath.Join(*data, "forecast-m3-monthly"), *validation)
 	}
 }
