@@ -1,0 +1,236 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/connector"
+	"github.com/phantomos/phantomos/internal/connector/connectortest"
+	"github.com/phantomos/phantomos/internal/jobs"
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/store/storetest"
+)
+
+var t0 = time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)
+
+// shop is a fake store platform: orders served a page at a time, oldest
+// first. While gate is set, serving page number gateAt waits for it (or
+// for the caller to give up), so a test can stop a process mid-sync.
+type shop struct {
+	mu       sync.Mutex
+	orders   []connector.Order
+	pageSize int
+	gateAt   int
+	gate     chan struct{}
+	served   int
+	reached  chan struct{} // closed when gateAt is reached
+	once     sync.Once
+}
+
+func newShop(n, pageSize int) *shop {
+	s := &shop{pageSize: pageSize, reached: make(chan struct{})}
+	for i := range n {
+		s.orders = append(s.orders, connector.Order{ExternalID: fmt.Sprintf("o%03d", i), Name: fmt.Sprintf("#%d", 1000+i),
+			CreatedAt: t0, UpdatedAt: t0.Add(time.Duration(i) * time.Minute), Currency: "EUR",
+			Lines: []connector.OrderLine{{ExternalID: "1", ProductExternalID: "p1", Quantity: 2, Gross: 1000, Net: 1000}}})
+	}
+	return s
+}
+
+func (s *shop) Test(context.Context) (connector.Account, error) {
+	return connector.Account{Name: "Shop", Currency: "EUR"}, nil
+}
+
+func (s *shop) Products(context.Context, connector.Query) (connector.Page[connector.Product], error) {
+	return connector.Page[connector.Product]{}, nil
+}
+
+func (s *shop) Orders(ctx context.Context, q connector.Query) (connector.Page[connector.Order], error) {
+	s.mu.Lock()
+	s.served++
+	gated := s.gate != nil && s.served == s.gateAt
+	gate := s.gate
+	s.mu.Unlock()
+	if gated {
+		s.once.Do(func() { close(s.reached) })
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return connector.Page[connector.Order]{}, ctx.Err()
+		}
+	}
+	var match []connector.Order
+	for _, o := range s.orders {
+		if !o.UpdatedAt.Before(q.Since) {
+			match = append(match, o)
+		}
+	}
+	off, _ := strconv.Atoi(q.Page)
+	end := min(off+s.pageSize, len(match))
+	p := connector.Page[connector.Order]{Items: match[off:end]}
+	if end < len(match) {
+		p.Next = strconv.Itoa(end)
+	}
+	return p, nil
+}
+
+// work syncs through the real engine into a sink; the platform is the
+// fake shop.
+type work struct {
+	st     *store.Store
+	engine *connector.Engine
+	src    connector.Source
+	syncs  atomic.Int32 // syncs started
+	ticks  atomic.Int32
+}
+
+func (w *work) SyncConnector(ctx context.Context, pub phantomos.PublisherID, id string) error {
+	if _, err := w.st.Connector(ctx, pub, id); err != nil {
+		return err
+	}
+	w.syncs.Add(1)
+	_, err := w.engine.Sync(ctx, connector.Target{Publisher: pub, ConnectorID: id}, w.src, connector.SyncOptions{})
+	return err
+}
+
+func (w *work) Tick(context.Context, *jobs.Queue) error {
+	w.ticks.Add(1)
+	return nil
+}
+
+type fixture struct {
+	dsn    string
+	st     *store.Store
+	sink   *connectortest.MemorySink
+	target connector.Target
+}
+
+func newFixture(t *testing.T, d store.Dialect) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	dsn := storetest.URL(t, d)
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pub := &phantomos.Publisher{Name: "Pub", Slug: "pub", Timezone: "UTC", ReportingCurrency: "EUR", SubscriptionTier: "starter"}
+	if err := st.CreatePublisher(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	c := &phantomos.Connector{Type: phantomos.ConnectorShopify, Name: "Shop"}
+	if err := st.CreateConnector(ctx, pub.ID, c); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{dsn: dsn, st: st, sink: connectortest.NewMemorySink(), target: connector.Target{Publisher: pub.ID, ConnectorID: c.ID}}
+}
+
+func (f *fixture) work(src connector.Source) *work {
+	eng := connector.NewEngine(f.sink, f.st, connector.Config{Rate: -1, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return &work{st: f.st, engine: eng, src: src}
+}
+
+// start opens and starts a queue on the fixture's database.
+func (f *fixture) start(t *testing.T, w jobs.Work, cfg jobs.Config) *jobs.Queue {
+	t.Helper()
+	cfg.Work = w
+	if cfg.ScheduleEvery == 0 {
+		cfg.ScheduleEvery = -1
+	}
+	cfg.PollEvery = 50 * time.Millisecond
+	q, err := jobs.Open(context.Background(), f.st, f.dsn, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		q.Stop(context.Background())
+		q.Close()
+	})
+	return q
+}
+
+// waitJob waits until job id is finished and returns it.
+func waitJob(t *testing.T, q *jobs.Queue, id int64, within time.Duration) *jobs.Job {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		j, err := q.Job(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Finished {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d still %s after %s (errors %q)", id, j.State, within, j.Errors)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func syncJobID(t *testing.T, q *jobs.Queue, f *fixture) int64 {
+	t.Helper()
+	id, _, err := q.EnqueueSync(context.Background(), f.target.Publisher, f.target.ConnectorID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestSyncOnceAtATime(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		src := newShop(30, 5)
+		src.gate, src.gateAt = make(chan struct{}), 2
+		w := f.work(src)
+		q := f.start(t, w, jobs.Config{})
+		ctx := context.Background()
+		id, added, err := q.EnqueueSync(ctx, f.target.Publisher, f.target.ConnectorID)
+		if err != nil || !added {
+			t.Fatalf("first enqueue: added %v, %v", added, err)
+		}
+		<-src.reached // the sync runs and waits on its second page
+		id2, added, err := q.EnqueueSync(ctx, f.target.Publisher, f.target.ConnectorID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if added || id2 != id {
+			t.Errorf("second enqueue while running: added %v, job %d (first %d); want the running job", added, id2, id)
+		}
+		close(src.gate)
+		if j := waitJob(t, q, id, 20*time.Second); j.State != "completed" {
+			t.Fatalf("sync job %s, errors %q", j.State, j.Errors)
+		}
+		if n := w.syncs.Load(); n != 1 {
+			t.Errorf("%d syncs started, want 1", n)
+		}
+		if got := f.sink.Totals(f.target).Orders; got != 30 {
+			t.Errorf("%d orders synced, want 30", got)
+		}
+		// Once finished, the connector can sync again.
+		if _, added, err := q.EnqueueSync(ctx, f.target.Publisher, f.target.ConnectorID); err != nil || !added {
+			t.Errorf("enqueue after the sync finished: added %v, %v", added, err)
+		}
+	})
+}
+
+// forEachDialect runs fn on a fresh database of each engine.
+func forEachDialect(t *testing.T, fn func(t *testing.T, f *fixture)) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) { fn(t, newFixture(t, d)) })
+	}
+}
