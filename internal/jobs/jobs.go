@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -326,7 +327,8 @@ func (q *Queue) Job(ctx context.Context, id int64) (*Job, error) {
 	}
 	out := &Job{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Finished: j.FinalizedAt != nil}
 	for _, e := range j.Errors {
-		out.Errors = append(out.Errors, e.Error)
+		// River prefixes the error of a job it was told to cancel.
+		out.Errors = append(out.Errors, strings.TrimPrefix(e.Error, "JobCancelError: "))
 	}
 	return out, nil
 }

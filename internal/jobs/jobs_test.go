@@ -234,3 +234,103 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, f *fixture)) {
 		t.Run(string(d), func(t *testing.T) { fn(t, newFixture(t, d)) })
 	}
 }
+
+// A process stopped mid-sync hands its job back; another process resumes
+// it from the last committed page, and the totals are exact.
+func TestSyncSurvivesRestart(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		src := newShop(40, 5)
+		src.gate, src.gateAt = make(chan struct{}), 4 // three pages written, then the process stops
+		a := f.start(t, f.work(src), jobs.Config{ShutdownGrace: 100 * time.Millisecond})
+		id := syncJobID(t, a, f)
+		<-src.reached
+		if err := a.Stop(context.Background()); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		if got := f.sink.Totals(f.target).Orders; got != 15 {
+			t.Fatalf("%d orders written before the stop, want 15", got)
+		}
+		commits := f.sink.Commits()
+		src.mu.Lock()
+		src.gate = nil
+		src.mu.Unlock()
+		b := f.start(t, f.work(src), jobs.Config{})
+		if j := waitJob(t, b, id, 30*time.Second); j.State != "completed" {
+			t.Fatalf("sync job %s after restart, errors %q", j.State, j.Errors)
+		}
+		tot := f.sink.Totals(f.target)
+		if tot.Orders != 40 || tot.Units != 80 || tot.Gross != 40000 {
+			t.Errorf("totals %+v, want 40 orders, 80 units, 40000 gross", tot)
+		}
+		// The second process resumed: it wrote the five remaining pages
+		// (the last committed page may be read again, idempotently).
+		if n := f.sink.Commits() - commits; n > 6 {
+			t.Errorf("%d pages committed after the restart, want at most 6 (resumed, not restarted)", n)
+		}
+	})
+}
+
+// A sync of a connector that no longer exists is discarded at once with
+// the reason, not retried.
+func TestSyncOfDeletedConnectorDiscarded(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		w := f.work(newShop(1, 5))
+		q := f.start(t, w, jobs.Config{})
+		id, _, err := q.EnqueueSync(context.Background(), f.target.Publisher, phantomos.NewID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := waitJob(t, q, id, 20*time.Second)
+		if j.State != "cancelled" || j.Attempt != 1 || len(j.Errors) != 1 || j.Errors[0] != "Connector not found." {
+			t.Errorf("job %s after %d attempts, errors %q; want cancelled after 1 with \"Connector not found.\"", j.State, j.Attempt, j.Errors)
+		}
+		if n := w.syncs.Load(); n != 0 {
+			t.Errorf("%d syncs ran", n)
+		}
+	})
+}
+
+// An owner cancels a running sync: it stops at once and is not retried.
+func TestCancelSync(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		src := newShop(20, 5)
+		src.gate, src.gateAt = make(chan struct{}), 2
+		q := f.start(t, f.work(src), jobs.Config{})
+		id := syncJobID(t, q, f)
+		<-src.reached
+		ok, err := q.CancelSync(context.Background(), f.target.Publisher, f.target.ConnectorID)
+		if err != nil || !ok {
+			t.Fatalf("cancel: %v, %v", ok, err)
+		}
+		if j := waitJob(t, q, id, 20*time.Second); j.State != "cancelled" {
+			t.Errorf("job %s, want cancelled", j.State)
+		}
+		if ok, err := q.CancelSync(context.Background(), f.target.Publisher, f.target.ConnectorID); err != nil || ok {
+			t.Errorf("second cancel: %v, %v; want nothing to cancel", ok, err)
+		}
+		runs, err := f.st.SyncRuns(context.Background(), f.target.Publisher, f.target.ConnectorID, 5)
+		if err != nil || len(runs) != 1 || runs[0].State != store.SyncCancelled {
+			t.Errorf("sync runs %v, %v; want one cancelled", runs, err)
+		}
+	})
+}
+
+// Two processes on one PostgreSQL database run the schedule once per
+// period between them: only the elected leader enqueues it.
+func TestScheduleOncePerPeriodAcrossProcesses(t *testing.T) {
+	f := newFixture(t, store.Postgres)
+	const every = 500 * time.Millisecond
+	wa, wb := f.work(newShop(0, 5)), f.work(newShop(0, 5))
+	start := time.Now()
+	f.start(t, wa, jobs.Config{ScheduleEvery: every, ID: "a"})
+	f.start(t, wb, jobs.Config{ScheduleEvery: every, ID: "b"})
+	time.Sleep(6 * time.Second)
+	n := int(wa.ticks.Load() + wb.ticks.Load())
+	periods := int(time.Since(start) / every)
+	if n == 0 || n > periods+1 {
+		t.Errorf("schedule ran %d times (a %d, b %d) in %d periods; want at most one per period", n, wa.ticks.Load(), wb.ticks.Load(), periods)
+	}
+	if wa.ticks.Load() > 0 && wb.ticks.Load() > 0 {
+		t.Logf("both processes ran the schedule (a %d, b %d): River hands periodic jobs to any worker, the leader only enqueues", wa.ticks.Load(), wb.ticks.Load())
+	}
+}

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -43,6 +44,10 @@ func outcome(q *Queue, kind string, args any, err error) error {
 	_, permanent := err.(*permanentError)
 	if code == phantomos.ENOTFOUND || code == phantomos.EINVALID || permanent {
 		q.cfg.Logger.Warn("jobs: discarded", "kind", kind, "args", args, "reason", err)
+		if code != phantomos.EINTERNAL {
+			// The job's page shows its final error: the user's words.
+			err = errors.New(phantomos.ErrorMessage(err))
+		}
 		return river.JobCancel(err)
 	}
 	return err
