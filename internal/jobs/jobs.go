@@ -122,12 +122,13 @@ type Queue struct {
 	working bool
 }
 
-// Open connects the queue to the database of st, whose address is dsn
-// (the one st was opened with), and brings River's own tables up to date
+// Open connects the queue to the database of st, with connections of
+// its own, and brings River's own tables up to date
 // (River keeps its migrations in its own table, apart from the store's).
 // Start makes it work; Close releases its connections.
-func Open(ctx context.Context, st *store.Store, dsn string, cfg Config) (*Queue, error) {
+func Open(ctx context.Context, st *store.Store, cfg Config) (*Queue, error) {
 	cfg.defaults()
+	dsn := st.DSN()
 	q := &Queue{cfg: cfg, working: cfg.Work != nil}
 	rcfg, err := riverConfig(&q.cfg, q)
 	if err != nil {
@@ -277,7 +278,7 @@ func (q *Queue) EnqueueSync(ctx context.Context, pub phantomos.PublisherID, conn
 	return j.ID, added, nil
 }
 
-// maxActiveSyncs bounds the unfinished sync jobs CancelSync looks
+// maxActiveSyncs bounds the unfinished sync jobs looked
 // through: one per connector, so far more than a cluster has.
 const maxActiveSyncs = 10000
 
@@ -286,24 +287,41 @@ const maxActiveSyncs = 10000
 // and the next sync resumes from it). It reports false when there was
 // none.
 func (q *Queue) CancelSync(ctx context.Context, pub phantomos.PublisherID, connectorID string) (bool, error) {
-	res, err := q.client.JobList(ctx, river.NewJobListParams().Kinds(SyncArgs{}.Kind()).
-		States(rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStatePending).
-		First(maxActiveSyncs))
+	ids, err := q.unfinishedSyncs(ctx, pub, connectorID)
 	if err != nil {
 		return false, fmt.Errorf("jobs: cancel sync: %w", err)
 	}
-	found := false
+	for _, id := range ids {
+		if _, err := q.client.JobCancel(ctx, id); err != nil {
+			return false, fmt.Errorf("jobs: cancel sync: %w", err)
+		}
+	}
+	return len(ids) > 0, nil
+}
+
+// SyncPending reports whether a sync of connector connectorID of pub is
+// waiting or running (a sync run is recorded only once it starts).
+func (q *Queue) SyncPending(ctx context.Context, pub phantomos.PublisherID, connectorID string) (bool, error) {
+	ids, err := q.unfinishedSyncs(ctx, pub, connectorID)
+	if err != nil {
+		return false, fmt.Errorf("jobs: sync pending: %w", err)
+	}
+	return len(ids) > 0, nil
+}
+
+func (q *Queue) unfinishedSyncs(ctx context.Context, pub phantomos.PublisherID, connectorID string) ([]int64, error) {
+	res, err := q.client.JobList(ctx, river.NewJobListParams().Kinds(SyncArgs{}.Kind()).States(unfinished...).First(maxActiveSyncs))
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
 	for _, j := range res.Jobs {
 		var a SyncArgs
-		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil || a.Publisher != pub || a.ConnectorID != connectorID {
-			continue
+		if err := json.Unmarshal(j.EncodedArgs, &a); err == nil && a.Publisher == pub && a.ConnectorID == connectorID {
+			ids = append(ids, j.ID)
 		}
-		if _, err := q.client.JobCancel(ctx, j.ID); err != nil {
-			return found, fmt.Errorf("jobs: cancel sync: %w", err)
-		}
-		found = true
 	}
-	return found, nil
+	return ids, nil
 }
 
 // Job is a job as a page shows it.

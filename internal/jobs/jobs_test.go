@@ -101,7 +101,7 @@ func (w *work) SyncConnector(ctx context.Context, pub phantomos.PublisherID, id 
 	return err
 }
 
-func (w *work) Tick(context.Context, *jobs.Queue) error {
+func (w *work) Tick(context.Context) error {
 	w.ticks.Add(1)
 	return nil
 }
@@ -150,7 +150,7 @@ func (f *fixture) start(t *testing.T, w jobs.Work, cfg jobs.Config) *jobs.Queue 
 		cfg.ScheduleEvery = -1
 	}
 	cfg.PollEvery = 50 * time.Millisecond
-	q, err := jobs.Open(context.Background(), f.st, f.dsn, cfg)
+	q, err := jobs.Open(context.Background(), f.st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,9 +19,9 @@ type Work interface {
 	// discarded, not retried. Retry reports other errors that another
 	// attempt cannot mend (credentials refused).
 	SyncConnector(ctx context.Context, pub phantomos.PublisherID, connectorID string) error
-	// Tick is one run of the periodic schedule. It enqueues what is due
-	// through the queue it is given.
-	Tick(ctx context.Context, q *Queue) error
+	// Tick is one run of the periodic schedule; it enqueues the syncs
+	// that are due rather than running them.
+	Tick(ctx context.Context) error
 }
 
 // Permanent marks err as one that no retry can mend: the job ends at once
@@ -71,7 +71,7 @@ type scheduleWorker struct {
 }
 
 func (w *scheduleWorker) Work(ctx context.Context, j *river.Job[ScheduleArgs]) error {
-	return outcome(w.q, j.Kind, j.Args, w.q.cfg.Work.Tick(ctx, w.q))
+	return outcome(w.q, j.Kind, j.Args, w.q.cfg.Work.Tick(ctx))
 }
 
 // riverConfig is River's configuration for cfg; the workers reach the

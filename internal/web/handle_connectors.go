@@ -14,6 +14,7 @@ import (
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/shopify"
+	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/secret"
 	"github.com/phantomos/phantomos/internal/store"
 )
@@ -223,30 +224,54 @@ func (s *Server) shopifySource(ctx context.Context, t connector.Target) (*shopif
 	return src, cr, err
 }
 
-// beginSync records a sync run of t and runs it in the background. The
-// run shows as running on return. It is safe to stop the process at any
-// point: pages and cursors are committed together, and the next sync
-// resumes from the last commit.
-func (s *Server) beginSync(ctx context.Context, t connector.Target, src connector.Source) error {
-	p, err := s.conn.engine.Begin(ctx, t)
+// beginSync enqueues a sync of t; a worker (in this process or another)
+// runs it. A sync already waiting or running is ECONFLICT: a connector
+// syncs once at a time across every replica.
+func (s *Server) beginSync(ctx context.Context, t connector.Target) error {
+	if s.jobs == nil {
+		return errors.New("web: sync: no job queue")
+	}
+	_, added, err := s.jobs.EnqueueSync(ctx, t.Publisher, t.ConnectorID)
 	if err != nil {
 		return err
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
-		defer cancel()
-		if _, err := p.Run(ctx, src, connector.SyncOptions{}); err != nil {
-			s.logger.Warn("sync", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
-		}
-	}()
+	if !added {
+		return phantomos.Errorf(phantomos.ECONFLICT, "A sync of this connector is already running.")
+	}
 	return nil
 }
 
-// startSync is beginSync for the scheduler, which only logs.
-func (s *Server) startSync(t connector.Target, src connector.Source) {
-	if err := s.beginSync(context.Background(), t, src); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
-		s.logger.Warn("start sync", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+// SetJobs gives the server the queue its handlers enqueue background
+// work to.
+func (s *Server) SetJobs(q *jobs.Queue) { s.jobs = q }
+
+// SyncConnector is the work of a sync job: connector id of pub, from its
+// checkpoint to the end. A connector that is gone, disconnected or has no
+// credentials is EINVALID or ENOTFOUND, and the job is discarded;
+// credentials the store refuses end it at once (the connector shows why).
+func (s *Server) SyncConnector(ctx context.Context, pub phantomos.PublisherID, id string) error {
+	if s.conn == nil {
+		return phantomos.Errorf(phantomos.EINVALID, "Connectors are not enabled.")
 	}
+	c, err := s.store.Connector(ctx, pub, id)
+	if err != nil {
+		return err
+	}
+	if c.Type != phantomos.ConnectorShopify {
+		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
+	}
+	t := connector.Target{Publisher: pub, ConnectorID: id}
+	src, _, err := s.shopifySource(ctx, t)
+	if err != nil {
+		return err
+	}
+	if _, err := s.conn.engine.Sync(ctx, t, src, connector.SyncOptions{}); err != nil {
+		if connector.KindOf(err) == connector.Auth {
+			return jobs.Permanent(err)
+		}
+		return err
+	}
+	return nil
 }
 
 type connectorPage struct {
@@ -310,15 +335,14 @@ func (s *Server) handleConnectorSync(w http.ResponseWriter, r *http.Request) err
 		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
 	}
 	t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
-	src, _, err := s.shopifySource(r.Context(), t)
-	if err != nil {
+	if _, _, err := s.shopifySource(r.Context(), t); err != nil {
 		return err
 	}
 	next := "/connectors/" + c.ID
 	if r.PostFormValue("next") == "setup" {
 		next += "/setup"
 	}
-	if err := s.beginSync(r.Context(), t, src); err != nil {
+	if err := s.beginSync(r.Context(), t); err != nil {
 		if phantomos.ErrorCode(err) == phantomos.ECONFLICT {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return nil
@@ -394,7 +418,7 @@ func (s *Server) connectShopify(r *http.Request, cr shopify.Credentials, reconne
 		return nil, err
 	}
 	s.registerWebhooks(ctx, t, src, cr)
-	if err := s.beginSync(ctx, t, src); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+	if err := s.beginSync(ctx, t); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
 		return nil, err
 	}
 	return c, nil

@@ -7,7 +7,6 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
-	"github.com/phantomos/phantomos/internal/connector/shopify"
 	"github.com/phantomos/phantomos/internal/demo"
 	"github.com/phantomos/phantomos/internal/mapping"
 	"github.com/phantomos/phantomos/internal/store"
@@ -16,25 +15,14 @@ import (
 // syncEvery is how often an active connector syncs on its own.
 const syncEvery = 6 * time.Hour
 
-// Schedule does the periodic work until ctx ends: every interval it
-// regenerates insights older than a day, syncs active connectors whose
-// last sync is older than syncEvery and runs the local tagger over products
-// it has not looked at yet. Both are idempotent, so a tick that
-// overlaps another replica's duplicates nothing; a durable job queue
-// would also spread the work and survive restarts.
-func (s *Server) Schedule(ctx context.Context, interval time.Duration) {
-	// The first tick waits an interval: start-up stays quick, and pages
-	// generate what they need on first visit anyway.
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.tick(ctx)
-	}
+// Tick is the work of the periodic schedule job (internal/jobs runs it
+// once per period across every replica): it regenerates insights older
+// than a day, enqueues the syncs of active connectors whose last sync is
+// older than syncEvery, runs the local tagger over products it has not
+// looked at yet and removes expired demo copies. Each step is idempotent.
+func (s *Server) Tick(ctx context.Context) error {
+	s.tick(ctx)
+	return nil
 }
 
 func (s *Server) tick(ctx context.Context) {
@@ -98,15 +86,8 @@ func (s *Server) syncDue(ctx context.Context, pub phantomos.PublisherID, now tim
 		if c.Type != phantomos.ConnectorShopify || c.Status != "active" || (c.LastSyncAt != nil && now.Sub(*c.LastSyncAt) < syncEvery) {
 			continue
 		}
-		t := connector.Target{Publisher: pub, ConnectorID: c.ID}
-		var cr shopify.Credentials
-		if err := s.conn.vault.Load(ctx, t, &cr); err != nil {
-			continue
+		if err := s.beginSync(ctx, connector.Target{Publisher: pub, ConnectorID: c.ID}); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+			s.logger.Warn("schedule: enqueue sync", "publisher", pub, "connector", c.ID, "err", err)
 		}
-		src, err := s.shopifyClient(t, cr)
-		if err != nil {
-			continue
-		}
-		s.startSync(t, src)
 	}
 }
