@@ -334,3 +334,40 @@ func TestScheduleOncePerPeriodAcrossProcesses(t *testing.T) {
 		t.Logf("both processes ran the schedule (a %d, b %d): River hands periodic jobs to any worker, the leader only enqueues", wa.ticks.Load(), wb.ticks.Load())
 	}
 }
+
+// On SQLite the queue shares the file with the store, which allows one
+// writer at a time: an enqueue made while a long import transaction holds
+// the write lock waits for it, and neither fails.
+func TestEnqueueWaitsForStoreWriter(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	q := f.start(t, f.work(newShop(0, 5)), jobs.Config{})
+	ctx := context.Background()
+	tx, err := f.st.DB().BeginTx(ctx, nil) // immediate: takes the write lock now
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE connectors SET name = 'Held' WHERE id = $1`, f.target.ConnectorID); err != nil {
+		t.Fatal(err)
+	}
+	const hold = 2 * time.Second
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, _, err := q.EnqueueSync(ctx, f.target.Publisher, f.target.ConnectorID)
+		done <- err
+	}()
+	time.Sleep(hold)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("enqueue while the store writes: %v", err)
+	}
+	if took := time.Since(start); took < hold {
+		t.Errorf("enqueue took %s: it should have waited for the writer (%s)", took, hold)
+	}
+	c, err := f.st.Connector(ctx, f.target.Publisher, f.target.ConnectorID)
+	if err != nil || c.Name != "Held" {
+		t.Errorf("the store's transaction: %v, %v", c, err)
+	}
+}

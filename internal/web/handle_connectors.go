@@ -278,6 +278,8 @@ type connectorPage struct {
 	Connector *connectorView
 	Runs      []runView
 	Running   bool
+	// Queued: a sync is enqueued and no worker has started it yet.
+	Queued    bool
 	CanManage bool
 }
 
@@ -316,6 +318,11 @@ func (s *Server) handleConnector(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := connectorPage{Connector: v, Running: v.Running(), CanManage: a.Role.Can(phantomos.PermConnectors)}
+	if !p.Running && s.jobs != nil {
+		if p.Queued, err = s.jobs.SyncPending(r.Context(), a.PublisherID, c.ID); err != nil {
+			return err
+		}
+	}
 	now := s.now()
 	for _, run := range runs {
 		p.Runs = append(p.Runs, runView{SyncRun: run, Took: tookText(run.Duration(now))})
@@ -351,6 +358,28 @@ func (s *Server) handleConnectorSync(w http.ResponseWriter, r *http.Request) err
 	}
 	s.audit(r, a.PublisherID, "connector.sync", c.Name, nil)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// handleConnectorSyncCancel cancels the connector's waiting or running
+// sync. What a running one wrote stays; the next sync resumes from it.
+func (s *Server) handleConnectorSyncCancel(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	c, err := s.store.Connector(r.Context(), a.PublisherID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if s.jobs == nil {
+		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
+	}
+	ok, err := s.jobs.CancelSync(r.Context(), a.PublisherID, c.ID)
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.audit(r, a.PublisherID, "connector.sync_cancel", c.Name, nil)
+	}
+	http.Redirect(w, r, "/connectors/"+c.ID, http.StatusSeeOther)
 	return nil
 }
 
