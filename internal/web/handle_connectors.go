@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -265,7 +266,13 @@ func (s *Server) SyncConnector(ctx context.Context, pub phantomos.PublisherID, i
 	if err != nil {
 		return err
 	}
-	if _, err := s.conn.engine.Sync(ctx, t, src, connector.SyncOptions{}); err != nil {
+	res, err := s.conn.engine.Sync(ctx, t, src, connector.SyncOptions{})
+	if res != nil && len(res.Notices) > 0 {
+		if nerr := s.keepNotices(ctx, t, res.Notices); nerr != nil {
+			s.logger.Warn("sync notices", "publisher", t.Publisher, "connector", t.ConnectorID, "err", nerr)
+		}
+	}
+	if err != nil {
 		if connector.KindOf(err) == connector.Auth {
 			return jobs.Permanent(err)
 		}
@@ -273,6 +280,38 @@ func (s *Server) SyncConnector(ctx context.Context, pub phantomos.PublisherID, i
 	}
 	return nil
 }
+
+// keepNotices adds what a sync had to tell the user (e.g. that Shopify
+// withholds addresses) to the notices the connector's page shows, each
+// once.
+func (s *Server) keepNotices(ctx context.Context, t connector.Target, notices []string) error {
+	ca, err := s.store.ConnectorAccount(ctx, t.Publisher, t.ConnectorID)
+	if err != nil {
+		return err
+	}
+	var acc connector.Account
+	if len(ca.Info) > 0 {
+		if err := json.Unmarshal(ca.Info, &acc); err != nil {
+			return err
+		}
+	}
+	changed := false
+	for _, n := range notices {
+		if !slices.Contains(acc.Notices, n) {
+			acc.Notices = append(acc.Notices, n)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	ca.Info, err = json.Marshal(acc)
+	if err != nil {
+		return err
+	}
+	return s.store.SaveConnectorAccount(ctx, t.Publisher, t.ConnectorID, ca)
+}
+
 
 type connectorPage struct {
 	Connector *connectorView
@@ -342,9 +381,13 @@ func (s *Server) handleConnectorSync(w http.ResponseWriter, r *http.Request) err
 		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
 	}
 	t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
-	if _, _, err := s.shopifySource(r.Context(), t); err != nil {
+	src, cr, err := s.shopifySource(r.Context(), t)
+	if err != nil {
 		return err
 	}
+	// Shopify deletes subscriptions whose deliveries keep failing: every
+	// sync checks them and re-creates what is missing.
+	s.registerWebhooks(r.Context(), t, src, cr)
 	next := "/connectors/" + c.ID
 	if r.PostFormValue("next") == "setup" {
 		next += "/setup"
@@ -526,8 +569,11 @@ func (s *Server) registerWebhooks(ctx context.Context, t connector.Target, c *sh
 	if cr.Mode == shopify.ModeCustom && cr.WebhookSecret == "" || cr.Mode == shopify.ModeOAuth && s.conn.app == nil {
 		return
 	}
-	if err := c.RegisterWebhooks(ctx, base+shopify.WebhookPath, shopify.WebhookTopics); err != nil {
+	n, err := c.RegisterWebhooks(ctx, base+shopify.WebhookPath, shopify.WebhookTopics)
+	if err != nil {
 		s.logger.Warn("register webhooks", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+	} else if n > 0 {
+		s.logger.Info("webhook subscriptions created", "publisher", t.Publisher, "connector", t.ConnectorID, "created", n)
 	}
 }
 

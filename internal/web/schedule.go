@@ -7,6 +7,7 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
+	"github.com/phantomos/phantomos/internal/connector/shopify"
 	"github.com/phantomos/phantomos/internal/demo"
 	"github.com/phantomos/phantomos/internal/mapping"
 	"github.com/phantomos/phantomos/internal/store"
@@ -86,7 +87,17 @@ func (s *Server) syncDue(ctx context.Context, pub phantomos.PublisherID, now tim
 		if c.Type != phantomos.ConnectorShopify || c.Status != "active" || (c.LastSyncAt != nil && now.Sub(*c.LastSyncAt) < syncEvery) {
 			continue
 		}
-		if err := s.beginSync(ctx, connector.Target{Publisher: pub, ConnectorID: c.ID}); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+		t := connector.Target{Publisher: pub, ConnectorID: c.ID}
+		var cr shopify.Credentials
+		if err := s.conn.vault.Load(ctx, t, &cr); err != nil {
+			continue
+		}
+		src, err := s.shopifyClient(t, cr)
+		if err != nil {
+			continue
+		}
+		s.registerWebhooks(ctx, t, src, cr) // re-created when Shopify dropped them
+		if err := s.beginSync(ctx, t); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
 			s.logger.Warn("schedule: enqueue sync", "publisher", pub, "connector", c.ID, "err", err)
 		}
 	}

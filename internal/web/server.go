@@ -75,6 +75,10 @@ type Server struct {
 	inviteByIP   *auth.Throttle
 
 	body bodyLimits // request body size and pace
+
+	// hasher bounds the argon2 work (and memory) of every password hash
+	// and check the server makes.
+	hasher *auth.Hasher
 }
 
 // New returns a server on s. Templates are parsed here, once; a broken
@@ -92,6 +96,7 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		mfaByUser:    auth.NewThrottle(5, 15*time.Minute, nil),
 		signupByIP:   auth.NewThrottle(10, time.Hour, nil),
 		inviteByIP:   auth.NewThrottle(30, 15*time.Minute, nil),
+		hasher:       auth.NewHasher(auth.DefaultHashBudget, auth.DefaultHashWait),
 	}
 	if cfg.SMTPURL != "" {
 		m, err := mail.NewSMTP(cfg.SMTPURL)
