@@ -312,7 +312,6 @@ func (s *Server) keepNotices(ctx context.Context, t connector.Target, notices []
 	return s.store.SaveConnectorAccount(ctx, t.Publisher, t.ConnectorID, ca)
 }
 
-
 type connectorPage struct {
 	Connector *connectorView
 	Runs      []runView
