@@ -61,7 +61,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "[--addr :8080] [--db URL] [--demo]", "run the web application and API", cmdServe},
+		{"serve", "[--addr :8080] [--db URL] [--demo] [--no-workers]", "run the web application and API, and the background workers", cmdServe},
+		{"worker", "[--db URL]", "run the background workers alone (syncs, schedule), for deployments that scale them apart", cmdWorker},
 		{"migrate", "[--db URL]", "apply pending database migrations", cmdMigrate},
 		{"demo", "[--db URL] [--sales N] [--seed S]", "load the demo publisher (slug demo)", cmdDemo},
 		{"publisher add", "--name N --slug S [--owner-email E] [--currency USD] [--timezone UTC]", "create a publisher (and its owner; password from stdin)", cmdPublisherAdd},

@@ -11,17 +11,20 @@ import (
 	"time"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/config"
 	"github.com/phantomos/phantomos/internal/demo"
+	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/secret"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/web"
 )
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
-	fs := flags(e, "serve", "[--addr :8080] [--db URL] [--demo]")
+	fs := flags(e, "serve", "[--addr :8080] [--db URL] [--demo] [--no-workers]")
 	addr := fs.String("addr", "", "listen address (default $PHANTOMOS_ADDR or :8080)")
 	db := fs.String("db", "", "database URL or SQLite file (default $DATABASE_URL or phantomos.db)")
 	demoFlag := fs.Bool("demo", false, "load the demo publisher if missing and offer \"Explore the demo\" on the login page")
+	noWorkers := fs.Bool("no-workers", false, "only enqueue background work; \"phantomos worker\" processes run it")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,23 +51,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	srv, err := web.New(s, cfg, e.logger, version())
+	srv, q, err := newWorkers(ctx, e, s, cfg, !*noWorkers)
 	if err != nil {
 		return err
 	}
-	keys, err := secret.LoadOrCreate(cfg.DataDirectory(), cfg.SecretKey)
-	if err != nil {
-		return err
-	}
-	e.logger.Info("connector credentials are encrypted", "key", keys.CurrentID(), "from", keys.Origin())
-	srv.EnableConnectors(keys, web.ConnectorOptions{BaseURL: cfg.BaseURL, ShopifyClientID: cfg.ShopifyClientID,
-		ShopifyClientSecret: cfg.ShopifyClientSecret, ShopifyBaseURL: cfg.ShopifyBaseURL})
-	if cfg.ShopifyApp() {
-		e.logger.Info("Shopify app configured: stores connect through its OAuth install", "client_id", cfg.ShopifyClientID)
-	}
-	if cfg.ShopifyBaseURL != "" {
-		e.logger.Warn("Shopify requests go to PHANTOMOS_SHOPIFY_BASE_URL instead of the stores (testing only)", "url", cfg.ShopifyBaseURL)
-	}
+	defer q.Close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return listenError(cfg.Addr, err)
@@ -91,7 +82,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
-	go srv.Schedule(ctx, 10*time.Minute)
+	// Workers run until the server has stopped taking requests; the
+	// queue's own context outlives ctx so that Stop can let jobs finish.
+	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
+		httpSrv.Close()
+		return err
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -106,7 +102,75 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	if err := q.Stop(context.Background()); err != nil {
+		return fmt.Errorf("stop workers: %w", err)
+	}
 	return nil
+}
+
+// newWorkers makes the server (whose methods do the jobs' work) and the
+// job queue; work false makes an insert-only queue.
+func newWorkers(ctx context.Context, e *env, s *store.Store, cfg config.Config, work bool) (*web.Server, *jobs.Queue, error) {
+	srv, err := web.New(s, cfg, e.logger, version())
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := secret.LoadOrCreate(cfg.DataDirectory(), cfg.SecretKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.logger.Info("connector credentials are encrypted", "key", keys.CurrentID(), "from", keys.Origin())
+	srv.EnableConnectors(keys, web.ConnectorOptions{BaseURL: cfg.BaseURL, ShopifyClientID: cfg.ShopifyClientID,
+		ShopifyClientSecret: cfg.ShopifyClientSecret, ShopifyBaseURL: cfg.ShopifyBaseURL})
+	if cfg.ShopifyApp() {
+		e.logger.Info("Shopify app configured: stores connect through its OAuth install", "client_id", cfg.ShopifyClientID)
+	}
+	if cfg.ShopifyBaseURL != "" {
+		e.logger.Warn("Shopify requests go to PHANTOMOS_SHOPIFY_BASE_URL instead of the stores (testing only)", "url", cfg.ShopifyBaseURL)
+	}
+	jcfg := jobs.Config{Logger: e.logger}
+	if work {
+		jcfg.Work = srv
+	}
+	q, err := jobs.Open(ctx, s, jcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv.SetJobs(q)
+	return srv, q, nil
+}
+
+// cmdWorker runs the background workers without the web server: syncs
+// and the periodic schedule (which one process of the cluster runs at a
+// time), until interrupted, then lets running jobs finish or hands them
+// back.
+func cmdWorker(ctx context.Context, e *env, args []string) error {
+	fs := flags(e, "worker", "[--db URL]")
+	db := fs.String("db", "", "database URL or SQLite file (default $DATABASE_URL or phantomos.db)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, cfg, err := openStore(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_, q, err := newWorkers(ctx, e, s, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	e.logger.Info("PhantomOS workers running", "database", s.Where(), "dialect", s.Dialect(), "version", version())
+	fmt.Fprintln(e.stdout, "PhantomOS workers are running")
+	if e.ready != nil {
+		e.ready("")
+	}
+	<-ctx.Done()
+	e.logger.Info("stopping workers")
+	return q.Stop(context.Background())
 }
 
 // ensureDemo loads the demo publisher unless it is already there.

@@ -35,8 +35,16 @@ type Store struct {
 	dialect Dialect
 	// where names the database for messages, without credentials.
 	where string
-	now   func() time.Time
+	// dsn is the address the store was opened with, for components that
+	// open their own connections to the same database (the job queue).
+	dsn string
+	now func() time.Time
 }
+
+// DSN returns the address the store was opened with (it may hold
+// credentials: never show it). The job queue opens its own connections
+// to the same database with it.
+func (s *Store) DSN() string { return s.dsn }
 
 // Open connects to the database named by dsn: a postgres:// or
 // postgresql:// URL selects PostgreSQL, anything else is a SQLite file path
@@ -78,7 +86,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("database %s: cannot connect to %s: %s", where, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), rootCause(err))
 	}
-	return &Store{db: db, dialect: Postgres, where: where, now: time.Now}, nil
+	return &Store{db: db, dialect: Postgres, where: where, dsn: dsn, now: time.Now}, nil
 }
 
 func openSQLite(ctx context.Context, dsn string) (*Store, error) {
@@ -120,7 +128,7 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("database %s: %s", where, sqliteCause(err))
 	}
-	return &Store{db: db, dialect: SQLite, where: where, now: time.Now}, nil
+	return &Store{db: db, dialect: SQLite, where: where, dsn: path, now: time.Now}, nil
 }
 
 // checkWritable reports a read-only SQLite file or directory before the

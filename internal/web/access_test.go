@@ -15,6 +15,7 @@ import (
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/auth"
 	"github.com/phantomos/phantomos/internal/config"
+	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
@@ -346,5 +347,24 @@ func TestCrossTenant(t *testing.T) {
 		if c, err := s.Connector(ctx, a.pub.ID, conn.ID); err != nil || c.Status == "disconnected" {
 			t.Errorf("A's connector: %+v, %v", c, err)
 		}
+	})
+}
+
+// startJobs runs a job queue on the database of s, with srv doing the
+// work, until the test ends: what handlers enqueue runs as in serve.
+func startJobs(t *testing.T, srv *Server, s *store.Store) {
+	t.Helper()
+	q, err := jobs.Open(context.Background(), s, jobs.Config{Work: srv, ScheduleEvery: -1, PollEvery: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetJobs(q)
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		q.Stop(context.Background())
+		q.Close()
 	})
 }

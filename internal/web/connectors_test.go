@@ -58,6 +58,7 @@ func newShop(t *testing.T, s *store.Store, app bool, baseURL string) *shop {
 		h.opts.ShopifyClientID, h.opts.ShopifyClientSecret = fake.ClientID(), fake.ClientSecret()
 	}
 	h.srv.EnableConnectors(keys, h.opts)
+	startJobs(t, h.srv, s)
 	h.admin = cookie(t, s, h.a.users[phantomos.RoleAdmin])
 	hoodie := fake.AddProduct(shopifytest.Product{Title: "Nova Hoodie", ProductType: "Apparel", Variants: []shopifytest.Variant{{SKU: "NOVA-1", Price: "20.00"}}})
 	mug := fake.AddProduct(shopifytest.Product{Title: "Mug", Variants: []shopifytest.Variant{{SKU: "MUG-1", Price: "9.50"}}})
@@ -129,7 +130,13 @@ func (h *shop) waitSync(id string, n int) *store.SyncRun {
 	h.t.Helper()
 	for range 400 {
 		runs, _ := h.s.SyncRuns(context.Background(), h.a.pub.ID, id, 50)
-		if len(runs) == n && runs[0].State != store.SyncRunning {
+		// The job ends a moment after its run: until then another sync
+		// would be refused as a duplicate.
+		pending, err := h.srv.jobs.SyncPending(context.Background(), h.a.pub.ID, id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(runs) == n && runs[0].State != store.SyncRunning && !pending {
 			return runs[0]
 		}
 		time.Sleep(25 * time.Millisecond)
@@ -321,6 +328,7 @@ func TestShopifyOAuthInstall(t *testing.T) {
 		}
 		other, ots := newTestServer(t, s)
 		other.EnableConnectors(h.keys, h.opts)
+		startJobs(t, other, s)
 		second := h.install(nil, nil)
 		req, _ := http.NewRequest(http.MethodGet, ots.URL+second, nil)
 		req.AddCookie(h.admin)

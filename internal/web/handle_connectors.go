@@ -15,6 +15,7 @@ import (
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/shopify"
+	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/secret"
 	"github.com/phantomos/phantomos/internal/store"
 )
@@ -224,28 +225,59 @@ func (s *Server) shopifySource(ctx context.Context, t connector.Target) (*shopif
 	return src, cr, err
 }
 
-// beginSync records a sync run of t and runs it in the background. The
-// run shows as running on return. It is safe to stop the process at any
-// point: pages and cursors are committed together, and the next sync
-// resumes from the last commit.
-func (s *Server) beginSync(ctx context.Context, t connector.Target, src connector.Source) error {
-	p, err := s.conn.engine.Begin(ctx, t)
+// beginSync enqueues a sync of t; a worker (in this process or another)
+// runs it. A sync already waiting or running is ECONFLICT: a connector
+// syncs once at a time across every replica.
+func (s *Server) beginSync(ctx context.Context, t connector.Target) error {
+	if s.jobs == nil {
+		return errors.New("web: sync: no job queue")
+	}
+	_, added, err := s.jobs.EnqueueSync(ctx, t.Publisher, t.ConnectorID)
 	if err != nil {
 		return err
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
-		defer cancel()
-		res, err := p.Run(ctx, src, connector.SyncOptions{})
-		if err != nil {
-			s.logger.Warn("sync", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+	if !added {
+		return phantomos.Errorf(phantomos.ECONFLICT, "A sync of this connector is already running.")
+	}
+	return nil
+}
+
+// SetJobs gives the server the queue its handlers enqueue background
+// work to.
+func (s *Server) SetJobs(q *jobs.Queue) { s.jobs = q }
+
+// SyncConnector is the work of a sync job: connector id of pub, from its
+// checkpoint to the end. A connector that is gone, disconnected or has no
+// credentials is EINVALID or ENOTFOUND, and the job is discarded;
+// credentials the store refuses end it at once (the connector shows why).
+func (s *Server) SyncConnector(ctx context.Context, pub phantomos.PublisherID, id string) error {
+	if s.conn == nil {
+		return phantomos.Errorf(phantomos.EINVALID, "Connectors are not enabled.")
+	}
+	c, err := s.store.Connector(ctx, pub, id)
+	if err != nil {
+		return err
+	}
+	if c.Type != phantomos.ConnectorShopify {
+		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
+	}
+	t := connector.Target{Publisher: pub, ConnectorID: id}
+	src, _, err := s.shopifySource(ctx, t)
+	if err != nil {
+		return err
+	}
+	res, err := s.conn.engine.Sync(ctx, t, src, connector.SyncOptions{})
+	if res != nil && len(res.Notices) > 0 {
+		if nerr := s.keepNotices(ctx, t, res.Notices); nerr != nil {
+			s.logger.Warn("sync notices", "publisher", t.Publisher, "connector", t.ConnectorID, "err", nerr)
 		}
-		if res != nil && len(res.Notices) > 0 {
-			if err := s.keepNotices(ctx, t, res.Notices); err != nil {
-				s.logger.Warn("sync notices", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
-			}
+	}
+	if err != nil {
+		if connector.KindOf(err) == connector.Auth {
+			return jobs.Permanent(err)
 		}
-	}()
+		return err
+	}
 	return nil
 }
 
@@ -280,17 +312,12 @@ func (s *Server) keepNotices(ctx context.Context, t connector.Target, notices []
 	return s.store.SaveConnectorAccount(ctx, t.Publisher, t.ConnectorID, ca)
 }
 
-// startSync is beginSync for the scheduler, which only logs.
-func (s *Server) startSync(t connector.Target, src connector.Source) {
-	if err := s.beginSync(context.Background(), t, src); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
-		s.logger.Warn("start sync", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
-	}
-}
-
 type connectorPage struct {
 	Connector *connectorView
 	Runs      []runView
 	Running   bool
+	// Queued: a sync is enqueued and no worker has started it yet.
+	Queued    bool
 	CanManage bool
 }
 
@@ -329,6 +356,11 @@ func (s *Server) handleConnector(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := connectorPage{Connector: v, Running: v.Running(), CanManage: a.Role.Can(phantomos.PermConnectors)}
+	if !p.Running && s.jobs != nil {
+		if p.Queued, err = s.jobs.SyncPending(r.Context(), a.PublisherID, c.ID); err != nil {
+			return err
+		}
+	}
 	now := s.now()
 	for _, run := range runs {
 		p.Runs = append(p.Runs, runView{SyncRun: run, Took: tookText(run.Duration(now))})
@@ -359,7 +391,7 @@ func (s *Server) handleConnectorSync(w http.ResponseWriter, r *http.Request) err
 	if r.PostFormValue("next") == "setup" {
 		next += "/setup"
 	}
-	if err := s.beginSync(r.Context(), t, src); err != nil {
+	if err := s.beginSync(r.Context(), t); err != nil {
 		if phantomos.ErrorCode(err) == phantomos.ECONFLICT {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return nil
@@ -368,6 +400,28 @@ func (s *Server) handleConnectorSync(w http.ResponseWriter, r *http.Request) err
 	}
 	s.audit(r, a.PublisherID, "connector.sync", c.Name, nil)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// handleConnectorSyncCancel cancels the connector's waiting or running
+// sync. What a running one wrote stays; the next sync resumes from it.
+func (s *Server) handleConnectorSyncCancel(w http.ResponseWriter, r *http.Request) error {
+	a := phantomos.ActorFrom(r.Context())
+	c, err := s.store.Connector(r.Context(), a.PublisherID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if s.jobs == nil {
+		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
+	}
+	ok, err := s.jobs.CancelSync(r.Context(), a.PublisherID, c.ID)
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.audit(r, a.PublisherID, "connector.sync_cancel", c.Name, nil)
+	}
+	http.Redirect(w, r, "/connectors/"+c.ID, http.StatusSeeOther)
 	return nil
 }
 
@@ -435,7 +489,7 @@ func (s *Server) connectShopify(r *http.Request, cr shopify.Credentials, reconne
 		return nil, err
 	}
 	s.registerWebhooks(ctx, t, src, cr)
-	if err := s.beginSync(ctx, t, src); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+	if err := s.beginSync(ctx, t); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
 		return nil, err
 	}
 	return c, nil

@@ -77,10 +77,12 @@ type wizardPage struct {
 	Shop      string
 	Error     string
 	// Test and first sync.
-	Connector      *connectorView
-	Run            *store.SyncRun
-	First          bool // the connector's first sync
-	Running        bool
+	Connector *connectorView
+	Run       *store.SyncRun
+	First     bool // the connector's first sync
+	Running   bool
+	// Queued: the sync is enqueued and no worker has started it yet.
+	Queued         bool
 	Done           bool
 	Failed         bool
 	Products, Sold int64 // what PhantomOS holds from the store once done
@@ -345,7 +347,16 @@ func (s *Server) handleConnectorSetup(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	p := wizardPage{Connector: v, Run: v.Latest, First: len(runs) <= 1}
+	queued := false
+	if s.jobs != nil && (v.Latest == nil || v.Latest.State != store.SyncRunning) {
+		if queued, err = s.jobs.SyncPending(r.Context(), a.PublisherID, c.ID); err != nil {
+			return err
+		}
+	}
 	switch {
+	case queued && c.Status != store.ConnectorDisconnected:
+		// Enqueued, not yet started by a worker: shown as running.
+		p.Step, p.Running, p.Queued = stepSync, true, true
 	case c.Status == store.ConnectorError || c.Status == store.ConnectorDisconnected ||
 		c.Status == store.ConnectorPending && (v.Latest == nil || v.Latest.State != store.SyncRunning):
 		p.Step, p.Failed = stepTest, true

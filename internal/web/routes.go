@@ -93,6 +93,7 @@ func (s *Server) routes() []Route {
 		{"GET /connectors/{id}/setup", conns, s.handleConnectorSetup},
 		{"GET /connectors/{id}/reconnect", conns, s.handleConnectorReconnect},
 		{"POST /connectors/{id}/sync", conns, s.handleConnectorSync},
+		{"POST /connectors/{id}/sync/cancel", conns, s.handleConnectorSyncCancel},
 		{"POST /connectors/{id}/disconnect", conns, s.handleConnectorDisconnect},
 		// Shopify's webhooks: public, each delivery verified by its signature.
 		{"POST /webhooks/shopify", public, s.handleShopifyWebhook},

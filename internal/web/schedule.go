@@ -16,25 +16,14 @@ import (
 // syncEvery is how often an active connector syncs on its own.
 const syncEvery = 6 * time.Hour
 
-// Schedule does the periodic work until ctx ends: every interval it
-// regenerates insights older than a day, syncs active connectors whose
-// last sync is older than syncEvery and runs the local tagger over products
-// it has not looked at yet. Both are idempotent, so a tick that
-// overlaps another replica's duplicates nothing; a durable job queue
-// would also spread the work and survive restarts.
-func (s *Server) Schedule(ctx context.Context, interval time.Duration) {
-	// The first tick waits an interval: start-up stays quick, and pages
-	// generate what they need on first visit anyway.
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.tick(ctx)
-	}
+// Tick is the work of the periodic schedule job (internal/jobs runs it
+// once per period across every replica): it regenerates insights older
+// than a day, enqueues the syncs of active connectors whose last sync is
+// older than syncEvery, runs the local tagger over products it has not
+// looked at yet and removes expired demo copies. Each step is idempotent.
+func (s *Server) Tick(ctx context.Context) error {
+	s.tick(ctx)
+	return nil
 }
 
 func (s *Server) tick(ctx context.Context) {
@@ -108,6 +97,8 @@ func (s *Server) syncDue(ctx context.Context, pub phantomos.PublisherID, now tim
 			continue
 		}
 		s.registerWebhooks(ctx, t, src, cr) // re-created when Shopify dropped them
-		s.startSync(t, src)
+		if err := s.beginSync(ctx, t); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+			s.logger.Warn("schedule: enqueue sync", "publisher", pub, "connector", c.ID, "err", err)
+		}
 	}
 }

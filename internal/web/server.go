@@ -24,6 +24,7 @@ import (
 	"github.com/phantomos/phantomos/internal/api"
 	"github.com/phantomos/phantomos/internal/auth"
 	"github.com/phantomos/phantomos/internal/config"
+	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/mail"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/tagging/claudetag"
@@ -49,6 +50,7 @@ type Server struct {
 
 	mailer mail.Sender // nil without PHANTOMOS_SMTP_URL
 	conn   *connectors // nil until EnableConnectors
+	jobs   *jobs.Queue // nil until SetJobs: nothing can be enqueued
 
 	imports *importJobs // file imports running in the background
 
