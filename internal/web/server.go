@@ -71,6 +71,9 @@ type Server struct {
 	mfaByUser    *auth.Throttle
 	signupByIP   *auth.Throttle
 	inviteByIP   *auth.Throttle
+
+	// keyRate limits the requests of each API key.
+	keyRate *keyLimiter
 }
 
 // New returns a server on s. Templates are parsed here, once; a broken
@@ -87,6 +90,7 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		mfaByUser:    auth.NewThrottle(5, 15*time.Minute, nil),
 		signupByIP:   auth.NewThrottle(10, time.Hour, nil),
 		inviteByIP:   auth.NewThrottle(30, 15*time.Minute, nil),
+		keyRate:      newKeyLimiter(keyRequestsPerSecond, keyRequestBurst, maxLimitedKeys),
 	}
 	if cfg.SMTPURL != "" {
 		m, err := mail.NewSMTP(cfg.SMTPURL)
@@ -164,6 +168,10 @@ func staticFiles(h http.Handler) http.Handler {
 func (s *Server) guard(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setRoute(r.Context(), rt.Pattern)
+		if a := phantomos.ActorFrom(r.Context()); a != nil && a.Scope == phantomos.ScopeIngest && !ingestRoute(rt.Pattern) {
+			s.fail(w, r, phantomos.Errorf(phantomos.EFORBIDDEN, "This API key has the ingest scope: it may only push orders and products."))
+			return
+		}
 		if rt.Perm != phantomos.PermPublic {
 			a := phantomos.ActorFrom(r.Context())
 			if a == nil {
