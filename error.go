@@ -13,6 +13,8 @@ const (
 	ECONFLICT     = "conflict"
 	EUNAUTHORIZED = "unauthorized"
 	ERATELIMIT    = "rate_limited"
+	ETOOLARGE     = "too_large" // a request body over its limit
+	ETIMEOUT      = "timeout"   // a request body that arrived too slowly
 	EINTERNAL     = "internal"
 )
 

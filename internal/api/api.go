@@ -49,6 +49,8 @@ var status = map[string]int{
 	phantomos.ECONFLICT:     http.StatusConflict,
 	phantomos.EUNAUTHORIZED: http.StatusUnauthorized,
 	phantomos.ERATELIMIT:    http.StatusTooManyRequests,
+	phantomos.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	phantomos.ETIMEOUT:      http.StatusRequestTimeout,
 	phantomos.EINTERNAL:     http.StatusInternalServerError,
 }
 

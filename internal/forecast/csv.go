@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/phantomos/phantomos/internal/csvexport"
 )
 
 // csvInputColumns returns the input columns of RunCSV (DESIGN.md §5).
@@ -92,7 +94,7 @@ func RunCSV(r io.Reader, w io.Writer, horizon, season int) error {
 	wg.Wait()
 
 	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
+	cw := csvexport.NewWriter(&buf)
 	cw.Write(csvOutputColumns())
 	for i, res := range results {
 		if res.err != nil {

@@ -2,13 +2,13 @@ package ingest
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/csvexport"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -328,7 +328,7 @@ func pump[T any](ctx context.Context, t *table, p parser[T], w *store.ImportWrit
 // WriteErrorReport writes row errors as CSV with the columns
 // line,column,value,reason — the downloadable error report.
 func WriteErrorReport(w io.Writer, errs []RowError) error {
-	cw := csv.NewWriter(w)
+	cw := csvexport.NewWriter(w)
 	if err := cw.Write([]string{"line", "column", "value", "reason"}); err != nil {
 		return err
 	}

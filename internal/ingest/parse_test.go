@@ -340,7 +340,7 @@ func TestBigCommerceFixture(t *testing.T) {
 func TestWooCommerceVariationsFold(t *testing.T) {
 	in := "\ufeffID,Type,SKU,Name,Regular price,Sale price,Categories,Parent,Images\n" +
 		"10,variation,t-red,T - Red,20,,,id:1,\n" + // before its parent
-		"1,variable,t,T,,,Clothing > Tshirts,,\"a.jpg, b.jpg\"\n" +
+		"1,variable,t,T,,,Clothing > Tshirts,,\"https://shop.example/a.jpg, https://shop.example/b.jpg\"\n" +
 		"11,variation,t-blue,T - Blue,15,,,t,\n" +
 		"2,\"simple, downloadable, virtual\",alb,Album,,3,Music,,\n"
 	c := parseProducts(t, FormatAuto, in)
@@ -349,7 +349,7 @@ func TestWooCommerceVariationsFold(t *testing.T) {
 	}
 	want := []Product{
 		{Line: 5, ExternalID: "2", SKU: "alb", Name: "Album", Category: "digital", Price: 300, PriceSet: true, Currency: "USD"},
-		{Line: 3, ExternalID: "1", SKU: "t", Name: "T", Category: "apparel", Price: 1500, PriceSet: true, Currency: "USD", ImageURL: "a.jpg"},
+		{Line: 3, ExternalID: "1", SKU: "t", Name: "T", Category: "apparel", Price: 1500, PriceSet: true, Currency: "USD", ImageURL: "https://shop.example/a.jpg"},
 	}
 	if diff := cmp.Diff(want, c.recs); diff != "" {
 		t.Errorf("products (-want +got):\n%s", diff)

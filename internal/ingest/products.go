@@ -73,6 +73,10 @@ func (p *genericProducts) row(t *table, s *Sink[Product]) error {
 	}
 	r.Description = plainText(t.get(p.desc))
 	r.ImageURL = t.get(p.img)
+	if err := checkImageURL(r.ImageURL); err != nil {
+		s.Reject(t.errAt(p.img, "%v", err), 1)
+		return nil
+	}
 	tags := t.get(p.tags)
 	sep := ","
 	if strings.Contains(tags, "|") {
@@ -143,6 +147,11 @@ func (p *shopifyProducts) row(t *table, s *Sink[Product]) error {
 	}
 	if p.cur.ImageURL == "" {
 		p.cur.ImageURL = t.get(p.image)
+		if err := checkImageURL(p.cur.ImageURL); err != nil {
+			e := t.errAt(p.image, "%v", err)
+			p.curErr = &e
+			return nil
+		}
 	}
 	if t.get(p.price) != "" {
 		v, e := money(t, p.price, p.cur.Currency)
@@ -267,6 +276,10 @@ func (p *wooProducts) row(t *table, s *Sink[Product]) error {
 	}
 	if imgs := splitList(t.get(p.imgs), ","); len(imgs) > 0 {
 		r.ImageURL = imgs[0]
+		if err := checkImageURL(r.ImageURL); err != nil {
+			s.Reject(t.errAt(p.imgs, "%v", err), 1)
+			return nil
+		}
 	}
 	tags := t.get(p.tags)
 	r.Tags = splitList(tags, ",")

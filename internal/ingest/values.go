@@ -6,6 +6,7 @@ import (
 	"html"
 	"math"
 	"math/big"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -380,4 +381,25 @@ func classify(texts ...string) string {
 		}
 	}
 	return ""
+}
+
+// maxImageURL bounds an image address (browsers and CDNs take about 2 KB).
+const maxImageURL = 2048
+
+// checkImageURL accepts an empty image address or an absolute https URL
+// of at most maxImageURL bytes. Pages show product images and Claude is
+// sent them: plain http would load mixed content, and javascript:, data:
+// or file: addresses have no business there.
+func checkImageURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) > maxImageURL {
+		return fmt.Errorf("the image URL is longer than %d characters", maxImageURL)
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return errors.New("the image URL must be an https:// address")
+	}
+	return nil
 }

@@ -33,6 +33,13 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if *addr != "" {
 		cfg.Addr = *addr
 	}
+	// Imports a previous process was running when it died are failed, so
+	// they do not show as running forever (only those nobody holds).
+	if n, err := s.InterruptImportRuns(ctx); err != nil {
+		e.logger.Warn("marking interrupted imports", "err", err)
+	} else if n > 0 {
+		e.logger.Info("imports interrupted by the last stop marked as failed", "runs", n)
+	}
 	if *demoFlag {
 		cfg.Demo = true
 	}

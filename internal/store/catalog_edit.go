@@ -86,13 +86,13 @@ func (s *Store) UpdateAsset(ctx context.Context, pub phantomos.PublisherID, a *p
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Asset not found.")
 	}
 	if !phantomos.ValidID(a.GameIPID) {
-		return phantomos.Errorf(phantomos.EINVALID, "Game IP not found.")
+		return phantomos.Errorf(phantomos.ENOTFOUND, "Game IP not found.")
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM game_ips WHERE publisher_id = $1 AND id = $2`, pub, a.GameIPID).Scan(&one); err != nil {
 			if err == sql.ErrNoRows {
-				return phantomos.Errorf(phantomos.EINVALID, "Game IP not found.")
+				return phantomos.Errorf(phantomos.ENOTFOUND, "Game IP not found.")
 			}
 			return fmt.Errorf("store: update asset: %w", err)
 		}
@@ -173,7 +173,7 @@ func (s *Store) MergeAssets(ctx context.Context, pub phantomos.PublisherID, from
 	dst, err := s.Asset(ctx, pub, into)
 	if err != nil {
 		if phantomos.ErrorCode(err) == phantomos.ENOTFOUND {
-			return res, phantomos.Errorf(phantomos.EINVALID, "The asset to merge into was not found.")
+			return res, phantomos.Errorf(phantomos.ENOTFOUND, "The asset to merge into was not found.")
 		}
 		return res, err
 	}
@@ -205,11 +205,13 @@ func (s *Store) MergeAssets(ctx context.Context, pub phantomos.PublisherID, from
 			return fmt.Errorf("store: merge assets: %w", err)
 		}
 		for _, b := range shared {
-			if _, err := tx.ExecContext(ctx, `UPDATE product_assets SET weight = weight + $4, is_primary = (is_primary OR $5), updated_at = $6
-				WHERE publisher_id = $1 AND product_id = $2 AND asset_id = $3`, pub, b.product, into, b.weight, b.primary, now); err != nil {
+			// The merged link goes first: it may be the product's primary,
+			// and the schema allows one primary per product at any time.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM product_assets WHERE publisher_id = $1 AND product_id = $2 AND asset_id = $3`, pub, b.product, from); err != nil {
 				return fmt.Errorf("store: merge assets: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM product_assets WHERE publisher_id = $1 AND product_id = $2 AND asset_id = $3`, pub, b.product, from); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE product_assets SET weight = weight + $4, is_primary = (is_primary OR $5), updated_at = $6
+				WHERE publisher_id = $1 AND product_id = $2 AND asset_id = $3`, pub, b.product, into, b.weight, b.primary, now); err != nil {
 				return fmt.Errorf("store: merge assets: %w", err)
 			}
 		}

@@ -71,3 +71,23 @@ func (d Dialect) bucket(col, grain string) string {
 	}
 	return "('' || " + col + ")"
 }
+
+// forUpdate returns the row-locking suffix of a SELECT on PostgreSQL, and
+// nothing on SQLite, whose write transactions (BEGIN IMMEDIATE, see
+// openSQLite) already run one at a time.
+func (d Dialect) forUpdate() string {
+	if d == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// isRetryable reports whether err aborted a transaction that may simply be
+// run again: a serialization failure or a deadlock on PostgreSQL, a busy
+// database on SQLite (after busy_timeout ran out).
+func isRetryable(err error) bool {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	return err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked"))
+}

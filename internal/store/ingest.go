@@ -267,6 +267,10 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 		return err
 	}
 	w.conn, w.tx = conn, tx
+	if err := w.s.holdImportRun(ctx, tx, w.rep.RunID); err != nil {
+		tx.Rollback()
+		return err
+	}
 	defer func() {
 		if w.salesStmt != nil {
 			w.salesStmt.Close()

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -369,6 +371,10 @@ const (
 	ReviewReject  = "reject"  // the product depicts none of Reject
 	ReviewSkip    = "skip"    // not IP merchandise, or not now: out of the queue
 	ReviewReopen  = "reopen"  // back to the queue; confirmed links removed
+	// ReviewAccept confirms the product's suggestions as the tagger made
+	// them (its primary as primary), read under the product's lock so a
+	// concurrent decision cannot make them stale.
+	ReviewAccept = "accept"
 )
 
 // ReviewAsset is one asset a reviewer confirms on a product.
@@ -386,6 +392,9 @@ type Review struct {
 	// Reject lists suggested assets the product does not depict. On
 	// confirm, suggestions left out of Assets are rejected too.
 	Reject []string
+	// RejectAll rejects every current suggestion (reject), as read under
+	// the product's lock.
+	RejectAll bool
 	// By is the deciding user's id.
 	By string
 }
@@ -397,7 +406,7 @@ func (s *Store) ReviewProduct(ctx context.Context, pub phantomos.PublisherID, id
 	if !phantomos.ValidID(id) {
 		return ProductItem{}, phantomos.Errorf(phantomos.ENOTFOUND, "Product not found.")
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txRetry(ctx, func(tx *sql.Tx) error {
 		if _, err := s.review(ctx, tx, pub, id, rv); err != nil {
 			return err
 		}
@@ -411,15 +420,43 @@ func (s *Store) ReviewProduct(ctx context.Context, pub phantomos.PublisherID, id
 
 // review applies rv to one product inside tx. It reports whether the
 // product's confirmed links (what analytics read) may have changed.
+//
+// Decisions on one product are serialised: on PostgreSQL the product's row
+// is locked before anything is read, so a second decision waits and then
+// reads the first one's result (concurrent decisions used to interleave
+// their delete and insert of the links, failing on the primary key or
+// leaving two primaries); on SQLite the write transaction already runs
+// alone.
 func (s *Store) review(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, id string, rv Review) (bool, error) {
 	var status, sugg string
-	err := tx.QueryRowContext(ctx, `SELECT mapping_status, ai_suggested_assets FROM products WHERE publisher_id = $1 AND id = $2`, pub, id).Scan(&status, &sugg)
+	err := tx.QueryRowContext(ctx, `SELECT mapping_status, ai_suggested_assets FROM products WHERE publisher_id = $1 AND id = $2`+s.dialect.forUpdate(), pub, id).Scan(&status, &sugg)
 	if err != nil {
 		return false, notFound(err, "Product")
 	}
 	var suggestions []Suggestion
 	if err := json.Unmarshal([]byte(sugg), &suggestions); err != nil {
 		return false, fmt.Errorf("store: product %s suggestions: %w", id, err)
+	}
+	switch {
+	case rv.Action == ReviewAccept:
+		if len(suggestions) == 0 {
+			return false, phantomos.Errorf(phantomos.EINVALID, "This product has no suggestion to accept: choose an asset.")
+		}
+		primary := 0
+		for i, x := range suggestions {
+			if x.Primary {
+				primary = i
+			}
+		}
+		rv.Action, rv.Assets = ReviewConfirm, nil
+		for i, x := range suggestions {
+			rv.Assets = append(rv.Assets, ReviewAsset{AssetID: x.AssetID, Primary: i == primary, Weight: 1})
+		}
+	case rv.Action == ReviewReject && rv.RejectAll:
+		rv.Reject = nil
+		for _, x := range suggestions {
+			rv.Reject = append(rv.Reject, x.AssetID)
+		}
 	}
 	now := s.nowUTC()
 	var by any
@@ -498,8 +535,13 @@ func (s *Store) review(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherI
 			if a.Primary {
 				gameIP = assets[a.AssetID]
 			}
+			// An upsert, so that running the decision again (a retry) lands
+			// on the same rows instead of failing on the key.
 			_, err := tx.ExecContext(ctx, `INSERT INTO product_assets (publisher_id, product_id, asset_id, is_primary, weight, source, confidence, decided_by, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, pub, id, a.AssetID, a.Primary, w, source, conf, by, now)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+				ON CONFLICT (publisher_id, product_id, asset_id) DO UPDATE SET is_primary = excluded.is_primary, weight = excluded.weight,
+					source = excluded.source, confidence = excluded.confidence, decided_by = excluded.decided_by, updated_at = excluded.updated_at`,
+				pub, id, a.AssetID, a.Primary, w, source, conf, by, now)
 			if err != nil {
 				return false, fmt.Errorf("store: link product %s to asset %s: %w", id, a.AssetID, err)
 			}
@@ -580,13 +622,13 @@ func (s *Store) review(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherI
 // publisher's.
 func (s *Store) rejectDecision(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, asset string, decide func(string, bool) error) error {
 	if !phantomos.ValidID(asset) {
-		return phantomos.Errorf(phantomos.EINVALID, "Asset %q not found.", asset)
+		return phantomos.Errorf(phantomos.ENOTFOUND, "Asset %q not found.", asset)
 	}
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM ip_assets WHERE publisher_id = $1 AND id = $2`, pub, asset).Scan(&one)
 	if err != nil {
 		if err == sql.ErrNoRows {
-			return phantomos.Errorf(phantomos.EINVALID, "Asset %q not found.", asset)
+			return phantomos.Errorf(phantomos.ENOTFOUND, "Asset %q not found.", asset)
 		}
 		return fmt.Errorf("store: asset %s: %w", asset, err)
 	}
@@ -632,7 +674,7 @@ func (s *Store) checkReviewAssets(ctx context.Context, tx *sql.Tx, pub phantomos
 	out := map[string]string{}
 	for _, a := range list {
 		if !phantomos.ValidID(a.AssetID) {
-			return nil, phantomos.Errorf(phantomos.EINVALID, "Asset %q not found.", a.AssetID)
+			return nil, phantomos.Errorf(phantomos.ENOTFOUND, "Asset %q not found.", a.AssetID)
 		}
 		if _, dup := out[a.AssetID]; dup {
 			return nil, phantomos.Errorf(phantomos.EINVALID, "Asset %s is listed twice.", a.AssetID)
@@ -644,7 +686,7 @@ func (s *Store) checkReviewAssets(ctx context.Context, tx *sql.Tx, pub phantomos
 		var archived *time.Time
 		err := tx.QueryRowContext(ctx, `SELECT CAST(game_ip_id AS TEXT), archived_at FROM ip_assets WHERE publisher_id = $1 AND id = $2`, pub, a.AssetID).Scan(&gameIP, &archived)
 		if err == sql.ErrNoRows {
-			return nil, phantomos.Errorf(phantomos.EINVALID, "Asset %q not found.", a.AssetID)
+			return nil, phantomos.Errorf(phantomos.ENOTFOUND, "Asset %q not found.", a.AssetID)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("store: asset %s: %w", a.AssetID, err)
@@ -693,72 +735,37 @@ func (s *Store) AcceptSuggestions(ctx context.Context, pub phantomos.PublisherID
 	if minConf <= 0 || minConf > 1 || math.IsNaN(minConf) {
 		return BulkResult{}, phantomos.Errorf(phantomos.EINVALID, "Minimum confidence must be above 0 and at most 1.")
 	}
+	if len(ids) > MaxBulkProducts {
+		return BulkResult{}, phantomos.Errorf(phantomos.EINVALID, "At most %d products can be decided in one request (got %d).", MaxBulkProducts, len(ids))
+	}
+	ids = uniqueStrings(ids)
+	for _, id := range ids {
+		if !phantomos.ValidID(id) {
+			return BulkResult{}, phantomos.Errorf(phantomos.ENOTFOUND, "Product %q not found.", id)
+		}
+	}
+	sort.Strings(ids)
 	var res BulkResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		args := []any{pub, minConf}
-		cond := ""
+	err := s.txRetry(ctx, func(tx *sql.Tx) error {
+		res = BulkResult{}
+		// The id list is read in chunks, each within PostgreSQL's limit of
+		// 65,535 parameters; with no ids there is one query over all
+		// suggested products. Rows are locked in id order (as review locks
+		// them), so two bulk decisions cannot deadlock each other.
+		chunks := [][]string{nil}
 		if len(ids) > 0 {
-			marks := make([]string, len(ids))
-			for i, id := range ids {
-				if !phantomos.ValidID(id) {
-					return phantomos.Errorf(phantomos.EINVALID, "Product %q not found.", id)
-				}
-				args = append(args, id)
-				marks[i] = fmt.Sprintf("$%d", len(args))
+			chunks = chunks[:0]
+			for c := range slices.Chunk(ids, idChunk) {
+				chunks = append(chunks, c)
 			}
-			cond = " AND id IN (" + strings.Join(marks, ", ") + ")"
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT CAST(id AS TEXT), ai_suggested_assets FROM products
-			WHERE publisher_id = $1 AND mapping_status = 'suggested' AND suggested_confidence >= $2`+cond+` ORDER BY id`, args...)
-		if err != nil {
-			return fmt.Errorf("store: accept suggestions: %w", err)
-		}
-		type pending struct {
-			id     string
-			assets []ReviewAsset
 		}
 		var todo []pending
-		for rows.Next() {
-			var id, sugg string
-			if err := rows.Scan(&id, &sugg); err != nil {
-				rows.Close()
-				return fmt.Errorf("store: accept suggestions: %w", err)
+		for _, chunk := range chunks {
+			more, err := s.acceptCandidates(ctx, tx, pub, minConf, chunk)
+			if err != nil {
+				return err
 			}
-			var list []Suggestion
-			if err := json.Unmarshal([]byte(sugg), &list); err != nil {
-				rows.Close()
-				return fmt.Errorf("store: product %s suggestions: %w", id, err)
-			}
-			p := pending{id: id}
-			best, primary := -1, -1
-			for _, x := range list {
-				if x.Confidence < minConf {
-					continue
-				}
-				if x.Primary {
-					primary = len(p.assets)
-				}
-				if best < 0 || x.Confidence > p.assets[best].Weight {
-					best = len(p.assets)
-				}
-				// Weight temporarily holds the confidence to find the best.
-				p.assets = append(p.assets, ReviewAsset{AssetID: x.AssetID, Weight: x.Confidence})
-			}
-			if len(p.assets) == 0 {
-				continue
-			}
-			if primary < 0 {
-				primary = best
-			}
-			for i := range p.assets {
-				p.assets[i].Weight = 1
-				p.assets[i].Primary = i == primary
-			}
-			todo = append(todo, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("store: accept suggestions: %w", err)
+			todo = append(todo, more...)
 		}
 		for _, p := range todo {
 			if _, err := s.review(ctx, tx, pub, p.id, Review{Action: ReviewConfirm, Assets: p.assets, By: by}); err != nil {
@@ -775,6 +782,88 @@ func (s *Store) AcceptSuggestions(ctx context.Context, pub phantomos.PublisherID
 	return res, err
 }
 
+// MaxBulkProducts bounds the products one bulk decision may name, so that a
+// request's work and transaction stay bounded.
+const MaxBulkProducts = 100_000
+
+// idChunk is how many ids one IN list carries, well within PostgreSQL's
+// 65,535 parameters per statement.
+const idChunk = 1000
+
+// pending is a product whose suggestions a bulk accept will confirm.
+type pending struct {
+	id     string
+	assets []ReviewAsset
+}
+
+// acceptCandidates reads, and locks on PostgreSQL, the suggested products
+// of publisher pub whose best suggestion reaches minConf, among ids (all
+// when ids is nil), with the assets a bulk accept confirms.
+func (s *Store) acceptCandidates(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, minConf float64, ids []string) ([]pending, error) {
+	if _, err := s.lockProducts(ctx, tx, pub, ids); err != nil {
+		return nil, err
+	}
+	args := []any{pub, minConf}
+	cond := ""
+	if len(ids) > 0 {
+		marks := make([]string, len(ids))
+		for i, id := range ids {
+			args = append(args, id)
+			marks[i] = fmt.Sprintf("$%d", len(args))
+		}
+		cond = " AND id IN (" + strings.Join(marks, ", ") + ")"
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT CAST(id AS TEXT), ai_suggested_assets FROM products
+			WHERE publisher_id = $1 AND mapping_status = 'suggested' AND suggested_confidence >= $2`+cond+` ORDER BY id`+s.dialect.forUpdate(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: accept suggestions: %w", err)
+	}
+	var todo []pending
+	for rows.Next() {
+		var id, sugg string
+		if err := rows.Scan(&id, &sugg); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: accept suggestions: %w", err)
+		}
+		var list []Suggestion
+		if err := json.Unmarshal([]byte(sugg), &list); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: product %s suggestions: %w", id, err)
+		}
+		p := pending{id: id}
+		best, primary := -1, -1
+		for _, x := range list {
+			if x.Confidence < minConf {
+				continue
+			}
+			if x.Primary {
+				primary = len(p.assets)
+			}
+			if best < 0 || x.Confidence > p.assets[best].Weight {
+				best = len(p.assets)
+			}
+			// Weight temporarily holds the confidence to find the best.
+			p.assets = append(p.assets, ReviewAsset{AssetID: x.AssetID, Weight: x.Confidence})
+		}
+		if len(p.assets) == 0 {
+			continue
+		}
+		if primary < 0 {
+			primary = best
+		}
+		for i := range p.assets {
+			p.assets[i].Weight = 1
+			p.assets[i].Primary = i == primary
+		}
+		todo = append(todo, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: accept suggestions: %w", err)
+	}
+	return todo, nil
+}
+
 // AssignAsset maps the given products of publisher pub to asset in one
 // transaction: the asset is added to each product's confirmed assets (as
 // primary when the product had none) and the product becomes confirmed.
@@ -783,25 +872,35 @@ func (s *Store) AssignAsset(ctx context.Context, pub phantomos.PublisherID, ids 
 	if len(ids) == 0 {
 		return BulkResult{}, phantomos.Errorf(phantomos.EINVALID, "Select at least one product.")
 	}
+	if len(ids) > MaxBulkProducts {
+		return BulkResult{}, phantomos.Errorf(phantomos.EINVALID, "At most %d products can be decided in one request (got %d).", MaxBulkProducts, len(ids))
+	}
+	ids = uniqueStrings(ids)
+	for _, id := range ids {
+		if !phantomos.ValidID(id) {
+			return BulkResult{}, phantomos.Errorf(phantomos.ENOTFOUND, "Product %q not found.", id)
+		}
+	}
+	sort.Strings(ids)
 	var res BulkResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txRetry(ctx, func(tx *sql.Tx) error {
+		res = BulkResult{}
+		// Lock every product first, in id order, then read their links.
+		status := map[string]string{}
+		for chunk := range slices.Chunk(ids, idChunk) {
+			st, err := s.lockProducts(ctx, tx, pub, chunk)
+			if err != nil {
+				return err
+			}
+			maps.Copy(status, st)
+		}
 		links, err := s.productLinksTx(ctx, tx, pub, ids)
 		if err != nil {
 			return err
 		}
-		for _, id := range uniqueStrings(ids) {
-			if !phantomos.ValidID(id) {
-				return phantomos.Errorf(phantomos.EINVALID, "Product %q not found.", id)
-			}
-			var status string
-			if err := tx.QueryRowContext(ctx, `SELECT mapping_status FROM products WHERE publisher_id = $1 AND id = $2`, pub, id).Scan(&status); err != nil {
-				if err == sql.ErrNoRows {
-					return phantomos.Errorf(phantomos.EINVALID, "Product %q not found.", id)
-				}
-				return fmt.Errorf("store: product %s: %w", id, err)
-			}
+		for _, id := range ids {
 			var assets []ReviewAsset
-			if status == phantomos.MappingConfirmed {
+			if status[id] == phantomos.MappingConfirmed {
 				for _, l := range links[id] {
 					if l.AssetID == asset {
 						continue
@@ -819,6 +918,46 @@ func (s *Store) AssignAsset(ctx context.Context, pub phantomos.PublisherID, ids 
 		return bumpDataVersion(ctx, tx, pub)
 	})
 	return res, err
+}
+
+// lockProducts returns the mapping status of each of the given products of
+// publisher pub (at most idChunk, valid ids), locking their rows in id
+// order on PostgreSQL. A product that is not the publisher's is not found.
+func (s *Store) lockProducts(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := []any{pub}
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		marks[i] = fmt.Sprintf("$%d", len(args))
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT CAST(id AS TEXT), mapping_status FROM products WHERE publisher_id = $1 AND id IN (`+
+		strings.Join(marks, ", ")+`) ORDER BY id`+s.dialect.forUpdate(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock products: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, st string
+		if err := rows.Scan(&id, &st); err != nil {
+			return nil, fmt.Errorf("store: lock products: %w", err)
+		}
+		out[id] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: lock products: %w", err)
+	}
+	for _, id := range ids {
+		if _, ok := out[strings.ToLower(id)]; !ok {
+			if _, ok := out[id]; !ok {
+				return nil, phantomos.Errorf(phantomos.ENOTFOUND, "Product %q not found.", id)
+			}
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) productLinksTx(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, ids []string) (map[string][]phantomos.ProductAsset, error) {

@@ -167,7 +167,6 @@ func TestWorkbenchReviewFlow(t *testing.T) {
 		// Bad decisions name the problem and write nothing.
 		for _, rv := range []store.Review{
 			{Action: store.ReviewConfirm},
-			{Action: store.ReviewConfirm, Assets: []store.ReviewAsset{{AssetID: other.id("Nova")}}},
 			{Action: store.ReviewConfirm, Assets: []store.ReviewAsset{{AssetID: w.id("Nova"), Primary: true}, {AssetID: w.id("Rex"), Primary: true}}},
 			{Action: store.ReviewConfirm, Assets: []store.ReviewAsset{{AssetID: w.id("Nova")}, {AssetID: w.id("Nova")}}},
 			{Action: store.ReviewReject},
@@ -175,6 +174,13 @@ func TestWorkbenchReviewFlow(t *testing.T) {
 		} {
 			if _, err := s.ReviewProduct(ctx, w.pub.ID, p[0].ID, rv); phantomos.ErrorCode(err) != phantomos.EINVALID {
 				t.Errorf("review %+v: %v, want EINVALID", rv, err)
+			}
+		}
+		// Another publisher's asset is not found, like any unknown id.
+		for _, asset := range []string{other.id("Nova"), "not-an-id"} {
+			rv := store.Review{Action: store.ReviewConfirm, Assets: []store.ReviewAsset{{AssetID: asset}}}
+			if _, err := s.ReviewProduct(ctx, w.pub.ID, p[0].ID, rv); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
+				t.Errorf("review with asset %q: %v, want ENOTFOUND", asset, err)
 			}
 		}
 		if got, _ := s.ProductItem(ctx, w.pub.ID, p[0].ID, ""); got.MappingStatus != phantomos.MappingSuggested {
@@ -203,7 +209,7 @@ func TestWorkbenchReviewFlow(t *testing.T) {
 		if l := links[p[1].ID]; len(l) != 1 || !l[0].IsPrimary || l[0].Source != "human" {
 			t.Errorf("mug links after assign = %+v", l)
 		}
-		if _, err := s.AssignAsset(ctx, w.pub.ID, []string{p[1].ID, other.products[1].ID}, w.id("Vega"), ""); phantomos.ErrorCode(err) != phantomos.EINVALID {
+		if _, err := s.AssignAsset(ctx, w.pub.ID, []string{p[1].ID, other.products[1].ID}, w.id("Vega"), ""); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
 			t.Errorf("assign with another publisher's product: %v", err)
 		}
 		if l, _ := s.ProductLinks(ctx, w.pub.ID, []string{p[1].ID}); len(l[p[1].ID]) != 1 {
@@ -260,7 +266,7 @@ func TestMergeAndArchiveAssets(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		if _, err := s.MergeAssets(ctx, w.pub.ID, w.id("Rex"), other.id("Nova")); phantomos.ErrorCode(err) != phantomos.EINVALID {
+		if _, err := s.MergeAssets(ctx, w.pub.ID, w.id("Rex"), other.id("Nova")); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
 			t.Errorf("merge into another publisher's asset: %v", err)
 		}
 		if _, err := s.MergeAssets(ctx, other.pub.ID, w.id("Rex"), w.id("Nova")); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
@@ -330,7 +336,7 @@ func TestMergeAndArchiveAssets(t *testing.T) {
 			t.Errorf("duplicate asset name: %v", err)
 		}
 		vega.Name, vega.GameIPID = "Vega", other.ip.ID
-		if err := s.UpdateAsset(ctx, w.pub.ID, vega); phantomos.ErrorCode(err) != phantomos.EINVALID {
+		if err := s.UpdateAsset(ctx, w.pub.ID, vega); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
 			t.Errorf("moving an asset to another publisher's IP: %v", err)
 		}
 		g, _ := s.GameIP(ctx, w.pub.ID, w.ip.ID)

@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -226,6 +227,30 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// txAttempts bounds how often txRetry runs a transaction.
+const txAttempts = 5
+
+// txRetry is tx for writes that may lose a race with another writer (a
+// deadlock or serialization failure on PostgreSQL, a busy SQLite file):
+// fn is run again from the start, up to txAttempts times in all, so fn must
+// read everything it decides on inside the transaction.
+func (s *Store) txRetry(ctx context.Context, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.tx(ctx, fn)
+		if err == nil || !isRetryable(err) || attempt == txAttempts {
+			return err
+		}
+		// A short, growing, jittered pause lets the winner commit.
+		pause := time.Duration(attempt*attempt)*5*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
 }
 
 // notFound turns sql.ErrNoRows into an ENOTFOUND error naming what.

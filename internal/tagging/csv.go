@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/phantomos/phantomos/internal/csvexport"
 )
 
 // RunCSV is the back-end of `phantomos tag --assets ASSETS.csv --products
@@ -34,7 +36,7 @@ func RunCSV(assets, products io.Reader, w io.Writer) error {
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	cw := csv.NewWriter(bw)
+	cw := csvexport.NewWriter(bw)
 	if err := cw.Write([]string{"id", "game_ip", "asset", "confidence"}); err != nil {
 		return fmt.Errorf("tagging: write: %w", err)
 	}

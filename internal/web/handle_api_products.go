@@ -143,12 +143,9 @@ func (s *Server) handleAPIMappingSave(w http.ResponseWriter, r *http.Request) er
 	case store.ReviewConfirm:
 		rv = store.Review{Action: store.ReviewConfirm, Assets: req.Assets}
 	case store.ReviewReject:
-		rv = store.Review{Action: store.ReviewReject, Reject: req.Reject}
-		if len(rv.Reject) == 0 {
-			for _, x := range cur.Suggestions {
-				rv.Reject = append(rv.Reject, x.AssetID)
-			}
-		}
+		// No list rejects every suggestion, as they stand when the
+		// decision runs (read under the product's lock).
+		rv = store.Review{Action: store.ReviewReject, Reject: req.Reject, RejectAll: len(req.Reject) == 0}
 	case store.ReviewSkip, store.ReviewReopen:
 		rv = store.Review{Action: req.Action}
 	default:

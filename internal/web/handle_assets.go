@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
 	"github.com/phantomos/phantomos/internal/chart"
+	"github.com/phantomos/phantomos/internal/csvexport"
 )
 
 type assetsPage struct {
@@ -81,7 +81,7 @@ func (s *Server) handleAssetsCSV(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
+	cw := csvexport.NewWriter(&buf)
 	cw.Write([]string{"section", "id", "name", "asset_type", "game_ip", "net_revenue", "share", "previous_net_revenue", "currency", "attribution_model"})
 	for _, a := range rep.Assets {
 		prev := ""
@@ -90,8 +90,13 @@ func (s *Server) handleAssetsCSV(w http.ResponseWriter, r *http.Request) error {
 		}
 		cw.Write([]string{"asset", a.ID, a.Name, a.Type, a.GameIP, decimal(a.NetRevenue, pub.ReportingCurrency), strconv.FormatFloat(a.Share, 'f', 4, 64), prev, rep.Currency, rep.Model})
 	}
-	for name, rows := range map[string][]analytics.Row{"asset_type": rep.Types, "game_ip": rep.GameIPs} {
-		for _, row := range rows {
+	// Sections in a fixed order (a map's would change between downloads).
+	for _, sec := range []struct {
+		name string
+		rows []analytics.Row
+	}{{"asset_type", rep.Types}, {"game_ip", rep.GameIPs}} {
+		name := sec.name
+		for _, row := range sec.rows {
 			cw.Write([]string{name, row.Key, row.Label, "", "", decimal(row.NetRevenue, pub.ReportingCurrency), strconv.FormatFloat(row.Share, 'f', 4, 64), "", rep.Currency, rep.Model})
 		}
 	}

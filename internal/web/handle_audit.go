@@ -2,12 +2,12 @@ package web
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/csvexport"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -45,7 +45,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) handleAuditCSV(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
 	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
+	cw := csvexport.NewWriter(&buf)
 	cw.Write([]string{"at", "actor", "action", "target", "ip", "details"})
 	var before time.Time
 	for {

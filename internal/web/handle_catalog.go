@@ -175,19 +175,18 @@ func (s *Server) handleAssetCreate(w http.ResponseWriter, r *http.Request) error
 	r.ParseForm()
 	as, err := assetFromForm(r.PostForm)
 	if err == nil {
+		// Another publisher's game IP, or no id at all, is not found (404),
+		// like every id a request names.
 		if !phantomos.ValidID(as.GameIPID) {
-			err = phantomos.Errorf(phantomos.EINVALID, "Game IP not found.")
+			err = phantomos.Errorf(phantomos.ENOTFOUND, "Game IP not found.")
 		} else if g, gerr := s.store.GameIP(r.Context(), a.PublisherID, as.GameIPID); gerr != nil {
-			err = phantomos.Errorf(phantomos.EINVALID, "Game IP not found.")
+			err = gerr
 		} else if g.ArchivedAt != nil {
 			err = phantomos.Errorf(phantomos.EINVALID, "%s is archived: restore it before adding assets.", g.Name)
 		}
 	}
 	if err == nil {
 		err = s.store.CreateAsset(r.Context(), a.PublisherID, as)
-	}
-	if phantomos.ErrorCode(err) == phantomos.ENOTFOUND {
-		err = phantomos.Errorf(phantomos.EINVALID, "Game IP not found.")
 	}
 	if err != nil {
 		return s.catalogFormError(w, r, err)

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
 	"github.com/phantomos/phantomos/internal/chart"
+	"github.com/phantomos/phantomos/internal/csvexport"
 )
 
 // Change is the relative change of a figure against the comparison
@@ -168,7 +168,7 @@ func (s *Server) handleOverviewCSV(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
+	cw := csvexport.NewWriter(&buf)
 	amount := func(v int64) string { return decimal(v, pub.ReportingCurrency) }
 	cw.Write([]string{"section", "key", "label", "net_revenue", "units", "share_or_change", "currency"})
 	f := o.Current
@@ -187,8 +187,13 @@ func (s *Server) handleOverviewCSV(w http.ResponseWriter, r *http.Request) error
 		}
 		cw.Write([]string{"trend_" + o.Grain, string(pt.Start), "", amount(pt.NetRevenue), "", cmp, pub.ReportingCurrency})
 	}
-	for name, rows := range map[string][]analytics.Row{"category": o.Categories, "top_product": o.Products, "country": o.Countries, "channel": o.Channels} {
-		for _, row := range rows {
+	// Sections in a fixed order (a map's would change between downloads).
+	for _, sec := range []struct {
+		name string
+		rows []analytics.Row
+	}{{"category", o.Categories}, {"top_product", o.Products}, {"country", o.Countries}, {"channel", o.Channels}} {
+		name := sec.name
+		for _, row := range sec.rows {
 			cw.Write([]string{name, row.Key, row.Label, amount(row.NetRevenue), strconv.FormatInt(row.Units, 10), strconv.FormatFloat(row.Share, 'f', 4, 64), pub.ReportingCurrency})
 		}
 	}

@@ -606,19 +606,11 @@ func formReview(f url.Values, cur store.ProductItem) (store.Review, error) {
 }
 
 // acceptReview confirms a product's suggestions as the tagger made them.
+// The store reads them again under the product's lock, so a decision made
+// in between (a reject) is not undone by a stale list.
 func acceptReview(cur store.ProductItem) (store.Review, error) {
 	if len(cur.Suggestions) == 0 {
 		return store.Review{}, phantomos.Errorf(phantomos.EINVALID, "This product has no suggestion to accept: choose an asset.")
 	}
-	rv := store.Review{Action: store.ReviewConfirm}
-	primary := 0
-	for i, x := range cur.Suggestions {
-		if x.Primary {
-			primary = i
-		}
-	}
-	for i, x := range cur.Suggestions {
-		rv.Assets = append(rv.Assets, store.ReviewAsset{AssetID: x.AssetID, Primary: i == primary, Weight: 1})
-	}
-	return rv, nil
+	return store.Review{Action: store.ReviewAccept}, nil
 }

@@ -89,7 +89,7 @@ func writePushResponse(w http.ResponseWriter, r *http.Request, resp pushResponse
 // reading it whole: an announced length is refused at once, and an
 // unannounced one stops at the limit.
 func pushBody(w http.ResponseWriter, r *http.Request) ([]byte, *pushResponse) {
-	tooLarge := pushProblem(http.StatusRequestEntityTooLarge, "too_large",
+	tooLarge := pushProblem(http.StatusRequestEntityTooLarge, phantomos.ETOOLARGE,
 		fmt.Sprintf("The body is over %d bytes; send at most %d lines per request.", maxPushBody, maxPushLines), nil)
 	if r.ContentLength > maxPushBody {
 		return nil, &tooLarge
@@ -456,7 +456,7 @@ func (s *Server) pushOrders(r *http.Request, raw []byte) (pushResponse, error) {
 		lines += len(o.Lines)
 	}
 	if lines > maxPushLines {
-		return pushProblem(http.StatusRequestEntityTooLarge, "too_large",
+		return pushProblem(http.StatusRequestEntityTooLarge, phantomos.ETOOLARGE,
 			fmt.Sprintf("The batch has %d lines; send at most %d per request.", lines, maxPushLines), nil), nil
 	}
 	res := &pushResult{Source: source, DryRun: dry, Received: len(body.Orders), Lines: lines}
@@ -618,7 +618,7 @@ func (s *Server) pushProducts(r *http.Request, raw []byte) (pushResponse, error)
 		return pushProblem(http.StatusUnprocessableEntity, phantomos.EINVALID, "Field products must hold at least one product.", map[string]any{"field": "products"}), nil
 	}
 	if len(body.Products) > maxPushLines {
-		return pushProblem(http.StatusRequestEntityTooLarge, "too_large",
+		return pushProblem(http.StatusRequestEntityTooLarge, phantomos.ETOOLARGE,
 			fmt.Sprintf("The batch has %d products; send at most %d per request.", len(body.Products), maxPushLines), nil), nil
 	}
 	var connID string

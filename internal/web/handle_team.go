@@ -149,9 +149,12 @@ func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) erro
 	if err := s.confirmPassword(r, r.PostFormValue("password")); err != nil {
 		return s.teamError(w, r, err)
 	}
+	if r.PostFormValue("user_id") == "" {
+		return s.teamError(w, r, phantomos.Errorf(phantomos.EINVALID, "Choose the member who becomes the owner."))
+	}
 	to, err := s.store.User(r.Context(), a.PublisherID, r.PostFormValue("user_id"))
 	if err != nil {
-		return s.teamError(w, r, phantomos.Errorf(phantomos.EINVALID, "Choose the member who becomes the owner."))
+		return err // not found (404), like any id of another publisher
 	}
 	if err := s.store.TransferOwnership(r.Context(), a.PublisherID, a.UserID, to.ID); err != nil {
 		return s.teamError(w, r, err)

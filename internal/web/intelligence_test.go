@@ -61,7 +61,7 @@ func intelligenceServer(t *testing.T, srv *Server) *httptest.Server {
 		}
 		static, _ := fs.Sub(files, "static")
 		mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-		h = requestID(securityHeaders(http.NewCrossOriginProtection().Handler(srv.authenticate(mux))))
+		h = requestID(securityHeaders(http.NewCrossOriginProtection().Handler(srv.authenticate(mux)), false))
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

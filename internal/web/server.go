@@ -72,6 +72,8 @@ type Server struct {
 	signupByIP   *auth.Throttle
 	inviteByIP   *auth.Throttle
 
+	body bodyLimits // request body size and pace
+
 	// keyRate limits the requests of each API key.
 	keyRate *keyLimiter
 }
@@ -81,6 +83,7 @@ type Server struct {
 func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string) (*Server, error) {
 	srv := &Server{
 		store: s, api: api.New(s, logger), logger: logger, cfg: cfg, version: version, now: time.Now,
+		body:         bodyLimits{max: maxBodyBytes, grace: defaultBodyGrace, rate: defaultBodyMinRate},
 		registry:     prometheus.NewRegistry(),
 		imports:      newImportJobs(),
 		answers:      newAnswerCache(answerCacheBytes),
@@ -147,8 +150,8 @@ func (s *Server) Handler() http.Handler {
 	var h http.Handler = mux
 	h = s.authenticate(h)
 	h = csrf.Handler(h)
-	h = limitBody(h, 32<<20)
-	h = securityHeaders(h)
+	h = s.limitBodies(h)
+	h = securityHeaders(h, s.cfg.SecureCookies())
 	h = s.observe(h)
 	h = s.recoverPanics(h)
 	h = requestID(h)
@@ -191,6 +194,12 @@ func (s *Server) guard(rt Route) http.Handler {
 				return
 			}
 		}
+		if !isAPI(r) {
+			if err := parseForm(r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 		if err := rt.handler(w, r); err != nil {
 			s.fail(w, r, err)
 		}
@@ -200,6 +209,7 @@ func (s *Server) guard(rt Route) http.Handler {
 // fail reports err to the client in the route's format and logs internal
 // errors with the request id.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	err = s.bodyError(r, err)
 	code := phantomos.ErrorCode(err)
 	if code == phantomos.EINTERNAL {
 		s.logger.Error("request failed", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
