@@ -346,3 +346,41 @@ func TestKeyLimiterBounded(t *testing.T) {
 		t.Errorf("second request of a key at rate 1/s: wait %v, want > 0", w)
 	}
 }
+
+// TestCustomConnectorPage: the page of a custom source counts its pushes,
+// lists rejected rows and shows a curl example, and creates no key.
+func TestCustomConnectorPage(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		tn := newTenant(t, s, "alpha")
+		_, ts := newTestServer(t, s)
+		key := ingestKey(t, s, tn)
+		bad := testOrder("7002", "", 1, "1.00")
+		bad["currency"] = "XYZ"
+		if r := push(t, ts, key, "POST", "/api/v1/orders?valid_only=true", "", pushBatch(t, testOrder("7001", "", 1, "1.00"), bad)); r.status != 200 {
+			t.Fatalf("push: %d %s", r.status, r.body)
+		}
+		if r := push(t, ts, key, "POST", "/api/v1/orders", "", pushBatch(t, bad)); r.status != 422 {
+			t.Fatalf("bad push: %d %s", r.status, r.body)
+		}
+		id, err := s.FindCustomConnector(ctx, tn.pub.ID, "Web store")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, _ := s.APIKeys(ctx, tn.pub.ID)
+		for _, role := range []phantomos.Role{phantomos.RoleOwner, phantomos.RoleAnalyst} {
+			req := request(t, ts, "GET /connectors/{id}", id)
+			req.AddCookie(cookie(t, s, tn.users[role]))
+			st, body := do(t, req)
+			for _, want := range []string{`id="push-count">2<`, `id="push-refused">1<`, `id="push-rejected">2<`, "orders[1].currency", "is not a known ISO 4217 currency",
+				"curl -X POST " + ts.URL + "/api/v1/orders", "Idempotency-Key", "ingest"} {
+				if st != 200 || !strings.Contains(body, want) {
+					t.Errorf("custom connector page as %s: %d, missing %q", role, st, want)
+				}
+			}
+		}
+		if after, _ := s.APIKeys(ctx, tn.pub.ID); len(after) != len(keys) {
+			t.Errorf("the page created keys: %d, then %d", len(keys), len(after))
+		}
+	})
+}
