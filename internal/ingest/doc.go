@@ -12,7 +12,22 @@
 // are matched case-insensitively with "_", "-", "/" and runs of spaces
 // folded to one space ("Order_ID" = "order id"). A row longer than the
 // header is refused; a shorter one reads its missing fields as empty. A file
-// that is not valid CSV stops the import at the line where it breaks.
+// that is not valid CSV stops the import at the line where it breaks, and so
+// does a row longer than MaxRowBytes (1 MiB), so that one huge field costs
+// an error, not memory. A field that is not UTF-8 or holds a NUL byte
+// refuses its row (line and column named), on every engine, in the preview
+// as in the import. A file with a header and no rows is refused ("no
+// rows"). Errors quote at most 80 characters of a value and its size.
+//
+// # Bounds
+//
+// Every text field is bounded (store.MaxIDLen, MaxNameLen,
+// MaxDescriptionLen, MaxLabelLen, MaxTags, MaxURLLen; assets: names and
+// aliases as labels, 100 aliases), an order dated more than 36 hours past
+// now is refused, and so are negative quantities and prices. Zero units
+// are refused except where a format has them: Shopify's orders export
+// (an order edit can leave a line at 0) and Amazon's report (cancelled
+// items).
 //
 // The format is detected from the header (Import's format FormatAuto) or
 // named: generic, shopify, woocommerce (products), amazon, bigcommerce
@@ -126,12 +141,21 @@
 //
 // # Writing
 //
-// Products and sales are keyed under one connector per publisher and source
-// (type csv, named by Options.Source or after the format: "Shopify export",
-// "Amazon report", "CSV import", …), created on demand, so two sources never
-// collide; two stores of one platform need two source names. Sales are
-// upserted by (publisher, connector, order id, line id): re-importing a file
-// changes nothing, a corrected refund or date updates the line. Products are
+// Products and sales are keyed under one connector per publisher and source:
+// Options.Source names an existing connector (by name or id: a synced store,
+// whose history file then keys orders as its sync does) or a csv source
+// created on demand, by default named after the format ("Shopify export",
+// "Amazon report", "CSV import", …). The order id is the platform's own: the
+// Id column of Shopify's orders export (Shopify's numeric order id, as the
+// API and webhooks; Name only when a file has no Id), amazon-order-id,
+// BigCommerce's Order ID, the generic order id column. An order is the unit
+// of replacement (see store.SaleRow): writing it replaces its stored lines
+// within the connector, so a file followed by the store's sync counts each
+// order once, and a version older than the stored one (or a file's,
+// timeless, over a sync's) is skipped and counted as stale. A line key may
+// appear once per file. Re-importing a file changes nothing, a corrected
+// refund or date updates the line; a preview (dry run) counts the stored
+// orders a file would change and names a few. Products are
 // matched by external id within the connector, then by SKU across the
 // publisher's products; a sale of an unknown product creates it, unmapped
 // (external id: its product id, else SKU, else "name:<name>"), and a

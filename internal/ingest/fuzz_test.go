@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/phantomos/phantomos"
 )
@@ -43,10 +44,20 @@ func checkRowError(t *testing.T, e RowError) {
 	if e.Reason == "" {
 		t.Errorf("row error without a reason: %+v", e)
 	}
-	if len(e.Value) > maxErrValue+len("…") {
+	// A value is quoted clipped (80 characters and its size), as text.
+	if utf8.RuneCountInString(e.Value) > 80+len("…(10000000000 bytes)") {
 		t.Errorf("row error value of %d bytes", len(e.Value))
 	}
+	for _, s := range []string{e.Value, e.Column, e.Reason} {
+		if !cleanText(s) {
+			t.Errorf("row error with bytes that are not text: %+v", e)
+		}
+	}
 }
+
+// cleanText reports whether s is UTF-8 text without NUL bytes, as both
+// databases need.
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 func validCurrency(c string) bool {
 	_, err := normCurrency(c)
@@ -82,6 +93,17 @@ func FuzzParseSales(f *testing.F) {
 				}
 				if s.OrderDate.IsZero() || s.Line < 1 {
 					t.Errorf("sale without date or line: %+v", s)
+				}
+				for _, v := range []string{s.OrderID, s.OrderName, s.LineID, s.ProductID, s.SKU, s.Name, s.Category, s.Region, s.Channel} {
+					if !cleanText(v) {
+						t.Errorf("sale with bytes that are not text: %+v", s)
+					}
+				}
+				// No export sells negative units or at a negative price;
+				// zero units only where the format has them (Shopify order
+				// edits, Amazon cancellations).
+				if s.Quantity < 0 || s.UnitPrice < 0 || s.Gross < 0 || (s.Quantity == 0 && format != FormatShopify && format != FormatAmazon && format != FormatAuto) {
+					t.Errorf("sale of %d units at %d (gross %d) from %s", s.Quantity, s.UnitPrice, s.Gross, format)
 				}
 				// A refund date dates a refund, never earlier than its order.
 				if !s.RefundedAt.IsZero() && (s.Refunded == 0 || phantomos.DayOf(s.RefundedAt, fuzzLoc) < phantomos.DayOf(s.OrderDate, fuzzLoc)) {
@@ -124,6 +146,11 @@ func FuzzParseProducts(f *testing.F) {
 				records++
 				if p.Name == "" || p.ExternalID == "" || !validCurrency(p.Currency) || p.Line < 1 {
 					t.Errorf("bad product %+v", p)
+				}
+				for _, v := range append([]string{p.ExternalID, p.SKU, p.Name, p.Description, p.ImageURL}, p.Tags...) {
+					if !cleanText(v) {
+						t.Errorf("product with bytes that are not text: %+v", p)
+					}
 				}
 				if p.Category != "" && classify(p.Category) != p.Category {
 					t.Errorf("category %q", p.Category)

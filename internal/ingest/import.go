@@ -29,9 +29,13 @@ type Options struct {
 	DryRun bool
 	// FileName is recorded with the run.
 	FileName string
-	// Source names the connector sales and products are keyed under; the
-	// default depends on the format ("Shopify export", "Amazon report",
-	// "CSV import", …). Two stores of the same platform need two names.
+	// Source names the connector sales and products are keyed under, by
+	// name or id: an existing connector (a synced store, so its history
+	// file and its sync key each order once) or a new source. The default
+	// depends on the format ("Shopify export", "Amazon report", "CSV
+	// import", …). Orders are keyed by the platform's order id, so two
+	// stores under one source collide only where a format lacks ids (a
+	// Shopify file without Id, generic files): give each store its source.
 	Source string
 	// Currency is assumed where a file has no currency column; the default
 	// is the publisher's reporting currency.
@@ -64,6 +68,13 @@ type Result struct {
 	Skipped         int64
 	Failed          int64
 	ProductsCreated int64 // unmapped products created for sales of unknown products
+	Stale           int64 // orders skipped: the stored version is newer (a sync's)
+	Deleted         int64 // stored lines removed: their order's new version lacks them
+	// OrdersChanged counts orders that existed before and that the import
+	// changes (a line added, changed or removed), ChangedExamples names a
+	// few: what a preview asks about before it overwrites anything.
+	OrdersChanged   int64
+	ChangedExamples []string
 	Errors          []RowError
 	ErrorCount      int64         // all row errors, also beyond the cap on Errors
 	From, To        phantomos.Day // days whose rollups were refreshed
@@ -135,26 +146,38 @@ func Import(ctx context.Context, s *store.Store, pub phantomos.PublisherID, kind
 			if err != nil {
 				return err
 			}
-			return pump(ctx, t, pp, w, catalogBatch, w.WriteProducts, opts.Progress)
+			if err := pump(ctx, t, pp, w, catalogBatch, w.WriteProducts, opts.Progress); err != nil {
+				return err
+			}
 		case KindSales:
 			sp, err := salesParser(t, format, cfg)
 			if err != nil {
 				return err
 			}
-			return pump(ctx, t, sp, w, salesBatch, w.WriteSales, opts.Progress)
+			if err := pump(ctx, t, sp, w, salesBatch, w.WriteSales, opts.Progress); err != nil {
+				return err
+			}
 		case KindAssets:
 			ap, err := newAssets(t)
 			if err != nil {
 				return err
 			}
-			return pump(ctx, t, parser[Asset](ap), w, catalogBatch, w.WriteAssets, opts.Progress)
+			if err := pump(ctx, t, parser[Asset](ap), w, catalogBatch, w.WriteAssets, opts.Progress); err != nil {
+				return err
+			}
 		default:
 			rp, err := newRates(t)
 			if err != nil {
 				return err
 			}
-			return pump(ctx, t, parser[Rate](rp), w, catalogBatch, w.WriteFXRates, opts.Progress)
+			if err := pump(ctx, t, parser[Rate](rp), w, catalogBatch, w.WriteFXRates, opts.Progress); err != nil {
+				return err
+			}
 		}
+		if w.Report().Seen == 0 {
+			return phantomos.Errorf(phantomos.EINVALID, "The file has no rows, only its header: nothing to import.")
+		}
+		return nil
 	})
 	if rep == nil {
 		return nil, err
@@ -162,7 +185,11 @@ func Import(ctx context.Context, s *store.Store, pub phantomos.PublisherID, kind
 	res := &Result{
 		RunID: rep.RunID, Kind: kind, Format: format, Source: source, DryRun: opts.DryRun, Seen: rep.Seen,
 		Inserted: rep.Inserted, Updated: rep.Updated, Skipped: rep.Skipped, Failed: rep.Failed,
-		ProductsCreated: rep.ProductsCreated, Errors: rep.Errors, ErrorCount: rep.ErrorCount, From: rep.From, To: rep.To,
+		ProductsCreated: rep.ProductsCreated, Stale: rep.Stale, Deleted: rep.Deleted, OrdersChanged: rep.OrdersChanged,
+		ChangedExamples: rep.ChangedExamples, Errors: rep.Errors, ErrorCount: rep.ErrorCount, From: rep.From, To: rep.To,
+	}
+	if rep.ConnectorName != "" {
+		res.Source = rep.ConnectorName
 	}
 	if kind != KindProducts && kind != KindSales {
 		res.Source = ""
@@ -192,16 +219,60 @@ func salesParser(t *table, format string, cfg Config) (parser[Sale], error) {
 	return newGenericSales(t, cfg)
 }
 
-// errorColumns names the columns the store's own checks report on.
+// errorColumns names the columns the store's own checks report on: each
+// field of a record (see store.ImportSpec.Columns) is named by the first of
+// its candidate headers the file has.
 func errorColumns(t *table, format string) map[string]string {
-	cur := map[string]string{FormatShopify: "Currency", FormatAmazon: "currency", FormatBigCommerce: "Order Currency Code"}[format]
-	if i := t.col(currencyNames...); format == FormatGeneric && i >= 0 {
-		cur = t.name(i)
+	var fields map[string][]string
+	switch format {
+	case FormatShopify:
+		fields = map[string][]string{
+			"order": {"id", "name"}, "order name": {"name"}, "line": {"id", "name"}, "name": {"lineitem name", "title"},
+			"sku": {"lineitem sku", "variant sku"}, "date": {"created at"}, "channel": {"source"}, "currency": {"currency"},
+			"region": {"shipping province", "billing province"}, "country": {"shipping country", "billing country"},
+			"product id": {"handle"}, "description": {"body (html)", "body html", "body"}, "category": {"type", "product type"},
+			"tags": {"tags"}, "image": {"image src"},
+		}
+	case FormatAmazon:
+		fields = map[string][]string{
+			"order": {"amazon order id"}, "line": {"sku", "asin"}, "name": {"product name"}, "sku": {"sku"}, "product id": {"asin"},
+			"date": {"purchase date"}, "channel": {"sales channel"}, "region": {"ship state"}, "country": {"ship country"},
+			"currency": {"currency"},
+		}
+	case FormatBigCommerce:
+		fields = map[string][]string{
+			"order": {"order id"}, "line": {"product details"}, "name": {"product details"}, "sku": {"product details"},
+			"product id": {"product details"}, "date": {"order date", "date created"}, "channel": {"channel name"},
+			"region": {"shipping state", "billing state"}, "country": {"shipping country", "billing country"},
+			"currency": {"order currency code", "currency code", "currency"},
+		}
+	case FormatWooCommerce:
+		fields = map[string][]string{
+			"product id": {"id", "sku"}, "name": {"name"}, "sku": {"sku"}, "description": {"description", "short description"},
+			"category": {"categories"}, "tags": {"tags"}, "image": {"images"},
+		}
+	default:
+		line := saleLineNames
+		if t.col(saleLineNames...) < 0 {
+			// Without line ids, a line is named by its product.
+			line = append(append(append([]string{}, saleProdIDNames...), prodSKUNames...), saleNameNames...)
+		}
+		fields = map[string][]string{
+			"order": saleOrderNames, "line": line, "product id": append(append([]string{}, saleProdIDNames...), prodIDNames...),
+			"sku": prodSKUNames, "name": append(append([]string{}, saleNameNames...), prodNameNames...), "category": saleCatNames,
+			"date": saleDateNames, "channel": saleChannelNames, "region": saleRegionNames, "country": saleCountryNames,
+			"currency": currencyNames, "description": prodDescNames, "tags": prodTagNames, "image": prodImageNames,
+		}
 	}
-	if cur == "" {
-		cur = "(default currency)"
+	m := map[string]string{}
+	for field, names := range fields {
+		if i := t.col(names...); i >= 0 {
+			m[field] = t.name(i)
+		}
 	}
-	m := map[string]string{"currency": cur}
+	if _, ok := m["currency"]; !ok {
+		m["currency"] = "(default currency)"
+	}
 	if i := t.col(rateRateNames...); i >= 0 {
 		m["rate"] = t.name(i)
 	}

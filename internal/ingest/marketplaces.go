@@ -117,12 +117,20 @@ func (p *amazonOrders) parse(t *table) (Sale, *RowError) {
 	if r.Quantity, err = parseQuantity(t.get(p.qty)); err != nil {
 		return fail(p.qty, "quantity %v", err)
 	}
+	// Cancelled items have quantity 0 (and no price): they stay as lines of
+	// no revenue. Negative quantities are no Amazon report's.
+	if r.Quantity < 0 {
+		return fail(p.qty, "the quantity is negative")
+	}
 	var v [10]int64
 	for i, col := range []int{p.price, p.itemTax, p.shipPrice, p.shipTax, p.wrapPrice, p.wrapTax, p.itemPromo, p.shipPromo} {
 		var e *RowError
 		if v[i], e = optMoney(t, col, r.Currency); e != nil {
 			return Sale{}, e
 		}
+	}
+	if v[0] < 0 {
+		return fail(p.price, "the item price is negative")
 	}
 	r.Gross, r.Discount = v[0], abs64(v[6])
 	r.Shipping = v[2] + v[4] - abs64(v[7])
@@ -377,6 +385,9 @@ func parseProductDetails(s, cur string) ([]bcItem, error) {
 		if err != nil {
 			return nil, errors.New("Product Qty of " + strconv.Quote(it.name) + " " + err.Error())
 		}
+		if qty < 1 {
+			return nil, errors.New("Product Qty of " + strconv.Quote(it.name) + " must be at least 1")
+		}
 		it.qty = qty
 		digits := phantomos.MinorDigits(cur)
 		if u := vals["Product Unit Price"]; u != "" {
@@ -394,6 +405,9 @@ func parseProductDetails(s, cur string) ([]bcItem, error) {
 			}
 		} else {
 			return nil, errors.New("product " + strconv.Quote(it.name) + " has no Product Total Price or Unit Price")
+		}
+		if it.unit < 0 || it.total < 0 {
+			return nil, errors.New("the price of " + strconv.Quote(it.name) + " is negative")
 		}
 		out = append(out, it)
 	}

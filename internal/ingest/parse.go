@@ -114,6 +114,10 @@ func run[T any](t *table, p parser[T], s *Sink[T]) error {
 			s.Reject(e, 1)
 			continue
 		}
+		if e, ok := t.checkText(); !ok {
+			s.Reject(e, 1)
+			continue
+		}
 		if err := p.row(t, s); err != nil {
 			return err
 		}

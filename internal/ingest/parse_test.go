@@ -3,6 +3,7 @@ package ingest
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -239,6 +240,36 @@ func orderTotal(lines []Sale) map[string]int64 {
 	return out
 }
 
+// The export's Id column is Shopify's numeric order id, the key the sync
+// uses: every line of the order takes it (only the first row has it), and
+// the Name stays the order's display name. Negative units or prices are
+// refused; zero units pass (an order edit can leave them).
+func TestShopifyOrdersKeyedByID(t *testing.T) {
+	head := "Name,Financial Status,Currency,Subtotal,Shipping,Taxes,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price,Id\n"
+	in := head +
+		"#1001,paid,USD,15.00,0.00,0.00,15.00,2023-11-04 12:19:55 -0700,1,Bag,10.00,5483309760699\n" +
+		"#1001,,,,,,,2023-11-04 12:19:55 -0700,1,Pin,5.00,\n" +
+		"#1001,,,,,,,2023-11-04 12:19:55 -0700,0,Removed,5.00,\n" +
+		"#1002,paid,USD,5.00,0.00,0.00,5.00,2023-11-05 12:19:55 -0700,-1,Bag,5.00,5483309760700\n" +
+		"#1003,paid,USD,5.00,0.00,0.00,5.00,2023-11-05 12:19:55 -0700,1,Bag,-5.00,5483309760701\n"
+	c := parseSales(t, FormatShopify, in)
+	var got []string
+	for _, r := range c.recs {
+		got = append(got, r.OrderID+" "+r.OrderName+" "+r.LineID+" "+strconv.FormatInt(r.Quantity, 10))
+	}
+	want := []string{"5483309760699 #1001 1 1", "5483309760699 #1001 2 1", "5483309760699 #1001 3 0"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sales (-want +got):\n%s", diff)
+	}
+	wantRejects := []RowError{
+		{Line: 5, Column: "Lineitem quantity", Value: "-1", Reason: "the quantity is negative; refunds belong in Refunded Amount"},
+		{Line: 6, Column: "Lineitem price", Value: "-5.00", Reason: "the price is negative"},
+	}
+	if diff := cmp.Diff(wantRejects, c.rejects); diff != "" {
+		t.Errorf("rejects (-want +got):\n%s", diff)
+	}
+}
+
 func TestShopifyOrders(t *testing.T) {
 	head := "Name,Email,Financial Status,Currency,Subtotal,Shipping,Taxes,Total,Discount Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Lineitem discount,Shipping Zip,Shipping Country,Billing Country,Shipping Province,Refunded Amount,Source\n"
 	in := head +
@@ -266,11 +297,11 @@ func TestShopifyOrders(t *testing.T) {
 	}
 	at := time.Date(2023, 11, 4, 19, 19, 55, 0, time.UTC)
 	want := []Sale{
-		{Line: 3, OrderID: "#1", LineID: "2", SKU: "BAG-1", Name: "Bag", Category: "accessories", UnitPrice: 3000, OrderDate: at, Quantity: 1,
+		{Line: 3, OrderID: "#1", OrderName: "#1", LineID: "2", SKU: "BAG-1", Name: "Bag", Category: "accessories", UnitPrice: 3000, OrderDate: at, Quantity: 1,
 			Gross: 3000, Discount: 750, Refunded: 375, Shipping: 375, Tax: 150, Tip: 225, Currency: "USD", Country: "US", Region: "OR", Channel: "web"},
-		{Line: 4, OrderID: "#1", LineID: "3", Name: "Pin", Category: "accessories", UnitPrice: 500, OrderDate: at, Quantity: 2,
+		{Line: 4, OrderID: "#1", OrderName: "#1", LineID: "3", Name: "Pin", Category: "accessories", UnitPrice: 500, OrderDate: at, Quantity: 2,
 			Gross: 1000, Discount: 250, Refunded: 125, Shipping: 125, Tax: 50, Tip: 75, Currency: "USD", Country: "US", Region: "OR", Channel: "web"},
-		{Line: 5, OrderID: "#2", LineID: "1", Name: "Sample Box", OrderDate: time.Date(2023, 11, 5, 16, 0, 0, 0, time.UTC), Quantity: 1,
+		{Line: 5, OrderID: "#2", OrderName: "#2", LineID: "1", Name: "Sample Box", OrderDate: time.Date(2023, 11, 5, 16, 0, 0, 0, time.UTC), Quantity: 1,
 			Currency: "USD", Country: "CA", Channel: "shopify_draft_order"},
 	}
 	if diff := cmp.Diff(want, c.recs); diff != "" {

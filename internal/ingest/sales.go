@@ -103,6 +103,9 @@ func (p *genericSales) parse(t *table) (Sale, *RowError) {
 		if r.Quantity, err = parseQuantity(t.get(p.qty)); err != nil {
 			return fail(p.qty, "quantity %v", err)
 		}
+		if r.Quantity < 1 {
+			return fail(p.qty, "the quantity must be at least 1 (a return is a refund: use the refunded column)")
+		}
 	}
 	digits := phantomos.MinorDigits(r.Currency)
 	amount := func(i int) (int64, bool, *RowError) {
@@ -119,6 +122,9 @@ func (p *genericSales) parse(t *table) (Sale, *RowError) {
 	price, hasPrice, e := amount(p.price)
 	if e != nil {
 		return Sale{}, e
+	}
+	if price < 0 {
+		return fail(p.price, "the price is negative")
 	}
 	r.UnitPrice = price
 	gross, hasGross, e := amount(p.gross)
@@ -171,6 +177,9 @@ func (p *genericSales) parse(t *table) (Sale, *RowError) {
 		return fail(p.refunded, "a refund flag needs the line's gross amount or price")
 	default:
 		return fail(max(p.net, p.gross, p.price), "the line has no amount (gross, price × quantity or net)")
+	}
+	if gross < 0 {
+		return fail(max(p.gross, p.net), "the line's gross amount is negative (a return is a refund: use the refunded column)")
 	}
 	r.Gross, r.Discount, r.Refunded = gross, discount, refunded
 	if v := t.get(p.refundedAt); v != "" && refunded != 0 {

@@ -29,20 +29,27 @@ import (
 // its lines equals Total, and net = gross - discount - refunded is its
 // merchandise revenue after refunds. An order whose Total is not Subtotal +
 // Shipping + Taxes + Duties + tips is refused rather than guessed at.
-// The line id is the row's position within the order ("1", "2", …), the
-// order id the Name ("#1001"), the channel the Source (web, pos,
+// The order id is the Id column, Shopify's numeric id of the order — the
+// same id its API, webhooks and our sync key the order by — so a store's
+// history imported from a file and then synced counts each order once; a
+// file without Ids falls back to the Name ("#1001"), which is unique only
+// within one store. The line id is the row's position within the order
+// ("1", "2", …): the export has no line item ids, and the sync's version of
+// the order replaces the file's lines whole. Quantities may be 0 (an order
+// edit can leave a line without units) but not negative, and prices not
+// negative. The channel the Source (web, pos,
 // shopify_draft_order, …), the country the shipping country (else billing).
 type shopifyOrders struct {
 	cfg                                                                Config
 	t                                                                  *table
 	name, fin, currency, subtotal, shipping, taxes, total, discount    int
 	created, qty, liName, liPrice, liSKU, liDiscount, refunded, duties int
-	shipCountry, billCountry, shipProv, billProv, source               int
+	shipCountry, billCountry, shipProv, billProv, source, id           int
 	o                                                                  *shopifyOrder
 }
 
 type shopifyOrder struct {
-	name                                               string
+	name, id                                           string
 	line                                               int64 // of the first row
 	rows                                               int64
 	err                                                *RowError
@@ -64,6 +71,7 @@ func newShopifyOrders(t *table, cfg Config) (*shopifyOrders, error) {
 		liDiscount: t.col("lineitem discount"), refunded: t.col("refunded amount"), duties: t.col("duties"),
 		shipCountry: t.col("shipping country"), billCountry: t.col("billing country"),
 		shipProv: t.col("shipping province"), billProv: t.col("billing province"), source: t.col("source"),
+		id: t.col("id"),
 	}
 	for _, c := range []struct {
 		i    int
@@ -102,9 +110,17 @@ func (p *shopifyOrders) row(t *table, s *Sink[Sale]) error {
 		fail(t.errAt(p.qty, "quantity %v", err))
 		return nil
 	}
+	if qty < 0 {
+		fail(t.errAt(p.qty, "the quantity is negative; refunds belong in Refunded Amount"))
+		return nil
+	}
 	price, e := money(t, p.liPrice, o.currency)
 	if e != nil {
 		o.err = e
+		return nil
+	}
+	if price < 0 {
+		fail(t.errAt(p.liPrice, "the price is negative"))
 		return nil
 	}
 	liDiscount, e := optMoney(t, p.liDiscount, o.currency)
@@ -123,9 +139,12 @@ func (p *shopifyOrders) row(t *table, s *Sink[Sale]) error {
 		return nil
 	}
 	line := Sale{
-		Line: t.line(), OrderID: o.name, LineID: strconv.FormatInt(o.rows, 10), SKU: t.get(p.liSKU), Name: item,
+		Line: t.line(), OrderID: cmpOr(o.id, o.name), OrderName: o.name, LineID: strconv.FormatInt(o.rows, 10), SKU: t.get(p.liSKU), Name: item,
 		Category: classify(item), UnitPrice: price, OrderDate: o.created, Quantity: qty, Gross: gross, Discount: liDiscount,
 		Currency: o.currency, Country: o.country, Region: o.region, Channel: o.channel,
+	}
+	if product, _, ok := splitVariant(item); ok {
+		line.ProductName = product
 	}
 	if strings.EqualFold(item, "tip") {
 		o.tips += gross
@@ -140,6 +159,7 @@ func (p *shopifyOrders) row(t *table, s *Sink[Sale]) error {
 // header reads the order fields of an order's first row.
 func (p *shopifyOrders) header(t *table) {
 	o := p.o
+	o.id = t.get(p.id)
 	fail := func(e RowError) { o.err = &e }
 	if t.get(p.fin) == "" {
 		fail(t.errAt(p.fin, "the first row of order %s has no Financial Status, so it lacks the order's totals (rows of an order must follow each other, the one with the totals first)", o.name))

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/store"
 )
 
 // table reads a delimited file row by row: it strips a UTF-8 byte order
@@ -19,14 +20,17 @@ import (
 // line and column.
 type table struct {
 	r      *csv.Reader
+	bound  *rowBound
 	header []string       // as written in the file, trimmed
 	index  map[string]int // normalised header name → first column with it
 	rec    []string       // current record
 	rows   int64          // data rows read
 }
 
-// maxErrValue bounds the value quoted in an error report.
-const maxErrValue = 200
+// MaxRowBytes bounds one row of a file (all its fields, quoted line breaks
+// included): the CSV reader holds a whole row in memory, so this is what
+// one row can cost, whatever the file.
+const MaxRowBytes = 1 << 20
 
 func openTable(r io.Reader) (*table, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -36,22 +40,26 @@ func openTable(r io.Reader) (*table, error) {
 	// Peek blocks until it has the bytes or the input ends, so a short
 	// file yields what there is.
 	first, _ := br.Peek(16 << 10)
-	cr := csv.NewReader(br)
+	bound := &rowBound{r: br, line: 1, start: 1}
+	cr := csv.NewReader(bound)
 	cr.Comma = sniffDelimiter(first)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	head, err := cr.Read()
+	if bound.err != nil {
+		return nil, bound.err
+	}
 	if errors.Is(err, io.EOF) {
 		return nil, phantomos.Errorf(phantomos.EINVALID, "The file is empty: it needs a header row naming its columns.")
 	}
 	if err != nil {
 		return nil, csvError(err)
 	}
-	t := &table{r: cr, index: map[string]int{}}
+	t := &table{r: cr, bound: bound, index: map[string]int{}}
 	t.header = make([]string, len(head))
 	for i, h := range head {
 		h = strings.TrimSpace(h)
-		if !utf8.ValidString(h) {
+		if !utf8.ValidString(h) || strings.IndexByte(h, 0) >= 0 {
 			return nil, phantomos.Errorf(phantomos.EINVALID, "Line 1: the header is not UTF-8 text; save the file as UTF-8 CSV.")
 		}
 		t.header[i] = h
@@ -138,6 +146,9 @@ func (t *table) col(names ...string) int {
 // EINVALID error naming the line for a file that is not valid CSV.
 func (t *table) next() error {
 	rec, err := t.r.Read()
+	if t.bound.err != nil {
+		return t.bound.err
+	}
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return io.EOF
@@ -223,13 +234,68 @@ func (t *table) checkWidth() (RowError, bool) {
 	return RowError{}, true
 }
 
-func clip(s string) string {
-	if len(s) <= maxErrValue {
-		return s
+// checkText refuses a row with a field that is not UTF-8 text or holds a
+// NUL byte, naming the first such field: neither database can store them
+// as text (PostgreSQL refuses them, SQLite would keep bytes no page can
+// show), so they are caught here, in the preview as in the import.
+func (t *table) checkText() (RowError, bool) {
+	for i, f := range t.rec {
+		if utf8.ValidString(f) && strings.IndexByte(f, 0) < 0 {
+			continue
+		}
+		reason := "the field is not UTF-8 text; save the file as UTF-8 CSV"
+		if strings.IndexByte(f, 0) >= 0 {
+			reason = "the field contains a NUL byte, which text cannot hold"
+		}
+		name := t.name(i)
+		if name == "" {
+			name = fmt.Sprintf("column %d", i+1)
+		}
+		return RowError{Line: t.lineOf(i), Column: name, Value: clip(f), Reason: reason}, false
 	}
-	cut := maxErrValue
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	return RowError{}, true
+}
+
+// clip makes a value fit to quote in an error (see store.ClipValue).
+func clip(s string) string { return store.ClipValue(s) }
+
+// rowBound passes a file through to the CSV reader and stops it when one
+// row exceeds MaxRowBytes, so a 10 MB field costs an error, not memory.
+// It follows quotes to know where rows end: a line break inside a quoted
+// field does not end the row (a doubled quote toggles twice).
+type rowBound struct {
+	r      io.Reader
+	n      int64 // bytes of the current row so far
+	quoted bool
+	line   int64 // current line
+	start  int64 // line the current row starts on
+	err    error // set once the bound is hit
+}
+
+func (b *rowBound) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
 	}
-	return s[:cut] + "…"
+	n, err := b.r.Read(p)
+	for _, c := range p[:n] {
+		b.n++
+		switch c {
+		case '"':
+			b.quoted = !b.quoted
+		case '\n':
+			b.line++
+			if !b.quoted {
+				b.n, b.start = 0, b.line
+			}
+		}
+		if b.n > MaxRowBytes {
+			reason := fmt.Sprintf("the row is longer than %d MiB, more than any real export holds (is a quote left open?)", MaxRowBytes>>20)
+			b.err = &syntaxError{
+				row: RowError{Line: b.start, Reason: reason},
+				err: phantomos.Errorf(phantomos.EINVALID, "Line %d: %s.", b.start, reason),
+			}
+			return 0, b.err
+		}
+	}
+	return n, err
 }

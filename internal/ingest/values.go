@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/phantomos/phantomos"
 )
@@ -303,7 +304,11 @@ func plainText(s string) string {
 	}
 	out := strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
 	if len(out) > 4000 {
-		out = clip(out[:4000])
+		cut := 4000
+		for cut > 0 && !utf8.RuneStart(out[cut]) {
+			cut--
+		}
+		out = out[:cut] + "…"
 	}
 	return out
 }

@@ -214,7 +214,23 @@ func printImport(e *env, file string, res *ingest.Result, took time.Duration) {
 	if res.ProductsCreated > 0 {
 		fmt.Fprintf(e.stdout, " · new unmapped products %d", res.ProductsCreated)
 	}
+	if res.Deleted > 0 {
+		fmt.Fprintf(e.stdout, " · lines removed %d", res.Deleted)
+	}
 	fmt.Fprintf(e.stdout, " · %s\n", took.Round(time.Millisecond))
+	if res.Stale > 0 {
+		fmt.Fprintf(e.stdout, "  %d orders skipped: the stored version is newer (written by a sync)\n", res.Stale)
+	}
+	if res.OrdersChanged > 0 {
+		what := "changed"
+		if res.DryRun {
+			what = "would change"
+		}
+		fmt.Fprintf(e.stdout, "  %s %d existing orders of source %q, e.g. %s\n", what, res.OrdersChanged, res.Source, strings.Join(res.ChangedExamples, ", "))
+		if res.DryRun {
+			fmt.Fprintln(e.stdout, "  (if this file is another store's, import it with --source NAME)")
+		}
+	}
 	for _, re := range res.Errors {
 		fmt.Fprintf(e.stdout, "  %s\n", re.Error())
 	}

@@ -2,12 +2,17 @@ package run
 
 import (
 	"bytes"
+	"context"
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/phantomos/phantomos/internal/store"
 )
 
 // TestImportProgress: with --progress, a long import reports rows read,
@@ -98,5 +103,102 @@ func TestGroupDigitsAndByteSize(t *testing.T) {
 		if got := byteSize(n); got != want {
 			t.Errorf("byteSize(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestImportSharedShopifyExports is the check of issue 13: the two real
+// Shopify order exports of ../shared/eval-data, from two stores that both
+// number orders from #1001, imported one after the other into one
+// publisher without --source, keep all 81 + 228 = 309 orders (keyed by
+// Shopify's order id, not the Name), with every order's Total; importing
+// both again changes nothing. It skips when the shared data is absent.
+func TestImportSharedShopifyExports(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "eval-data", "shopify-orders-exports-redacted")
+	files := []string{filepath.Join(dir, "explorer_clothing_orders_export_redacted.csv"), filepath.Join(dir, "yancy_handmade_orders_export_redacted.csv")}
+	var wantTotal int64
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Skipf("shared evaluation data absent: %v", err)
+		}
+		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := map[string]int{}
+		for i, h := range recs[0] {
+			col[h] = i
+		}
+		for _, r := range recs[1:] {
+			if r[col["Financial Status"]] != "" {
+				whole, frac, _ := strings.Cut(r[col["Total"]], ".")
+				v, _ := strconv.ParseInt(whole+(frac + "00")[:2], 10, 64)
+				wantTotal += v
+			}
+		}
+	}
+	db := filepath.Join(t.TempDir(), "shop.db")
+	if _, _, err := runCLI(t, nil, "", "publisher", "add", "--db", db, "--name", "Two shops", "--slug", "two"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(round string) {
+		t.Helper()
+		s, err := store.Open(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var orders, total int64
+		if err := s.DB().QueryRow(`SELECT COUNT(DISTINCT s.connector_id || '/' || s.external_order_id), SUM(s.gross - s.discount + s.shipping + s.tax + s.tip)
+			FROM sales s JOIN publishers p ON p.id = s.publisher_id WHERE p.slug = 'two'`).Scan(&orders, &total); err != nil {
+			t.Fatal(err)
+		}
+		if orders != 309 || total != wantTotal {
+			t.Errorf("%s: %d orders totalling %d, want 309 totalling %d", round, orders, total, wantTotal)
+		}
+	}
+	for _, f := range files {
+		out, errOut, err := runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "two", f)
+		if err != nil || strings.Contains(out, "existing orders") {
+			t.Fatalf("import %s: %v\n%s%s", f, err, out, errOut)
+		}
+	}
+	check("first import")
+	for _, f := range files {
+		out, errOut, err := runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "two", f)
+		if err != nil || !strings.Contains(out, "inserted 0 · updated 0") || strings.Contains(out, "removed") || strings.Contains(out, "existing orders") {
+			t.Fatalf("re-import %s changed something: %v\n%s%s", f, err, out, errOut)
+		}
+	}
+	check("re-import")
+}
+
+// TestImportDryRunShowsChangedOrders: --dry-run says how many stored orders
+// a file would change, with examples and the way out (--source); a real
+// import prints what it changed.
+func TestImportDryRunShowsChangedOrders(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "c.db")
+	if _, _, err := runCLI(t, nil, "", "publisher", "add", "--db", db, "--name", "Chg", "--slug", "chg"); err != nil {
+		t.Fatal(err)
+	}
+	first := filepath.Join(dir, "a.csv")
+	os.WriteFile(first, []byte("order_id,date,sku,quantity,total,currency\nA1,2026-01-05,X,2,10.00,USD\nA2,2026-01-06,Y,1,5.50,USD\n"), 0o644)
+	second := filepath.Join(dir, "b.csv")
+	os.WriteFile(second, []byte("order_id,date,sku,quantity,total,currency\nA1,2026-01-05,X,2,12.00,USD\nA2,2026-01-06,Y,1,5.50,USD\n"), 0o644)
+	if out, _, err := runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "chg", first); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, _, err := runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "chg", "--dry-run", second)
+	if err != nil || !strings.Contains(out, `would change 1 existing orders of source "CSV import", e.g. A1`) || !strings.Contains(out, "--source NAME") {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "chg", "--source", "Other store", second)
+	if err != nil || strings.Contains(out, "existing orders") || !strings.Contains(out, "inserted 2") {
+		t.Fatalf("another source: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, nil, "", "import", "sales", "--db", db, "--publisher", "chg", second)
+	if err != nil || !strings.Contains(out, `changed 1 existing orders of source "CSV import", e.g. A1`) {
+		t.Fatalf("import: %v\n%s", err, out)
 	}
 }

@@ -56,8 +56,9 @@ type ImportSpec struct {
 	Format   string // the source format, recorded in import_runs
 	FileName string
 	// Source names the connector that products and sales are keyed under
-	// ("Shopify export", "CSV import"); one csv connector per publisher and
-	// name is created on demand.
+	// ("Shopify export", "CSV import"), by name or id: an existing connector
+	// of the publisher (a synced store's, so that its history file and its
+	// sync key orders alike), else a csv connector created on demand.
 	Source string
 	// ConnectorID writes under an existing connector of the publisher (a
 	// synced store) instead of the csv connector named Source.
@@ -96,12 +97,24 @@ func (sp *ImportSpec) column(field string) string {
 type ImportReport struct {
 	RunID           string // empty for a dry run
 	ConnectorID     string
+	ConnectorName   string // the source's name, also when chosen by id
 	Seen            int64
 	Inserted        int64
 	Updated         int64
 	Skipped         int64
 	Failed          int64
 	ProductsCreated int64 // unmapped products created for sales of unknown products
+	// Stale counts orders not written because the stored version is newer
+	// (see SaleRow.UpdatedAt).
+	Stale int64
+	// Deleted counts stored sale lines removed because the new version of
+	// their order no longer has them.
+	Deleted int64
+	// OrdersChanged counts orders that existed before the import and that
+	// it changed (a line added, changed or removed); ChangedExamples names a
+	// few of them.
+	OrdersChanged   int64
+	ChangedExamples []string
 	Errors          []RowError
 	// ErrorCount counts every row error, including those beyond MaxErrors.
 	ErrorCount int64
@@ -131,13 +144,30 @@ type ProductRow struct {
 // merchandise. The product is found by ProductID (the source's id), then
 // SKU, then (when neither is known) Name; an unknown product is created
 // unmapped.
+//
+// An order (OrderID within the import's connector) is the unit of
+// replacement: writing an order replaces the lines stored for it, so a line
+// the new version lacks is deleted, whichever path (file, sync, webhook)
+// wrote either version. UpdatedAt is the source's last-update time of the
+// order (the same on all its lines; zero when the source gives none, as
+// files do). An order is not written, and counts as Stale, when the stored
+// version has a time and the new one is older or has none: an older update
+// never overwrites a newer one, and a file never overwrites what a sync
+// wrote with a time. A timeless stored version (from a file) is always
+// overwritten.
 type SaleRow struct {
-	Line            int64
-	OrderID         string
-	LineID          string
-	ProductID       string
-	SKU             string
-	Name            string
+	Line      int64
+	OrderID   string
+	OrderName string // how people name the order ("#1001"), for messages; optional
+	LineID    string
+	ProductID string
+	SKU       string
+	Name      string
+	// ProductName is the product apart from its variant when Name names a
+	// variant ("White Hoodie" of "White Hoodie - S"), for files without
+	// product ids: an unknown product is then created once for all its
+	// variants, so a reviewer maps it once. Empty when Name is the product.
+	ProductName     string
 	Category        string
 	UnitPrice       int64
 	OrderDate       time.Time
@@ -154,6 +184,7 @@ type SaleRow struct {
 	Country         string
 	Region          string
 	Channel         string
+	UpdatedAt       time.Time // the source's updated_at of the order; zero when unknown
 }
 
 // AssetRow is one asset of a game IP.
@@ -200,6 +231,7 @@ type ImportWriter struct {
 	salesStmt *sql.Stmt         // SQLite upsert of a full chunk
 	pgTemp    bool
 	records   []saleRecord
+	orders    *orderLedger // the orders this import writes; nil until the first sales
 }
 
 type fxPoint struct {
@@ -282,12 +314,18 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 			return err
 		}
 		w.rep.ConnectorID = w.connectorID
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM connectors WHERE publisher_id = $1 AND id = $2`, w.pub, w.connectorID).Scan(&w.rep.ConnectorName); err != nil {
+			return fmt.Errorf("connector %s: %w", w.connectorID, err)
+		}
 	}
 	if err := fn(w); err != nil {
 		return err
 	}
 	if w.rep.Failed > 0 && !w.spec.ValidOnly && !w.spec.DryRun {
 		return nil // refused by Import; the deferred rollback discards everything
+	}
+	if err := w.finishOrders(ctx); err != nil {
+		return err
 	}
 	if w.spec.DryRun {
 		w.rep.From, w.rep.To = w.touchedRange()
@@ -315,6 +353,9 @@ func (w *ImportWriter) AddSeen(n int64) { w.rep.Seen += n }
 // Reject records an invalid input: rows rows fail (an order spanning three
 // rows fails as three) and e is kept in the report while there is room.
 func (w *ImportWriter) Reject(e RowError, rows int64) {
+	// Whatever a parser or a source passed on, a report quotes no huge
+	// value, and no bytes that PostgreSQL or a browser cannot take.
+	e.Value, e.Column, e.Reason = ClipValue(e.Value), ClipValue(e.Column), cleanText(e.Reason)
 	w.rep.Failed += rows
 	w.rep.ErrorCount++
 	if len(w.rep.Errors) < w.spec.MaxErrors {
@@ -470,6 +511,20 @@ func (w *ImportWriter) ensureConnector(ctx context.Context) (string, error) {
 	if name == "" {
 		name = "CSV import"
 	}
+	// A source may be named by its connector's id (any of the publisher's
+	// connectors: a synced store takes the history file of its orders).
+	if phantomos.ValidID(name) {
+		var id string
+		err := w.tx.QueryRowContext(ctx, `SELECT id FROM connectors WHERE publisher_id = $1 AND id = $2`, w.pub, name).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("connector %s: %w", name, err)
+		}
+	}
+	// Otherwise by name: an existing connector of any type (a synced store
+	// by its name), or a new csv source.
 	_, err := w.tx.ExecContext(ctx, `INSERT INTO connectors (id, publisher_id, type, name, status, created_at, updated_at)
 		VALUES ($1, $2, 'csv', $3, 'active', $4, $4) ON CONFLICT (publisher_id, name) DO NOTHING`, phantomos.NewID(), w.pub, name, w.now)
 	if err != nil {
@@ -578,6 +633,22 @@ func scanStoredProduct(rows *sql.Rows) (*storedProduct, error) {
 // came. Fields the row leaves empty keep their stored value; mapping
 // decisions are never touched.
 func (w *ImportWriter) WriteProducts(ctx context.Context, rows []ProductRow) error {
+	bad := false
+	for i := range rows {
+		if e, ok := rows[i].checkText(&w.spec); !ok {
+			w.Reject(e, 1)
+			bad = true
+		}
+	}
+	if bad {
+		ok := rows[:0:0]
+		for i := range rows {
+			if _, fine := rows[i].checkText(&w.spec); fine {
+				ok = append(ok, rows[i])
+			}
+		}
+		rows = ok
+	}
 	if w.Stopped() {
 		return nil
 	}
@@ -818,6 +889,9 @@ type saleRecord struct {
 	fxRate                         float64
 	refundedAt                     time.Time     // zero: none or unknown
 	refundDay                      phantomos.Day // "": none or unknown
+	orderUpdatedAt                 time.Time     // zero: unknown
+	orderName                      string
+	line                           int64
 }
 
 var importSaleColumns = []string{
@@ -825,7 +899,7 @@ var importSaleColumns = []string{
 	"order_date", "day", "quantity", "gross", "discount", "refunded", "net", "currency",
 	"net_reporting", "gross_reporting", "discount_reporting", "refunded_reporting",
 	"country", "region", "channel", "shipping", "tax", "tip", "charges_refunded", "fx_rate",
-	"refunded_at", "refund_day", "created_at", "updated_at",
+	"refunded_at", "refund_day", "order_updated_at", "created_at", "updated_at",
 }
 
 func (w *ImportWriter) saleValues(x *saleRecord) []any {
@@ -835,6 +909,10 @@ func (w *ImportWriter) saleValues(x *saleRecord) []any {
 	var refundedAt, refundDay any
 	if x.refundDay != "" {
 		refundedAt, refundDay = x.refundedAt, string(x.refundDay)
+	}
+	var orderUpdatedAt any
+	if !x.orderUpdatedAt.IsZero() {
+		orderUpdatedAt = x.orderUpdatedAt
 	}
 	if w.s.dialect == Postgres {
 		day = x.day.Time()
@@ -847,7 +925,7 @@ func (w *ImportWriter) saleValues(x *saleRecord) []any {
 		x.orderDate, day, x.quantity, x.gross, x.discount, x.refunded, x.net, x.currency,
 		x.netR, x.grossR, x.discountR, x.refR,
 		x.country, x.region, x.channel, x.shipping, x.tax, x.tip, x.chargesRef, x.fxRate,
-		refundedAt, refundDay, w.now, w.now,
+		refundedAt, refundDay, orderUpdatedAt, w.now, w.now,
 	}
 }
 
@@ -865,7 +943,7 @@ var saleUpsertTail = func() string {
 		set = append(set, c+" = excluded."+c)
 		diff = append(diff, "sales."+c+" <> excluded."+c)
 	}
-	for _, c := range []string{"refunded_at", "refund_day"} { // nullable
+	for _, c := range []string{"refunded_at", "refund_day", "order_updated_at"} { // nullable
 		set = append(set, c+" = excluded."+c)
 		diff = append(diff, "sales."+c+" IS DISTINCT FROM excluded."+c)
 	}
@@ -880,11 +958,16 @@ const sqliteSaleChunk = 100
 
 // WriteSales converts a batch of sale lines to the reporting currency,
 // resolves (or creates, unmapped) their products and upserts them. A line
-// without an FX rate for its day is refused. Within one call a repeated
-// (order, line) key starts a new statement, so the later row wins.
+// without an FX rate for its day is refused, and so is an (order, line) key
+// that the import already had: one import holds each line once. Orders are
+// written whole, newest version wins (see SaleRow): the lines of an order
+// that the import does not have are deleted when it finishes.
 func (w *ImportWriter) WriteSales(ctx context.Context, rows []SaleRow) error {
 	if err := w.loadRates(ctx); err != nil {
 		return err
+	}
+	if err := w.startOrders(ctx); err != nil {
+		return fmt.Errorf("sales: %w", err)
 	}
 	w.records = w.records[:0]
 	valid := make([]*SaleRow, 0, len(rows))
@@ -897,7 +980,17 @@ func (w *ImportWriter) WriteSales(ctx context.Context, rows []SaleRow) error {
 		w.records = append(w.records, rec)
 		valid = append(valid, r)
 	}
+	var err error
+	if valid, err = w.dropDuplicateLines(ctx, valid); err != nil {
+		return fmt.Errorf("sales: %w", err)
+	}
 	if w.Stopped() || len(valid) == 0 {
+		return nil
+	}
+	if valid, err = w.dropStaleOrders(ctx, valid); err != nil {
+		return fmt.Errorf("sales: %w", err)
+	}
+	if len(valid) == 0 {
 		return nil
 	}
 	if err := w.resolveProducts(ctx, valid); err != nil {
@@ -906,20 +999,7 @@ func (w *ImportWriter) WriteSales(ctx context.Context, rows []SaleRow) error {
 	for i, r := range valid {
 		w.records[i].productID = w.products[saleProductKey(r)]
 	}
-	keys := map[[2]string]bool{}
-	start := 0
-	for i := range w.records {
-		k := [2]string{w.records[i].orderID, w.records[i].lineID}
-		if keys[k] {
-			if err := w.upsertSales(ctx, w.records[start:i]); err != nil {
-				return err
-			}
-			clear(keys)
-			start = i
-		}
-		keys[k] = true
-	}
-	return w.upsertSales(ctx, w.records[start:])
+	return w.upsertSales(ctx, w.records)
 }
 
 // convert validates r and computes its record, or refuses it.
@@ -940,6 +1020,15 @@ func (w *ImportWriter) convert(r *SaleRow) (saleRecord, bool) {
 		w.Reject(RowError{Line: r.Line, Value: r.OrderID, Reason: bad}, 1)
 		return saleRecord{}, false
 	}
+	if e, ok := w.spec.checkText(r.Line, r.textFields()); !ok {
+		w.Reject(e, 1)
+		return saleRecord{}, false
+	}
+	if limit := w.now.Add(MaxFutureSkew); r.OrderDate.After(limit) {
+		w.Reject(RowError{Line: r.Line, Column: w.spec.column("date"), Value: r.OrderDate.UTC().Format(time.RFC3339),
+			Reason: fmt.Sprintf("the order date is in the future (after %s)", limit.Format(time.RFC3339))}, 1)
+		return saleRecord{}, false
+	}
 	day := phantomos.DayOf(r.OrderDate, w.loc)
 	rate, ok := w.rate(r.Currency, day)
 	if !ok {
@@ -953,7 +1042,7 @@ func (w *ImportWriter) convert(r *SaleRow) (saleRecord, bool) {
 	}
 	conv := func(v int64) int64 { return convertMinor(v, r.Currency, w.reporting, rate) }
 	rec := saleRecord{
-		id: phantomos.NewID(), orderID: r.OrderID, lineID: r.LineID,
+		id: phantomos.NewID(), orderID: r.OrderID, lineID: r.LineID, orderName: r.OrderName, line: r.Line,
 		orderDate: r.OrderDate.UTC().Truncate(time.Microsecond), day: day, quantity: r.Quantity,
 		gross: r.Gross, discount: r.Discount, refunded: r.Refunded, net: r.Gross - r.Discount - r.Refunded,
 		currency: r.Currency, country: r.Country, region: r.Region, channel: r.Channel,
@@ -969,6 +1058,9 @@ func (w *ImportWriter) convert(r *SaleRow) (saleRecord, bool) {
 	// File parsers refuse a refund dated before its order; one that comes
 	// from a sync anyway (a back-dated order) is booked with its order
 	// rather than stopping the sync.
+	if !r.UpdatedAt.IsZero() {
+		rec.orderUpdatedAt = r.UpdatedAt.UTC().Truncate(time.Microsecond)
+	}
 	if !r.RefundedAt.IsZero() && r.Refunded != 0 {
 		rec.refundedAt = r.RefundedAt.UTC().Truncate(time.Microsecond)
 		rec.refundDay = max(phantomos.DayOf(r.RefundedAt, w.loc), day)
@@ -1170,7 +1262,9 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 		}
 	}
 	// 3. Unknown: create, unmapped, so the sale is kept and shows up for
-	// tagging.
+	// tagging; the variants of one product share the product made for the
+	// first of them.
+	variants := map[string]string{}
 	for _, r := range rest {
 		k := saleProductKey(r)
 		if p := bySKU[r.SKU]; r.SKU != "" && p != nil {
@@ -1178,6 +1272,14 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 			continue
 		}
 		if id, ok := byName[r.Name]; r.SKU == "" && r.ProductID == "" && ok {
+			w.products[k] = id
+			continue
+		}
+		if r.ProductName != "" && r.ProductID == "" {
+			id, err := w.variantProduct(ctx, r, variants)
+			if err != nil {
+				return err
+			}
 			w.products[k] = id
 			continue
 		}
@@ -1195,6 +1297,35 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 		w.rep.ProductsCreated++
 	}
 	return nil
+}
+
+// variantProduct returns the product that the variant r belongs to, by its
+// ProductName within the import's connector, creating it (unmapped) the
+// first time; made remembers those found or made during this import.
+func (w *ImportWriter) variantProduct(ctx context.Context, r *SaleRow, made map[string]string) (string, error) {
+	ext := "product:" + r.ProductName
+	if id, ok := made[ext]; ok {
+		return id, nil
+	}
+	var id string
+	err := w.tx.QueryRowContext(ctx, `SELECT id FROM products WHERE publisher_id = $1 AND connector_id = $2 AND external_id = $3`,
+		w.pub, w.connectorID, ext).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		price := r.UnitPrice
+		if price == 0 && r.Quantity > 0 {
+			price = r.Gross / r.Quantity
+		}
+		id, err = w.insertProduct(ctx, ext, &ProductRow{Name: r.ProductName, Category: r.Category, Price: price, Currency: r.Currency}, phantomos.MappingUnmapped)
+		if err != nil {
+			return "", err
+		}
+		w.rep.ProductsCreated++
+	case err != nil:
+		return "", err
+	}
+	made[ext] = id
+	return id, nil
 }
 
 func cmpOr(vals ...string) string {
@@ -1241,7 +1372,7 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 			}
 			b.WriteString(row)
 		}
-		b.WriteString(saleUpsertTail + ` RETURNING id, day, prev_day, refund_day, prev_refund_day`)
+		b.WriteString(saleUpsertTail + ` RETURNING id, day, prev_day, refund_day, prev_refund_day, external_order_id`)
 		var err error
 		if stmt, err = w.tx.PrepareContext(ctx, b.String()); err != nil {
 			return err
@@ -1264,13 +1395,15 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 	}
 	defer rows.Close()
 	var changed int64
+	var changedOrders []string
 	for rows.Next() {
-		var id string
+		var id, order string
 		var day, prev, refundDay, prevRefundDay any
-		if err := rows.Scan(&id, &day, &prev, &refundDay, &prevRefundDay); err != nil {
+		if err := rows.Scan(&id, &day, &prev, &refundDay, &prevRefundDay, &order); err != nil {
 			return err
 		}
 		changed++
+		changedOrders = append(changedOrders, order)
 		if _, ok := proposed[id]; ok {
 			w.rep.Inserted++
 		} else {
@@ -1283,8 +1416,9 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	rows.Close()
 	w.rep.Skipped += int64(len(recs)) - changed
-	return nil
+	return w.orders.markChanged(ctx, w.tx, changedOrders)
 }
 
 // touch records the days whose rollups the write changed: the order days
@@ -1331,9 +1465,13 @@ func (w *ImportWriter) upsertSalesPostgres(ctx context.Context, recs []saleRecor
 		return err
 	}
 	cols := strings.Join(importSaleColumns, ", ")
+	// The orders that existed before the import and had a line changed
+	// are marked in the import's order ledger by the same statement.
 	rows, err := w.tx.QueryContext(ctx, `WITH w AS (
 			INSERT INTO sales (`+cols+`) SELECT `+cols+` FROM ingest_sales`+saleUpsertTail+`
-			RETURNING (xmax = 0) AS inserted, day, prev_day, refund_day, prev_refund_day)
+			RETURNING (xmax = 0) AS inserted, day, prev_day, refund_day, prev_refund_day, external_order_id),
+		c AS (UPDATE ingest_orders SET changed = 1 WHERE existed = 1 AND changed = 0
+			AND order_id IN (SELECT external_order_id FROM w))
 		SELECT inserted, day, prev_day, refund_day, prev_refund_day, COUNT(*) FROM w
 		GROUP BY inserted, day, prev_day, refund_day, prev_refund_day`)
 	if err != nil {

@@ -50,6 +50,10 @@ type importJSON struct {
 	Skipped         int64             `json:"unchanged"`
 	Failed          int64             `json:"failed"`
 	ProductsCreated int64             `json:"products_created"`
+	Stale           int64             `json:"stale_orders"`
+	Deleted         int64             `json:"lines_removed"`
+	OrdersChanged   int64             `json:"orders_changed"`
+	ChangedExamples []string          `json:"changed_examples"`
 	ErrorCount      int64             `json:"error_count"`
 	Errors          []ingest.RowError `json:"errors"`
 }
@@ -57,9 +61,13 @@ type importJSON struct {
 func toImportJSON(res *ingest.Result) importJSON {
 	out := importJSON{RunID: res.RunID, Kind: string(res.Kind), Format: res.Format, Source: res.Source, DryRun: res.DryRun,
 		Seen: res.Seen, Inserted: res.Inserted, Updated: res.Updated, Skipped: res.Skipped, Failed: res.Failed,
-		ProductsCreated: res.ProductsCreated, ErrorCount: res.ErrorCount, Errors: res.Errors}
+		ProductsCreated: res.ProductsCreated, Stale: res.Stale, Deleted: res.Deleted, OrdersChanged: res.OrdersChanged,
+		ChangedExamples: res.ChangedExamples, ErrorCount: res.ErrorCount, Errors: res.Errors}
 	if out.Errors == nil {
 		out.Errors = []ingest.RowError{}
+	}
+	if out.ChangedExamples == nil {
+		out.ChangedExamples = []string{}
 	}
 	return out
 }
@@ -123,6 +131,12 @@ type upload struct {
 	Created   time.Time             `json:"created"`
 	Rows      int64                 `json:"rows"` // read by the preview: the total a background import counts towards
 	Errors    []ingest.RowError     `json:"errors"`
+	// Source is the connector (id) or source name chosen for the file;
+	// "" takes the format's default.
+	Source string `json:"source"`
+	// OrdersChanged is how many stored orders the preview found the file
+	// changes: the import then needs an explicit confirmation.
+	OrdersChanged int64 `json:"orders_changed"`
 }
 
 const uploadTTL = time.Hour
@@ -190,6 +204,10 @@ func (s *Server) handleImportUpload(w http.ResponseWriter, r *http.Request) erro
 	if format == "" {
 		format = ingest.FormatAuto
 	}
+	source, err := importSource(r)
+	if err != nil {
+		return err
+	}
 	f, h, err := r.FormFile("file")
 	if err != nil {
 		return phantomos.Errorf(phantomos.EINVALID, "Choose a file to upload.")
@@ -215,13 +233,14 @@ func (s *Server) handleImportUpload(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	res, ierr := ingest.Import(r.Context(), s.store, a.PublisherID, kind, format, in, ingest.Options{DryRun: true, FileName: h.Filename})
+	res, ierr := ingest.Import(r.Context(), s.store, a.PublisherID, kind, format, in, ingest.Options{DryRun: true, FileName: h.Filename, Source: source})
 	in.Close()
 	if res == nil {
 		os.Remove(data)
 		return ierr
 	}
-	u := upload{Publisher: a.PublisherID, Kind: kind, Format: res.Format, FileName: h.Filename, Created: time.Now(), Rows: res.Seen, Errors: res.Errors}
+	u := upload{Publisher: a.PublisherID, Kind: kind, Format: res.Format, FileName: h.Filename, Created: time.Now(), Rows: res.Seen, Errors: res.Errors,
+		Source: source, OrdersChanged: res.OrdersChanged}
 	b, _ := json.Marshal(u)
 	if err := os.WriteFile(meta, b, 0o600); err != nil {
 		return err
@@ -246,6 +265,9 @@ func (s *Server) handleImportConfirm(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	validOnly := r.PostFormValue("valid_only") == "true"
+	if u.OrdersChanged > 0 && r.PostFormValue("update_existing") != "true" {
+		return phantomos.Errorf(phantomos.EINVALID, "This file changes %d orders already stored: tick “Update the existing orders” to import it, or upload it again with another source if it belongs to another store.", u.OrdersChanged)
+	}
 	if u.Rows >= s.imports.backgroundRows {
 		return s.startImportJob(w, r, token, u, data, validOnly)
 	}
@@ -256,6 +278,23 @@ func (s *Server) handleImportConfirm(w http.ResponseWriter, r *http.Request) err
 	d := s.pageData(r, "Import", "products")
 	d.Data = importResultPage(token, u, res, ierr)
 	return s.render(w, http.StatusOK, "import", d)
+}
+
+// importSource reads the source chosen on the import form: "" (the
+// format's default), a connector id, or "new" with the name typed beside.
+func importSource(r *http.Request) (string, error) {
+	source := strings.TrimSpace(r.FormValue("source"))
+	if source != "new" {
+		return source, nil
+	}
+	name := strings.TrimSpace(r.FormValue("source_name"))
+	switch {
+	case name == "":
+		return "", phantomos.Errorf(phantomos.EINVALID, "Name the new source (the store the file comes from).")
+	case len(name) > 100:
+		return "", phantomos.Errorf(phantomos.EINVALID, "The source name is longer than 100 characters.")
+	}
+	return name, nil
 }
 
 // handleImportErrors downloads the error report of a previewed upload.

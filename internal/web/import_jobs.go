@@ -141,7 +141,7 @@ func (s *Server) runImport(ctx context.Context, r *http.Request, token string, u
 	}
 	defer in.Close()
 	res, err := ingest.Import(ctx, s.store, a.PublisherID, u.Kind, u.Format, in, ingest.Options{
-		ValidOnly: validOnly, FileName: u.FileName, CreatedBy: a.UserID, Progress: progress})
+		ValidOnly: validOnly, FileName: u.FileName, CreatedBy: a.UserID, Progress: progress, Source: u.Source})
 	if res == nil {
 		return nil, err
 	}

@@ -124,3 +124,80 @@ func TestImportPreviewThenConfirm(t *testing.T) {
 		t.Errorf("reusing a finished upload: %d, want 404", st)
 	}
 }
+
+// TestImportPreviewAsksBeforeChangingOrders: the page imports into the store
+// chosen for the file; a preview that would change stored orders says how
+// many with examples, and the import needs an explicit confirmation; the
+// same file under a new source changes nothing stored.
+func TestImportPreviewAsksBeforeChangingOrders(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		a := newTenant(t, s, "alpha")
+		_, ts := newTestServer(t, s)
+		member := cookie(t, s, a.users[phantomos.RoleMember])
+		upload := func(body string, fields map[string]string) (int, string) {
+			var mp bytes.Buffer
+			mw := multipart.NewWriter(&mp)
+			mw.WriteField("kind", "sales")
+			for k, v := range fields {
+				mw.WriteField(k, v)
+			}
+			fw, _ := mw.CreateFormFile("file", "orders.csv")
+			fw.Write([]byte(body))
+			mw.Close()
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/products/import", &mp)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			req.Header.Set("Origin", ts.URL)
+			req.AddCookie(member)
+			return do(t, req)
+		}
+		confirm := func(form url.Values) (int, string) {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/products/import/confirm", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", ts.URL)
+			req.AddCookie(member)
+			return do(t, req)
+		}
+		net := func() int64 {
+			var n int64
+			s.DB().QueryRow(`SELECT COALESCE(SUM(net), 0) FROM sales WHERE publisher_id = $1`, a.pub.ID).Scan(&n)
+			return n
+		}
+		st, page := upload(goodSales, map[string]string{"source": "new", "source_name": "EU store"})
+		if st != 200 || strings.Contains(page, `id="import-changes"`) || !strings.Contains(page, "source “EU store”") {
+			t.Fatalf("first preview: %d\n%s", st, page)
+		}
+		if st, page = confirm(url.Values{"token": {between(page, `name="token" value="`, `"`)}}); st != 200 {
+			t.Fatalf("first import: %d\n%s", st, page)
+		}
+		// The Products page offers the new source for the next file.
+		req := request(t, ts, "GET /products", "")
+		req.AddCookie(member)
+		_, products := do(t, req)
+		conns, _ := s.Connectors(context.Background(), a.pub.ID)
+		if len(conns) != 1 || !strings.Contains(products, `<option value="`+conns[0].ID+`">EU store (csv)</option>`) {
+			t.Fatalf("store select: %+v\n%s", conns, products)
+		}
+		// Another export of the same orders, with other amounts.
+		changed := strings.Replace(goodSales, "A1,2026-01-05,X,2,10.00", "A1,2026-01-05,X,2,12.00", 1)
+		st, page = upload(changed, map[string]string{"source": conns[0].ID})
+		if st != 200 || !strings.Contains(page, `id="import-changes"`) || !strings.Contains(page, "This file changes 1 orders already stored") ||
+			!strings.Contains(page, `<span class="mono">A1</span>`) || !strings.Contains(page, `id="update-existing"`) {
+			t.Fatalf("preview of changes: %d\n%s", st, page)
+		}
+		token := between(page, `name="token" value="`, `"`)
+		if st, page := confirm(url.Values{"token": {token}}); st < 400 || !strings.Contains(page, "Update the existing orders") || net() != 1550 {
+			t.Fatalf("import without the confirmation: %d, net %d\n%s", st, net(), page)
+		}
+		if st, page := confirm(url.Values{"token": {token}, "update_existing": {"true"}}); st != 200 || net() != 1750 {
+			t.Fatalf("confirmed import: %d, net %d\n%s", st, net(), page)
+		}
+		// The same file as another store's: nothing stored changes.
+		st, page = upload(changed, map[string]string{"source": "new", "source_name": "US store"})
+		if st != 200 || strings.Contains(page, `id="import-changes"`) {
+			t.Fatalf("another store's file: %d\n%s", st, page)
+		}
+		if st, page := upload(changed, map[string]string{"source": "new"}); st < 400 || !strings.Contains(page, "Name the new source") {
+			t.Errorf("a new source without a name: %d\n%s", st, page)
+		}
+	})
+}

@@ -1,0 +1,401 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// This file gives every order one identity across files, syncs and
+// webhooks: the source's order id within one connector. An import keeps a
+// ledger of the orders and lines it writes in two temporary tables (on
+// disk, so a file of millions of lines needs no memory for them):
+//
+//	ingest_keys    every (order, line) key the import holds, with its input
+//	               line, to refuse a line given twice;
+//	ingest_orders  every order it meets that existed before the import:
+//	               whether it changed it, whether it was skipped as stale,
+//	               and its display name. An order found in sales without
+//	               an entry but with keys of an earlier batch is one this
+//	               import created; so a fresh import adds no entries.
+//
+// When the import's rows are all written, the lines of its orders that it
+// did not write are deleted (finishOrders): an order is replaced whole.
+
+// orderLedger is an import's view of the orders it writes.
+type orderLedger struct {
+	batch    int64           // the current WriteSales call, from 1
+	existed  map[string]bool // orders of the current batch that existed before the import
+	replaced int64           // orders in the ledger to replace (existed, not stale)
+}
+
+// startOrders creates the import's ledger tables on first use.
+func (w *ImportWriter) startOrders(ctx context.Context) error {
+	if w.orders != nil {
+		return nil
+	}
+	stmts := []string{
+		`CREATE TEMP TABLE IF NOT EXISTS ingest_keys (order_id TEXT NOT NULL, line_id TEXT NOT NULL, line BIGINT NOT NULL,
+			batch BIGINT NOT NULL, PRIMARY KEY (order_id, line_id))`,
+		`CREATE TEMP TABLE IF NOT EXISTS ingest_orders (order_id TEXT PRIMARY KEY, name TEXT NOT NULL, line BIGINT NOT NULL,
+			existed INTEGER NOT NULL, stale INTEGER NOT NULL, changed INTEGER NOT NULL)`,
+		// A connection of the pool may hold the tables of an earlier import.
+		`DELETE FROM ingest_keys`,
+		`DELETE FROM ingest_orders`,
+	}
+	if w.s.dialect == Postgres {
+		// Dropped with the transaction, committed or not.
+		for i := range 2 {
+			stmts[i] = strings.Replace(stmts[i], "IF NOT EXISTS ", "", 1) + ` ON COMMIT DROP`
+		}
+		stmts = stmts[:2]
+	}
+	for _, q := range stmts {
+		if _, err := w.tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("order ledger: %w", err)
+		}
+	}
+	w.orders = &orderLedger{existed: map[string]bool{}}
+	return nil
+}
+
+// keep compacts valid and w.records (parallel slices) to the entries ok
+// accepts.
+func (w *ImportWriter) keep(valid []*SaleRow, ok func(i int) bool) []*SaleRow {
+	n := 0
+	for i := range valid {
+		if ok(i) {
+			valid[n], w.records[n] = valid[i], w.records[i]
+			n++
+		}
+	}
+	w.records = w.records[:n]
+	return valid[:n]
+}
+
+// dropDuplicateLines refuses every line whose (order, line) key the import
+// already holds, in this batch or an earlier one, and records the others.
+func (w *ImportWriter) dropDuplicateLines(ctx context.Context, valid []*SaleRow) ([]*SaleRow, error) {
+	w.orders.batch++
+	type key struct{ order, line string }
+	first := make(map[key]int64, len(valid))
+	dup := make([]bool, len(valid))
+	var fresh []int
+	for i := range valid {
+		rec := &w.records[i]
+		k := key{rec.orderID, rec.lineID}
+		if l, ok := first[k]; ok {
+			w.rejectDuplicate(rec, l)
+			dup[i] = true
+			continue
+		}
+		first[k] = rec.line
+		fresh = append(fresh, i)
+	}
+	// Against the earlier batches: the keys the insert skips were there.
+	for len(fresh) > 0 {
+		part := fresh[:min(len(fresh), lookupChunk)]
+		fresh = fresh[len(part):]
+		args := make([]any, 0, 3*len(part)+1)
+		args = append(args, w.orders.batch)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO ingest_keys (order_id, line_id, line, batch) VALUES `)
+		for j, i := range part {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $1)", 3*j+2, 3*j+3, 3*j+4)
+			args = append(args, w.records[i].orderID, w.records[i].lineID, w.records[i].line)
+		}
+		b.WriteString(` ON CONFLICT (order_id, line_id) DO NOTHING`)
+		res, err := w.tx.ExecContext(ctx, b.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("line keys: %w", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == int64(len(part)) {
+			continue // no key was there: the usual case
+		}
+		// Which keys were there already: not those carrying this batch's number.
+		rows, err := w.tx.QueryContext(ctx, `SELECT order_id, line_id FROM ingest_keys WHERE batch = $1
+			AND order_id IN (`+inList(2, len(part))+`)`, append([]any{w.orders.batch}, orderArgs(w.records, part)...)...)
+		if err != nil {
+			return nil, fmt.Errorf("line keys: %w", err)
+		}
+		added := make(map[key]bool, len(part))
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.order, &k.line); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("line keys: %w", err)
+			}
+			added[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("line keys: %w", err)
+		}
+		for _, i := range part {
+			rec := &w.records[i]
+			if added[key{rec.orderID, rec.lineID}] {
+				continue
+			}
+			var l int64
+			if err := w.tx.QueryRowContext(ctx, `SELECT line FROM ingest_keys WHERE order_id = $1 AND line_id = $2`,
+				rec.orderID, rec.lineID).Scan(&l); err != nil {
+				return nil, fmt.Errorf("line keys: %w", err)
+			}
+			w.rejectDuplicate(rec, l)
+			dup[i] = true
+		}
+	}
+	return w.keep(valid, func(i int) bool { return !dup[i] }), nil
+}
+
+// orderArgs returns the distinct order ids of records[i] for i in idx.
+func orderArgs(records []saleRecord, idx []int) []any {
+	seen := map[string]bool{}
+	var out []any
+	for _, i := range idx {
+		if id := records[i].orderID; !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (w *ImportWriter) rejectDuplicate(rec *saleRecord, firstLine int64) {
+	w.Reject(RowError{Line: rec.line, Column: w.spec.column("line"), Value: ClipValue(rec.lineID),
+		Reason: fmt.Sprintf("order %s has this line already (line %d): each line of an order may appear once in an import",
+			ClipValue(orderLabel(rec.orderName, rec.orderID)), firstLine)}, 1)
+}
+
+// orderLabel names an order for people: its display name and id when they
+// differ ("#1001 (id 450789469)").
+func orderLabel(name, id string) string {
+	if name == "" || name == id {
+		return id
+	}
+	return name + " (id " + id + ")"
+}
+
+// dropStaleOrders looks the batch's orders up, records in the ledger those
+// that existed before the import, and drops the lines of those whose
+// stored version is newer (see SaleRow). An order found in sales without a
+// ledger entry was written by this import, from an earlier batch: the
+// ledger holds every order that existed before, so a fresh import costs
+// one lookup per chunk of orders and no ledger rows.
+func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([]*SaleRow, error) {
+	type incoming struct {
+		updated time.Time
+		name    string
+		line    int64
+	}
+	batch := map[string]*incoming{}
+	var ids []string
+	for i := range w.records {
+		rec := &w.records[i]
+		o := batch[rec.orderID]
+		if o == nil {
+			o = &incoming{name: rec.orderName, line: rec.line}
+			batch[rec.orderID] = o
+			ids = append(ids, rec.orderID)
+		}
+		if rec.orderUpdatedAt.After(o.updated) {
+			o.updated = rec.orderUpdatedAt
+		}
+	}
+	clear(w.orders.existed)
+	stale := map[string]bool{}
+	for len(ids) > 0 {
+		part := ids[:min(len(ids), lookupChunk)]
+		ids = ids[len(part):]
+		args := make([]any, 0, len(part)+2)
+		args = append(args, w.pub, w.connectorID)
+		for _, id := range part {
+			args = append(args, id)
+		}
+		// The stored lines, with the ledger's verdict on their order.
+		type stored struct {
+			updated time.Time
+			ledger  bool // the ledger knows the order: it existed before
+			stale   bool
+			ours    bool // created by this import, in an earlier batch
+		}
+		have := map[string]*stored{}
+		args = append(args, w.orders.batch)
+		rows, err := w.tx.QueryContext(ctx, `SELECT s.external_order_id, s.order_updated_at, o.stale,
+				EXISTS (SELECT 1 FROM ingest_keys k WHERE k.order_id = s.external_order_id AND k.batch < $`+fmt.Sprint(len(args))+`)
+			FROM sales s LEFT JOIN ingest_orders o ON o.order_id = s.external_order_id
+			WHERE s.publisher_id = $1 AND s.connector_id = $2 AND s.external_order_id IN (`+inList(3, len(part))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("orders: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var at sql.NullTime
+			var st sql.NullInt64
+			var ours bool
+			if err := rows.Scan(&id, &at, &st, &ours); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("orders: %w", err)
+			}
+			x := have[id]
+			if x == nil {
+				x = &stored{ledger: st.Valid, stale: st.Int64 == 1, ours: ours && !st.Valid}
+				have[id] = x
+			}
+			if at.Valid && at.Time.After(x.updated) {
+				x.updated = at.Time
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("orders: %w", err)
+		}
+		var ins strings.Builder
+		var insArgs []any
+		for id, x := range have {
+			if x.ledger {
+				if x.stale {
+					stale[id] = true
+				} else {
+					w.orders.existed[id] = true
+				}
+				continue
+			}
+			if x.ours {
+				continue
+			}
+			o := batch[id]
+			isStale := 0
+			if !x.updated.IsZero() && (o.updated.IsZero() || x.updated.After(o.updated)) {
+				isStale = 1
+				stale[id] = true
+				w.rep.Stale++
+			} else {
+				w.orders.existed[id] = true
+				w.orders.replaced++
+			}
+			if ins.Len() == 0 {
+				ins.WriteString(`INSERT INTO ingest_orders (order_id, name, line, existed, stale, changed) VALUES `)
+			} else {
+				ins.WriteString(", ")
+			}
+			n := len(insArgs)
+			fmt.Fprintf(&ins, "($%d, $%d, $%d, 1, $%d, 0)", n+1, n+2, n+3, n+4)
+			insArgs = append(insArgs, id, o.name, o.line, isStale)
+		}
+		if len(insArgs) > 0 {
+			if _, err := w.tx.ExecContext(ctx, ins.String(), insArgs...); err != nil {
+				return nil, fmt.Errorf("orders: %w", err)
+			}
+		}
+	}
+	if len(stale) == 0 {
+		return valid, nil
+	}
+	return w.keep(valid, func(i int) bool { return !stale[w.records[i].orderID] }), nil
+}
+
+// markChanged marks the orders of changed lines as changed, when they
+// existed before the import.
+func (l *orderLedger) markChanged(ctx context.Context, tx *sql.Tx, orders []string) error {
+	seen := map[string]bool{}
+	var ids []any
+	for _, o := range orders {
+		if !seen[o] && l.existed[o] {
+			seen[o] = true
+			ids = append(ids, o)
+		}
+	}
+	for len(ids) > 0 {
+		part := ids[:min(len(ids), lookupChunk)]
+		ids = ids[len(part):]
+		if _, err := tx.ExecContext(ctx, `UPDATE ingest_orders SET changed = 1 WHERE existed = 1 AND changed = 0
+			AND order_id IN (`+inList(1, len(part))+`)`, part...); err != nil {
+			return fmt.Errorf("orders: %w", err)
+		}
+	}
+	return nil
+}
+
+// maxChangedExamples is how many changed orders a report names.
+const maxChangedExamples = 5
+
+// finishOrders replaces the orders the import wrote: the stored lines of
+// each that the import did not write are deleted (and their days touched),
+// then the report learns how many existing orders changed.
+func (w *ImportWriter) finishOrders(ctx context.Context) error {
+	if w.orders == nil {
+		return nil
+	}
+	if w.orders.replaced > 0 {
+		if err := w.replaceOrders(ctx); err != nil {
+			return err
+		}
+	}
+	if err := w.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ingest_orders WHERE changed = 1`).Scan(&w.rep.OrdersChanged); err != nil {
+		return fmt.Errorf("orders: %w", err)
+	}
+	if w.rep.OrdersChanged == 0 {
+		return nil
+	}
+	ex, err := w.tx.QueryContext(ctx, `SELECT order_id, name FROM ingest_orders WHERE changed = 1 ORDER BY line, order_id LIMIT $1`, maxChangedExamples)
+	if err != nil {
+		return fmt.Errorf("orders: %w", err)
+	}
+	defer ex.Close()
+	for ex.Next() {
+		var id, name string
+		if err := ex.Scan(&id, &name); err != nil {
+			return fmt.Errorf("orders: %w", err)
+		}
+		w.rep.ChangedExamples = append(w.rep.ChangedExamples, ClipValue(orderLabel(name, id)))
+	}
+	return ex.Err()
+}
+
+// replaceOrders deletes the stored lines of the ledger's orders that the
+// import did not write, marking those orders changed. It runs only when the
+// import met existing orders: a page of new orders costs nothing here.
+func (w *ImportWriter) replaceOrders(ctx context.Context) error {
+	if w.s.dialect == Postgres {
+		// A temporary table has no statistics until analysed: without them
+		// the planner may scan the connector's sales instead of probing
+		// them per order of the (small) ledger.
+		if _, err := w.tx.ExecContext(ctx, `ANALYZE ingest_orders, ingest_keys`); err != nil {
+			return fmt.Errorf("orders: replace: %w", err)
+		}
+	}
+	const gone = `publisher_id = $1 AND connector_id = $2
+		AND external_order_id IN (SELECT order_id FROM ingest_orders WHERE existed = 1 AND stale = 0)
+		AND NOT EXISTS (SELECT 1 FROM ingest_keys k WHERE k.order_id = sales.external_order_id AND k.line_id = sales.external_line_id)`
+	if _, err := w.tx.ExecContext(ctx, `UPDATE ingest_orders SET changed = 1 WHERE changed = 0 AND order_id IN
+		(SELECT external_order_id FROM sales WHERE `+gone+`)`, w.pub, w.connectorID); err != nil {
+		return fmt.Errorf("orders: replace: %w", err)
+	}
+	rows, err := w.tx.QueryContext(ctx, `DELETE FROM sales WHERE `+gone+` RETURNING day, refund_day`, w.pub, w.connectorID)
+	if err != nil {
+		return fmt.Errorf("orders: replace: %w", err)
+	}
+	for rows.Next() {
+		var day, refundDay any
+		if err := rows.Scan(&day, &refundDay); err != nil {
+			rows.Close()
+			return fmt.Errorf("orders: replace: %w", err)
+		}
+		w.rep.Deleted++
+		if err := w.touch(day, refundDay); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("orders: replace: %w", err)
+	}
+	return nil
+}
