@@ -275,3 +275,7 @@ func (s *Store) APIKeyScopes(ctx context.Context, pub phantomos.PublisherID) (ma
 	}
 	return out, rows.Err()
 }
+
+// maxStaleOrders bounds the stale order ids a report keeps: a push holds
+// at most 1,000 orders.
+const maxStaleOrders = 1000

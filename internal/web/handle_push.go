@@ -258,6 +258,7 @@ type pushResult struct {
 	Inserted    int64                 `json:"inserted"`
 	Updated     int64                 `json:"updated"`
 	Unchanged   int64                 `json:"unchanged"`
+	Removed     int64                 `json:"removed_lines"` // stored lines an order's new version no longer has
 	Stale       int64                 `json:"stale"`
 	StaleOrders []string              `json:"stale_orders,omitempty"`
 	Rejected    int                   `json:"rejected"`
@@ -531,7 +532,7 @@ func (s *Server) writePushedOrders(ctx context.Context, a *phantomos.Actor, res 
 			}
 			return pushResponse{}, err
 		}
-		res.Inserted, res.Updated, res.Unchanged = rep.Inserted, rep.Updated, rep.Skipped
+		res.Inserted, res.Updated, res.Unchanged, res.Removed = rep.Inserted, rep.Updated, rep.Skipped, rep.Deleted
 		staleReport(res, rep)
 	}
 	res.Rejected = len(c.rejected)

@@ -7,8 +7,11 @@ import (
 )
 
 // setUpdatedAt gives a pushed line its order's updated_at, which orders
-// versions of the order in the store.
-func setUpdatedAt(row *store.SaleRow, t time.Time) { _ = row; _ = t }
+// versions of the order in the store: an older version is not written.
+func setUpdatedAt(row *store.SaleRow, t time.Time) { row.UpdatedAt = t }
 
 // staleReport copies what the import says about stale orders.
-func staleReport(res *pushResult, rep *store.ImportReport) { _ = res; _ = rep }
+func staleReport(res *pushResult, rep *store.ImportReport) {
+	res.Stale = rep.Stale
+	res.StaleOrders = rep.StaleOrders
+}

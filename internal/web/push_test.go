@@ -384,3 +384,35 @@ func TestCustomConnectorPage(t *testing.T) {
 		}
 	})
 }
+
+// TestPushOlderUpdateIgnored: an order older (updated_at) than the stored
+// one is not written and is named in the answer; a newer one replaces the
+// order whole.
+func TestPushOlderUpdateIgnored(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		tn := newTenant(t, s, "alpha")
+		_, ts := newTestServer(t, s)
+		key := ingestKey(t, s, tn)
+		if r := push(t, ts, key, "POST", "/api/v1/orders", "", pushBatch(t, testOrder("8001", "2026-11-03T12:00:00Z", 2, "10.00"))); r.status != 200 {
+			t.Fatalf("push: %d %s", r.status, r.body)
+		}
+		old := push(t, ts, key, "POST", "/api/v1/orders", "", pushBatch(t, testOrder("8001", "2026-11-03T11:00:00Z", 2, "99.00"), testOrder("8002", "", 1, "1.00")))
+		got := old.json(t)
+		if old.status != 200 || got["stale"] != float64(1) || fmt.Sprint(got["stale_orders"]) != "[8001]" || got["inserted"] != float64(1) {
+			t.Errorf("older update: %d %s, want order 8001 reported stale and 8002 written", old.status, old.body)
+		}
+		if n, g := salesCount(t, s, tn.pub.ID); n != 3 || g != 2100 {
+			t.Errorf("after the older update: %d lines %d gross, want 3 of 2100", n, g)
+		}
+		newer := push(t, ts, key, "POST", "/api/v1/orders", "", pushBatch(t, testOrder("8001", "2026-11-04T09:00:00Z", 1, "12.00")))
+		if got := newer.json(t); newer.status != 200 || got["stale"] != float64(0) || got["removed_lines"] != float64(1) {
+			t.Errorf("newer update: %d %s, want the order replaced (1 line removed)", newer.status, newer.body)
+		}
+		if n, g := salesCount(t, s, tn.pub.ID); n != 2 || g != 1300 {
+			t.Errorf("after the newer update: %d lines %d gross, want 2 of 1300", n, g)
+		}
+		if err := s.CheckRollups(context.Background(), tn.pub.ID); err != nil {
+			t.Error(err)
+		}
+	})
+}
