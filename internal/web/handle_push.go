@@ -157,6 +157,7 @@ func jsonKind(k string) string {
 // while the first is still running is 409 with Retry-After.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, route string, body []byte, run func() (pushResponse, error)) error {
 	a := phantomos.ActorFrom(r.Context())
+	defer s.pushes.lock(string(a.PublisherID))()
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
 		resp, err := run()
@@ -549,6 +550,7 @@ func (s *Server) handleDeleteOrder(w http.ResponseWriter, r *http.Request) error
 	ctx := r.Context()
 	a := phantomos.ActorFrom(ctx)
 	source, orderID := r.PathValue("source"), r.PathValue("order_id")
+	defer s.pushes.lock(string(a.PublisherID))()
 	connID, err := s.store.FindCustomConnector(ctx, a.PublisherID, source)
 	if err != nil {
 		return err

@@ -84,3 +84,27 @@ func (l *keyLimiter) evict(now time.Time) {
 		}
 	}
 }
+
+// pushLocks serialises the pushes of one publisher within this process:
+// concurrent batches of one publisher would otherwise queue on the same
+// rollup rows (PostgreSQL) or the single write lock (SQLite, where a
+// waiting writer gives up after busy_timeout). A fixed set of mutexes
+// hashed by publisher keeps memory bounded; on SQLite every push shares
+// one, as the database admits one writer anyway.
+type pushLocks struct {
+	single bool
+	mu     [64]sync.Mutex
+}
+
+func (p *pushLocks) lock(pub string) func() {
+	i := 0
+	if !p.single {
+		h := uint32(2166136261)
+		for j := 0; j < len(pub); j++ {
+			h = (h ^ uint32(pub[j])) * 16777619
+		}
+		i = int(h % uint32(len(p.mu)))
+	}
+	p.mu[i].Lock()
+	return p.mu[i].Unlock
+}

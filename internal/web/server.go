@@ -76,6 +76,8 @@ type Server struct {
 
 	// keyRate limits the requests of each API key.
 	keyRate *keyLimiter
+	// pushes serialises each publisher's pushes.
+	pushes *pushLocks
 }
 
 // New returns a server on s. Templates are parsed here, once; a broken
@@ -94,6 +96,7 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		signupByIP:   auth.NewThrottle(10, time.Hour, nil),
 		inviteByIP:   auth.NewThrottle(30, 15*time.Minute, nil),
 		keyRate:      newKeyLimiter(keyRequestsPerSecond, keyRequestBurst, maxLimitedKeys),
+		pushes:       &pushLocks{single: s.Dialect() == store.SQLite},
 	}
 	if cfg.SMTPURL != "" {
 		m, err := mail.NewSMTP(cfg.SMTPURL)
