@@ -251,7 +251,6 @@ func cmdBenchPush(ctx context.Context, e *env, s *store.Store, cfg config.Config
 	return nil
 }
 
-
 // flagSet reports whether the flag name was given on the command line.
 func flagSet(fs interface{ Visit(func(*flag.Flag)) }, name string) bool {
 	set := false
