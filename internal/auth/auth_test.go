@@ -89,3 +89,30 @@ func TestTOTPAndRecoveryCodes(t *testing.T) {
 		t.Error("recovery code hash is not normalised")
 	}
 }
+
+// TestTOTPStep: a code names its own time step, within one step of drift
+// either way, so that callers can refuse a step used before.
+func TestTOTPStep(t *testing.T) {
+	secret, _, err := NewTOTP("PhantomOS", "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 6, 1, 12, 0, 10, 0, time.UTC)
+	step := now.Unix() / 30
+	for _, d := range []int64{-1, 0, 1} {
+		code, _ := totp.GenerateCode(secret, time.Unix((step+d)*30, 0))
+		got, ok := TOTPStep(secret, code, now)
+		if !ok || got != step+d {
+			t.Errorf("code of step %+d: TOTPStep = %d, %v; want %d, true", d, got, ok, step+d)
+		}
+	}
+	old, _ := totp.GenerateCode(secret, time.Unix((step-2)*30, 0))
+	if _, ok := TOTPStep(secret, old, now); ok {
+		t.Error("a code two steps old is accepted")
+	}
+	for _, bad := range []string{"", "12345", "1234567", "abcdef"} {
+		if _, ok := TOTPStep(secret, bad, now); ok {
+			t.Errorf("TOTPStep(%q) accepted", bad)
+		}
+	}
+}

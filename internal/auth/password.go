@@ -63,6 +63,11 @@ func CheckPassword(encoded, password string) error {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iters, &threads); err != nil {
 		return ErrMismatch
 	}
+	// A hash asking for more memory or time than ours would break the
+	// Hasher's memory budget; none is ever written, so none is accepted.
+	if mem > argonMemory || iters > 2*argonTime || threads > 2*argonThreads {
+		return ErrMismatch
+	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
 	if err != nil {
 		return ErrMismatch

@@ -50,11 +50,43 @@ func (t *Throttle) Wait(key string) time.Duration {
 	return 0
 }
 
+// Reserve counts an attempt of key as a failure before it is made, so that
+// parallel attempts cannot all pass the check before any failure is
+// recorded: of any number of simultaneous attempts at most max get through
+// in a window. It returns 0 when the attempt may go ahead (the caller then
+// keeps the failure, or calls Release or Reset on success), or how long the
+// key must wait when it is blocked (nothing is counted then).
+func (t *Throttle) Reserve(key string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	e, ok := t.hits[key]
+	if ok && now.Before(e.start.Add(t.window)) && e.count >= t.max {
+		return e.start.Add(t.window).Sub(now)
+	}
+	t.add(key, now)
+	return 0
+}
+
+// Release gives back a reservation that turned out not to be a failure (a
+// right password for the per-IP count, or an attempt that never ran).
+func (t *Throttle) Release(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.hits[key]; ok && e.count > 0 {
+		e.count--
+	}
+}
+
 // Fail records a failure of key.
 func (t *Throttle) Fail(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := t.now()
+	t.add(key, t.now())
+}
+
+// add counts one failure of key at now; t.mu is held.
+func (t *Throttle) add(key string, now time.Time) {
 	e, ok := t.hits[key]
 	if !ok || !now.Before(e.start.Add(t.window)) {
 		e = &throttleEntry{start: now}

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -28,6 +30,42 @@ func TestThrottle(t *testing.T) {
 	th.Fail("k")
 	th.Reset("k")
 	if w := th.Wait("k"); w != 0 {
+		t.Errorf("after reset: wait %v", w)
+	}
+}
+
+// TestThrottleReserveIsAtomic: 30 simultaneous attempts on one key with a
+// limit of 10 get exactly 10 reservations; released ones can be taken
+// again, and a reset clears the key.
+func TestThrottleReserveIsAtomic(t *testing.T) {
+	th := NewThrottle(10, time.Minute, nil)
+	var wg sync.WaitGroup
+	var passed atomic.Int32
+	for range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if th.Reserve("k") == 0 {
+				passed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := passed.Load(); n != 10 {
+		t.Fatalf("%d of 30 simultaneous attempts passed, want 10", n)
+	}
+	if w := th.Reserve("k"); w <= 0 || w > time.Minute {
+		t.Errorf("11th attempt: wait %v, want within the window", w)
+	}
+	th.Release("k")
+	if w := th.Reserve("k"); w != 0 {
+		t.Errorf("after a release: wait %v, want 0", w)
+	}
+	if w := th.Reserve("k"); w == 0 {
+		t.Error("the released slot was given twice")
+	}
+	th.Reset("k")
+	if w := th.Reserve("k"); w != 0 {
 		t.Errorf("after reset: wait %v", w)
 	}
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"strings"
 	"time"
 
@@ -20,12 +21,37 @@ func NewTOTP(issuer, account string) (secret, url string, err error) {
 	return key.Secret(), key.URL(), nil
 }
 
+// totpPeriod is the length of one TOTP time step (RFC 6238's default).
+const totpPeriod = 30
+
 // CheckTOTP reports whether code is valid for secret at t, allowing one
 // 30-second step of clock drift either way.
 func CheckTOTP(secret, code string, t time.Time) bool {
+	_, ok := TOTPStep(secret, code, t)
+	return ok
+}
+
+// TOTPStep returns the time step (Unix time / 30 s) whose code code is, when
+// it is valid for secret at t, allowing one step of clock drift either way.
+// A code must be accepted once only: callers record the step and refuse any
+// step not after the last one accepted (store.AcceptTOTPStep).
+func TOTPStep(secret, code string, t time.Time) (int64, bool) {
 	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
-	ok, err := totp.ValidateCustom(code, secret, t, totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	return err == nil && ok
+	if len(code) != 6 {
+		return 0, false
+	}
+	opts := totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+	now := t.Unix() / totpPeriod
+	for step := now - 1; step <= now+1; step++ {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(step*totpPeriod, 0), opts)
+		if err != nil {
+			return 0, false
+		}
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step, true
+		}
+	}
+	return 0, false
 }
 
 // recoveryAlphabet avoids characters that read alike (0/O, 1/l/I).

@@ -135,9 +135,15 @@ func (o *Order) Date() time.Time {
 }
 
 // OrderLine is one line of an order, in minor units of the order's shop
-// currency: Gross is the original unit price × Quantity, Discount the
-// discounts allocated to the line, Refunded the refunded subtotals of the
-// line, and Net = Gross − Discount − Refunded.
+// currency: Gross is the original unit price × Quantity (without tax, also
+// in shops whose prices include it), Discount the discounts allocated to
+// the line, Refunded the refunded merchandise of the line (everything left
+// when the order was cancelled), and Net = Gross − Discount − Refunded, the
+// merchandise revenue. Quantity counts the units sold: units removed by an
+// order edit are not counted. Tax and Shipping are the line's tax and its
+// share of the order's shipping; ChargesRefunded its share of what refunds
+// returned beyond merchandise (shipping refunds, order adjustments), kept
+// out of Net.
 type OrderLine struct {
 	ExternalID        string
 	ProductExternalID string // "" when the product was deleted or is a custom item
@@ -152,6 +158,9 @@ type OrderLine struct {
 	Discount          int64
 	Refunded          int64
 	Net               int64
+	Tax               int64
+	Shipping          int64
+	ChargesRefunded   int64
 	Presentment       Amounts // the same in the customer's currency
 }
 
@@ -168,11 +177,15 @@ type Amounts struct {
 type Batch struct {
 	Products []Product
 	Orders   []Order
+	// DeletedOrders are ids of orders the platform deleted: their lines
+	// are removed.
+	DeletedOrders []string
 }
 
-// Len counts the records of b: products plus order lines.
+// Len counts the records of b: products plus order lines plus deleted
+// orders.
 func (b *Batch) Len() int {
-	n := len(b.Products)
+	n := len(b.Products) + len(b.DeletedOrders)
 	for i := range b.Orders {
 		n += len(b.Orders[i].Lines)
 	}
@@ -191,6 +204,20 @@ type Sink interface {
 	// changes nothing but what changed. The counts are per record (product
 	// or sale line); Seen is filled in by the engine.
 	Commit(ctx context.Context, t Target, b Batch, cursor Cursor) (store.SyncCounts, error)
+}
+
+// OrderLister is implemented by sources that can list the ids of every
+// order placed (by Order.Date) in [from, to), deleted ones excepted. The
+// engine compares the list with what the sink holds and removes the
+// orders the platform no longer has (see Config.ReconcileWindow).
+type OrderLister interface {
+	OrderIDs(ctx context.Context, from, to time.Time) ([]string, error)
+}
+
+// StoredOrders is implemented by sinks that can list the ids of the
+// orders they hold for t placed in [from, to).
+type StoredOrders interface {
+	OrderIDs(ctx context.Context, t Target, from, to time.Time) ([]string, error)
 }
 
 // Runs records sync history and connector status. *store.Store implements it.

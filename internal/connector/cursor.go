@@ -38,6 +38,8 @@ type StreamCheckpoint struct {
 	High   time.Time `json:"high,omitzero"`
 	// Passes counts completed passes, for the history page and tests.
 	Passes int `json:"passes,omitempty"`
+	// Bulk is the bulk export of a backfill in progress (orders only).
+	Bulk *BulkCheckpoint `json:"bulk,omitempty"`
 }
 
 // InPass reports whether a pass was interrupted and resumes at Page.

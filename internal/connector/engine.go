@@ -37,6 +37,15 @@ type Config struct {
 	// top of any platform-specific throttle in the source (4/s, 8).
 	Rate  float64
 	Burst int
+	// ReconcileWindow is how far back from the orders watermark each sync
+	// compares the platform's order ids with the stored ones, removing
+	// orders the platform deleted, when the source and sink can list them
+	// (30 days; negative: never). It stays within what every platform
+	// lets an app read (Shopify: 60 days without read_all_orders).
+	ReconcileWindow time.Duration
+	// BulkPoll is the first wait between polls of a bulk export, doubled
+	// up to 16 times as long (1 s).
+	BulkPoll time.Duration
 	// Logger receives retries, notices and failures (slog.Default()).
 	Logger *slog.Logger
 }
@@ -66,6 +75,12 @@ func (c *Config) defaults() {
 	}
 	if c.Burst <= 0 {
 		c.Burst = 8
+	}
+	if c.ReconcileWindow == 0 {
+		c.ReconcileWindow = 30 * 24 * time.Hour
+	}
+	if c.BulkPoll <= 0 {
+		c.BulkPoll = time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -235,8 +250,65 @@ func (r *run) sync(ctx context.Context, src Source) error {
 		func(p *Product) time.Time { return p.UpdatedAt }); err != nil {
 		return err
 	}
-	return stream(ctx, r, StreamOrders, src.Orders, func(o []Order) Batch { return Batch{Orders: o} },
-		func(o *Order) time.Time { return o.UpdatedAt })
+	if bs, ok := src.(BulkOrderSource); ok && bs.BulkBackfill() && (r.cp.Orders.Bulk != nil || r.cp.Orders.Synced.IsZero() && !r.cp.Orders.InPass()) {
+		if err := r.bulkOrders(ctx, bs); err != nil {
+			return err
+		}
+	} else if err := stream(ctx, r, StreamOrders, src.Orders, func(o []Order) Batch { return Batch{Orders: o} },
+		func(o *Order) time.Time { return o.UpdatedAt }); err != nil {
+		return err
+	}
+	return r.reconcile(ctx, src)
+}
+
+// reconcile removes the stored orders of the reconcile window that the
+// source no longer lists: orders deleted on the platform, whose deletion
+// webhook was lost or never subscribed. The stored ids are listed first,
+// so that an order written meanwhile (a webhook) is not taken for deleted.
+func (r *run) reconcile(ctx context.Context, src Source) error {
+	lister, ok := src.(OrderLister)
+	stored, ok2 := r.e.sink.(StoredOrders)
+	if !ok || !ok2 || r.e.cfg.ReconcileWindow < 0 || r.cp.Orders.Synced.IsZero() {
+		return nil
+	}
+	to := r.cp.Orders.Synced.Add(24 * time.Hour) // orders are placed before their last update
+	from := r.cp.Orders.Synced.Add(-r.e.cfg.ReconcileWindow)
+	ours, err := stored.OrderIDs(ctx, r.target, from, to)
+	if err != nil {
+		return fmt.Errorf("connector: reconcile: %w", err)
+	}
+	if len(ours) == 0 {
+		return nil
+	}
+	var theirs []string
+	if err := r.call(ctx, func(ctx context.Context) error {
+		var err error
+		theirs, err = lister.OrderIDs(ctx, from, to)
+		return err
+	}); err != nil {
+		return err
+	}
+	have := make(map[string]bool, len(theirs))
+	for _, id := range theirs {
+		have[id] = true
+	}
+	var gone []string
+	for _, id := range ours {
+		if !have[id] {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	r.log.Info("removing orders deleted on the platform", "orders", len(gone))
+	counts, err := r.e.sink.Commit(ctx, r.target, Batch{DeletedOrders: gone}, nil)
+	if err != nil {
+		return fmt.Errorf("connector: remove deleted orders: %w", err)
+	}
+	counts.Seen = int64(len(gone))
+	r.counts.Add(counts)
+	return nil
 }
 
 // stream runs (or resumes) a pass over one stream, committing each page

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/store"
@@ -64,7 +65,8 @@ func (k *StoreSink) Commit(ctx context.Context, t Target, b Batch, cursor Cursor
 					Line: int64(len(sales) + 1), OrderID: o.ExternalID, OrderName: o.Name, UpdatedAt: o.UpdatedAt,
 					LineID: l.ExternalID, ProductID: l.ProductExternalID,
 					SKU: l.SKU, Name: l.Name, UnitPrice: l.UnitPrice, OrderDate: o.Date(), RefundedAt: l.RefundedAt, Quantity: l.Quantity,
-					Gross: l.Gross, Discount: l.Discount, Refunded: l.Refunded, Currency: o.Currency,
+					Gross: l.Gross, Discount: l.Discount, Refunded: l.Refunded, Tax: l.Tax, Shipping: l.Shipping,
+					ChargesRefunded: l.ChargesRefunded, Currency: o.Currency,
 					Country: o.Country, Region: o.Region, Channel: o.Channel,
 				})
 			}
@@ -72,6 +74,12 @@ func (k *StoreSink) Commit(ctx context.Context, t Target, b Batch, cursor Cursor
 		if len(sales) > 0 {
 			w.AddSeen(int64(len(sales)))
 			if err := w.WriteSales(ctx, sales); err != nil {
+				return err
+			}
+		}
+		if len(b.DeletedOrders) > 0 {
+			w.AddSeen(int64(len(b.DeletedOrders)))
+			if _, err := w.DeleteOrders(ctx, b.DeletedOrders); err != nil {
 				return err
 			}
 		}
@@ -84,4 +92,9 @@ func (k *StoreSink) Commit(ctx context.Context, t Target, b Batch, cursor Cursor
 		return store.SyncCounts{}, err
 	}
 	return store.SyncCounts{Inserted: rep.Inserted, Updated: rep.Updated, Skipped: rep.Skipped, Failed: rep.Failed}, nil
+}
+
+// OrderIDs lists the orders of t's sales placed in [from, to).
+func (k *StoreSink) OrderIDs(ctx context.Context, t Target, from, to time.Time) ([]string, error) {
+	return k.Store.ConnectorOrderIDs(ctx, t.Publisher, t.ConnectorID, from, to)
 }

@@ -31,7 +31,7 @@ func TestInvitations(t *testing.T) {
 			t.Errorf("inviting an owner: %v, want invalid", err)
 		}
 		if _, err := s.CreateInvitation(ctx, a.pub.ID, owner.ID, "OWNER@a.io", phantomos.RoleMember, "h0"); phantomos.ErrorCode(err) != phantomos.ECONFLICT {
-			t.Errorf("inviting an existing account: %v, want conflict", err)
+			t.Errorf("inviting a member of the team: %v, want conflict", err)
 		}
 		inv, err := s.CreateInvitation(ctx, a.pub.ID, owner.ID, "New@A.io", phantomos.RoleMember, "tok1")
 		if err != nil {

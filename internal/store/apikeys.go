@@ -16,19 +16,33 @@ const apiKeyUseEvery = time.Minute
 
 // ActorByAPIKey returns the actor of the live API key whose token hashes to
 // tokenHash and records its use (at most once every apiKeyUseEvery).
-// Unknown, expired and revoked keys are EUNAUTHORIZED.
+// Unknown, expired and revoked keys are EUNAUTHORIZED, and so are the keys
+// of a disabled or removed user. The actor's role is the key's role capped
+// at its user's current role, read at every use: a demoted user's keys
+// lose the power the user lost, and regain at most the key's own role if
+// the user is promoted again. A key without a user (created by tooling)
+// acts with its own role.
 func (s *Store) ActorByAPIKey(ctx context.Context, tokenHash string) (*phantomos.Actor, error) {
 	now := s.nowUTC()
 	var a phantomos.Actor
-	var lastUsed sql.NullTime
-	err := s.db.QueryRowContext(ctx, `SELECT id, publisher_id, role, last_used_at FROM api_keys
-		WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`, tokenHash, now).
-		Scan(&a.APIKeyID, &a.PublisherID, &a.Role, &lastUsed)
+	var lastUsed, disabled sql.NullTime
+	var userID string
+	var userRole sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT k.id, k.publisher_id, k.role, k.last_used_at, COALESCE(CAST(k.user_id AS TEXT), ''), u.role, u.disabled_at
+		FROM api_keys k LEFT JOIN users u ON u.id = k.user_id AND u.publisher_id = k.publisher_id
+		WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)`, tokenHash, now).
+		Scan(&a.APIKeyID, &a.PublisherID, &a.Role, &lastUsed, &userID, &userRole, &disabled)
 	if err != nil {
 		if e := notFound(err, "API key"); phantomos.ErrorCode(e) == phantomos.ENOTFOUND {
 			return nil, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The API key is not valid.")
 		}
 		return nil, fmt.Errorf("store: api key: %w", err)
+	}
+	if userID != "" {
+		if !userRole.Valid || disabled.Valid {
+			return nil, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The API key is not valid.")
+		}
+		a.Role = lowerRole(a.Role, phantomos.Role(userRole.String))
 	}
 	if stale := now.Add(-apiKeyUseEvery); !lastUsed.Valid || lastUsed.Time.Before(stale) {
 		// The condition again, so that of concurrent requests one writes.
@@ -38,6 +52,14 @@ func (s *Store) ActorByAPIKey(ctx context.Context, tokenHash string) (*phantomos
 		}
 	}
 	return &a, nil
+}
+
+// lowerRole returns the less powerful of two roles.
+func lowerRole(a, b phantomos.Role) phantomos.Role {
+	if a.AtLeast(b) {
+		return b
+	}
+	return a
 }
 
 // CreateAPIKey stores a key of publisher pub acting as role, whose token
@@ -59,31 +81,65 @@ func (s *Store) CreateAPIKey(ctx context.Context, pub phantomos.PublisherID, use
 
 // APIKey describes a key without its secret.
 type APIKey struct {
-	ID         string
-	Name       string
-	Prefix     string
+	ID     string
+	Name   string
+	Prefix string
+	// Role is the role the key was created with; it acts with at most its
+	// user's current role (UserRole).
 	Role       phantomos.Role
 	UserID     string
+	UserRole   phantomos.Role // "" for a key without a user
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 }
 
+// EffectiveRole is the role the key acts with now: its own, capped at its
+// user's.
+func (k APIKey) EffectiveRole() phantomos.Role {
+	if k.UserID == "" || k.UserRole == "" {
+		return k.Role
+	}
+	return lowerRole(k.Role, k.UserRole)
+}
+
+const apiKeySelect = `SELECT k.id, k.name, k.prefix, k.role, COALESCE(CAST(k.user_id AS TEXT), ''), COALESCE(u.role, ''), k.created_at, k.last_used_at
+	FROM api_keys k LEFT JOIN users u ON u.id = k.user_id AND u.publisher_id = k.publisher_id`
+
+func scanAPIKey(row interface{ Scan(...any) error }) (APIKey, error) {
+	var k APIKey
+	var last sql.NullTime
+	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Role, &k.UserID, &k.UserRole, &k.CreatedAt, &last); err != nil {
+		return k, err
+	}
+	k.LastUsedAt = timePtr(last)
+	return k, nil
+}
+
+// APIKey returns the live key id of publisher pub.
+func (s *Store) APIKey(ctx context.Context, pub phantomos.PublisherID, id string) (APIKey, error) {
+	if !phantomos.ValidID(id) {
+		return APIKey{}, phantomos.Errorf(phantomos.ENOTFOUND, "API key not found.")
+	}
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, apiKeySelect+` WHERE k.publisher_id = $1 AND k.id = $2 AND k.revoked_at IS NULL`, pub, id))
+	if err != nil {
+		return APIKey{}, notFound(err, "API key")
+	}
+	return k, nil
+}
+
 // APIKeys lists the live keys of publisher pub, newest first.
 func (s *Store) APIKeys(ctx context.Context, pub phantomos.PublisherID) ([]APIKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, prefix, role, COALESCE(CAST(user_id AS TEXT), ''), created_at, last_used_at
-		FROM api_keys WHERE publisher_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC`, pub)
+	rows, err := s.db.QueryContext(ctx, apiKeySelect+` WHERE k.publisher_id = $1 AND k.revoked_at IS NULL ORDER BY k.created_at DESC, k.id`, pub)
 	if err != nil {
 		return nil, fmt.Errorf("store: api keys: %w", err)
 	}
 	defer rows.Close()
 	var out []APIKey
 	for rows.Next() {
-		var k APIKey
-		var last sql.NullTime
-		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &k.Role, &k.UserID, &k.CreatedAt, &last); err != nil {
+		k, err := scanAPIKey(rows)
+		if err != nil {
 			return nil, fmt.Errorf("store: api keys: %w", err)
 		}
-		k.LastUsedAt = timePtr(last)
 		out = append(out, k)
 	}
 	return out, rows.Err()

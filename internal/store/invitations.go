@@ -47,8 +47,12 @@ func scanInvitation(row interface{ Scan(...any) error }, now time.Time) (*Invita
 
 // CreateInvitation stores a pending invitation of publisher pub whose
 // token hashes to tokenHash. Inviting an owner is not possible (ownership is
-// transferred, not invited); inviting an existing account is ECONFLICT. A
-// pending invitation to the same email is replaced.
+// transferred, not invited); inviting a member of the same team is
+// ECONFLICT. An address with an account in another publisher is invited
+// like any other: the answer must not tell the inviter which addresses have
+// accounts elsewhere, so that conflict is reported to the invitee when they
+// accept (AcceptInvitation). A pending invitation to the same email is
+// replaced.
 func (s *Store) CreateInvitation(ctx context.Context, pub phantomos.PublisherID, invitedBy, email string, role phantomos.Role, tokenHash string) (*Invitation, error) {
 	email = FoldEmail(email)
 	if role == phantomos.RoleOwner {
@@ -64,11 +68,11 @@ func (s *Store) CreateInvitation(ctx context.Context, pub phantomos.PublisherID,
 	id := phantomos.NewID()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE email = $1`, email).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE publisher_id = $1 AND email = $2`, pub, email).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
-			return phantomos.Errorf(phantomos.ECONFLICT, "%s already has a PhantomOS account.", email)
+			return phantomos.Errorf(phantomos.ECONFLICT, "%s is already a member of your team.", email)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET status = 'revoked', updated_at = $3
 			WHERE publisher_id = $1 AND email = $2 AND status = 'pending'`, pub, email, now); err != nil {
@@ -181,7 +185,10 @@ func (s *Store) AcceptInvitation(ctx context.Context, tokenHash, name, passwordH
 		_, err = tx.ExecContext(ctx, `INSERT INTO users (id, publisher_id, email, name, password_hash, role, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, u.ID, u.PublisherID, u.Email, u.Name, passwordHash, u.Role, now)
 		if isUniqueViolation(err) {
-			return phantomos.Errorf(phantomos.ECONFLICT, "%s already has a PhantomOS account.", inv.Email)
+			// Only the holder of the invitation learns this, and the
+			// invitation stays pending (the transaction is undone).
+			return phantomos.Errorf(phantomos.ECONFLICT, "%s already has a PhantomOS account, and an account belongs to one organization. "+
+				"Sign in with it, or ask whoever invited you to invite another address.", inv.Email)
 		}
 		if err != nil {
 			return err

@@ -21,7 +21,11 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts []goose.ProviderOption
+	// Work done in parallel lands migrations whose numbers interleave: a
+	// database may have applied a later number before an earlier one
+	// arrives. The earlier one is applied then, rather than refused; each
+	// migration stands on its own.
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
 	dialect := goose.DialectSQLite3
 	if s.dialect == Postgres {
 		dialect = goose.DialectPostgres

@@ -308,6 +308,23 @@ func (s *Store) SetTOTP(ctx context.Context, pub phantomos.PublisherID, id, secr
 	return affected(res, "User")
 }
 
+// AcceptTOTPStep records that a code of time step step was used by a user
+// and reports whether it may be accepted: only when step is after the last
+// step accepted. The update is conditional, so of concurrent uses of one
+// code (or of codes of one step) exactly one is accepted.
+func (s *Store) AcceptTOTPStep(ctx context.Context, pub phantomos.PublisherID, id string, step int64) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = $3 WHERE publisher_id = $1 AND id = $2 AND totp_last_step < $3`,
+		pub, id, step)
+	if err != nil {
+		return false, fmt.Errorf("store: accept totp step: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: accept totp step: %w", err)
+	}
+	return n == 1, nil
+}
+
 // UseRecoveryCode consumes one recovery code by its hash; false when it is
 // not (or no longer) one of the user's codes. Concurrent uses of the same
 // code cannot both succeed: the update is conditional on the old list.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -51,7 +52,8 @@ func newShop(t *testing.T, s *store.Store, app bool, baseURL string) *shop {
 	// No lookback window: a resumed sync reads only what changed since its
 	// watermark, which TestRevokedTokenRecovery checks.
 	h.opts = ConnectorOptions{ShopifyBaseURL: fake.URL, BaseURL: baseURL,
-		Engine: connector.Config{Lookback: -1, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Rate: 1000, Burst: 100}}
+		Engine: connector.Config{Lookback: -1, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Rate: 1000, Burst: 100,
+			BulkPoll: time.Millisecond}}
 	if app {
 		h.opts.ShopifyClientID, h.opts.ShopifyClientSecret = fake.ClientID(), fake.ClientSecret()
 	}
@@ -395,7 +397,7 @@ func TestShopifyWebhooks(t *testing.T) {
 			}
 			topics = append(topics, sub.Topic)
 		}
-		if got := strings.Join(topics, ","); got != "ORDERS_CREATE,ORDERS_UPDATED,PRODUCTS_UPDATE,APP_UNINSTALLED" {
+		if got := strings.Join(topics, ","); got != "ORDERS_CREATE,ORDERS_UPDATED,ORDERS_DELETE,PRODUCTS_UPDATE,APP_UNINSTALLED" {
 			t.Errorf("subscribed to %s", got)
 		}
 
@@ -631,6 +633,41 @@ func TestConnectorsAPI(t *testing.T) {
 		other := newTenant(t, s, "beta")
 		if resp, _ := h.send(http.MethodGet, "/api/v1/connectors/"+id, nil, cookie(t, s, other.users[phantomos.RoleOwner])); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("another publisher's connector: %d", resp.StatusCode)
+		}
+	})
+}
+
+// TestMissingCountryNotice: when Shopify withholds addresses (no access to
+// protected customer data), the connector's page says so, once, however
+// many syncs found it.
+func TestMissingCountryNotice(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		h := newShop(t, s, false, "")
+		for _, o := range h.fake.Orders() {
+			h.fake.UpdateOrder(o.ID, func(o *shopifytest.Order) { o.NoAddress = true })
+		}
+		id := h.connectWithToken(url.Values{"shop": {h.fake.Shop()}, "token": {h.fake.IssueToken("read_products,read_orders")}})
+		h.waitSync(id, 1)
+		notice := html.EscapeString(shopify.NoAddressNotice)
+		page := func() string {
+			for range 200 {
+				_, body := h.send(http.MethodGet, "/connectors/"+id, nil, nil)
+				if strings.Contains(body, notice) {
+					return body
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatal("the connector page does not say addresses are missing")
+			return ""
+		}
+		page()
+		if resp, _ := h.send(http.MethodPost, "/connectors/"+id+"/sync", url.Values{}, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sync now: %d", resp.StatusCode)
+		}
+		h.waitSync(id, 2)
+		time.Sleep(50 * time.Millisecond) // the notice is kept right after the run closes
+		if n := strings.Count(page(), notice); n != 1 {
+			t.Errorf("the notice is shown %d times", n)
 		}
 	})
 }

@@ -56,7 +56,7 @@ func (s *Server) handleProfileSave(w http.ResponseWriter, r *http.Request) error
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	if err := s.confirmPassword(r, r.PostFormValue("password")); err != nil {
+	if err := s.confirmPassword(w, r, r.PostFormValue("password")); err != nil {
 		return formError(err, fail)
 	}
 	if err := s.store.UpdateProfile(r.Context(), a.PublisherID, a.UserID, name, email); err != nil {
@@ -105,7 +105,7 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) er
 	if err := readOnlyAccount(r); err != nil {
 		return formError(err, fail)
 	}
-	if err := s.confirmPassword(r, r.PostFormValue("current")); err != nil {
+	if err := s.confirmPassword(w, r, r.PostFormValue("current")); err != nil {
 		return formError(err, fail)
 	}
 	pw := r.PostFormValue("new")
@@ -115,9 +115,9 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) er
 	if err := auth.CheckPasswordPolicy(pw, a.Email); err != nil {
 		return formError(err, fail)
 	}
-	hash, err := auth.HashPassword(pw)
+	hash, err := s.hashPassword(w, r, pw)
 	if err != nil {
-		return err
+		return formError(err, fail)
 	}
 	if err := s.store.SetPassword(r.Context(), a.PublisherID, a.UserID, hash, a.SessionID); err != nil {
 		return err
@@ -196,13 +196,20 @@ func (s *Server) handleTOTPEnable(w http.ResponseWriter, r *http.Request) error 
 	if enabled || secret == "" {
 		return s.renderSecurity(w, r, http.StatusConflict, securityPage{Error: "Start the set-up again."})
 	}
-	if _, ok := throttled(w, s.mfaByUser.Wait(a.UserID)); ok {
+	if _, ok := throttled(w, s.mfaByUser.Reserve(a.UserID)); ok {
 		return s.renderSecurity(w, r, http.StatusTooManyRequests, securityPage{Enrolling: true, Error: "Too many wrong codes. Wait a few minutes."})
 	}
-	if !auth.CheckTOTP(secret, r.PostFormValue("code"), s.now()) {
-		s.mfaByUser.Fail(a.UserID)
+	step, ok := auth.TOTPStep(secret, r.PostFormValue("code"), s.now())
+	if ok {
+		// The code that proves the set-up is spent: it cannot also sign in.
+		if ok, err = s.store.AcceptTOTPStep(r.Context(), a.PublisherID, a.UserID, step); err != nil {
+			return err
+		}
+	}
+	if !ok {
 		return s.renderSecurity(w, r, http.StatusUnprocessableEntity, securityPage{Enrolling: true, Error: "That code is not right. Check the time on your phone and try the current code."})
 	}
+	s.mfaByUser.Release(a.UserID)
 	codes := auth.NewRecoveryCodes(10)
 	hashes := make([]string, len(codes))
 	for i, c := range codes {
@@ -222,7 +229,7 @@ func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) error
 	if err := readOnlyAccount(r); err != nil {
 		return formError(err, fail)
 	}
-	if err := s.confirmPassword(r, r.PostFormValue("password")); err != nil {
+	if err := s.confirmPassword(w, r, r.PostFormValue("password")); err != nil {
 		return formError(err, fail)
 	}
 	if err := s.store.SetTOTP(r.Context(), a.PublisherID, a.UserID, "", false, nil); err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 type apiKeysPage struct {
-	Keys    []store.APIKey
+	Keys    []apiKeyRow
 	Scopes  map[string]string // key id → scope
 	Roles   []phantomos.Role
 	Created string // the new key, shown once
@@ -20,9 +20,12 @@ type apiKeysPage struct {
 
 func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status int, p apiKeysPage) error {
 	a := phantomos.ActorFrom(r.Context())
-	var err error
-	if p.Keys, err = s.store.APIKeys(r.Context(), a.PublisherID); err != nil {
+	keys, err := s.store.APIKeys(r.Context(), a.PublisherID)
+	if err != nil {
 		return err
+	}
+	for _, k := range keys {
+		p.Keys = append(p.Keys, apiKeyRow{APIKey: k, CanRevoke: mayManageKey(a, k)})
 	}
 	if p.Scopes, err = s.store.APIKeyScopes(r.Context(), a.PublisherID); err != nil {
 		return err
@@ -88,9 +91,32 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) erro
 	return s.renderAPIKeys(w, r, http.StatusOK, apiKeysPage{Created: token})
 }
 
+// apiKeyRow is a key as the list shows it: whether the viewer may revoke it.
+type apiKeyRow struct {
+	store.APIKey
+	CanRevoke bool
+}
+
+// mayManageKey reports whether actor a may revoke key k: their own keys
+// always, others only when neither the key's role nor its user's current
+// role is above a's, so an admin cannot touch an owner's keys.
+func mayManageKey(a *phantomos.Actor, k store.APIKey) bool {
+	if a.UserID != "" && k.UserID == a.UserID {
+		return true
+	}
+	return a.Role.AtLeast(k.Role) && (k.UserRole == "" || a.Role.AtLeast(k.UserRole))
+}
+
 func (s *Server) handleAPIKeyRevoke(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
 	id := r.PathValue("id")
+	k, err := s.store.APIKey(r.Context(), a.PublisherID, id)
+	if err != nil {
+		return err
+	}
+	if !mayManageKey(a, k) {
+		return phantomos.Errorf(phantomos.EFORBIDDEN, "Only an owner can revoke an owner's API key.")
+	}
 	if err := s.store.RevokeAPIKey(r.Context(), a.PublisherID, id); err != nil {
 		return err
 	}

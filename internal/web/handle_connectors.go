@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -235,11 +236,48 @@ func (s *Server) beginSync(ctx context.Context, t connector.Target, src connecto
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
 		defer cancel()
-		if _, err := p.Run(ctx, src, connector.SyncOptions{}); err != nil {
+		res, err := p.Run(ctx, src, connector.SyncOptions{})
+		if err != nil {
 			s.logger.Warn("sync", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+		}
+		if res != nil && len(res.Notices) > 0 {
+			if err := s.keepNotices(ctx, t, res.Notices); err != nil {
+				s.logger.Warn("sync notices", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+			}
 		}
 	}()
 	return nil
+}
+
+// keepNotices adds what a sync had to tell the user (e.g. that Shopify
+// withholds addresses) to the notices the connector's page shows, each
+// once.
+func (s *Server) keepNotices(ctx context.Context, t connector.Target, notices []string) error {
+	ca, err := s.store.ConnectorAccount(ctx, t.Publisher, t.ConnectorID)
+	if err != nil {
+		return err
+	}
+	var acc connector.Account
+	if len(ca.Info) > 0 {
+		if err := json.Unmarshal(ca.Info, &acc); err != nil {
+			return err
+		}
+	}
+	changed := false
+	for _, n := range notices {
+		if !slices.Contains(acc.Notices, n) {
+			acc.Notices = append(acc.Notices, n)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	ca.Info, err = json.Marshal(acc)
+	if err != nil {
+		return err
+	}
+	return s.store.SaveConnectorAccount(ctx, t.Publisher, t.ConnectorID, ca)
 }
 
 // startSync is beginSync for the scheduler, which only logs.
@@ -313,10 +351,13 @@ func (s *Server) handleConnectorSync(w http.ResponseWriter, r *http.Request) err
 		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
 	}
 	t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
-	src, _, err := s.shopifySource(r.Context(), t)
+	src, cr, err := s.shopifySource(r.Context(), t)
 	if err != nil {
 		return err
 	}
+	// Shopify deletes subscriptions whose deliveries keep failing: every
+	// sync checks them and re-creates what is missing.
+	s.registerWebhooks(r.Context(), t, src, cr)
 	next := "/connectors/" + c.ID
 	if r.PostFormValue("next") == "setup" {
 		next += "/setup"
@@ -476,8 +517,11 @@ func (s *Server) registerWebhooks(ctx context.Context, t connector.Target, c *sh
 	if cr.Mode == shopify.ModeCustom && cr.WebhookSecret == "" || cr.Mode == shopify.ModeOAuth && s.conn.app == nil {
 		return
 	}
-	if err := c.RegisterWebhooks(ctx, base+shopify.WebhookPath, shopify.WebhookTopics); err != nil {
+	n, err := c.RegisterWebhooks(ctx, base+shopify.WebhookPath, shopify.WebhookTopics)
+	if err != nil {
 		s.logger.Warn("register webhooks", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+	} else if n > 0 {
+		s.logger.Info("webhook subscriptions created", "publisher", t.Publisher, "connector", t.ConnectorID, "created", n)
 	}
 }
 

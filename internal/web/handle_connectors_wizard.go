@@ -207,16 +207,12 @@ func (s *Server) oauthApp(r *http.Request) (*shopify.App, error) {
 }
 
 // publicURL is the server's public address: PHANTOMOS_BASE_URL, else the
-// one the request came to.
+// one the request came to when publicBase trusts its Host.
 func (s *Server) publicURL(r *http.Request) string {
 	if s.conn != nil && s.conn.opts.BaseURL != "" {
 		return strings.TrimSuffix(s.conn.opts.BaseURL, "/")
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return publicBase(s.cfg.BaseURL, s.cfg.Addr, r)
 }
 
 // handleShopifyInstall starts the OAuth install of the public app on a

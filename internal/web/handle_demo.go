@@ -19,10 +19,9 @@ func (s *Server) handleDemoCopy(w http.ResponseWriter, r *http.Request) error {
 		return phantomos.Errorf(phantomos.ENOTFOUND, "The demo is not enabled on this server.")
 	}
 	ip := clientIP(r)
-	if _, ok := throttled(w, s.signupByIP.Wait(ip)); ok {
+	if _, ok := throttled(w, s.signupByIP.Reserve(ip)); ok {
 		return phantomos.Errorf(phantomos.ERATELIMIT, "Too many demo copies from your network. Try again later, or explore the shared demo.")
 	}
-	s.signupByIP.Fail(ip)
 	pub, owner, err := demo.LoadCopy(r.Context(), s.store, s.now(), s.demoCopySales)
 	if err != nil {
 		return err

@@ -15,19 +15,8 @@ import (
 	"github.com/phantomos/phantomos/internal/store"
 )
 
-// baseURL is the public address for links: PHANTOMOS_BASE_URL, else the
-// address the requester used (only ever shown back to that requester or
-// mailed on their behalf).
-func (s *Server) baseURL(r *http.Request) string {
-	if s.cfg.BaseURL != "" {
-		return strings.TrimRight(s.cfg.BaseURL, "/")
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
+// baseURL is the public address for links we email or show.
+func (s *Server) baseURL(r *http.Request) string { return publicBase(s.cfg.BaseURL, s.cfg.Addr, r) }
 
 // invited is the result of creating or renewing an invitation: the link is
 // shown once to the inviter (copyable) unless it was emailed.
@@ -110,19 +99,20 @@ func (s *Server) handleInvitePage(w http.ResponseWriter, r *http.Request) error 
 // same message.
 func (s *Server) validInvitation(w http.ResponseWriter, r *http.Request, token string) (*store.Invitation, error) {
 	ip := clientIP(r)
-	if _, ok := throttled(w, s.inviteByIP.Wait(ip)); ok {
+	// The lookup counts as a failure until it proves valid, so parallel
+	// guesses cannot outrun the throttle.
+	if _, ok := throttled(w, s.inviteByIP.Reserve(ip)); ok {
 		return nil, phantomos.Errorf(phantomos.ERATELIMIT, "Too many attempts. Wait a few minutes and try again.")
 	}
 	invalid := phantomos.Errorf(phantomos.ENOTFOUND, "This invitation link is not valid: it may have expired, been used or been revoked. Ask for a new one.")
 	if token == "" || len(token) > 100 {
-		s.inviteByIP.Fail(ip)
 		return nil, invalid
 	}
 	inv, err := s.store.InvitationByToken(r.Context(), auth.HashToken(token))
 	if phantomos.ErrorCode(err) == phantomos.ENOTFOUND || (err == nil && inv.Status != "pending") {
-		s.inviteByIP.Fail(ip)
 		return nil, invalid
 	}
+	s.inviteByIP.Release(ip)
 	return inv, err
 }
 
@@ -143,7 +133,7 @@ func (s *Server) handleInviteAccept(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return fail(err)
 	}
-	u, err := s.acceptInvitation(r, token, name, password, inv.Email)
+	u, err := s.acceptInvitation(w, r, token, name, password, inv.Email)
 	if err != nil {
 		return fail(err)
 	}
@@ -154,14 +144,14 @@ func (s *Server) handleInviteAccept(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-func (s *Server) acceptInvitation(r *http.Request, token, name, password, email string) (*phantomos.User, error) {
+func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, token, name, password, email string) (*phantomos.User, error) {
 	if name == "" {
 		return nil, phantomos.Errorf(phantomos.EINVALID, "Enter your name.")
 	}
 	if err := auth.CheckPasswordPolicy(password, email); err != nil {
 		return nil, err
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := s.hashPassword(w, r, password)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +268,7 @@ func (s *Server) handleAPIInviteAccept(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	u, err := s.acceptInvitation(r, req.Token, strings.TrimSpace(req.Name), req.Password, inv.Email)
+	u, err := s.acceptInvitation(w, r, req.Token, strings.TrimSpace(req.Name), req.Password, inv.Email)
 	if err != nil {
 		return err
 	}

@@ -46,9 +46,14 @@ func throttled(w http.ResponseWriter, waits ...time.Duration) (time.Duration, bo
 }
 
 // handleLogin checks email and password. Every failure gets the same
-// message and, through auth.DummyCheck, the same time, so the page does not
+// message and, through a dummy check, the same time, so the page does not
 // tell which emails have accounts. Failures are throttled per IP and per
 // email; successes and failures are audited.
+//
+// Each attempt reserves a failure in both throttles before the password is
+// checked, so simultaneous guesses cannot all pass the throttle while the
+// first ones are still hashing: of any burst at most the limit is checked.
+// A right password gives the reservations back.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
@@ -60,32 +65,49 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		data.Data = loginPage{Email: email, Next: next, Error: msg, Signup: s.cfg.Signup == "open"}
 		return s.render(w, status, "login", data)
 	}
-	if _, ok := throttled(w, s.loginByIP.Wait(ip), s.loginByEmail.Wait(key)); ok {
-		return fail(http.StatusTooManyRequests, "Too many failed attempts. Wait a few minutes and try again.")
+	tooMany := "Too many failed attempts. Wait a few minutes and try again."
+	if _, ok := throttled(w, s.loginByIP.Reserve(ip)); ok {
+		return fail(http.StatusTooManyRequests, tooMany)
+	}
+	if _, ok := throttled(w, s.loginByEmail.Reserve(key)); ok {
+		s.loginByIP.Release(ip)
+		return fail(http.StatusTooManyRequests, tooMany)
+	}
+	release := func() {
+		s.loginByIP.Release(ip)
+		s.loginByEmail.Release(key)
 	}
 	if email == "" || password == "" {
+		release()
 		return fail(http.StatusUnprocessableEntity, "Enter your email and password.")
 	}
 	u, hash, err := s.store.UserForLogin(r.Context(), email)
 	switch {
 	case phantomos.ErrorCode(err) == phantomos.ENOTFOUND:
-		auth.DummyCheck(password)
+		if err = retryWhenBusy(w, s.hasher.Dummy(r.Context(), password)); err == nil {
+			err = auth.ErrMismatch
+		}
 	case err != nil:
+		release()
 		return err
 	default:
-		err = auth.CheckPassword(hash, password)
+		err = s.checkPassword(w, r, hash, password)
 		if err == nil && u.DisabledAt != nil {
 			err = errors.New("disabled")
 		}
-		if err != nil {
-			s.auditAs(r, u, "auth.login_failed", nil)
-		}
+	}
+	if errors.Is(err, auth.ErrBusy) {
+		// Nothing was checked: the attempt does not count.
+		release()
+		return fail(http.StatusTooManyRequests, phantomos.ErrorMessage(err))
 	}
 	if err != nil {
-		s.loginByIP.Fail(ip)
-		s.loginByEmail.Fail(key)
+		if u != nil {
+			s.auditAs(r, u, "auth.login_failed", nil)
+		}
 		return fail(http.StatusUnauthorized, "Email or password is incorrect.")
 	}
+	s.loginByIP.Release(ip)
 	s.loginByEmail.Reset(key)
 	_, enabled, _, err := s.store.TOTP(r.Context(), u.PublisherID, u.ID)
 	if err != nil {
@@ -139,14 +161,28 @@ func (s *Server) handleTwoFactor(w http.ResponseWriter, r *http.Request) error {
 		return s.render(w, status, "login_2fa", data)
 	}
 	ip := clientIP(r)
-	if _, ok := throttled(w, s.mfaByIP.Wait(ip), s.mfaByUser.Wait(p.user.ID)); ok {
-		return fail(http.StatusTooManyRequests, "Too many wrong codes. Wait a few minutes and try again.")
+	// Reserved before the check, as for passwords, so parallel guesses
+	// cannot outrun the count.
+	tooMany := "Too many wrong codes. Wait a few minutes and try again."
+	if _, ok := throttled(w, s.mfaByIP.Reserve(ip)); ok {
+		return fail(http.StatusTooManyRequests, tooMany)
+	}
+	if _, ok := throttled(w, s.mfaByUser.Reserve(p.user.ID)); ok {
+		s.mfaByIP.Release(ip)
+		return fail(http.StatusTooManyRequests, tooMany)
 	}
 	secret, _, _, err := s.store.TOTP(r.Context(), p.user.PublisherID, p.user.ID)
 	if err != nil {
 		return err
 	}
-	valid := auth.CheckTOTP(secret, code, s.now())
+	// An authenticator code is accepted once: its time step must be after
+	// the last one accepted for the user, recorded atomically.
+	step, valid := auth.TOTPStep(secret, code, s.now())
+	if valid {
+		if valid, err = s.store.AcceptTOTPStep(r.Context(), p.user.PublisherID, p.user.ID, step); err != nil {
+			return err
+		}
+	}
 	via := "totp"
 	if !valid && len(code) > 6 {
 		valid, err = s.store.UseRecoveryCode(r.Context(), p.user.PublisherID, p.user.ID, auth.HashRecoveryCode(code))
@@ -156,11 +192,10 @@ func (s *Server) handleTwoFactor(w http.ResponseWriter, r *http.Request) error {
 		via = "recovery_code"
 	}
 	if !valid {
-		s.mfaByIP.Fail(ip)
-		s.mfaByUser.Fail(p.user.ID)
 		s.auditAs(r, p.user, "auth.2fa_failed", nil)
 		return fail(http.StatusUnauthorized, "That code is not valid. Enter the current 6-digit code or a recovery code.")
 	}
+	s.mfaByIP.Release(ip)
 	s.mfaByUser.Reset(p.user.ID)
 	token := auth.NewToken()
 	if err := s.store.CompleteMFA(r.Context(), p.sess.PublisherID, p.sess.ID, auth.HashToken(token)); err != nil {
@@ -232,13 +267,56 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// safeNext keeps post-login redirects on this site.
+// maxNextLength bounds the post-login target kept in forms and redirects.
+const maxNextLength = 2048
+
+// safeNext keeps post-login redirects on this site: it returns next when it
+// is a path of this origin, else the default page. A path qualifies when it
+// starts with one "/", holds no control character, backslash or "//"
+// (browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil" and
+// "/\\evil" lead off-site), and none appears after percent-decoding either
+// (some servers and proxies decode once more).
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/overview"
+	const home = "/overview"
+	if next == "" || len(next) > maxNextLength || next[0] != '/' {
+		return home
+	}
+	pathPart, _, _ := strings.Cut(next, "?")
+	pathPart, _, _ = strings.Cut(pathPart, "#")
+	for s, i := pathPart, 0; ; i++ {
+		if !sameOriginPath(s) {
+			return home
+		}
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return home
+		}
+		if d == s {
+			break
+		}
+		if i == 3 {
+			// Encoded more than a few times over: no real link is.
+			return home
+		}
+		s = d
+	}
+	if strings.ContainsFunc(next, isControl) || strings.Contains(next, "\\") {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
 	}
 	return next
 }
+
+// sameOriginPath reports whether p is an absolute path of this origin with
+// no character a browser could read as leaving it.
+func sameOriginPath(p string) bool {
+	return strings.HasPrefix(p, "/") && !strings.Contains(p, "//") && !strings.Contains(p, "\\") && !strings.ContainsFunc(p, isControl)
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

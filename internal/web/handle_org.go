@@ -134,7 +134,7 @@ func (s *Server) handleOrganizationDelete(w http.ResponseWriter, r *http.Request
 	if r.PostFormValue("confirm") != pub.Slug {
 		return fail(http.StatusUnprocessableEntity, "Type the organization's slug exactly to confirm deletion.")
 	}
-	if err := s.confirmPassword(r, r.PostFormValue("password")); err != nil {
+	if err := s.confirmPassword(w, r, r.PostFormValue("password")); err != nil {
 		return formError(err, fail)
 	}
 	start := time.Now()

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -50,19 +51,22 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) error {
 		data.Data = f
 		return s.render(w, status, "signup", data)
 	}
+	// Every attempt counts, successful or not (sign-up creates tenants),
+	// and is counted before it is made, so parallel ones cannot all pass.
 	ip := clientIP(r)
-	if _, ok := throttled(w, s.signupByIP.Wait(ip)); ok {
+	if _, ok := throttled(w, s.signupByIP.Reserve(ip)); ok {
 		return fail(http.StatusTooManyRequests, phantomos.Errorf(phantomos.ERATELIMIT, "Too many sign-ups from your network. Try again later."))
 	}
-	// Every attempt counts, successful or not: sign-up creates tenants.
-	s.signupByIP.Fail(ip)
 	if f.Organization == "" || f.Email == "" {
 		return fail(http.StatusUnprocessableEntity, phantomos.Errorf(phantomos.EINVALID, "Enter your organization's name and your email."))
 	}
 	if err := auth.CheckPasswordPolicy(password, f.Email); err != nil {
 		return fail(http.StatusUnprocessableEntity, err)
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := s.hashPassword(w, r, password)
+	if errors.Is(err, auth.ErrBusy) {
+		return fail(http.StatusTooManyRequests, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -146,7 +147,7 @@ func (s *Server) handleTeamRemove(w http.ResponseWriter, r *http.Request) error 
 // becomes an admin. It asks for the owner's password.
 func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
-	if err := s.confirmPassword(r, r.PostFormValue("password")); err != nil {
+	if err := s.confirmPassword(w, r, r.PostFormValue("password")); err != nil {
 		return s.teamError(w, r, err)
 	}
 	if r.PostFormValue("user_id") == "" {
@@ -165,22 +166,29 @@ func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) erro
 }
 
 // confirmPassword checks the signed-in user's password for sensitive
-// changes.
-func (s *Server) confirmPassword(r *http.Request, password string) error {
+// changes. Like sign-in, each attempt reserves a failure in the account's
+// throttle before the check and gives it back when the password is right.
+func (s *Server) confirmPassword(w http.ResponseWriter, r *http.Request, password string) error {
 	a := phantomos.ActorFrom(r.Context())
 	if a.UserID == "" {
 		return phantomos.Errorf(phantomos.EFORBIDDEN, "This needs a signed-in user.")
 	}
-	if s.loginByEmail.Wait(strings.ToLower(a.Email)) > 0 {
+	key := strings.ToLower(a.Email)
+	if _, ok := throttled(w, s.loginByEmail.Reserve(key)); ok {
 		return phantomos.Errorf(phantomos.ERATELIMIT, "Too many wrong passwords. Wait a few minutes.")
 	}
 	hash, err := s.store.PasswordHash(r.Context(), a.PublisherID, a.UserID)
 	if err != nil {
+		s.loginByEmail.Release(key)
 		return err
 	}
-	if auth.CheckPassword(hash, password) != nil {
-		s.loginByEmail.Fail(strings.ToLower(a.Email))
+	switch err := s.checkPassword(w, r, hash, password); {
+	case errors.Is(err, auth.ErrBusy):
+		s.loginByEmail.Release(key)
+		return err
+	case err != nil:
 		return phantomos.Errorf(phantomos.EINVALID, "Your current password is not correct.")
 	}
+	s.loginByEmail.Release(key)
 	return nil
 }

@@ -107,6 +107,7 @@ func (s *Server) syncDue(ctx context.Context, pub phantomos.PublisherID, now tim
 		if err != nil {
 			continue
 		}
+		s.registerWebhooks(ctx, t, src, cr) // re-created when Shopify dropped them
 		s.startSync(t, src)
 	}
 }

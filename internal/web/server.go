@@ -74,6 +74,9 @@ type Server struct {
 
 	body bodyLimits // request body size and pace
 
+	// hasher bounds the argon2 work (and memory) of every password hash
+	// and check the server makes.
+	hasher *auth.Hasher
 	// keyRate limits the requests of each API key.
 	keyRate *keyLimiter
 	// pushes serialises each publisher's pushes.
@@ -95,6 +98,7 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		mfaByUser:    auth.NewThrottle(5, 15*time.Minute, nil),
 		signupByIP:   auth.NewThrottle(10, time.Hour, nil),
 		inviteByIP:   auth.NewThrottle(30, 15*time.Minute, nil),
+		hasher:       auth.NewHasher(auth.DefaultHashBudget, auth.DefaultHashWait),
 		keyRate:      newKeyLimiter(keyRequestsPerSecond, keyRequestBurst, maxLimitedKeys),
 		pushes:       &pushLocks{single: s.Dialect() == store.SQLite},
 	}

@@ -148,10 +148,34 @@ func (s *MemorySink) Commit(ctx context.Context, t connector.Target, b connector
 			s.sales[k] = sale
 		}
 	}
+	for _, id := range b.DeletedOrders {
+		for k := range s.sales {
+			if k.t == t && k.order == id {
+				delete(s.sales, k)
+				c.Updated++
+			}
+		}
+	}
 	if cur != nil {
 		s.cursors[t] = slices.Clone(cur)
 	}
 	return c, nil
+}
+
+// OrderIDs implements connector.StoredOrders.
+func (s *MemorySink) OrderIDs(ctx context.Context, t connector.Target, from, to time.Time) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for k, sale := range s.sales {
+		if k.t == t && !seen[k.order] && !sale.Date.Before(from) && sale.Date.Before(to) {
+			seen[k.order] = true
+			out = append(out, k.order)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // Commits counts the commits attempted so far.

@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -11,14 +12,20 @@ import (
 // clientDocuments are every GraphQL document the client sends, by name.
 func clientDocuments() map[string]string {
 	return map[string]string{
-		"orders":                ordersQuery(true),
-		"orders (no addresses)": ordersQuery(false),
-		"order lines":           orderLinesQuery,
-		"order refunds":         orderRefundsQuery,
-		"refund lines":          refundLinesQuery,
-		"products":              productsQuery,
-		"shop":                  shopQuery,
-		"subscribe":             subscribeMutation,
+		"orders":                     ordersQuery(true),
+		"orders (no addresses)":      ordersQuery(false),
+		"order lines":                orderLinesQuery,
+		"order refunds":              orderRefundsQuery,
+		"refund lines":               refundLinesQuery,
+		"products":                   productsQuery,
+		"shop":                       shopQuery,
+		"subscribe":                  subscribeMutation,
+		"subscriptions":              subscriptionsQuery,
+		"order ids":                  orderIDsQuery,
+		"bulk run":                   bulkRunMutation,
+		"bulk status":                bulkStatusQuery,
+		"bulk orders":                fmt.Sprintf(bulkOrdersQuery, bulkAddresses),
+		"bulk orders (no addresses)": fmt.Sprintf(bulkOrdersQuery, ""),
 	}
 }
 

@@ -94,11 +94,14 @@ type Config struct {
 	BaseURL    string
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	// OrdersPerPage and ProductsPerPage size the pages (5 and 25). Nested
+	// OrdersPerPage and ProductsPerPage size the pages (4 and 25). Nested
 	// connections make an order cost far more than a product; these keep
 	// a page's requested cost well under Shopify's 1,000-point limit.
 	OrdersPerPage   int
 	ProductsPerPage int
+	// PagedBackfill makes first syncs page through the orders instead of
+	// exporting them in one bulk operation.
+	PagedBackfill bool
 	// SkipAddresses leaves out shipping and billing countries, for apps
 	// without access to protected customer data (addresses need it).
 	SkipAddresses bool
@@ -117,12 +120,14 @@ type Client struct {
 	http                           *http.Client
 	log                            *slog.Logger
 	ordersPerPage, productsPerPage int
-	addresses                      bool
+	addresses, paged               bool
 
 	mu       sync.Mutex
 	throttle throttleState
 	notices  []string
 	served   string
+	// Orders read with and without an address (see NoAddressNotice).
+	withAddress, withoutAddress int
 }
 
 // throttleState is the cost bucket as last reported.
@@ -163,7 +168,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("shopify: no access token")
 	}
 	c := &Client{shop: cfg.Shop, token: cfg.AccessToken, tokens: cfg.Tokens, version: cfg.APIVersion, http: cfg.HTTPClient, log: cfg.Logger,
-		ordersPerPage: cfg.OrdersPerPage, productsPerPage: cfg.ProductsPerPage, addresses: !cfg.SkipAddresses}
+		ordersPerPage: cfg.OrdersPerPage, productsPerPage: cfg.ProductsPerPage, addresses: !cfg.SkipAddresses, paged: cfg.PagedBackfill}
 	if c.version == "" {
 		c.version = APIVersion
 	}
@@ -174,7 +179,7 @@ func New(cfg Config) (*Client, error) {
 		c.log = slog.Default()
 	}
 	if c.ordersPerPage <= 0 {
-		c.ordersPerPage = 5
+		c.ordersPerPage = 4
 	}
 	if c.productsPerPage <= 0 {
 		c.productsPerPage = 25
@@ -199,8 +204,18 @@ func FromCredentials(cr Credentials, opts Config) (*Client, error) {
 func (c *Client) Notices() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.notices...)
+	out := append([]string(nil), c.notices...)
+	// Orders without any address can be legitimate (digital goods, point
+	// of sale); none at all among several means they are withheld.
+	if c.withoutAddress >= minOrdersForAddressNotice && c.withAddress == 0 {
+		out = append(out, NoAddressNotice)
+	}
+	return out
 }
+
+// minOrdersForAddressNotice is how many orders without an address, and
+// none with one, make the client say addresses are withheld.
+const minOrdersForAddressNotice = 3
 
 // ServedVersion is the API version Shopify last answered with.
 func (c *Client) ServedVersion() string {

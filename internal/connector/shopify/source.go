@@ -1,8 +1,10 @@
 package shopify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -14,7 +16,7 @@ import (
 // refunds comes with the order; the rest, rarely needed, is fetched by
 // follow-up queries so that ordinary pages stay cheap.
 const (
-	lineItemsFirst   = 10
+	lineItemsFirst   = 8
 	refundsFirst     = 2
 	refundLinesFirst = 5
 
@@ -26,16 +28,17 @@ const (
 // Requested-cost estimates, following Shopify's calculation: an object
 // costs 1, a connection 2 plus first × its node's cost, scalars nothing.
 const (
-	lineCost       = 10 // line, product, variant, price bag (3), discount allocations (4)
-	refundLineCost = 5  // refund line, line item ref, subtotal bag (3)
+	lineCost       = 12            // line, product, variant, price bag (3), discount allocations (4), tax lines (2)
+	refundLineCost = 8             // refund line, line item ref, subtotal and tax bags (3 each)
+	chargesCost    = 2 * (2 + 2*4) // adjustments and shipping lines: 2 × (node, bag)
 )
 
 func linesCost(first int) float64 { return 2 + float64(first)*lineCost }
 func refundCost(lines int) float64 {
-	return 1 + 2 + float64(lines)*refundLineCost
+	return 1 + 2 + float64(lines)*refundLineCost + chargesCost
 }
 func orderCost(addresses bool) float64 {
-	c := 1 + linesCost(lineItemsFirst) + refundsFirst*refundCost(refundLinesFirst)
+	c := 1 + 3 + linesCost(lineItemsFirst) + refundsFirst*refundCost(refundLinesFirst)
 	if addresses {
 		c += 2
 	}
@@ -45,14 +48,18 @@ func orderCost(addresses bool) float64 {
 const moneyFragment = `fragment Money on MoneyBag { shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }`
 
 const lineFragment = `fragment Line on LineItem {
-  id name sku quantity
+  id name sku quantity currentQuantity
   product { id }
   variant { id }
   originalUnitPriceSet { ...Money }
   discountAllocations { allocatedAmountSet { ...Money } }
+  taxLines { priceSet { ...Money } }
 }`
 
-const refundLineFragment = `fragment RefundLine on RefundLineItem { quantity lineItem { id } subtotalSet { ...Money } }`
+const refundLineFragment = `fragment RefundLine on RefundLineItem { quantity lineItem { id } subtotalSet { ...Money } totalTaxSet { ...Money } }`
+
+// refundCharges selects what a refund returned beyond merchandise.
+const refundCharges = `orderAdjustments(first: 2) { nodes { amountSet { ...Money } } } refundShippingLines(first: 2) { nodes { subtotalAmountSet { ...Money } } }`
 
 func ordersQuery(addresses bool) string {
 	addr := ""
@@ -63,15 +70,16 @@ func ordersQuery(addresses bool) string {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
     nodes {
-      id name createdAt processedAt updatedAt cancelledAt test currencyCode presentmentCurrencyCode%s
+      id name createdAt processedAt updatedAt cancelledAt test currencyCode presentmentCurrencyCode taxesIncluded
+      totalShippingPriceSet { ...Money }%s
       lineItems(first: %d) { pageInfo { hasNextPage endCursor } nodes { ...Line } }
-      refunds(first: %d) { id createdAt refundLineItems(first: %d) { pageInfo { hasNextPage endCursor } nodes { ...RefundLine } } }
+      refunds(first: %d) { id createdAt refundLineItems(first: %d) { pageInfo { hasNextPage endCursor } nodes { ...RefundLine } } %s }
     }
   }
 }
 %s
 %s
-%s`, addr, lineItemsFirst, refundsFirst, refundLinesFirst, lineFragment, refundLineFragment, moneyFragment)
+%s`, addr, lineItemsFirst, refundsFirst, refundLinesFirst, refundCharges, lineFragment, refundLineFragment, moneyFragment)
 }
 
 var orderLinesQuery = fmt.Sprintf(`query OrderLines($id: ID!, $after: String) {
@@ -81,10 +89,10 @@ var orderLinesQuery = fmt.Sprintf(`query OrderLines($id: ID!, $after: String) {
 %s`, lineItemsMore, lineFragment, moneyFragment)
 
 var orderRefundsQuery = fmt.Sprintf(`query OrderRefunds($id: ID!) {
-  order(id: $id) { refunds(first: %d) { id createdAt refundLineItems(first: %d) { pageInfo { hasNextPage endCursor } nodes { ...RefundLine } } } }
+  order(id: $id) { refunds(first: %d) { id createdAt refundLineItems(first: %d) { pageInfo { hasNextPage endCursor } nodes { ...RefundLine } } %s } }
 }
 %s
-%s`, refundsMore, refundLinesFirst, refundLineFragment, moneyFragment)
+%s`, refundsMore, refundLinesFirst, refundCharges, refundLineFragment, moneyFragment)
 
 var refundLinesQuery = fmt.Sprintf(`query RefundLines($id: ID!, $after: String) {
   node(id: $id) { ... on Refund { refundLineItems(first: %d, after: $after) { pageInfo { hasNextPage endCursor } nodes { ...RefundLine } } } }
@@ -176,6 +184,8 @@ type gqlOrder struct {
 	Test                    bool        `json:"test"`
 	CurrencyCode            string      `json:"currencyCode"`
 	PresentmentCurrencyCode string      `json:"presentmentCurrencyCode"`
+	TaxesIncluded           bool        `json:"taxesIncluded"`
+	TotalShippingPriceSet   *moneyBag   `json:"totalShippingPriceSet"`
 	ShippingAddress         *address    `json:"shippingAddress"`
 	BillingAddress          *address    `json:"billingAddress"`
 	LineItems               lineConn    `json:"lineItems"`
@@ -188,22 +198,32 @@ type lineConn struct {
 }
 
 type gqlLine struct {
-	ID                   string   `json:"id"`
-	Name                 string   `json:"name"`
-	SKU                  string   `json:"sku"`
-	Quantity             int64    `json:"quantity"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+	// CurrentQuantity excludes units refunded and units removed by order
+	// edits; nil when the payload does not carry it.
+	CurrentQuantity      *int64   `json:"currentQuantity"`
 	Product              *idRef   `json:"product"`
 	Variant              *idRef   `json:"variant"`
 	OriginalUnitPriceSet moneyBag `json:"originalUnitPriceSet"`
 	DiscountAllocations  []struct {
 		AllocatedAmountSet moneyBag `json:"allocatedAmountSet"`
 	} `json:"discountAllocations"`
+	TaxLines []taxLine `json:"taxLines"`
+}
+
+type taxLine struct {
+	PriceSet moneyBag `json:"priceSet"`
 }
 
 type gqlRefund struct {
-	ID              string         `json:"id"`
-	CreatedAt       time.Time      `json:"createdAt"`
-	RefundLineItems refundLineConn `json:"refundLineItems"`
+	ID                  string         `json:"id"`
+	CreatedAt           time.Time      `json:"createdAt"`
+	RefundLineItems     refundLineConn `json:"refundLineItems"`
+	OrderAdjustments    amountConn     `json:"orderAdjustments"`
+	RefundShippingLines amountConn     `json:"refundShippingLines"`
 }
 
 type refundLineConn struct {
@@ -215,6 +235,19 @@ type gqlRefundLine struct {
 	Quantity    int64    `json:"quantity"`
 	LineItem    idRef    `json:"lineItem"`
 	SubtotalSet moneyBag `json:"subtotalSet"`
+	TotalTaxSet moneyBag `json:"totalTaxSet"`
+}
+
+// amountConn holds what a refund returned beyond merchandise: order
+// adjustments (amountSet, negative when money went back) and refunded
+// shipping lines (subtotalAmountSet).
+type amountConn struct {
+	Nodes []amountNode `json:"nodes"`
+}
+
+type amountNode struct {
+	AmountSet         *moneyBag `json:"amountSet"`
+	SubtotalAmountSet *moneyBag `json:"subtotalAmountSet"`
 }
 
 // legacyID returns the numeric id of a global id
@@ -361,6 +394,7 @@ func (c *Client) Orders(ctx context.Context, q connector.Query) (connector.Page[
 		if err != nil {
 			return page, err
 		}
+		c.countAddress(o)
 		page.Items = append(page.Items, out)
 	}
 	if data.Orders.PageInfo.HasNextPage {
@@ -426,13 +460,6 @@ func (c *Client) complete(ctx context.Context, o *gqlOrder) error {
 	return nil
 }
 
-// amounts accumulates a line's money in one currency.
-type amounts struct {
-	currency                 string
-	unit, discount, refunded int64
-	refundedQty              int64
-}
-
 func mapOrder(o *gqlOrder) (connector.Order, error) {
 	out := connector.Order{ExternalID: legacyID(o.ID), Name: o.Name, CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(),
 		Test: o.Test, Currency: o.CurrencyCode, PresentmentCurrency: o.PresentmentCurrencyCode, Channel: "shopify"}
@@ -449,75 +476,243 @@ func mapOrder(o *gqlOrder) (connector.Order, error) {
 			break
 		}
 	}
+	shop := func(b moneyBag) (int64, error) { return minor(b.ShopMoney.Amount, o.CurrencyCode) }
+	pres := func(b moneyBag) (int64, error) { return minor(b.PresentmentMoney.Amount, o.PresentmentCurrencyCode) }
 	// Refunded subtotals per line, in both currencies, and when the last
 	// refund of the line was made: a line refunded in several steps books
-	// its whole refund on that day.
+	// its whole refund on that day. In shops whose prices include tax the
+	// subtotals do too, and the refunded tax is taken out of them.
 	type refunded struct {
 		shop, presentment, qty int64
 		at                     time.Time
 	}
 	refunds := map[string]*refunded{}
+	var charges int64 // refunded beyond merchandise
+	var lastRefund time.Time
 	for _, r := range o.Refunds {
+		at := r.CreatedAt.UTC()
 		for _, rl := range r.RefundLineItems.Nodes {
-			shop, err := minor(rl.SubtotalSet.ShopMoney.Amount, o.CurrencyCode)
+			s, err := shop(rl.SubtotalSet)
 			if err != nil {
 				return out, orderError(o, err)
 			}
-			pres, err := minor(rl.SubtotalSet.PresentmentMoney.Amount, o.PresentmentCurrencyCode)
+			p, err := pres(rl.SubtotalSet)
 			if err != nil {
 				return out, orderError(o, err)
+			}
+			if o.TaxesIncluded {
+				st, err := shop(rl.TotalTaxSet)
+				if err != nil {
+					return out, orderError(o, err)
+				}
+				pt, err := pres(rl.TotalTaxSet)
+				if err != nil {
+					return out, orderError(o, err)
+				}
+				s, p = s-st, p-pt
 			}
 			id := legacyID(rl.LineItem.ID)
 			if refunds[id] == nil {
 				refunds[id] = &refunded{}
 			}
-			refunds[id].shop += shop
-			refunds[id].presentment += pres
+			refunds[id].shop += s
+			refunds[id].presentment += p
 			refunds[id].qty += rl.Quantity
-			if at := r.CreatedAt.UTC(); at.After(refunds[id].at) {
+			if at.After(refunds[id].at) {
 				refunds[id].at = at
 			}
 		}
+		for _, n := range r.RefundShippingLines.Nodes {
+			if n.SubtotalAmountSet != nil {
+				v, err := shop(*n.SubtotalAmountSet)
+				if err != nil {
+					return out, orderError(o, err)
+				}
+				charges += v
+			}
+		}
+		for _, n := range r.OrderAdjustments.Nodes {
+			if n.AmountSet != nil {
+				v, err := shop(*n.AmountSet)
+				if err != nil {
+					return out, orderError(o, err)
+				}
+				charges -= v // negative: money given back
+			}
+		}
+		if at.After(lastRefund) {
+			lastRefund = at
+		}
 	}
 	for _, l := range o.LineItems.Nodes {
-		line := connector.OrderLine{ExternalID: legacyID(l.ID), SKU: l.SKU, Name: l.Name, Quantity: l.Quantity}
+		line := connector.OrderLine{ExternalID: legacyID(l.ID), SKU: l.SKU, Name: l.Name}
 		if l.Product != nil {
 			line.ProductExternalID = legacyID(l.Product.ID)
 		}
 		if l.Variant != nil {
 			line.VariantExternalID = legacyID(l.Variant.ID)
 		}
-		unit, err := minor(l.OriginalUnitPriceSet.ShopMoney.Amount, o.CurrencyCode)
+		unit, err := shop(l.OriginalUnitPriceSet)
 		if err != nil {
 			return out, orderError(o, err)
 		}
-		presUnit, err := minor(l.OriginalUnitPriceSet.PresentmentMoney.Amount, o.PresentmentCurrencyCode)
+		presUnit, err := pres(l.OriginalUnitPriceSet)
 		if err != nil {
 			return out, orderError(o, err)
 		}
-		line.UnitPrice = unit
-		line.Gross = unit * l.Quantity
-		line.Presentment = connector.Amounts{Currency: o.PresentmentCurrencyCode, Gross: presUnit * l.Quantity}
+		r := refunds[line.ExternalID]
+		if r == nil {
+			r = &refunded{}
+		}
+		// Units removed by an order edit were never sold: quantity counts
+		// them, currentQuantity counts neither them nor refunded units. A
+		// cancelled order keeps every unit, all of them refunded below.
+		sold := l.Quantity
+		if l.CurrentQuantity != nil && out.CancelledAt == nil {
+			removed := l.Quantity - *l.CurrentQuantity - r.qty
+			sold = max(l.Quantity-max(removed, 0), 0)
+		}
+		// Discounts and taxes are allocated over every unit ordered,
+		// removed ones included; the removed units' share goes with them.
+		part := func(v int64) int64 {
+			if sold == l.Quantity || l.Quantity == 0 {
+				return v
+			}
+			return v * sold / l.Quantity
+		}
+		var discount, presDiscount, tax, presTax int64
 		for _, d := range l.DiscountAllocations {
-			shop, err := minor(d.AllocatedAmountSet.ShopMoney.Amount, o.CurrencyCode)
+			s, err := shop(d.AllocatedAmountSet)
 			if err != nil {
 				return out, orderError(o, err)
 			}
-			pres, err := minor(d.AllocatedAmountSet.PresentmentMoney.Amount, o.PresentmentCurrencyCode)
+			p, err := pres(d.AllocatedAmountSet)
 			if err != nil {
 				return out, orderError(o, err)
 			}
-			line.Discount += shop
-			line.Presentment.Discount += pres
+			discount, presDiscount = discount+s, presDiscount+p
 		}
-		if r := refunds[line.ExternalID]; r != nil {
-			line.Refunded, line.Presentment.Refunded, line.RefundedQuantity, line.RefundedAt = r.shop, r.presentment, r.qty, r.at
+		for _, t := range l.TaxLines {
+			s, err := shop(t.PriceSet)
+			if err != nil {
+				return out, orderError(o, err)
+			}
+			p, err := pres(t.PriceSet)
+			if err != nil {
+				return out, orderError(o, err)
+			}
+			tax, presTax = tax+s, presTax+p
+		}
+		line.Quantity, line.UnitPrice = sold, unit
+		line.Discount, line.Tax = part(discount), part(tax)
+		line.Gross = unit * sold
+		line.Presentment = connector.Amounts{Currency: o.PresentmentCurrencyCode, Gross: presUnit * sold, Discount: part(presDiscount)}
+		if o.TaxesIncluded {
+			// Prices include tax: gross is kept without it, so that net is
+			// merchandise revenue as in any other shop.
+			line.Gross -= line.Tax
+			line.Presentment.Gross -= part(presTax)
+		}
+		line.Refunded, line.Presentment.Refunded, line.RefundedQuantity, line.RefundedAt = r.shop, r.presentment, r.qty, r.at
+		if out.CancelledAt != nil {
+			// A cancelled order is worth nothing: whatever its refunds left
+			// is refunded on the day it was cancelled (or of its last
+			// refund, when later).
+			line.Refunded = line.Gross - line.Discount
+			line.Presentment.Refunded = line.Presentment.Gross - line.Presentment.Discount
+			line.RefundedQuantity = sold
+			line.RefundedAt = *out.CancelledAt
+			if lastRefund.After(line.RefundedAt) {
+				line.RefundedAt = lastRefund
+			}
 		}
 		line.Net = line.Gross - line.Discount - line.Refunded
 		line.Presentment.Net = line.Presentment.Gross - line.Presentment.Discount - line.Presentment.Refunded
 		out.Lines = append(out.Lines, line)
 	}
+	// Order-level charges go to the lines in proportion to their gross.
+	weights := make([]int64, len(out.Lines))
+	for i := range out.Lines {
+		weights[i] = out.Lines[i].Gross
+	}
+	if o.TotalShippingPriceSet != nil {
+		ship, err := shop(*o.TotalShippingPriceSet)
+		if err != nil {
+			return out, orderError(o, err)
+		}
+		for i, v := range allocate(ship, weights) {
+			out.Lines[i].Shipping = v
+		}
+	}
+	for i, v := range allocate(charges, weights) {
+		out.Lines[i].ChargesRefunded = v
+	}
 	return out, nil
+}
+
+// allocate splits total over len(weights) parts in proportion to weights
+// (equally when they sum to zero), by largest remainder, so that the parts
+// add up to total exactly.
+func allocate(total int64, weights []int64) []int64 {
+	out := make([]int64, len(weights))
+	if len(weights) == 0 || total == 0 {
+		return out
+	}
+	var sum int64
+	for _, w := range weights {
+		sum += max(w, 0)
+	}
+	if sum == 0 {
+		weights = slices.Repeat([]int64{1}, len(weights))
+		sum = int64(len(weights))
+	}
+	sign := int64(1)
+	if total < 0 {
+		sign, total = -1, -total
+	}
+	type rem struct {
+		i int
+		r int64
+	}
+	rems := make([]rem, len(weights))
+	var given int64
+	for i, w := range weights {
+		w = max(w, 0)
+		hi, lo := bits.Mul64(uint64(total), uint64(w))
+		q, r := bits.Div64(hi, lo, uint64(sum))
+		out[i] = int64(q)
+		given += int64(q)
+		rems[i] = rem{i, int64(r)}
+	}
+	slices.SortStableFunc(rems, func(a, b rem) int { return cmp.Compare(b.r, a.r) })
+	for k := 0; given < total; k++ {
+		out[rems[k%len(rems)].i]++
+		given++
+	}
+	for i := range out {
+		out[i] *= sign
+	}
+	return out
+}
+
+// NoAddressNotice is the notice given when no order came with an address:
+// Shopify withholds addresses from apps without access to protected
+// customer data, and countries stay empty.
+const NoAddressNotice = "Shopify sent no shipping or billing address with the orders, so their countries are empty: the app needs access to protected customer data (addresses). Request it for the app in the Shopify Partner Dashboard (API access › Protected customer data), then sync again."
+
+// countAddress counts whether o came with an address, for the notice.
+func (c *Client) countAddress(o *gqlOrder) {
+	if !c.addresses || o.Test {
+		return
+	}
+	with := o.ShippingAddress != nil || o.BillingAddress != nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if with {
+		c.withAddress++
+	} else {
+		c.withoutAddress++
+	}
 }
 
 func orderError(o *gqlOrder, err error) error {
@@ -525,7 +720,7 @@ func orderError(o *gqlOrder, err error) error {
 }
 
 // Webhook topics the connector subscribes to.
-var WebhookTopics = []string{TopicOrdersCreate, TopicOrdersUpdated, TopicProductsUpdate, TopicAppUninstalled}
+var WebhookTopics = []string{TopicOrdersCreate, TopicOrdersUpdated, TopicOrdersDelete, TopicProductsUpdate, TopicAppUninstalled}
 
 const subscribeMutation = `mutation Subscribe($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
   webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
@@ -534,12 +729,55 @@ const subscribeMutation = `mutation Subscribe($topic: WebhookSubscriptionTopic!,
   }
 }`
 
-// RegisterWebhooks subscribes uri (an https URL that identifies the
-// connector, e.g. https://app.example/webhooks/shopify/{publisher}/{connector})
-// to the topics, in JSON format. Public apps may instead declare them in
-// the app configuration; custom apps need this.
-func (c *Client) RegisterWebhooks(ctx context.Context, uri string, topics []string) error {
+const subscriptionsQuery = `query Subscriptions($after: String) {
+  webhookSubscriptions(first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { topic uri }
+  }
+}`
+
+// maxSubscriptionPages bounds the listing of an app's subscriptions on a
+// shop (a few topics per connector; 100 a page).
+const maxSubscriptionPages = 10
+
+// RegisterWebhooks makes sure uri (the https URL of the webhook endpoint)
+// is subscribed to the topics, in JSON format: it lists the app's
+// subscriptions on the shop and creates those missing, e.g. because
+// Shopify deleted them after deliveries kept failing. It returns how many
+// it created. Public apps may instead declare them in the app
+// configuration; custom apps need this.
+func (c *Client) RegisterWebhooks(ctx context.Context, uri string, topics []string) (int, error) {
+	have := map[string]bool{}
+	after := ""
+	for range maxSubscriptionPages {
+		var data struct {
+			WebhookSubscriptions struct {
+				PageInfo pageInfo `json:"pageInfo"`
+				Nodes    []struct {
+					Topic string `json:"topic"`
+					URI   string `json:"uri"`
+				} `json:"nodes"`
+			} `json:"webhookSubscriptions"`
+		}
+		if err := c.query(ctx, subscriptionsQuery, map[string]any{"after": nilIfEmpty(after)}, 2+100, &data); err != nil {
+			return 0, err
+		}
+		for _, n := range data.WebhookSubscriptions.Nodes {
+			if n.URI == uri {
+				have[n.Topic] = true
+			}
+		}
+		if !data.WebhookSubscriptions.PageInfo.HasNextPage || data.WebhookSubscriptions.PageInfo.EndCursor == after {
+			break
+		}
+		after = data.WebhookSubscriptions.PageInfo.EndCursor
+	}
+	created := 0
 	for _, topic := range topics {
+		enum := strings.ToUpper(strings.ReplaceAll(topic, "/", "_"))
+		if have[enum] {
+			continue
+		}
 		var data struct {
 			WebhookSubscriptionCreate struct {
 				UserErrors []struct {
@@ -547,17 +785,17 @@ func (c *Client) RegisterWebhooks(ctx context.Context, uri string, topics []stri
 				} `json:"userErrors"`
 			} `json:"webhookSubscriptionCreate"`
 		}
-		enum := strings.ToUpper(strings.ReplaceAll(topic, "/", "_"))
 		vars := map[string]any{"topic": enum, "sub": map[string]any{"uri": uri, "format": "JSON"}}
 		if err := c.query(ctx, subscribeMutation, vars, 10, &data); err != nil {
-			return err
+			return created, err
 		}
 		if ue := data.WebhookSubscriptionCreate.UserErrors; len(ue) > 0 {
 			if strings.Contains(strings.ToLower(ue[0].Message), "already been taken") {
-				continue // subscribed before: idempotent
+				continue // subscribed meanwhile: idempotent
 			}
-			return &connector.Error{Kind: connector.Permanent, Message: fmt.Sprintf("Shopify refused the %s webhook: %s", topic, ue[0].Message)}
+			return created, &connector.Error{Kind: connector.Permanent, Message: fmt.Sprintf("Shopify refused the %s webhook: %s", topic, ue[0].Message)}
 		}
+		created++
 	}
-	return nil
+	return created, nil
 }

@@ -22,6 +22,7 @@ import (
 const (
 	TopicOrdersCreate   = "orders/create"
 	TopicOrdersUpdated  = "orders/updated"
+	TopicOrdersDelete   = "orders/delete"
 	TopicProductsUpdate = "products/update"
 	TopicAppUninstalled = "app/uninstalled"
 )
@@ -73,7 +74,8 @@ type Webhook struct {
 	Shop       string
 	ID         string // X-Shopify-Webhook-Id, the same on redeliveries
 	APIVersion string
-	// Batch holds the records to write (orders/* and products/update).
+	// Batch holds the records to write (orders/* and products/update),
+	// or the order to remove (orders/delete).
 	Batch connector.Batch
 	// Uninstalled is set for app/uninstalled: the token is dead.
 	Uninstalled bool
@@ -138,6 +140,14 @@ func (w *Webhook) parse(body []byte, currency string) error {
 			return phantomos.Errorf(phantomos.EINVALID, "The %s webhook has an unreadable amount: %v", w.Topic, err)
 		}
 		w.Batch.Orders = []connector.Order{out}
+	case TopicOrdersDelete:
+		var o struct {
+			ID json.Number `json:"id"`
+		}
+		if err := decodeNumbers(body, &o); err != nil || o.ID.String() == "" {
+			return phantomos.Errorf(phantomos.EINVALID, "The %s webhook body does not name an order.", w.Topic)
+		}
+		w.Batch.DeletedOrders = []string{o.ID.String()}
 	case TopicProductsUpdate:
 		if currency == "" {
 			// Prices cannot be read without the shop's currency (REST
@@ -187,36 +197,50 @@ type restAddress struct {
 }
 
 type restOrder struct {
-	ID                  json.Number  `json:"id"`
-	Name                string       `json:"name"`
-	CreatedAt           time.Time    `json:"created_at"`
-	ProcessedAt         *time.Time   `json:"processed_at"`
-	UpdatedAt           time.Time    `json:"updated_at"`
-	CancelledAt         *time.Time   `json:"cancelled_at"`
-	Test                bool         `json:"test"`
-	Currency            string       `json:"currency"`
-	PresentmentCurrency string       `json:"presentment_currency"`
-	ShippingAddress     *restAddress `json:"shipping_address"`
-	BillingAddress      *restAddress `json:"billing_address"`
+	ID                  json.Number   `json:"id"`
+	Name                string        `json:"name"`
+	CreatedAt           time.Time     `json:"created_at"`
+	ProcessedAt         *time.Time    `json:"processed_at"`
+	UpdatedAt           time.Time     `json:"updated_at"`
+	CancelledAt         *time.Time    `json:"cancelled_at"`
+	Test                bool          `json:"test"`
+	Currency            string        `json:"currency"`
+	PresentmentCurrency string        `json:"presentment_currency"`
+	TaxesIncluded       bool          `json:"taxes_included"`
+	TotalShippingSet    *restMoneySet `json:"total_shipping_price_set"`
+	ShippingAddress     *restAddress  `json:"shipping_address"`
+	BillingAddress      *restAddress  `json:"billing_address"`
 	LineItems           []struct {
-		ID                  json.Number  `json:"id"`
-		ProductID           *json.Number `json:"product_id"`
-		VariantID           *json.Number `json:"variant_id"`
-		SKU                 string       `json:"sku"`
-		Name                string       `json:"name"`
-		Quantity            int64        `json:"quantity"`
-		PriceSet            restMoneySet `json:"price_set"`
+		ID              json.Number  `json:"id"`
+		ProductID       *json.Number `json:"product_id"`
+		VariantID       *json.Number `json:"variant_id"`
+		SKU             string       `json:"sku"`
+		Name            string       `json:"name"`
+		Quantity        int64        `json:"quantity"`
+		CurrentQuantity *int64       `json:"current_quantity"`
+		PriceSet        restMoneySet `json:"price_set"`
+		TaxLines        []struct {
+			PriceSet restMoneySet `json:"price_set"`
+		} `json:"tax_lines"`
 		DiscountAllocations []struct {
 			AmountSet restMoneySet `json:"amount_set"`
 		} `json:"discount_allocations"`
 	} `json:"line_items"`
 	Refunds []struct {
 		ID              json.Number `json:"id"`
+		CreatedAt       time.Time   `json:"created_at"`
 		RefundLineItems []struct {
 			LineItemID  json.Number  `json:"line_item_id"`
 			Quantity    int64        `json:"quantity"`
 			SubtotalSet restMoneySet `json:"subtotal_set"`
+			TotalTaxSet restMoneySet `json:"total_tax_set"`
 		} `json:"refund_line_items"`
+		OrderAdjustments []struct {
+			AmountSet restMoneySet `json:"amount_set"`
+		} `json:"order_adjustments"`
+		RefundShippingLines []struct {
+			SubtotalAmountSet restMoneySet `json:"subtotal_amount_set"`
+		} `json:"refund_shipping_lines"`
 	} `json:"refunds"`
 }
 
@@ -224,7 +248,8 @@ type restOrder struct {
 // so a webhook and a sync write identical records.
 func (o *restOrder) connector() (connector.Order, error) {
 	g := gqlOrder{ID: o.ID.String(), Name: o.Name, CreatedAt: o.CreatedAt, ProcessedAt: o.ProcessedAt, UpdatedAt: o.UpdatedAt,
-		CancelledAt: o.CancelledAt, Test: o.Test, CurrencyCode: o.Currency, PresentmentCurrencyCode: o.PresentmentCurrency}
+		CancelledAt: o.CancelledAt, Test: o.Test, CurrencyCode: o.Currency, PresentmentCurrencyCode: o.PresentmentCurrency,
+		TaxesIncluded: o.TaxesIncluded}
 	if g.PresentmentCurrencyCode == "" {
 		g.PresentmentCurrencyCode = g.CurrencyCode
 	}
@@ -237,8 +262,16 @@ func (o *restOrder) connector() (connector.Order, error) {
 	bag := func(s restMoneySet) moneyBag {
 		return moneyBag{ShopMoney: money(s.ShopMoney), PresentmentMoney: money(s.PresentmentMoney)}
 	}
+	if o.TotalShippingSet != nil {
+		b := bag(*o.TotalShippingSet)
+		g.TotalShippingPriceSet = &b
+	}
 	for _, l := range o.LineItems {
-		gl := gqlLine{ID: l.ID.String(), Name: l.Name, SKU: l.SKU, Quantity: l.Quantity, OriginalUnitPriceSet: bag(l.PriceSet)}
+		gl := gqlLine{ID: l.ID.String(), Name: l.Name, SKU: l.SKU, Quantity: l.Quantity, CurrentQuantity: l.CurrentQuantity,
+			OriginalUnitPriceSet: bag(l.PriceSet)}
+		for _, t := range l.TaxLines {
+			gl.TaxLines = append(gl.TaxLines, taxLine{PriceSet: bag(t.PriceSet)})
+		}
 		if l.ProductID != nil && l.ProductID.String() != "" {
 			gl.Product = &idRef{ID: l.ProductID.String()}
 		}
@@ -253,9 +286,19 @@ func (o *restOrder) connector() (connector.Order, error) {
 		g.LineItems.Nodes = append(g.LineItems.Nodes, gl)
 	}
 	for _, r := range o.Refunds {
-		gr := gqlRefund{ID: r.ID.String()}
+		// The refund's date books it on the day it was made, as a sync does.
+		gr := gqlRefund{ID: r.ID.String(), CreatedAt: r.CreatedAt}
 		for _, rl := range r.RefundLineItems {
-			gr.RefundLineItems.Nodes = append(gr.RefundLineItems.Nodes, gqlRefundLine{Quantity: rl.Quantity, LineItem: idRef{ID: rl.LineItemID.String()}, SubtotalSet: bag(rl.SubtotalSet)})
+			gr.RefundLineItems.Nodes = append(gr.RefundLineItems.Nodes, gqlRefundLine{Quantity: rl.Quantity, LineItem: idRef{ID: rl.LineItemID.String()},
+				SubtotalSet: bag(rl.SubtotalSet), TotalTaxSet: bag(rl.TotalTaxSet)})
+		}
+		for _, a := range r.OrderAdjustments {
+			b := bag(a.AmountSet)
+			gr.OrderAdjustments.Nodes = append(gr.OrderAdjustments.Nodes, amountNode{AmountSet: &b})
+		}
+		for _, sl := range r.RefundShippingLines {
+			b := bag(sl.SubtotalAmountSet)
+			gr.RefundShippingLines.Nodes = append(gr.RefundShippingLines.Nodes, amountNode{SubtotalAmountSet: &b})
 		}
 		g.Refunds = append(g.Refunds, gr)
 	}

@@ -58,14 +58,20 @@ func TestWebhooksAppliedIdempotently(t *testing.T) {
 	ctx := context.Background()
 	c := h.client(t, shopify.Config{})
 	uri := ws.URL + shopify.WebhookPath
-	if err := c.RegisterWebhooks(ctx, uri, shopify.WebhookTopics); err != nil {
-		t.Fatal(err)
+	if n, err := c.RegisterWebhooks(ctx, uri, shopify.WebhookTopics); err != nil || n != 5 {
+		t.Fatalf("registering: %d, %v", n, err)
 	}
-	if err := c.RegisterWebhooks(ctx, uri, shopify.WebhookTopics); err != nil {
-		t.Fatalf("registering again: %v", err)
+	if n, err := c.RegisterWebhooks(ctx, uri, shopify.WebhookTopics); err != nil || n != 0 {
+		t.Fatalf("registering again: %d created, %v", n, err)
 	}
-	if subs := h.srv.Subscriptions(); len(subs) != 4 || subs[0].Topic != "ORDERS_CREATE" || subs[0].URI != uri {
+	if subs := h.srv.Subscriptions(); len(subs) != 5 || subs[0].Topic != "ORDERS_CREATE" || subs[0].URI != uri {
 		t.Fatalf("subscriptions = %+v", subs)
+	}
+	// Shopify drops subscriptions after failed deliveries: the check of
+	// the next sync re-creates them.
+	h.srv.DropSubscriptions()
+	if n, err := c.RegisterWebhooks(ctx, uri, shopify.WebhookTopics); err != nil || n != 5 || len(h.srv.Subscriptions()) != 5 {
+		t.Fatalf("after Shopify dropped them: %d created, %v; subscriptions %+v", n, err, h.srv.Subscriptions())
 	}
 
 	orders := h.srv.Orders()

@@ -22,6 +22,7 @@
 package shopifytest
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -81,6 +82,12 @@ type Server struct {
 	schema    *Schema // nil when the schema file is absent
 	refused   int
 	auth      authState // expiring tokens, refresh tokens, grants (oauth.go)
+
+	spent         float64  // actual query cost paid, in points
+	orderIndex    []*Order // the orders by (updated, id); nil after a change
+	bulkOps       []*BulkOp
+	bulkFaults    []BulkFault
+	bulkDownloads int
 }
 
 // Product is a product of the fake shop. Prices are decimal strings in the
@@ -121,8 +128,14 @@ type Order struct {
 	PresentmentCurrency string
 	Country             string
 	Province            string
-	Lines               []LineItem
-	Refunds             []Refund
+	// NoAddress serves the order without addresses, as Shopify does to
+	// an app without access to protected customer data.
+	NoAddress bool
+	// TaxesIncluded says the line prices include their tax.
+	TaxesIncluded bool
+	Shipping      string // total shipping charged
+	Lines         []LineItem
+	Refunds       []Refund
 }
 
 // LineItem is an order line.
@@ -133,6 +146,8 @@ type LineItem struct {
 	SKU                  string
 	Name                 string
 	Quantity             int
+	Removed              int      // units removed by an order edit
+	Tax                  string   // tax charged on the line (all units)
 	Price                string   // original unit price
 	Discounts            []string // allocated discount amounts
 	PresentmentPrice     string
@@ -141,9 +156,11 @@ type LineItem struct {
 
 // Refund is a refund of some order lines.
 type Refund struct {
-	ID        int64
-	CreatedAt time.Time
-	Lines     []RefundLine
+	ID          int64
+	CreatedAt   time.Time
+	Lines       []RefundLine
+	Shipping    string   // shipping refunded
+	Adjustments []string // order adjustments (negative: money returned)
 }
 
 // RefundLine refunds Quantity units of a line for Subtotal.
@@ -152,6 +169,7 @@ type RefundLine struct {
 	LineItemID          int64
 	Quantity            int
 	Subtotal            string
+	Tax                 string // tax refunded with the line
 	PresentmentSubtotal string
 }
 
@@ -211,6 +229,7 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.handleGraphQL)
 	mux.HandleFunc("GET /admin/oauth/authorize", s.handleAuthorize)
 	mux.HandleFunc("POST /admin/oauth/access_token", s.handleAccessToken)
+	mux.HandleFunc("GET /bulk/{file}", s.handleBulkDownload)
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
@@ -321,6 +340,7 @@ func (s *Server) AddOrder(o Order) Order {
 	o.UpdatedAt = now
 	cp := cloneOrder(&o)
 	s.orders[o.ID] = &cp
+	s.orderIndex = nil
 	return o
 }
 
@@ -345,6 +365,7 @@ func (s *Server) UpdateOrder(id int64, fn func(*Order)) Order {
 	o := s.orders[id]
 	fn(o)
 	o.UpdatedAt = s.tick()
+	s.orderIndex = nil
 	return cloneOrder(o)
 }
 
@@ -354,6 +375,7 @@ func (s *Server) AddRefund(orderID int64, r Refund) Order {
 	defer s.mu.Unlock()
 	o := s.orders[orderID]
 	o.UpdatedAt = s.tick()
+	s.orderIndex = nil
 	s.fillRefund(&r)
 	o.Refunds = append(o.Refunds, r)
 	return cloneOrder(o)
@@ -632,13 +654,17 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 	case "webhookSubscriptionCreate":
 		data, actual = s.subscribe(vars), 10
 	default:
-		gqlErr = fmt.Sprintf("Field '%s' doesn't exist on type 'QueryRoot'", op)
+		var ok bool
+		if data, actual, gqlErr, ok = s.moreGraphQL(op, vars); !ok {
+			gqlErr = fmt.Sprintf("Field '%s' doesn't exist on type 'QueryRoot'", op)
+		}
 	}
 	if gqlErr != "" {
 		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]any{{"message": gqlErr}}, "extensions": s.costExtension(requested, nil)})
 		return
 	}
 	s.avail -= actual
+	s.spent += actual
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "extensions": s.costExtension(requested, &actual)})
 }
 
@@ -758,37 +784,6 @@ func decodeCursor(s string) (topCursor, bool) {
 	return c, true
 }
 
-// filterUpdated applies an updated_at comparison of a search query.
-func filterUpdated(query string, t time.Time) bool {
-	for _, m := range updatedFilter.FindAllStringSubmatch(query, -1) {
-		v, err := time.Parse(time.RFC3339, m[2])
-		if err != nil {
-			if v, err = time.Parse(time.DateOnly, m[2]); err != nil {
-				continue
-			}
-		}
-		switch m[1] {
-		case ">=":
-			if t.Before(v) {
-				return false
-			}
-		case ">":
-			if !t.After(v) {
-				return false
-			}
-		case "<=":
-			if t.After(v) {
-				return false
-			}
-		case "<":
-			if !t.Before(v) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 type sortable interface {
 	key() (time.Time, int64)
 }
@@ -796,36 +791,34 @@ type sortable interface {
 func (p *Product) key() (time.Time, int64) { return p.UpdatedAt, p.ID }
 func (o *Order) key() (time.Time, int64)   { return o.UpdatedAt, o.ID }
 
-// pageOf sorts items by (updated, id), applies the filter and cursor and
-// returns up to first of them, with the page info.
+// pageOf applies the filter and cursor to items, sorted by (updated, id),
+// and returns up to first of them, with the page info.
 func pageOf[T sortable](items []T, first int, after, query string) ([]T, map[string]any, string) {
 	if first < 1 || first > 250 {
 		return nil, nil, "The first argument must be between 1 and 250."
 	}
-	sort.Slice(items, func(i, j int) bool {
-		ti, ii := items[i].key()
-		tj, ij := items[j].key()
-		if !ti.Equal(tj) {
-			return ti.Before(tj)
-		}
-		return ii < ij
-	})
-	var match []T
-	for _, it := range items {
-		if t, _ := it.key(); filterUpdated(query, t) {
-			match = append(match, it)
-		}
-	}
+	// The cursor first (a binary search), then the filter until one item
+	// past the page: a page costs the same in a shop of any size.
+	start := 0
 	if after != "" {
 		c, ok := decodeCursor(after)
 		if !ok {
 			return nil, nil, fmt.Sprintf("Invalid cursor for current pagination: %s", after)
 		}
-		i := sort.Search(len(match), func(i int) bool {
-			t, id := match[i].key()
+		start = sort.Search(len(items), func(i int) bool {
+			t, id := items[i].key()
 			return t.After(c.U) || t.Equal(c.U) && id > c.I
 		})
-		match = match[i:]
+	}
+	keep := timeFilter(updatedFilter, query)
+	var match []T
+	for _, it := range items[start:] {
+		if t, _ := it.key(); keep(t) {
+			match = append(match, it)
+			if len(match) > first {
+				break
+			}
+		}
 	}
 	page := match[:min(first, len(match))]
 	info := map[string]any{"hasNextPage": len(match) > first, "endCursor": nil}
@@ -841,6 +834,12 @@ func (s *Server) productsData(first int, after, query string, sh shape) (map[str
 	for _, p := range s.products {
 		all = append(all, p)
 	}
+	slices.SortFunc(all, func(x, y *Product) int {
+		if c := x.UpdatedAt.Compare(y.UpdatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ID, y.ID)
+	})
 	page, info, errMsg := pageOf(all, first, after, query)
 	if errMsg != "" {
 		return nil, 0, errMsg
@@ -902,9 +901,16 @@ func decimalLess(a, b string) bool {
 }
 
 func (s *Server) ordersData(first int, after, query string, sh shape) (map[string]any, float64, string) {
-	var all []*Order
-	for _, o := range s.orders {
-		all = append(all, o)
+	all := s.sortedOrders()
+	if processedFilter.MatchString(query) {
+		keep := timeFilter(processedFilter, query)
+		var in []*Order
+		for _, o := range all {
+			if keep(o.ProcessedAt) {
+				in = append(in, o)
+			}
+		}
+		all = in
 	}
 	page, info, errMsg := pageOf(all, first, after, query)
 	if errMsg != "" {
@@ -981,13 +987,14 @@ func (s *Server) orderJSON(o *Order, sh shape) (map[string]any, float64) {
 		"id": gid("Order", o.ID), "name": o.Name, "createdAt": rfc(o.CreatedAt), "processedAt": rfc(o.ProcessedAt),
 		"updatedAt": rfc(o.UpdatedAt), "cancelledAt": nil, "test": o.Test,
 		"currencyCode": s.opts.Currency, "presentmentCurrencyCode": pc,
+		"taxesIncluded": o.TaxesIncluded, "totalShippingPriceSet": s.moneyBag(zeroAmount(o.Shipping), "", pc),
 	}
 	if o.CancelledAt != nil {
 		j["cancelledAt"] = rfc(*o.CancelledAt)
 	}
 	if sh.addresses {
 		var addr any
-		if o.Country != "" {
+		if o.Country != "" && !o.NoAddress {
 			addr = map[string]any{"countryCodeV2": o.Country, "provinceCode": o.Province}
 		}
 		j["shippingAddress"], j["billingAddress"] = addr, addr
@@ -1001,7 +1008,7 @@ func (s *Server) orderJSON(o *Order, sh shape) (map[string]any, float64) {
 		end := min(off+sh.lines, len(o.Lines))
 		var nodes []map[string]any
 		for i := off; i < end; i++ {
-			nodes = append(nodes, s.lineJSON(&o.Lines[i], pc))
+			nodes = append(nodes, s.lineJSON(o, &o.Lines[i], pc))
 		}
 		lines = end - off
 		j["lineItems"] = map[string]any{"pageInfo": map[string]any{"hasNextPage": end < len(o.Lines), "endCursor": indexCursor(end)}, "nodes": nonNil(nodes)}
@@ -1019,7 +1026,31 @@ func (s *Server) orderJSON(o *Order, sh shape) (map[string]any, float64) {
 	return j, s.orderCost(sh, lines, refunds, refundLines)
 }
 
-func (s *Server) lineJSON(l *LineItem, pc string) map[string]any {
+// currentQuantity is what Shopify reports as a line's currentQuantity:
+// the units neither removed by an edit nor refunded (none once cancelled).
+func currentQuantity(o *Order, l *LineItem) int {
+	if o.CancelledAt != nil {
+		return 0
+	}
+	n := l.Quantity - l.Removed
+	for _, r := range o.Refunds {
+		for _, rl := range r.Lines {
+			if rl.LineItemID == l.ID {
+				n -= rl.Quantity
+			}
+		}
+	}
+	return max(n, 0)
+}
+
+func zeroAmount(a string) string {
+	if a == "" {
+		return "0.00"
+	}
+	return a
+}
+
+func (s *Server) lineJSON(o *Order, l *LineItem, pc string) map[string]any {
 	var product, variant any
 	if l.ProductID != 0 {
 		product = map[string]any{"id": gid("Product", l.ProductID)}
@@ -1039,9 +1070,13 @@ func (s *Server) lineJSON(l *LineItem, pc string) map[string]any {
 	if l.SKU != "" {
 		sku = l.SKU
 	}
+	taxLines := []map[string]any{}
+	if l.Tax != "" {
+		taxLines = append(taxLines, map[string]any{"priceSet": s.moneyBag(l.Tax, "", pc)})
+	}
 	return map[string]any{
-		"id": gid("LineItem", l.ID), "name": l.Name, "sku": sku, "quantity": l.Quantity,
-		"product": product, "variant": variant,
+		"id": gid("LineItem", l.ID), "name": l.Name, "sku": sku, "quantity": l.Quantity, "currentQuantity": currentQuantity(o, l),
+		"product": product, "variant": variant, "taxLines": taxLines,
 		"originalUnitPriceSet": s.moneyBag(l.Price, l.PresentmentPrice, pc),
 		"discountAllocations":  nonNil(allocs),
 	}
@@ -1059,11 +1094,21 @@ func (s *Server) refundJSON(o *Order, r *Refund, first int, after string) (map[s
 		nodes = append(nodes, map[string]any{
 			"quantity": rl.Quantity, "lineItem": map[string]any{"id": gid("LineItem", rl.LineItemID)},
 			"subtotalSet": s.moneyBag(rl.Subtotal, rl.PresentmentSubtotal, s.presentment(o)),
+			"totalTaxSet": s.moneyBag(zeroAmount(rl.Tax), "", s.presentment(o)),
 		})
+	}
+	adjustments, shipping := []map[string]any{}, []map[string]any{}
+	for _, a := range r.Adjustments {
+		adjustments = append(adjustments, map[string]any{"amountSet": s.moneyBag(a, "", s.presentment(o))})
+	}
+	if r.Shipping != "" {
+		shipping = append(shipping, map[string]any{"subtotalAmountSet": s.moneyBag(r.Shipping, "", s.presentment(o))})
 	}
 	return map[string]any{
 		"id": gid("Refund", r.ID), "createdAt": rfc(r.CreatedAt),
-		"refundLineItems": map[string]any{"pageInfo": map[string]any{"hasNextPage": end < len(r.Lines), "endCursor": indexCursor(end)}, "nodes": nonNil(nodes)},
+		"refundLineItems":     map[string]any{"pageInfo": map[string]any{"hasNextPage": end < len(r.Lines), "endCursor": indexCursor(end)}, "nodes": nonNil(nodes)},
+		"orderAdjustments":    map[string]any{"nodes": adjustments},
+		"refundShippingLines": map[string]any{"nodes": shipping},
 	}, end - off
 }
 
@@ -1192,10 +1237,14 @@ func (s *Server) OrderPayload(id int64) []byte {
 		if l.VariantID != 0 {
 			vid = l.VariantID
 		}
+		taxLines := []map[string]any{}
+		if l.Tax != "" {
+			taxLines = append(taxLines, map[string]any{"price": l.Tax, "price_set": set(l.Tax, ""), "rate": 0.2, "title": "VAT"})
+		}
 		lines = append(lines, map[string]any{
 			"id": l.ID, "admin_graphql_api_id": gid("LineItem", l.ID), "product_id": pid, "variant_id": vid,
-			"sku": l.SKU, "name": l.Name, "title": l.Name, "quantity": l.Quantity, "price": l.Price,
-			"price_set": set(l.Price, l.PresentmentPrice), "discount_allocations": nonNil(allocs),
+			"sku": l.SKU, "name": l.Name, "title": l.Name, "quantity": l.Quantity, "current_quantity": currentQuantity(o, &l), "price": l.Price,
+			"price_set": set(l.Price, l.PresentmentPrice), "discount_allocations": nonNil(allocs), "tax_lines": taxLines,
 		})
 	}
 	var refunds []map[string]any
@@ -1203,13 +1252,21 @@ func (s *Server) OrderPayload(id int64) []byte {
 		var rls []map[string]any
 		for _, rl := range r.Lines {
 			rls = append(rls, map[string]any{"id": rl.ID, "line_item_id": rl.LineItemID, "quantity": rl.Quantity,
-				"subtotal": rl.Subtotal, "subtotal_set": set(rl.Subtotal, rl.PresentmentSubtotal)})
+				"subtotal": rl.Subtotal, "subtotal_set": set(rl.Subtotal, rl.PresentmentSubtotal),
+				"total_tax": zeroAmount(rl.Tax), "total_tax_set": set(zeroAmount(rl.Tax), "")})
+		}
+		adjustments, shipping := []map[string]any{}, []map[string]any{}
+		for _, a := range r.Adjustments {
+			adjustments = append(adjustments, map[string]any{"amount": a, "amount_set": set(a, ""), "kind": "refund_discrepancy"})
+		}
+		if r.Shipping != "" {
+			shipping = append(shipping, map[string]any{"subtotal_amount_set": set(r.Shipping, "")})
 		}
 		refunds = append(refunds, map[string]any{"id": r.ID, "admin_graphql_api_id": gid("Refund", r.ID), "created_at": rfc(r.CreatedAt),
-			"refund_line_items": nonNil(rls)})
+			"refund_line_items": nonNil(rls), "order_adjustments": adjustments, "refund_shipping_lines": shipping})
 	}
 	var addr any
-	if o.Country != "" {
+	if o.Country != "" && !o.NoAddress {
 		addr = map[string]any{"country_code": o.Country, "province_code": o.Province}
 	}
 	var cancelled any
@@ -1220,8 +1277,22 @@ func (s *Server) OrderPayload(id int64) []byte {
 		"id": o.ID, "admin_graphql_api_id": gid("Order", o.ID), "name": o.Name, "created_at": rfc(o.CreatedAt),
 		"processed_at": rfc(o.ProcessedAt), "updated_at": rfc(o.UpdatedAt), "cancelled_at": cancelled, "test": o.Test,
 		"currency": s.opts.Currency, "presentment_currency": pc, "shipping_address": addr, "billing_address": addr,
+		"taxes_included": o.TaxesIncluded, "total_shipping_price_set": set(zeroAmount(o.Shipping), ""),
 		"line_items": nonNil(lines), "refunds": nonNil(refunds),
 	})
+	return b
+}
+
+// DeleteOrder deletes an order, as a merchant can in the admin (only
+// archived or cancelled orders, which the fake does not check), and
+// returns the body of its orders/delete webhook.
+func (s *Server) DeleteOrder(id int64) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.orders, id)
+	s.orderIndex = nil
+	s.tick()
+	b, _ := json.Marshal(map[string]any{"id": id})
 	return b
 }
 

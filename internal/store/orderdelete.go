@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/phantomos/phantomos"
+)
+
+// maxDeleteOrders bounds the order ids of one DeleteOrders statement.
+const maxDeleteOrders = 500
+
+// DeleteOrders removes every line of the import's connector's orders
+// orderIDs (the platform's ids), as when the store deleted them, and
+// returns how many lines went. The rollups of the days they were booked
+// on are recomputed when the import commits, so totals stay exact. An
+// order that is not stored is no error: a deletion may arrive twice.
+func (w *ImportWriter) DeleteOrders(ctx context.Context, orderIDs []string) (int64, error) {
+	if w.connectorID == "" {
+		return 0, fmt.Errorf("store: delete orders: not a sales import")
+	}
+	var n int64
+	for len(orderIDs) > 0 {
+		chunk := orderIDs[:min(len(orderIDs), maxDeleteOrders)]
+		orderIDs = orderIDs[len(chunk):]
+		args := []any{w.pub, w.connectorID}
+		marks := make([]string, len(chunk))
+		for i, id := range chunk {
+			args = append(args, id)
+			marks[i] = fmt.Sprintf("$%d", i+3)
+		}
+		rows, err := w.tx.QueryContext(ctx, `DELETE FROM sales WHERE publisher_id = $1 AND connector_id = $2
+			AND external_order_id IN (`+strings.Join(marks, ", ")+`) RETURNING day, refund_day`, args...)
+		if err != nil {
+			return n, fmt.Errorf("store: delete orders: %w", err)
+		}
+		for rows.Next() {
+			var day, refundDay any
+			if err := rows.Scan(&day, &refundDay); err != nil {
+				rows.Close()
+				return n, fmt.Errorf("store: delete orders: %w", err)
+			}
+			if err := w.touch(day, refundDay); err != nil {
+				rows.Close()
+				return n, fmt.Errorf("store: delete orders: %w", err)
+			}
+			n++
+		}
+		if err := rows.Close(); err != nil {
+			return n, fmt.Errorf("store: delete orders: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return n, fmt.Errorf("store: delete orders: %w", err)
+		}
+	}
+	w.rep.Updated += n
+	return n, nil
+}
+
+// ConnectorOrderIDs returns the distinct order ids (the platform's) of
+// connector id's sales whose order time is in [from, to), sorted: what a
+// reconciliation compares with the platform's own list.
+func (s *Store) ConnectorOrderIDs(ctx context.Context, pub phantomos.PublisherID, id string, from, to time.Time) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT external_order_id FROM sales
+		WHERE publisher_id = $1 AND connector_id = $2 AND order_date >= $3 AND order_date < $4 ORDER BY external_order_id`,
+		pub, id, from.UTC(), to.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("store: connector %s order ids: %w", id, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return nil, fmt.Errorf("store: connector %s order ids: %w", id, err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
