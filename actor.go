@@ -10,6 +10,7 @@ type Actor struct {
 	Role        Role
 	SessionID   string // empty for API keys
 	APIKeyID    string // empty for sessions
+	Scope       string // an API key's scope (ScopeFull, ScopeIngest); empty for sessions
 	Email       string
 	Name        string
 }

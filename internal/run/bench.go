@@ -26,9 +26,9 @@ import (
 )
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "analytics" && args[0] != "http" && args[0] != "import") {
-		fmt.Fprintln(e.stderr, "Usage: phantomos bench {analytics|http|import} [--db URL] [--sales N] [--rows N] ...")
-		return fmt.Errorf("%w: bench needs analytics, http or import", ErrUsage)
+	if len(args) == 0 || (args[0] != "analytics" && args[0] != "http" && args[0] != "import" && args[0] != "push") {
+		fmt.Fprintln(e.stderr, "Usage: phantomos bench {analytics|http|import|push} [--db URL] [--sales N] [--rows N] ...")
+		return fmt.Errorf("%w: bench needs analytics, http, import or push", ErrUsage)
 	}
 	what := args[0]
 	fs := flags(e, "bench "+what, "[--db URL] [--sales N]")
@@ -37,7 +37,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	requests := fs.Int("requests", 100, "timed requests per endpoint (analytics)")
 	conns := fs.Int("connections", 64, "concurrent connections (http)")
 	duration := fs.Duration("duration", 10*time.Second, "length of the load (http)")
-	rows := fs.Int("rows", 1_000_000, "rows of the generated sales file (import)")
+	rows := fs.Int("rows", 1_000_000, "rows of the generated sales file (import), lines pushed (push: default 100000)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to this file (go tool pprof)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -49,6 +49,13 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	defer s.Close()
 	if what == "import" {
 		return cmdBenchImport(ctx, e, s, *rows)
+	}
+	if what == "push" {
+		n := *rows
+		if !flagSet(fs, "rows") {
+			n = 100_000
+		}
+		return cmdBenchPush(ctx, e, s, cfg, n)
 	}
 	b, err := newBench(ctx, e, s, *sales)
 	if err != nil {

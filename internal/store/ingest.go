@@ -107,6 +107,9 @@ type ImportReport struct {
 	// Stale counts orders not written because the stored version is newer
 	// (see SaleRow.UpdatedAt).
 	Stale int64
+	// StaleOrders names the stale orders (ids, at most maxStaleOrders), so
+	// that a push can say which of its orders it ignored.
+	StaleOrders []string
 	// Deleted counts stored sale lines removed because the new version of
 	// their order no longer has them.
 	Deleted int64

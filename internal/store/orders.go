@@ -275,6 +275,9 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 				isStale = 1
 				stale[id] = true
 				w.rep.Stale++
+				if len(w.rep.StaleOrders) < maxStaleOrders {
+					w.rep.StaleOrders = append(w.rep.StaleOrders, id)
+				}
 			} else {
 				w.orders.existed[id] = true
 				w.orders.replaced++

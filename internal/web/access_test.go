@@ -125,7 +125,16 @@ func TestRouteRoleMatrix(t *testing.T) {
 			}
 			keys[r] = tok
 		}
+		ingest := ingestKey(t, s, a)
 		for _, rt := range srv.Routes() {
+			// An ingest-scoped key reaches the push API and nothing else,
+			// public API routes included.
+			if strings.Contains(rt.Pattern, " /api/") {
+				req := request(t, ts, rt.Pattern, phantomos.NewID())
+				req.Header.Set("Authorization", "Bearer "+ingest)
+				st, body := do(t, req)
+				checkAccess(t, rt.Pattern, "ingest key", ingestRoute(rt.Pattern), st, body)
+			}
 			if rt.Perm == phantomos.PermPublic {
 				continue
 			}

@@ -11,6 +11,7 @@ import (
 
 type apiKeysPage struct {
 	Keys    []apiKeyRow
+	Scopes  map[string]string // key id → scope
 	Roles   []phantomos.Role
 	Created string // the new key, shown once
 	Name    string
@@ -25,6 +26,9 @@ func (s *Server) renderAPIKeys(w http.ResponseWriter, r *http.Request, status in
 	}
 	for _, k := range keys {
 		p.Keys = append(p.Keys, apiKeyRow{APIKey: k, CanRevoke: mayManageKey(a, k)})
+	}
+	if p.Scopes, err = s.store.APIKeyScopes(r.Context(), a.PublisherID); err != nil {
+		return err
 	}
 	for _, role := range phantomos.Roles {
 		if a.Role.AtLeast(role) {
@@ -56,6 +60,16 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return formError(err, fail)
 	}
+	scope := phantomos.ScopeFull
+	switch r.PostFormValue("scope") {
+	case "", phantomos.ScopeFull:
+	case phantomos.ScopeIngest:
+		// An ingest key writes sales and products, which needs the member
+		// role, and can do nothing else whatever its role.
+		scope, role = phantomos.ScopeIngest, phantomos.RoleMember
+	default:
+		return fail(http.StatusUnprocessableEntity, "Choose the key's scope: full or ingest.")
+	}
 	if !a.Role.AtLeast(role) {
 		return fail(http.StatusForbidden, "A key cannot have a role above your own.")
 	}
@@ -68,7 +82,12 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	s.audit(r, a.PublisherID, "apikey.create", id, map[string]any{"name": name, "role": string(role), "prefix": prefix})
+	if scope != phantomos.ScopeFull {
+		if err := s.store.SetAPIKeyScope(r.Context(), a.PublisherID, id, scope); err != nil {
+			return err
+		}
+	}
+	s.audit(r, a.PublisherID, "apikey.create", id, map[string]any{"name": name, "role": string(role), "scope": scope, "prefix": prefix})
 	return s.renderAPIKeys(w, r, http.StatusOK, apiKeysPage{Created: token})
 }
 

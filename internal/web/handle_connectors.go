@@ -347,6 +347,9 @@ func (s *Server) handleConnector(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if c.Type == phantomos.ConnectorCustom {
+		return s.handleCustomConnector(w, r, c)
+	}
 	v, err := s.connectorView(r.Context(), c, s.now())
 	if err != nil {
 		return err

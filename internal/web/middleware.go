@@ -169,6 +169,15 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				api.WriteError(w, r, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The API key is not valid, expired or revoked."))
 				return
 			}
+			if wait := s.keyRate.take(a.APIKeyID, s.now()); wait > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+				api.WriteError(w, r, phantomos.Errorf(phantomos.ERATELIMIT, "Too many requests with this API key; retry after the number of seconds in Retry-After."))
+				return
+			}
+			if a.Scope, err = s.store.APIKeyScope(ctx, a.PublisherID, a.APIKeyID); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(phantomos.WithActor(ctx, a)))
 			return
 		}

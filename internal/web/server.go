@@ -79,6 +79,10 @@ type Server struct {
 	// hasher bounds the argon2 work (and memory) of every password hash
 	// and check the server makes.
 	hasher *auth.Hasher
+	// keyRate limits the requests of each API key.
+	keyRate *keyLimiter
+	// pushes serialises each publisher's pushes.
+	pushes *pushLocks
 }
 
 // New returns a server on s. Templates are parsed here, once; a broken
@@ -97,6 +101,8 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		signupByIP:   auth.NewThrottle(10, time.Hour, nil),
 		inviteByIP:   auth.NewThrottle(30, 15*time.Minute, nil),
 		hasher:       auth.NewHasher(auth.DefaultHashBudget, auth.DefaultHashWait),
+		keyRate:      newKeyLimiter(keyRequestsPerSecond, keyRequestBurst, maxLimitedKeys),
+		pushes:       &pushLocks{single: s.Dialect() == store.SQLite},
 	}
 	if cfg.SMTPURL != "" {
 		m, err := mail.NewSMTP(cfg.SMTPURL)
@@ -174,6 +180,10 @@ func staticFiles(h http.Handler) http.Handler {
 func (s *Server) guard(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setRoute(r.Context(), rt.Pattern)
+		if a := phantomos.ActorFrom(r.Context()); a != nil && a.Scope == phantomos.ScopeIngest && !ingestRoute(rt.Pattern) {
+			s.fail(w, r, phantomos.Errorf(phantomos.EFORBIDDEN, "This API key has the ingest scope: it may only push orders and products."))
+			return
+		}
 		if rt.Perm != phantomos.PermPublic {
 			a := phantomos.ActorFrom(r.Context())
 			if a == nil {

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"sync"
+	"time"
+)
+
+// Per-key request rate: a token bucket of keyRequestBurst requests refilled
+// at keyRequestsPerSecond. A push carries up to 1,000 lines, so one key may
+// send tens of thousands of lines a second; the limit stops a runaway
+// client from starving the others, not honest batch senders.
+const (
+	keyRequestsPerSecond = 50
+	keyRequestBurst      = 100
+	// maxLimitedKeys bounds the limiter's memory: beyond it, idle keys (full
+	// buckets) are forgotten first, then any.
+	maxLimitedKeys = 10_000
+)
+
+// keyLimiter is a token bucket per API key, in memory: each replica limits
+// on its own.
+type keyLimiter struct {
+	mu      sync.Mutex
+	rate    float64 // tokens per second
+	burst   float64
+	max     int
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newKeyLimiter(rate, burst float64, max int) *keyLimiter {
+	return &keyLimiter{rate: rate, burst: burst, max: max, buckets: map[string]*bucket{}}
+}
+
+// SetKeyRate changes the per-key request rate and burst; tests and the
+// push benchmark use it.
+func (s *Server) SetKeyRate(perSecond, burst float64) {
+	s.keyRate.mu.Lock()
+	defer s.keyRate.mu.Unlock()
+	s.keyRate.rate, s.keyRate.burst = perSecond, burst
+	clear(s.keyRate.buckets)
+}
+
+// take spends a token of key at now; when there is none it returns how long
+// until there is one.
+func (l *keyLimiter) take(key string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= l.max {
+			l.evict(now)
+		}
+		b = &bucket{tokens: l.burst, at: now}
+		l.buckets[key] = b
+	}
+	if d := now.Sub(b.at).Seconds(); d > 0 {
+		b.tokens = min(l.burst, b.tokens+d*l.rate)
+		b.at = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+// evict forgets keys whose bucket has refilled (forgetting them changes
+// nothing), and if none has, one arbitrary key, which then starts full.
+func (l *keyLimiter) evict(now time.Time) {
+	for k, b := range l.buckets {
+		if b.tokens+now.Sub(b.at).Seconds()*l.rate >= l.burst {
+			delete(l.buckets, k)
+		}
+	}
+	if len(l.buckets) >= l.max {
+		for k := range l.buckets {
+			delete(l.buckets, k)
+			break
+		}
+	}
+}
+
+// pushLocks serialises the pushes of one publisher within this process:
+// concurrent batches of one publisher would otherwise queue on the same
+// rollup rows (PostgreSQL) or the single write lock (SQLite, where a
+// waiting writer gives up after busy_timeout). A fixed set of mutexes
+// hashed by publisher keeps memory bounded; on SQLite every push shares
+// one, as the database admits one writer anyway.
+type pushLocks struct {
+	single bool
+	mu     [64]sync.Mutex
+}
+
+func (p *pushLocks) lock(pub string) func() {
+	i := 0
+	if !p.single {
+		h := uint32(2166136261)
+		for j := 0; j < len(pub); j++ {
+			h = (h ^ uint32(pub[j])) * 16777619
+		}
+		i = int(h % uint32(len(p.mu)))
+	}
+	p.mu[i].Lock()
+	return p.mu[i].Unlock
+}
