@@ -56,13 +56,17 @@ type importJSON struct {
 	ChangedExamples []string          `json:"changed_examples"`
 	ErrorCount      int64             `json:"error_count"`
 	Errors          []ingest.RowError `json:"errors"`
+	// FirstDay and LastDay bound the days of the file's sales ("" for
+	// other kinds), so a preview says which period it brings.
+	FirstDay phantomos.Day `json:"first_day,omitempty"`
+	LastDay  phantomos.Day `json:"last_day,omitempty"`
 }
 
 func toImportJSON(res *ingest.Result) importJSON {
 	out := importJSON{RunID: res.RunID, Kind: string(res.Kind), Format: res.Format, Source: res.Source, DryRun: res.DryRun,
 		Seen: res.Seen, Inserted: res.Inserted, Updated: res.Updated, Skipped: res.Skipped, Failed: res.Failed,
 		ProductsCreated: res.ProductsCreated, Stale: res.Stale, Deleted: res.Deleted, OrdersChanged: res.OrdersChanged,
-		ChangedExamples: res.ChangedExamples, ErrorCount: res.ErrorCount, Errors: res.Errors}
+		ChangedExamples: res.ChangedExamples, ErrorCount: res.ErrorCount, Errors: res.Errors, FirstDay: res.From, LastDay: res.To}
 	if out.Errors == nil {
 		out.Errors = []ingest.RowError{}
 	}

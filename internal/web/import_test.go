@@ -92,6 +92,9 @@ func TestImportPreviewThenConfirm(t *testing.T) {
 	if st != http.StatusOK || !strings.Contains(page, `id="rows-invalid">1<`) || !strings.Contains(page, "not-a-date") {
 		t.Fatalf("preview of a bad file: %d\n%s", st, page)
 	}
+	if !strings.Contains(page, `id="import-span">2026-01-05 to 2026-01-05<`) {
+		t.Errorf("the preview does not say which days the file's sales cover")
+	}
 	if n, _ := s.SalesCount(context.Background(), a.pub.ID); n != 0 {
 		t.Fatal("the preview wrote sales")
 	}
