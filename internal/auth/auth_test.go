@@ -38,7 +38,7 @@ func TestTokens(t *testing.T) {
 	if a == b || len(a) != 43 {
 		t.Errorf("tokens %q %q: want distinct 43-char tokens", a, b)
 	}
-	if HashToken(a) == a || len(HashToken(a)) != 64 || HashToken(a) != HashToken(a) {
+	if h1, h2 := HashToken(a), HashToken(a); h1 == a || len(h1) != 64 || h1 != h2 {
 		t.Error("HashToken is not a stable SHA-256 hex digest")
 	}
 }

@@ -162,11 +162,11 @@ func TestIntelligencePage(t *testing.T) {
 		if !strings.Contains(body, `"evidence"`) || !strings.Contains(body, `"figures"`) || target.Type != store.InsightTrend {
 			t.Errorf("insight JSON lacks its evidence: %s", body)
 		}
-		st, h, _ := send(t, ts, analyst, http.MethodPost, "/intelligence/insights/"+target.ID+"/status", form, "status=dismissed")
+		st, _, _ = send(t, ts, analyst, http.MethodPost, "/intelligence/insights/"+target.ID+"/status", form, "status=dismissed")
 		if st != http.StatusForbidden {
 			t.Errorf("analyst dismissing: %d, want 403", st)
 		}
-		st, h, _ = send(t, ts, member, http.MethodPost, "/intelligence/insights/"+target.ID+"/status", form, "status=dismissed")
+		st, h, _ := send(t, ts, member, http.MethodPost, "/intelligence/insights/"+target.ID+"/status", form, "status=dismissed")
 		if st != http.StatusSeeOther || h.Get("Location") != "/intelligence#insight-"+target.ID {
 			t.Fatalf("member dismissing: %d to %q", st, h.Get("Location"))
 		}
