@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/ingest"
 )
 
 // MaxQuestion bounds a question's length in bytes: the interpreter's work
@@ -83,7 +84,7 @@ func NewInterpreter(c *Catalogue, loc *time.Location, first phantomos.Day) *Inte
 		}
 	}
 	for _, cc := range c.Countries {
-		if n, ok := countryNames[cc]; ok {
+		if n, ok := ingest.CountryName(cc); ok {
 			add(n, Ref{GroupCountry, cc}, 0)
 		}
 		for _, syn := range countrySynonyms[cc] {
@@ -123,14 +124,6 @@ var channelSynonyms = map[string][]string{
 	"online_store":   {"web store", "webshop", "our store", "own store", "shopify", "direct"},
 	"marketplace":    {"marketplaces", "amazon"},
 	"retail_partner": {"retail partners", "retailers", "retail", "partners", "wholesale"},
-}
-
-var countryNames = map[string]string{
-	"US": "United States", "CA": "Canada", "MX": "Mexico", "BR": "Brazil", "GB": "United Kingdom", "IE": "Ireland",
-	"FR": "France", "DE": "Germany", "NL": "Netherlands", "BE": "Belgium", "ES": "Spain", "PT": "Portugal", "IT": "Italy",
-	"CH": "Switzerland", "AT": "Austria", "SE": "Sweden", "NO": "Norway", "DK": "Denmark", "FI": "Finland", "PL": "Poland",
-	"JP": "Japan", "KR": "South Korea", "CN": "China", "TW": "Taiwan", "SG": "Singapore", "IN": "India", "AU": "Australia",
-	"NZ": "New Zealand", "ZA": "South Africa",
 }
 
 var countrySynonyms = map[string][]string{

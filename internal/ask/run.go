@@ -14,6 +14,7 @@ import (
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
 	"github.com/phantomos/phantomos/internal/chart"
+	"github.com/phantomos/phantomos/internal/ingest"
 	"github.com/phantomos/phantomos/internal/insights"
 	"github.com/phantomos/phantomos/internal/store"
 )
@@ -268,7 +269,7 @@ func (r *run) rows(ctx context.Context, group string, p analytics.Period) ([]Row
 func (r *run) label(group, key, fallback string) string {
 	switch group {
 	case GroupCountry:
-		if n, ok := countryNames[key]; ok {
+		if n, ok := ingest.CountryName(key); ok {
 			return n
 		}
 	case GroupChannel:

@@ -36,20 +36,29 @@ var countryAliases = map[string]string{
 	"deutschland": "DE", "españa": "ES", "espana": "ES", "österreich": "AT", "schweiz": "CH", "suisse": "CH", "nederland": "NL",
 }
 
-var countryByName, countryCodes = buildCountries()
+// countryByName, countryNames and countryCodes are read only once built.
+var countryByName, countryNames, countryCodes = buildCountries()
 
-func buildCountries() (map[string]string, map[string]bool) {
-	byName := map[string]string{}
-	codes := map[string]bool{}
+func buildCountries() (byName, names map[string]string, codes map[string]bool) {
+	byName, names, codes = map[string]string{}, map[string]string{}, map[string]bool{}
 	for _, e := range strings.Split(isoCountries, "|") {
 		code, name, _ := strings.Cut(e, " ")
 		codes[code] = true
+		names[code] = name
 		byName[strings.ToLower(name)] = code
 	}
 	for k, v := range countryAliases {
 		byName[k] = v
 	}
-	return byName, codes
+	return byName, names, codes
+}
+
+// CountryName returns the English short name of an ISO 3166-1 alpha-2
+// code ("DE" → "Germany"): the one list of country names that imports,
+// pages and questions share.
+func CountryName(code string) (string, bool) {
+	n, ok := countryNames[strings.ToUpper(code)]
+	return n, ok
 }
 
 // normCountry returns the ISO 3166-1 alpha-2 code of a country given by

@@ -170,3 +170,12 @@ func TestSniffDelimiter(t *testing.T) {
 		}
 	}
 }
+
+func TestCountryName(t *testing.T) {
+	for code, want := range map[string]string{"DE": "Germany", "gb": "United Kingdom", "KR": "South Korea", "ZZ": "", "": ""} {
+		got, ok := CountryName(code)
+		if got != want || ok != (want != "") {
+			t.Errorf("CountryName(%q) = %q, %v; want %q", code, got, ok, want)
+		}
+	}
+}

@@ -1,25 +1,17 @@
 package web
 
-import "strings"
+import (
+	"strings"
 
-// countryNames names the countries merchandise most often ships to; other
-// codes show as themselves.
-var countryNames = map[string]string{
-	"US": "United States", "CA": "Canada", "MX": "Mexico", "BR": "Brazil", "AR": "Argentina", "CL": "Chile",
-	"GB": "United Kingdom", "IE": "Ireland", "FR": "France", "DE": "Germany", "NL": "Netherlands", "BE": "Belgium",
-	"ES": "Spain", "PT": "Portugal", "IT": "Italy", "CH": "Switzerland", "AT": "Austria", "SE": "Sweden", "NO": "Norway",
-	"DK": "Denmark", "FI": "Finland", "PL": "Poland", "CZ": "Czechia", "JP": "Japan", "KR": "South Korea", "CN": "China",
-	"TW": "Taiwan", "HK": "Hong Kong", "SG": "Singapore", "IN": "India", "AU": "Australia", "NZ": "New Zealand",
-	"ZA": "South Africa", "AE": "United Arab Emirates", "SA": "Saudi Arabia", "TR": "Turkey", "IL": "Israel",
-	"PH": "Philippines", "TH": "Thailand", "MY": "Malaysia", "ID": "Indonesia", "VN": "Vietnam",
-}
+	"github.com/phantomos/phantomos/internal/ingest"
+)
 
 // countryName shows "Germany (DE)"; unknown or empty codes as themselves.
 func countryName(code string) string {
 	if code == "" {
 		return "Unknown"
 	}
-	if n, ok := countryNames[strings.ToUpper(code)]; ok {
+	if n, ok := ingest.CountryName(code); ok {
 		return n + " (" + code + ")"
 	}
 	return code
