@@ -426,6 +426,26 @@ func checkOrders(body *pushOrders, c *pushChecker) ([]store.SaleRow, [][2]int) {
 	return kept, keptWhere
 }
 
+// pushBatchOptions reads what every push batch shares: whether it only checks
+// (dry_run, or "test" in the body), whether it writes its valid records
+// only, and its source name; a missing or over-long source or an empty
+// batch of what (n records, each a single) is refused.
+func pushBatchOptions(r *http.Request, test bool, source, what, single string, n int) (dry, validOnly bool, src string, bad *pushResponse) {
+	q := r.URL.Query()
+	dry, validOnly = test || q.Get("dry_run") == "true", q.Get("valid_only") == "true"
+	src = strings.TrimSpace(source)
+	if src == "" || len(src) > 100 {
+		p := pushProblem(http.StatusUnprocessableEntity, phantomos.EINVALID, "Field source must name the system that sends the "+what+" (1 to 100 characters).",
+			map[string]any{"field": "source"})
+		return dry, validOnly, src, &p
+	}
+	if n == 0 {
+		p := pushProblem(http.StatusUnprocessableEntity, phantomos.EINVALID, "Field "+what+" must hold at least one "+single+".", map[string]any{"field": what})
+		return dry, validOnly, src, &p
+	}
+	return dry, validOnly, src, nil
+}
+
 func (s *Server) handlePushOrders(w http.ResponseWriter, r *http.Request) error {
 	body, bad := pushBody(w, r)
 	if bad != nil {
@@ -442,16 +462,9 @@ func (s *Server) pushOrders(r *http.Request, raw []byte) (pushResponse, error) {
 	if p := decodePush(raw, &body); p != nil {
 		return *p, nil
 	}
-	q := r.URL.Query()
-	dry := body.Test || q.Get("dry_run") == "true"
-	validOnly := q.Get("valid_only") == "true"
-	source := strings.TrimSpace(body.Source)
-	if source == "" || len(source) > 100 {
-		return pushProblem(http.StatusUnprocessableEntity, phantomos.EINVALID, "Field source must name the system that sends the orders (1 to 100 characters).",
-			map[string]any{"field": "source"}), nil
-	}
-	if len(body.Orders) == 0 {
-		return pushProblem(http.StatusUnprocessableEntity, phantomos.EINVALID, "Field orders must hold at least one order.", map[string]any{"field": "orders"}), nil
+	dry, validOnly, source, bad := pushBatchOptions(r, body.Test, body.Source, "orders", "order", len(body.Orders))
+	if bad != nil {
+		return *bad, nil
 	}
 	lines := 0
 	for _, o := range body.Orders {
@@ -609,16 +622,9 @@ func (s *Server) pushProducts(r *http.Request, raw []byte) (pushResponse, error)
 	if p := decodePush(raw, &body); p != nil {
 		return *p, nil
 	}
-	q := r.URL.Query()
-	dry := body.Test || q.Get("dry_run") == "true"
-	validOnly := q.Get("valid_only") == "true"
-	source := strings.TrimSpace(body.Source)
-	if source == "" || len(source) > 100 {
-		return pushProblem(http.StatusUnprocessableEntity, phantomos.EINVALID, "Field source must name the system that sends the products (1 to 100 characters).",
-			map[string]any{"field": "source"}), nil
-	}
-	if len(body.Products) == 0 {
-		return pushProblem(http.StatusUnprocessableEntity, phantomos.EINVALID, "Field products must hold at least one product.", map[string]any{"field": "products"}), nil
+	dry, validOnly, source, bad := pushBatchOptions(r, body.Test, body.Source, "products", "product", len(body.Products))
+	if bad != nil {
+		return *bad, nil
 	}
 	if len(body.Products) > maxPushLines {
 		return pushProblem(http.StatusRequestEntityTooLarge, phantomos.ETOOLARGE,
