@@ -78,7 +78,9 @@ func newHarness(t *testing.T, s *store.Store, booking string) *harness {
 	return h
 }
 
-func (h *harness) hookURL() string { return h.hooks.URL + woocommerce.WebhookPath + h.target.ConnectorID }
+func (h *harness) hookURL() string {
+	return h.hooks.URL + woocommerce.WebhookPath + h.target.ConnectorID
+}
 
 func (h *harness) client(t *testing.T) *woocommerce.Client {
 	t.Helper()
