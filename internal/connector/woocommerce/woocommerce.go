@@ -492,3 +492,9 @@ func pageNumber(tok string) (int, error) {
 
 // gmt formats t as WooCommerce reads dates with dates_are_gmt.
 func gmt(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") }
+
+var (
+	_ connector.Source      = (*Client)(nil)
+	_ connector.OrderLister = (*Client)(nil)
+	_ connector.Noticer     = (*Client)(nil)
+)
