@@ -126,6 +126,9 @@ func stateKey(clientSecret string) []byte {
 // domain.
 func (c Credentials) Account() string { return c.Shop }
 
+// ConnectMode is how the store was connected, for the audit log.
+func (c Credentials) ConnectMode() string { return c.Mode }
+
 var shopField = platform.Field{Name: "shop", Label: "Store address", Placeholder: "your-store.myshopify.com", Required: true, MaxLen: 255, Account: true}
 
 func (p *live) Info() platform.Info {
