@@ -58,6 +58,7 @@ type JTIStore interface {
 
 // MemoryJTIs is a JTIStore for one process.
 type MemoryJTIs struct {
+	Now  func() time.Time // time.Now when nil
 	mu   sync.Mutex
 	seen map[string]time.Time
 }
@@ -70,6 +71,9 @@ func (m *MemoryJTIs) ConsumeJTI(_ context.Context, jti string, expires time.Time
 		m.seen = map[string]time.Time{}
 	}
 	now := time.Now()
+	if m.Now != nil {
+		now = m.Now()
+	}
 	for k, exp := range m.seen {
 		if now.After(exp.Add(jwtLeeway)) {
 			delete(m.seen, k)
