@@ -17,8 +17,8 @@ import (
 
 // pageToken is where a pass stands: the next request asks for records
 // modified at or after Modified, page Page of that query. After each page
-// Modified moves to the page's last modification time (re-reading that
-// instant's records, which is idempotent), so that orders modified while a
+// Modified moves to just before the page's last modification time
+// (re-reading those records is idempotent), so that orders modified while a
 // pass runs, which move to its end, are not skipped the way page numbers
 // alone would skip them. Page grows only when a whole page shares one
 // modification time.
@@ -45,13 +45,17 @@ func parseToken(s string, since time.Time) (pageToken, error) {
 }
 
 // nextToken returns the token after a page whose records were modified
-// up to last, or "" when the page was the last one.
+// up to last, or "" when the page was the last one. The next query starts
+// a second before last: dates have one-second resolution, and this
+// re-reads last's second whether BigCommerce's min filters include their
+// bound or not. Each token either raises Modified or the page, so a pass
+// ends.
 func nextToken(cur pageToken, n, limit int, last time.Time) string {
 	if n < limit {
 		return ""
 	}
-	if last.After(cur.Modified) {
-		return pageToken{Modified: last, Page: 1}.String()
+	if from := last.Add(-time.Second); from.After(cur.Modified) {
+		return pageToken{Modified: from, Page: 1}.String()
 	}
 	return pageToken{Modified: cur.Modified, Page: cur.Page + 1}.String()
 }

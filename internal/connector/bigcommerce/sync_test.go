@@ -224,6 +224,17 @@ func TestFullSync(t *testing.T) {
 	})
 }
 
+// TestExclusiveDateFilters: whether BigCommerce's min date filters include
+// their bound or not, paging by modification time loses nothing.
+func TestExclusiveDateFilters(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		h := newHarness(t, s, bctest.Options{ExclusiveMin: true})
+		seed(h.srv, 30, rand.New(rand.NewPCG(31, 32)))
+		h.sync(t, context.Background(), h.client(t, 4))
+		h.check(t, 0)
+	})
+}
+
 func TestIncrementalAndRepeatedSync(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		h := newHarness(t, s, bctest.Options{})

@@ -41,6 +41,9 @@ type Options struct {
 	// TaxInclusive makes the store's prices include tax: base_price is
 	// price_inc_tax and discounts are written with their tax.
 	TaxInclusive bool
+	// ExclusiveMin makes the min_date_modified and date_modified:min
+	// filters exclude their bound (the documentation does not say which).
+	ExclusiveMin bool
 	// Quota and Window are the store's request quota (0: unlimited) per
 	// window (30 s, BigCommerce's standard).
 	Quota  int
@@ -522,7 +525,9 @@ func (s *Server) handleOrders(w http.ResponseWriter, r *http.Request, scopes str
 		name string
 		keep func(o *Order, t time.Time) bool
 	}{
-		{"min_date_modified", func(o *Order, t time.Time) bool { return !o.Modified.Before(t) }},
+		{"min_date_modified", func(o *Order, t time.Time) bool {
+			return o.Modified.After(t) || !s.opt.ExclusiveMin && o.Modified.Equal(t)
+		}},
 		{"min_date_created", func(o *Order, t time.Time) bool { return !o.Created.Before(t) }},
 		{"max_date_created", func(o *Order, t time.Time) bool { return !o.Created.After(t) }},
 	} {
@@ -718,7 +723,7 @@ func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request, scopes s
 	s.mu.Lock()
 	var list []*Product
 	for _, p := range s.products {
-		if !p.Modified.Before(since) {
+		if p.Modified.After(since) || !s.opt.ExclusiveMin && p.Modified.Equal(since) {
 			list = append(list, p)
 		}
 	}
