@@ -450,7 +450,7 @@ func (c *Client) orderProducts(ctx context.Context, id string) ([]v2OrderProduct
 		if empty || len(lines) < c.limit {
 			return all, nil
 		}
-		if page > 1000 {
+		if page >= maxPages {
 			return nil, connector.Errorf(connector.Permanent, "BigCommerce order %s has too many lines.", id)
 		}
 	}
@@ -473,6 +473,9 @@ func (c *Client) refunds(ctx context.Context, ids []string) (map[string][]v3Refu
 			}
 			if p.Meta.Pagination.TotalPages <= page || len(p.Data) == 0 {
 				break
+			}
+			if page >= maxPages {
+				return nil, connector.Errorf(connector.Permanent, "BigCommerce listed more than %d pages of refunds for %d orders.", maxPages, len(chunk))
 			}
 		}
 	}
@@ -499,8 +502,15 @@ func (c *Client) OrderIDs(ctx context.Context, from, to time.Time) ([]string, er
 		if empty || len(list) < c.limit {
 			return ids, nil
 		}
+		if page >= maxPages {
+			return nil, connector.Errorf(connector.Permanent, "BigCommerce listed more than %d pages of orders for one month.", maxPages)
+		}
 	}
 }
+
+// maxPages bounds the pages one listing may take, against a server that
+// never stops answering full pages.
+const maxPages = 4000
 
 // mapOrder turns a V2 order, its lines and its V3 refunds into a
 // connector.Order in the order's currency:
