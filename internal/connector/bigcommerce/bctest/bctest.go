@@ -262,7 +262,7 @@ func (s *Server) AddOrder(o Order) Order {
 		o.Created = s.now
 	}
 	o.Modified = s.now
-	if o.StatusID == 0 && o.Deleted == false {
+	if o.StatusID == 0 && !o.Deleted {
 		o.StatusID = 11 // Awaiting Fulfillment
 	}
 	for i := range o.Lines {
