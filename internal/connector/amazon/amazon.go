@@ -178,12 +178,12 @@ var usagePlans = map[string]struct {
 	rate  float64
 	burst int
 }{
-	"searchOrders":               {0.0056, 20},
-	"getOrder":                   {0.5, 30},
-	"createReport":               {0.0167, 15},
-	"getReport":                  {2, 15},
-	"getReportDocument":          {0.0167, 15},
-	"listTransactions":           {0.5, 10},
+	"searchOrders":                 {0.0056, 20},
+	"getOrder":                     {0.5, 30},
+	"createReport":                 {0.0167, 15},
+	"getReport":                    {2, 15},
+	"getReportDocument":            {0.0167, 15},
+	"listTransactions":             {0.5, 10},
 	"getMarketplaceParticipations": {0.016, 15},
 }
 
@@ -211,6 +211,18 @@ func (c *Client) OperationRate(op string) float64 { return c.limiter(op).Rate() 
 // answer into out (when not nil). Failures are classified connector
 // errors.
 func (c *Client) call(ctx context.Context, op, method, path string, query url.Values, body any, out any) error {
+	err := c.send(ctx, op, method, path, query, body, out)
+	if e, ok := errors.AsType[*connector.Error](err); ok && e.Status == http.StatusForbidden {
+		// An access token Amazon stopped taking early (the cache is
+		// shared): ask for a new one once. A revoked authorization then
+		// fails at the token endpoint.
+		c.tokens.forget(&c.cfg.Credentials)
+		err = c.send(ctx, op, method, path, query, body, out)
+	}
+	return err
+}
+
+func (c *Client) send(ctx context.Context, op, method, path string, query url.Values, body any, out any) error {
 	if err := c.limiter(op).Wait(ctx); err != nil {
 		return err
 	}

@@ -52,6 +52,14 @@ func (tc *TokenCache) entry(cred *Credentials) *cachedToken {
 	return e
 }
 
+// forget drops the cached access token of cred.
+func (tc *TokenCache) forget(cred *Credentials) {
+	e := tc.entry(cred)
+	e.mu.Lock()
+	e.token, e.expires = "", time.Time{}
+	e.mu.Unlock()
+}
+
 // tokenResponse is LWA's answer to a token request.
 type tokenResponse struct {
 	AccessToken      string `json:"access_token"`
