@@ -92,3 +92,15 @@ func MarketplaceByID(id string) (Marketplace, bool) {
 	}
 	return Marketplace{}, false
 }
+
+// marketplaceByChannel returns the marketplace of a sales channel as
+// reports and Channel write it ("Amazon.ca", "Amazon.ca Merchant").
+func marketplaceByChannel(channel string) (Marketplace, bool) {
+	name := strings.TrimSuffix(strings.TrimSuffix(channel, " FBA"), " Merchant")
+	for _, m := range marketplaces {
+		if strings.EqualFold(m.Name, name) {
+			return m, true
+		}
+	}
+	return Marketplace{}, false
+}

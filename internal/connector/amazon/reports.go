@@ -244,6 +244,11 @@ func parseReport(data []byte) ([]connector.Order, error) {
 	}
 	out := orders[:0]
 	for _, o := range orders {
+		if m, ok := marketplaceByChannel(o.Channel); ok && o.Country == "" {
+			// As for API orders: the marketplace's country when the
+			// shipping address is not shown.
+			o.Country = m.Country
+		}
 		if !pending(&o) {
 			out = append(out, o)
 		}
