@@ -219,8 +219,20 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 		c.tokens.forget(&c.cfg.Credentials)
 		err = c.send(ctx, op, method, path, query, body, out)
 	}
+	// A 429 has slowed the operation's limiter down (apiError): try
+	// again at the new pace a few times before handing the failure to
+	// the engine, which would redo the whole page.
+	for range throttleRetries {
+		if e, ok := errors.AsType[*connector.Error](err); !ok || e.Status != http.StatusTooManyRequests {
+			break
+		}
+		err = c.send(ctx, op, method, path, query, body, out)
+	}
 	return err
 }
+
+// throttleRetries is how often one request is retried after a 429.
+const throttleRetries = 4
 
 func (c *Client) send(ctx context.Context, op, method, path string, query url.Values, body any, out any) error {
 	if err := c.limiter(op).Wait(ctx); err != nil {
@@ -320,8 +332,9 @@ func (c *Client) apiError(op string, resp *http.Response, data []byte) error {
 	case http.StatusTooManyRequests:
 		// Slow the operation down at once: the usage plan is tighter
 		// than the limiter thought.
+		// No more bursts either: the bucket on Amazon's side is empty.
 		l := c.limiter(op)
-		l.SetRate(l.Rate()/2, 0)
+		l.SetRate(l.Rate()/2, 1)
 	}
 	e.Err = fmt.Errorf("amazon: %s: %d %s", op, resp.StatusCode, detail)
 	return e

@@ -169,3 +169,29 @@ func (nopRuns) SetConnectorStatus(context.Context, phantomos.PublisherID, string
 }
 
 func cmpDiff(a, b any) string { return cmp.Diff(a, b) }
+
+// TestQuotaExceeded: a 429 slows the operation down and is retried a few
+// times by the client; more become a rate-limited error for the engine.
+func TestQuotaExceeded(t *testing.T) {
+	srv := amazontest.New(t, amazontest.Options{Rate: 200})
+	cred := amazon.Credentials{Region: "NA", ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RefreshToken: srv.IssueRefreshToken()}
+	c, err := amazon.New(amazon.Config{Credentials: cred, BaseURL: srv.URL, TokenURL: srv.TokenURL(), Logger: quiet, Now: srv.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Fail("getMarketplaceParticipations", 429, 429)
+	if _, err := c.Test(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Requests("getMarketplaceParticipations"); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+	if r := c.OperationRate("getMarketplaceParticipations"); r != 200 {
+		t.Errorf("rate %v after the answer said 200", r)
+	}
+	c, _ = amazon.New(amazon.Config{Credentials: cred, BaseURL: srv.URL, TokenURL: srv.TokenURL(), Logger: quiet, Now: srv.Now})
+	srv.Fail("getMarketplaceParticipations", 429, 429, 429, 429, 429, 429)
+	if _, err := c.Test(context.Background()); connector.KindOf(err) != connector.RateLimited {
+		t.Errorf("six 429s: %v, want a rate-limited error", err)
+	}
+}

@@ -213,9 +213,19 @@ func (c *Client) ordersPage(ctx context.Context, t *pageToken) ([]connector.Orde
 		if err != nil {
 			return nil, err
 		}
-		if o != nil {
-			out = append(out, *o)
+		if o == nil {
+			continue
 		}
+		// An order placed before the refunds this pass reads, updated
+		// now (a return, a late change), may have older refunds: they
+		// are booked again, or writing the order would drop them.
+		// Recent orders, the bulk of a pass, skip this call.
+		if o.CancelledAt == nil && o.CreatedAt.Before(t.RefundsFrom) {
+			if err := c.orderRefunds(ctx, o); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, *o)
 	}
 	t.Next = ""
 	if resp.Pagination != nil && resp.Pagination.NextToken != "" {

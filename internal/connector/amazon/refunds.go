@@ -142,6 +142,12 @@ func (c *Client) refundedOrder(ctx context.Context, id string) (*connector.Order
 	if err != nil || o == nil {
 		return o, err
 	}
+	return o, c.orderRefunds(ctx, o)
+}
+
+// orderRefunds books every refund of o on it.
+func (c *Client) orderRefunds(ctx context.Context, o *connector.Order) error {
+	id := o.ExternalID
 	next := ""
 	for range maxRefundPages {
 		q := url.Values{"relatedIdentifierName": {"ORDER_ID"}, "relatedIdentifierValue": {id}}
@@ -150,12 +156,12 @@ func (c *Client) refundedOrder(ctx context.Context, id string) (*connector.Order
 		}
 		var tr transactionsResponse
 		if err := c.call(ctx, "listTransactions", http.MethodGet, "/finances/"+FinancesAPIVersion+"/transactions", q, nil, &tr); err != nil {
-			return nil, err
+			return err
 		}
 		for i := range tr.Payload.Transactions {
 			if t := &tr.Payload.Transactions[i]; isRefund(t) {
 				if err := applyRefund(o, t); err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
@@ -163,7 +169,7 @@ func (c *Client) refundedOrder(ctx context.Context, id string) (*connector.Order
 			break
 		}
 	}
-	return o, nil
+	return nil
 }
 
 // applyRefund books one refund transaction on the order's lines: per item,
