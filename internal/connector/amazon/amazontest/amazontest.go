@@ -113,6 +113,28 @@ type report struct {
 	polls      int
 	status     string
 	content    []byte
+	// vendor sales reports: the options asked for ("" when missing).
+	vendor                bool
+	period, view, program string
+}
+
+// VendorDay is one ASIN's sell-through on one day in Vendor Central, in
+// minor units of the marketplace currency.
+type VendorDay struct {
+	Day             time.Time
+	ASIN            string
+	OrderedUnits    int64
+	OrderedRevenue  int64
+	ShippedUnits    int64
+	ShippedRevenue  int64
+	CustomerReturns int64
+}
+
+// AddVendorDay records a day of vendor sales.
+func (s *Server) AddVendorDay(d VendorDay) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.vendor = append(s.vendor, d)
 }
 
 type bucket struct {
@@ -135,6 +157,7 @@ type Server struct {
 	now      time.Time
 	orders   map[string]*Order
 	refunds  []Refund
+	vendor   []VendorDay
 	refresh  map[string]bool      // refresh token → valid
 	access   map[string]time.Time // access token → expiry
 	codes    map[string]string    // authorization code → refresh token
@@ -526,7 +549,52 @@ func orderJSON(o *Order) map[string]any {
 
 func parseTime(v string) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		t, err = time.Parse("2006-01-02", v)
+	}
 	return t, err == nil
+}
+
+// vendorDocument builds a vendor sales report (JSON, gzip): by day and
+// ASIN, orderedRevenue and orderedUnits in the MANUFACTURING view only.
+// Without the three report options the document only explains the
+// failure, as Amazon's does.
+func (s *Server) vendorDocument(rep *report) (int, []byte) {
+	var doc map[string]any
+	if rep.period == "" || rep.view == "" || rep.program == "" {
+		doc = map[string]any{"errorDetails": "This report type requires the reportPeriod, distributorView, sellingProgram reportOption to be specified."}
+	} else {
+		cur := markets[rep.markets[0]].currency
+		amt := func(v int64) json.Number { return json.Number(decimal(v, cur)) }
+		var lines []any
+		for _, d := range s.vendor {
+			if d.Day.Before(rep.start) || d.Day.After(rep.end) {
+				continue
+			}
+			line := map[string]any{"startDate": d.Day.Format("2006-01-02"), "endDate": d.Day.Format("2006-01-02"), "asin": d.ASIN,
+				"customerReturns": d.CustomerReturns, "shippedUnits": d.ShippedUnits,
+				"shippedRevenue": map[string]any{"amount": amt(d.ShippedRevenue), "currencyCode": cur},
+				"shippedCogs":    map[string]any{"amount": amt(d.ShippedRevenue * 6 / 10), "currencyCode": cur}}
+			if rep.view == "MANUFACTURING" {
+				line["orderedUnits"] = d.OrderedUnits
+				line["orderedRevenue"] = map[string]any{"amount": amt(d.OrderedRevenue), "currencyCode": cur}
+			}
+			lines = append(lines, line)
+		}
+		if len(lines) == 0 {
+			return 0, nil
+		}
+		doc = map[string]any{"reportSpecification": map[string]any{"reportType": "GET_VENDOR_SALES_REPORT",
+			"reportOptions": map[string]string{"reportPeriod": rep.period, "distributorView": rep.view, "sellingProgram": rep.program},
+			"dataStartTime": rep.start.Format("2006-01-02"), "dataEndTime": rep.end.Format("2006-01-02"), "marketplaceIds": rep.markets},
+			"salesAggregate": []any{}, "salesByAsin": lines}
+	}
+	b, _ := json.Marshal(doc)
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return 1, z.Bytes()
 }
 
 func (s *Server) handleSearchOrders(w http.ResponseWriter, r *http.Request) {
@@ -621,10 +689,11 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleCreateReport(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		ReportType     string   `json:"reportType"`
-		MarketplaceIDs []string `json:"marketplaceIds"`
-		DataStartTime  string   `json:"dataStartTime"`
-		DataEndTime    string   `json:"dataEndTime"`
+		ReportType     string            `json:"reportType"`
+		MarketplaceIDs []string          `json:"marketplaceIds"`
+		DataStartTime  string            `json:"dataStartTime"`
+		DataEndTime    string            `json:"dataEndTime"`
+		ReportOptions  map[string]string `json:"reportOptions"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		apiErr(w, http.StatusBadRequest, "InvalidInput", "The body is not JSON.")
@@ -632,6 +701,19 @@ func (s *Server) handleCreateReport(w http.ResponseWriter, r *http.Request) {
 	}
 	start, ok1 := parseTime(body.DataStartTime)
 	end, ok2 := parseTime(body.DataEndTime)
+	if body.ReportType == "GET_VENDOR_SALES_REPORT" {
+		if !ok1 || !ok2 || end.Before(start) || len(body.MarketplaceIDs) != 1 {
+			apiErr(w, http.StatusBadRequest, "InvalidInput", "One marketplaceId, dataStartTime and dataEndTime are required.")
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		rep := &report{id: s.newID("report"), start: start, end: end, markets: body.MarketplaceIDs, status: "IN_QUEUE", vendor: true,
+			period: body.ReportOptions["reportPeriod"], view: body.ReportOptions["distributorView"], program: body.ReportOptions["sellingProgram"]}
+		s.reports[rep.id] = rep
+		writeJSON(w, http.StatusAccepted, map[string]any{"reportId": rep.id})
+		return
+	}
 	switch {
 	case body.ReportType != "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL":
 		apiErr(w, http.StatusBadRequest, "InvalidInput", "This fake builds GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL only.")
@@ -665,6 +747,9 @@ func (s *Server) handleGetReport(w http.ResponseWriter, r *http.Request) {
 			// The report is built from the orders as they are when it
 			// completes.
 			rows, content := s.document(rep)
+			if rep.vendor {
+				rows, content = s.vendorDocument(rep)
+			}
 			if rows == 0 {
 				rep.status = "CANCELLED"
 			} else {
