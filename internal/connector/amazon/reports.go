@@ -22,7 +22,7 @@ const ReportsAPIVersion = "2021-06-30"
 const OrdersReport = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
 
 // maxDocument bounds a report document (uncompressed).
-const maxDocument = 1 << 30
+const maxDocument = 256 << 20
 
 // reportChunk is how many orders of a document one page writes.
 const reportChunk = 500

@@ -286,7 +286,8 @@ func (s *Server) TokenRequests() int {
 	return s.tokenReq
 }
 
-// Requests counts the calls of an operation served (faults included).
+// Requests counts the calls of an operation served (faults included);
+// "searchOrders: expired token" counts refused pagination tokens.
 func (s *Server) Requests(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -613,12 +614,13 @@ func (s *Server) handleSearchOrders(w http.ResponseWriter, r *http.Request) {
 	var pg *page
 	key := q.Get("paginationToken")
 	if key != "" {
+		// Tokens can be used again (a retried request) until they expire.
 		pg = s.pages[key]
 		if pg == nil || !s.now.Before(pg.expires) {
+			s.requests["searchOrders: expired token"]++
 			apiErr(w, http.StatusBadRequest, "InvalidInput", "The paginationToken is invalid or has expired.")
 			return
 		}
-		delete(s.pages, key)
 	} else {
 		if q.Get("createdAfter") != "" {
 			apiErr(w, http.StatusBadRequest, "InvalidInput", "This fake serves lastUpdatedAfter queries only.")
