@@ -34,7 +34,7 @@ const (
 
 // Bounds of what one user or publisher keeps.
 const (
-	MaxNotifyPrefsPerUser = 10
+	MaxNotifyPrefsPerUser  = 10
 	MaxReportsPerPublisher = 20
 	MaxNotifyScope         = 50 // game IPs plus assets of one rule
 	MaxReportRecipients    = 10
