@@ -152,14 +152,14 @@ You get this because of a rule in your notification settings: {{.Settings}}
 `))
 
 var alertHTML = htmltemplate.Must(htmltemplate.New("t").Funcs(htmltemplate.FuncMap{"percent": Percent}).Parse(
-	`<!doctype html><html><body style="margin:0;padding:24px;background:#fff;color:#111;font:14px/1.5 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif">
+	`<!doctype html><html><body style="margin:0;padding:24px;background:#fff;color:#0a0a0a;font:14px/1.5 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif">
 {{if .Label}}<h1 style="font-size:18px;margin:0 0 16px">{{.Label}}</h1>{{end}}
-{{range .Alerts}}<div style="border:1px solid #e5e5e5;border-radius:8px;padding:16px;margin:0 0 12px">
+{{range .Alerts}}<div style="border:1px solid #e5e5e5;padding:16px;margin:0 0 12px">
 <p style="margin:0 0 4px;font-weight:600">{{.Title}}</p>
-<p style="margin:0 0 8px;color:#444">{{.Description}}</p>
-<p style="margin:0;color:#666;font-size:12px">{{.Kind}} · confidence {{percent .Confidence}} · <a href="{{.Link}}" style="color:#111">See the evidence</a></p>
+<p style="margin:0 0 8px;color:#404040">{{.Description}}</p>
+<p style="margin:0;color:#737373;font-size:12px">{{.Kind}} · confidence {{percent .Confidence}} · <a href="{{.Link}}" style="color:#0a0a0a">See the evidence</a></p>
 </div>{{end}}
-<p style="color:#666;font-size:12px">You get this because of a rule in your <a href="{{.Settings}}" style="color:#666">notification settings</a>.</p>
+<p style="color:#737373;font-size:12px">You get this because of a rule in your <a href="{{.Settings}}" style="color:#737373">notification settings</a>.</p>
 </body></html>`))
 
 // AlertEmail is the email of an alert or a digest of alerts.
@@ -206,21 +206,21 @@ Notification settings: {{.Settings}}
 `))
 
 var weeklyHTML = htmltemplate.Must(htmltemplate.New("t").Funcs(weeklyFuncs).Parse(
-	`<!doctype html><html><body style="margin:0;padding:24px;background:#fff;color:#111;font:14px/1.5 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif">
-{{with .Weekly}}<p style="margin:0;color:#666;font-size:12px">{{.Publisher}} · {{.From}} to {{.To}}</p>
+	`<!doctype html><html><body style="margin:0;padding:24px;background:#fff;color:#0a0a0a;font:14px/1.5 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif">
+{{with .Weekly}}<p style="margin:0;color:#737373;font-size:12px">{{.Publisher}} · {{.From}} to {{.To}}</p>
 <h1 style="font-size:18px;margin:4px 0 16px">Your week in PhantomOS</h1>
-<p style="margin:0;color:#666;font-size:12px">Net revenue</p>
+<p style="margin:0;color:#737373;font-size:12px">Net revenue</p>
 <p style="margin:0;font-size:24px;font-weight:600">{{money .Net .Currency}}</p>
-<p style="margin:0 0 12px;color:#444">{{change .Net .PrevNet}}</p>
+<p style="margin:0 0 12px;color:#404040">{{change .Net .PrevNet}}</p>
 <img src="cid:chart" width="480" height="160" alt="Net revenue by day, {{.From}} to {{.To}}" style="display:block;border:0;max-width:100%">
-<p><a href="{{.Overview}}" style="color:#111">Open the Overview</a></p>
+<p><a href="{{.Overview}}" style="color:#0a0a0a">Open the Overview</a></p>
 <h2 style="font-size:15px;margin:24px 0 8px">Top assets</h2>
-<table style="border-collapse:collapse;width:100%">{{range .TopAssets}}<tr><td style="padding:4px 0;border-bottom:1px solid #eee"><a href="{{.Link}}" style="color:#111">{{.Name}}</a></td><td style="padding:4px 0;border-bottom:1px solid #eee;text-align:right;font-variant-numeric:tabular-nums">{{money .Amount $.Weekly.Currency}}</td></tr>{{else}}<tr><td style="color:#666">No asset sold this week.</td></tr>{{end}}</table>
+<table style="border-collapse:collapse;width:100%">{{range .TopAssets}}<tr><td style="padding:4px 0;border-bottom:1px solid #e5e5e5"><a href="{{.Link}}" style="color:#0a0a0a">{{.Name}}</a></td><td style="padding:4px 0;border-bottom:1px solid #e5e5e5;text-align:right;font-variant-numeric:tabular-nums">{{money .Amount $.Weekly.Currency}}</td></tr>{{else}}<tr><td style="color:#737373">No asset sold this week.</td></tr>{{end}}</table>
 <h2 style="font-size:15px;margin:24px 0 8px">New risks</h2>
-{{range .Risks}}<p style="margin:0 0 6px"><a href="{{.Link}}" style="color:#111">{{.Title}}</a></p>{{else}}<p style="color:#666">None this week.</p>{{end}}
+{{range .Risks}}<p style="margin:0 0 6px"><a href="{{.Link}}" style="color:#0a0a0a">{{.Title}}</a></p>{{else}}<p style="color:#737373">None this week.</p>{{end}}
 <h2 style="font-size:15px;margin:24px 0 8px">New opportunities</h2>
-{{range .Openings}}<p style="margin:0 0 6px"><a href="{{.Link}}" style="color:#111">{{.Title}}</a></p>{{else}}<p style="color:#666">None this week.</p>{{end}}{{end}}
-<p style="color:#666;font-size:12px;margin-top:32px"><a href="{{.Unsubscribe}}" style="color:#666">Unsubscribe</a> from the weekly digest · <a href="{{.Settings}}" style="color:#666">Notification settings</a></p>
+{{range .Openings}}<p style="margin:0 0 6px"><a href="{{.Link}}" style="color:#0a0a0a">{{.Title}}</a></p>{{else}}<p style="color:#737373">None this week.</p>{{end}}{{end}}
+<p style="color:#737373;font-size:12px;margin-top:32px"><a href="{{.Unsubscribe}}" style="color:#737373">Unsubscribe</a> from the weekly digest · <a href="{{.Settings}}" style="color:#737373">Notification settings</a></p>
 </body></html>`))
 
 // WeeklyEmail is the weekly digest: text and HTML with the chart inline
@@ -241,7 +241,7 @@ func WeeklyEmail(p *Payload) (mail.Message, error) {
 	}
 	return mail.Message{To: p.To, Subject: truncate(oneLine(fmt.Sprintf("Your week: %s net revenue (%s)", Money(w.Net, w.Currency), Change(w.Net, w.PrevNet))), 150),
 		Body: text.String(), HTML: html.String(),
-		Parts: []mail.Part{{Filename: "net-revenue.png", ContentType: "image/png", ContentID: "chart", Data: chart}},
+		Parts:   []mail.Part{{Filename: "net-revenue.png", ContentType: "image/png", ContentID: "chart", Data: chart}},
 		Headers: map[string]string{"List-Unsubscribe": "<" + p.Unsubscribe + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}, nil
 }
 
@@ -261,7 +261,7 @@ func DaysPNG(days []DayAmount, w, h int) ([]byte, error) {
 	fill(img, img.Bounds(), color.RGBA{255, 255, 255, 255})
 	const pad = 8
 	base := h - pad
-	fill(img, image.Rect(pad, base, w-pad, base+1), color.RGBA{0xd4, 0xd4, 0xd4, 255})
+	fill(img, image.Rect(pad, base, w-pad, base+1), color.RGBA{0xe5, 0xe5, 0xe5, 255})
 	var max int64
 	for _, d := range days {
 		if d.Amount > max {
@@ -277,7 +277,7 @@ func DaysPNG(days []DayAmount, w, h int) ([]byte, error) {
 			}
 			bh := int(int64(base-pad) * d.Amount / max)
 			x := pad + i*slot + (slot-bar)/2
-			fill(img, image.Rect(x, base-bh, x+bar, base), color.RGBA{0x11, 0x11, 0x11, 255})
+			fill(img, image.Rect(x, base-bh, x+bar, base), color.RGBA{0x0a, 0x0a, 0x0a, 255})
 		}
 	}
 	var b bytes.Buffer

@@ -122,6 +122,7 @@ func newWorkers(ctx context.Context, e *env, s *store.Store, cfg config.Config, 
 	e.logger.Info("connector credentials are encrypted", "key", keys.CurrentID(), "from", keys.Origin())
 	srv.EnableConnectors(keys, web.ConnectorOptions{BaseURL: cfg.BaseURL, ShopifyClientID: cfg.ShopifyClientID,
 		ShopifyClientSecret: cfg.ShopifyClientSecret, ShopifyBaseURL: cfg.ShopifyBaseURL})
+	srv.EnableNotifications(keys, web.NotifyOptions{})
 	if cfg.ShopifyApp() {
 		e.logger.Info("Shopify app configured: stores connect through its OAuth install", "client_id", cfg.ShopifyClientID)
 	}

@@ -51,6 +51,7 @@ type Server struct {
 	mailer mail.Sender // nil without PHANTOMOS_SMTP_URL
 	conn   *connectors // nil until EnableConnectors
 	jobs   *jobs.Queue // nil until SetJobs: nothing can be enqueued
+	notif  *notifier   // nil until EnableNotifications: no webhook rules
 
 	imports *importJobs // file imports running in the background
 
