@@ -96,7 +96,9 @@ type notifyDeliverWorker struct {
 	w NotifyWork
 }
 
-func (w *notifyDeliverWorker) Timeout(*river.Job[NotifyDeliverArgs]) time.Duration { return time.Minute }
+func (w *notifyDeliverWorker) Timeout(*river.Job[NotifyDeliverArgs]) time.Duration {
+	return time.Minute
+}
 
 // NextRetry doubles the wait after each failure from DeliverBackoff.
 func (w *notifyDeliverWorker) NextRetry(j *river.Job[NotifyDeliverArgs]) time.Time {
