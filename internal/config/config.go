@@ -24,6 +24,14 @@ type Config struct {
 	SecretKey string
 	// AnthropicAPIKey enables the Claude features when set.
 	AnthropicAPIKey string
+	// AnthropicModel is the Claude model that reads the questions the
+	// local Ask interpreter cannot (ANTHROPIC_MODEL); "" means the
+	// default.
+	AnthropicModel string
+	// AnthropicBaseURL replaces the Messages API address for Ask
+	// (PHANTOMOS_ANTHROPIC_BASE_URL): for tests and demos against a fake,
+	// never in production.
+	AnthropicBaseURL string
 	// SMTPURL enables invitation emails when set.
 	SMTPURL string
 	// Signup is "open" or "closed".
@@ -71,6 +79,7 @@ func Load(getenv func(string) string) Config {
 		BaseURL:         getenv("PHANTOMOS_BASE_URL"),
 		SecretKey:       getenv("PHANTOMOS_SECRET_KEY"),
 		AnthropicAPIKey: getenv("ANTHROPIC_API_KEY"),
+		AnthropicModel:  getenv("ANTHROPIC_MODEL"),
 		SMTPURL:         getenv("PHANTOMOS_SMTP_URL"),
 		Signup:          getenv("PHANTOMOS_SIGNUP"),
 		DataDir:         getenv("PHANTOMOS_DATA_DIR"),
@@ -78,6 +87,8 @@ func Load(getenv func(string) string) Config {
 		ShopifyClientID:     getenv("SHOPIFY_CLIENT_ID"),
 		ShopifyClientSecret: getenv("SHOPIFY_CLIENT_SECRET"),
 		ShopifyBaseURL:      getenv("PHANTOMOS_SHOPIFY_BASE_URL"),
+
+		AnthropicBaseURL: getenv("PHANTOMOS_ANTHROPIC_BASE_URL"),
 	}
 	switch strings.ToLower(getenv("PHANTOMOS_DEMO")) {
 	case "1", "true", "yes", "on":
