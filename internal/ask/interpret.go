@@ -152,7 +152,8 @@ var keywords = func() map[string]bool {
 		much many generated brought with to from on it its their than more less rest whole business overall all time previous
 		prior year ago so far earns earning weakest strongest through via tracking movers opportunities opportunity untapped
 		latest recent find found findings intelligence sells underindex whitespace white space missing fraction part swing swung
-		shift shifted relative history trajectory outlook projected expect predict prediction copies pieces quantity`) {
+		shift shifted relative history trajectory outlook projected expect predict prediction copies pieces quantity
+		number count take took taken`) {
 		m[w] = true
 	}
 	return m
@@ -253,10 +254,11 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 	switch {
 	case has("growth", "growing", "grew", "grow", "rising", "fastest", "gained", "gaining", "up the most", "declining", "shrinking", "fell", "dropped", "decline"):
 		q.Measure = MeasureGrowth
+	case has("orders", "order count"):
+		// Before units: "how many orders" counts orders.
+		q.Measure = MeasureOrders
 	case has("units", "unit", "how many", "quantity", "pieces", "copies"):
 		q.Measure = MeasureUnits
-	case has("orders", "order count"):
-		q.Measure = MeasureOrders
 	}
 	group, typeFilter, plural := groupWord(rest)
 	var subjects []Ref
@@ -328,6 +330,10 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 	case KindCompare:
 		q.Subjects = subjects
 		if kindOf(subjects[0]) == GroupAsset {
+			if q.Measure == MeasureUnits || q.Measure == MeasureOrders {
+				// Refused rather than answered with another measure.
+				return nil, &NotUnderstood{Reason: "Assets are compared by net revenue: ask how their revenue compares."}
+			}
 			q.Measure = MeasureRevenue
 		}
 		q.Compare = "previous"
@@ -357,6 +363,10 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 		}
 		q.Subjects = subjects
 		if q.Kind != KindShare {
+			if q.Measure == MeasureUnits || q.Measure == MeasureOrders {
+				// Refused rather than answered with another measure.
+				return nil, &NotUnderstood{Reason: "Trends and forecasts are of net revenue: ask for the " + q.Kind + " of revenue."}
+			}
 			q.Measure = MeasureRevenue
 		}
 		if q.Kind == KindForecast {
