@@ -645,13 +645,26 @@ func (r *run) trend(ctx context.Context) error {
 			addTo(&f, subjects[0])
 			name = r.refLabel(subjects[0])
 		}
-		o, err := analytics.BuildOverview(ctx, r.a.store, r.a.pub, r.p, r.cmp, false, f)
+		// The daily series alone, bucketed as the Overview's trend is:
+		// the Overview's other figures are not needed here.
+		days, err := r.a.store.DailyNet(ctx, r.a.pub.ID, r.p.From, r.p.To, f)
 		if err != nil {
 			return err
 		}
-		for _, pt := range o.Trend {
-			labels = append(labels, string(pt.Start))
-			values = append(values, pt.NetRevenue)
+		grain := analytics.Grain(r.p)
+		index := map[phantomos.Day]int{}
+		for d := r.p.From.Time(); !d.After(r.p.To.Time()); d = d.AddDate(0, 0, 1) {
+			b := analytics.Bucket(phantomos.DayOf(d, time.UTC), grain)
+			if _, ok := index[b]; !ok {
+				index[b] = len(labels)
+				labels = append(labels, string(b))
+				values = append(values, 0)
+			}
+		}
+		for _, d := range days {
+			if i, ok := index[analytics.Bucket(d.Day, grain)]; ok {
+				values[i] += d.Net
+			}
 		}
 		r.ans.Link = r.overviewLink(f)
 	}
