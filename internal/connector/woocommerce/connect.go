@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 
 	"github.com/phantomos/phantomos/internal/connector"
 )
@@ -29,11 +30,10 @@ func Connect(ctx context.Context, eng *connector.Engine, vault *connector.Vault,
 		return acc, err
 	}
 	if cr.WebhookSecret == "" {
-		var b [24]byte
-		if _, err := rand.Read(b[:]); err != nil {
+		var err error
+		if cr.WebhookSecret, err = newSecret(); err != nil {
 			return connector.Account{}, err
 		}
-		cr.WebhookSecret = hex.EncodeToString(b[:])
 	}
 	if err := vault.Save(ctx, t, cr); err != nil {
 		return connector.Account{}, err
@@ -52,4 +52,13 @@ func Open(ctx context.Context, vault *connector.Vault, t connector.Target, opts 
 	}
 	c, err := FromCredentials(cr, opts)
 	return c, cr, err
+}
+
+// newSecret returns a fresh webhook secret.
+func newSecret() (string, error) {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("woocommerce: webhook secret: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }

@@ -130,6 +130,9 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("connector")
 	if id == "" {
+		id = r.URL.Query().Get("connector")
+	}
+	if id == "" {
 		id = strings.Trim(strings.TrimPrefix(r.URL.Path, WebhookPath), "/")
 	}
 	var t WebhookTarget
