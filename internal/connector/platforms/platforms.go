@@ -5,6 +5,7 @@
 package platforms
 
 import (
+	"github.com/phantomos/phantomos/internal/connector/bigcommerce"
 	"github.com/phantomos/phantomos/internal/connector/platform"
 	"github.com/phantomos/phantomos/internal/connector/shopify"
 	"github.com/phantomos/phantomos/internal/connector/woocommerce"
@@ -16,7 +17,7 @@ var all = []platform.Registration{
 	shopify.Registration,
 	{Type: "amazon", Name: "Amazon", Blurb: "Seller Central orders through the Selling Partner API. Until then, import its order reports from Products."},
 	woocommerce.Registration,
-	{Type: "bigcommerce", Name: "BigCommerce", Blurb: "Orders and catalog through the BigCommerce API. Until then, import its exports from Products."},
+	bigcommerce.Registration,
 }
 
 // All returns the registrations, in order.
