@@ -81,6 +81,9 @@ func (s *Server) routes() []Route {
 		{"GET /connectors", view, s.handleConnectors},
 		{"GET /connectors/new", conns, s.handleConnectorNew},
 		{"GET /connectors/new/shopify", conns, s.handleConnectorNewShopify},
+		{"GET /connectors/new/pull", conns, s.handlePullNew},
+		{"POST /connectors/pull", conns, s.handlePullCreate},
+		{"POST /connectors/{id}/pull", conns, s.handlePullNow},
 		{"POST /connectors/shopify", conns, s.handleConnectShopify},
 		{"POST /connectors/shopify/install", conns, s.handleShopifyInstall},
 		// Public: an install started from Shopify arrives before anyone signs
