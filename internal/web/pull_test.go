@@ -72,12 +72,6 @@ func (f *fileServer) last() http.Header {
 	return f.requests[len(f.requests)-1]
 }
 
-func (f *fileServer) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.requests)
-}
-
 const pullV1 = "order_id,date,sku,quantity,total,currency\nP1,2026-01-05,X,2,10.00,USD\nP2,2026-01-06,Y,1,5.50,USD\n"
 
 // pullV2 changes P1 and adds P3.

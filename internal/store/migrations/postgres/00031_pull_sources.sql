@@ -23,5 +23,18 @@ CREATE TABLE pull_sources (
 );
 CREATE INDEX pull_sources_publisher ON pull_sources (publisher_id);
 
+-- order_tombstones remembers each order a custom source deleted
+-- (DELETE /api/v1/orders/{source}/{order_id}) and as of when, so that a
+-- late push of an older version does not bring it back; a push of a newer
+-- version restores the order and lifts the tombstone.
+CREATE TABLE order_tombstones (
+    publisher_id      UUID NOT NULL REFERENCES publishers (id) ON DELETE CASCADE,
+    connector_id      UUID NOT NULL REFERENCES connectors (id) ON DELETE CASCADE,
+    external_order_id TEXT NOT NULL,
+    deleted_at        TIMESTAMP NOT NULL,
+    PRIMARY KEY (publisher_id, connector_id, external_order_id)
+);
+
 -- +goose Down
+DROP TABLE order_tombstones;
 DROP TABLE pull_sources;
