@@ -191,7 +191,7 @@ func TestAskClaudeAPI(t *testing.T) {
 	const slang = "gimme the lowdown on the dough we raked in, chief"
 	fake.Push(llmtest.Reply{ToolName: "answer_query", ToolInput: json.RawMessage(`{"kind":"total","measure":"revenue","filter":{},"range":"ytd","compare":"previous"}`)})
 	res := askAPI(slang)
-	if res["understood"] != true || res["interpreter"] != ask.InterpreterClaude || !strings.Contains(res["interpretation"].(string), "year to date") {
+	if res["understood"] != true || res["interpreter"] != ask.InterpreterClaude || !strings.Contains(res["answer"].(string), "year to date") {
 		t.Errorf("answer %v: want Claude's reading, answered", res)
 	}
 	if reqs := fake.Requests(); len(reqs) != 1 || reqs[0].Body.Model != "claude-web-test" {
