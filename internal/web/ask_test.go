@@ -227,3 +227,43 @@ func TestAskClaudeAPI(t *testing.T) {
 		t.Errorf("/ask with Claude: status %d, page does not name Claude", st)
 	}
 }
+
+// TestAskCatalogueFollowsData: the catalogue a question is read against is
+// cached per data version, so an asset created after a question is known
+// to the next one.
+func TestAskCatalogueFollowsData(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		tn := newTenant(t, s, "ask-cache")
+		_, ts := newTestServer(t, s)
+		asked := func() map[string]any {
+			t.Helper()
+			req := request(t, ts, "POST /api/v1/ask", "")
+			req.Body = io.NopCloser(strings.NewReader(`{"question": "trend of Zorblax this year"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.AddCookie(cookie(t, s, tn.users[phantomos.RoleAnalyst]))
+			st, body := do(t, req)
+			if st != http.StatusOK {
+				t.Fatalf("status %d: %s", st, body)
+			}
+			var res map[string]any
+			if err := json.Unmarshal([]byte(body), &res); err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		if res := asked(); res["understood"] != false {
+			t.Fatalf("Zorblax known before it exists: %v", res)
+		}
+		ip := &phantomos.GameIP{Name: "Cache Saga", Slug: "cache-saga"}
+		if err := s.CreateGameIP(ctx, tn.pub.ID, ip); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateAsset(ctx, tn.pub.ID, &phantomos.Asset{GameIPID: ip.ID, Name: "Zorblax", AssetType: phantomos.AssetCharacter}); err != nil {
+			t.Fatal(err)
+		}
+		if res := asked(); res["understood"] != true || res["interpreter"] != ask.InterpreterLocal {
+			t.Errorf("Zorblax unknown after it was created: %v", res)
+		}
+	})
+}
