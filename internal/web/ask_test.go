@@ -27,7 +27,10 @@ import (
 // follows each answer's link. The figures themselves are checked against
 // naive SQL by the evaluation in internal/ask, which holds these questions.
 func TestAskDemo(t *testing.T) {
-	s := storetest.New(t, store.SQLite)
+	storetest.ForEachDialect(t, testAskDemo)
+}
+
+func testAskDemo(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	pub, err := demo.Load(ctx, s, demo.Options{Sales: 5_000, Seed: 42, Now: ask.EvalClock}, nil)
 	if err != nil {
