@@ -84,8 +84,8 @@ type connectorView struct {
 	*phantomos.Connector
 	Platform string            // the platform's name, "" for connectors of no platform
 	Shop     string            // the account it reaches (e.g. a shop's domain)
-	Account connector.Account // what the last connection test reported
-	Latest  *store.SyncRun    // the newest sync run, nil before the first
+	Account  connector.Account // what the last connection test reported
+	Latest   *store.SyncRun    // the newest sync run, nil before the first
 	// NextSync is when the schedule syncs it next, nil when it will not
 	// (not active); NextSyncText says it for people.
 	NextSync     *time.Time

@@ -54,7 +54,7 @@ type Server struct {
 	// platforms are the configured commerce platforms (every live one
 	// unconfigured until EnableConnectors).
 	platforms *platform.Registry
-	jobs   *jobs.Queue // nil until SetJobs: nothing can be enqueued
+	jobs      *jobs.Queue // nil until SetJobs: nothing can be enqueued
 
 	imports *importJobs // file imports running in the background
 
