@@ -411,6 +411,14 @@ func (s *Server) handleConnectorDisconnect(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
+	if p, ok := s.platform(c.Type); ok && s.conn != nil {
+		if d, ok := p.(platform.Disconnecter); ok {
+			t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
+			if err := d.Disconnect(r.Context(), s.host(), t); err != nil {
+				s.logger.Warn("disconnect: the platform was not told", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+			}
+		}
+	}
 	if err := s.store.DisconnectConnector(r.Context(), a.PublisherID, c.ID); err != nil {
 		return err
 	}
