@@ -128,6 +128,7 @@ func newWorkers(ctx context.Context, e *env, s *store.Store, cfg config.Config, 
 		return nil, nil, err
 	}
 	srv.EnableConnectors(keys, web.ConnectorOptions{BaseURL: cfg.BaseURL, Platforms: reg})
+	srv.EnableNotifications(keys, web.NotifyOptions{})
 	jcfg := jobs.Config{Logger: e.logger}
 	if work {
 		jcfg.Work = srv

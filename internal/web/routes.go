@@ -102,6 +102,17 @@ func (s *Server) routes() []Route {
 		{"POST /settings/security/2fa/start", view, s.handleTOTPStart},
 		{"POST /settings/security/2fa/enable", view, s.handleTOTPEnable},
 		{"POST /settings/security/2fa/disable", view, s.handleTOTPDisable},
+		{"GET /settings/notifications", view, s.handleNotifications},
+		{"POST /settings/notifications", view, s.handleNotificationCreate},
+		{"POST /settings/notifications/digest", view, s.handleWeeklyDigest},
+		{"POST /settings/notifications/{id}/delete", view, s.handleNotificationDelete},
+		// Scheduled reports: owners and admins choose what is mailed to the team.
+		{"POST /settings/reports", team, s.handleReportCreate},
+		{"POST /settings/reports/{id}/delete", team, s.handleReportDelete},
+		// The weekly digest's unsubscribe link: public, its sealed token is
+		// the authority (RFC 8058 one-click posts here too).
+		{"GET /unsubscribe", public, s.handleUnsubscribePage},
+		{"POST /unsubscribe", public, s.handleUnsubscribe},
 
 		// Settings: the team, keys and audit log (owners and admins).
 		{"GET /settings/team", team, s.handleTeam},

@@ -55,6 +55,7 @@ type Server struct {
 	// unconfigured until EnableConnectors).
 	platforms *platform.Registry
 	jobs      *jobs.Queue // nil until SetJobs: nothing can be enqueued
+	notif     *notifier   // nil until EnableNotifications: no webhook rules
 
 	imports *importJobs // file imports running in the background
 
