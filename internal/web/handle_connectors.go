@@ -568,12 +568,3 @@ func (s *Server) subscribe(ctx context.Context, p platform.Platform, t connector
 
 // errNoConnectors is returned when the server cannot store credentials.
 var errNoConnectors = phantomos.Errorf(phantomos.ECONFLICT, "Credential encryption is not configured on this server (PHANTOMOS_SECRET_KEY), so stores cannot be connected.")
-
-// userError turns a source failure into a coded error with its message
-// for the user; other errors pass through.
-func userError(err error) error {
-	if _, ok := errors.AsType[*connector.Error](err); ok {
-		return phantomos.Errorf(phantomos.EINVALID, "%s", connector.UserMessage(err))
-	}
-	return err
-}
