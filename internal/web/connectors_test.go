@@ -230,6 +230,10 @@ func TestConnectShopifyAndSync(t *testing.T) {
 		if !strings.Contains(page, "in 6 h") || !strings.Contains(page, `href="/connectors/`+id+`#history"`) {
 			t.Errorf("connectors page lacks next sync or history link")
 		}
+		// Each store's platform (named by its registration), status and last sync.
+		if !strings.Contains(page, "<td>Shopify</td>") || !strings.Contains(page, `<span class="status active">active</span>`) || strings.Contains(page, ">never<") {
+			t.Errorf("connectors page lacks the platform, status or last sync:\n%s", page)
+		}
 
 		// Sync now: nothing new, nothing duplicated.
 		h.send(http.MethodPost, "/connectors/"+id+"/sync", url.Values{}, nil)

@@ -3,6 +3,8 @@ package web
 import (
 	"strings"
 
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/connector/platforms"
 	"github.com/phantomos/phantomos/internal/ingest"
 )
 
@@ -56,16 +58,19 @@ func channelName(raw string) string {
 	return titleCase(strings.ReplaceAll(raw, "-", " "))
 }
 
-// platformNames spell the platforms as their makers do.
-var platformNames = map[string]string{
-	"shopify": "Shopify", "amazon": "Amazon", "woocommerce": "WooCommerce", "bigcommerce": "BigCommerce",
-	"custom": "Custom API", "csv": "File import",
-}
-
-// platformName names a connector type for people.
+// platformName names a connector type for people: a platform as its
+// registration spells it (as its makers do).
 func platformName(t string) string {
-	if n, ok := platformNames[t]; ok {
-		return n
+	for _, reg := range platforms.All() {
+		if reg.Type == t {
+			return reg.Name
+		}
+	}
+	switch t {
+	case phantomos.ConnectorCustom:
+		return "Custom API"
+	case phantomos.ConnectorCSV:
+		return "File import"
 	}
 	return titleCase(t)
 }

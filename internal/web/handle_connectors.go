@@ -411,6 +411,14 @@ func (s *Server) handleConnectorDisconnect(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
+	if p, ok := s.platform(c.Type); ok && s.conn != nil {
+		if d, ok := p.(platform.Disconnecter); ok {
+			t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
+			if err := d.Disconnect(r.Context(), s.host(), t); err != nil {
+				s.logger.Warn("disconnect: the platform was not told", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
+			}
+		}
+	}
 	if err := s.store.DisconnectConnector(r.Context(), a.PublisherID, c.ID); err != nil {
 		return err
 	}
@@ -560,12 +568,3 @@ func (s *Server) subscribe(ctx context.Context, p platform.Platform, t connector
 
 // errNoConnectors is returned when the server cannot store credentials.
 var errNoConnectors = phantomos.Errorf(phantomos.ECONFLICT, "Credential encryption is not configured on this server (PHANTOMOS_SECRET_KEY), so stores cannot be connected.")
-
-// userError turns a source failure into a coded error with its message
-// for the user; other errors pass through.
-func userError(err error) error {
-	if _, ok := errors.AsType[*connector.Error](err); ok {
-		return phantomos.Errorf(phantomos.EINVALID, "%s", connector.UserMessage(err))
-	}
-	return err
-}

@@ -51,6 +51,18 @@ func (h platformHost) Connect(w http.ResponseWriter, r *http.Request, p platform
 	return nil
 }
 
+func (h platformHost) ConnectAs(r *http.Request, pub phantomos.PublisherID, userID string, p platform.Platform, cr platform.Credentials, reconnectID string) (*phantomos.Connector, error) {
+	u, err := h.s.store.User(r.Context(), pub, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.DisabledAt != nil || !u.Role.Can(phantomos.PermConnectors) {
+		return nil, phantomos.Errorf(phantomos.EFORBIDDEN, "The person who started connecting this store can no longer connect stores.")
+	}
+	a := &phantomos.Actor{PublisherID: pub, UserID: u.ID, Role: u.Role, Email: u.Email, Name: u.Name}
+	return h.s.connectStore(r.WithContext(phantomos.WithActor(r.Context(), a)), p, cr, reconnectID)
+}
+
 func (h platformHost) ConnectFailed(w http.ResponseWriter, r *http.Request, p platform.Platform, err error) error {
 	return formError(err, func(status int, msg string) error { return h.s.connectFailed(w, r, p, status, msg) })
 }

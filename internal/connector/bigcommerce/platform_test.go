@@ -40,6 +40,9 @@ func (x *host) WebhookBase() string              { return x.webhookBase }
 func (x *host) Connect(w http.ResponseWriter, r *http.Request, p platform.Platform, cr platform.Credentials, id string) error {
 	return errors.New("not used")
 }
+func (x *host) ConnectAs(r *http.Request, pub phantomos.PublisherID, userID string, p platform.Platform, cr platform.Credentials, id string) (*phantomos.Connector, error) {
+	return nil, errors.New("not used")
+}
 func (x *host) ConnectFailed(w http.ResponseWriter, r *http.Request, p platform.Platform, err error) error {
 	return err
 }

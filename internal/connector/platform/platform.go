@@ -29,8 +29,15 @@
 // call Open for a connector.Source. A platform that receives webhooks
 // implements Subscriber (called after a connection, before each sync) and
 // declares its webhook route; inside its handlers it reaches the server
-// only through Host (apply a batch, mark an uninstall, erase, audit, find
-// the connectors of an account, park an install, OAuth nonces).
+// only through Host (connect, including for a callback that is not the
+// person's browser, apply a batch, mark an uninstall, erase, audit, find
+// the connectors of an account, park an install until it is claimed at
+// /connectors/claim, OAuth nonces, the public URL, the vault). A platform
+// that must tell the store when a connector is disconnected implements
+// Disconnecter.
+//
+// Connectors of a type that is registered but not configured on a server
+// stay listed with their data; they do not sync until it is configured.
 //
 // A test (internal/connector/platforms/names_test.go) fails when code
 // outside the platform packages and the registration list names a
@@ -140,6 +147,13 @@ type Credentials interface {
 // sync, only when h.WebhookBase() is not empty. Failures are logged.
 type Subscriber interface {
 	Subscribe(ctx context.Context, h Host, t connector.Target, src connector.Source) error
+}
+
+// Disconnecter is implemented by platforms that must tell the store when
+// a connector is disconnected (remove its webhooks, revoke a token). It is
+// called, best effort, before the credentials are wiped.
+type Disconnecter interface {
+	Disconnect(ctx context.Context, h Host, t connector.Target) error
 }
 
 // Info describes a platform for the pages.
@@ -261,6 +275,12 @@ type Host interface {
 	// wizard's setup step. It runs Preflight first for a new store.
 	// Nothing is written to w when it fails.
 	Connect(w http.ResponseWriter, r *http.Request, p Platform, cr Credentials, reconnectID string) error
+	// ConnectAs is Connect for a request that is not the person's browser
+	// (a platform posting keys to a callback): the credentials go to
+	// publisher pub as connected by user userID, who must still be a
+	// member allowed to manage connectors. It returns the connector and
+	// writes nothing to a response.
+	ConnectAs(r *http.Request, pub phantomos.PublisherID, userID string, p Platform, cr Credentials, reconnectID string) (*phantomos.Connector, error)
 	// ConnectFailed shows the connect step again with err.
 	ConnectFailed(w http.ResponseWriter, r *http.Request, p Platform, err error) error
 	// ConnectorFor checks that reconnectID is a connector of p's type for
