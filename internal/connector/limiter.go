@@ -70,3 +70,29 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// SetRate changes the limiter's pace to rate requests per second and its
+// burst to burst (kept when < 1), as a platform reports its current limits
+// (Amazon's x-amzn-RateLimit-Limit header). Tokens already saved stay,
+// capped at the new burst.
+func (l *Limiter) SetRate(rate float64, burst int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if !l.last.IsZero() && l.rate > 0 {
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+		l.last = now
+	}
+	l.rate = rate
+	if burst >= 1 {
+		l.burst = float64(burst)
+	}
+	l.tokens = min(l.tokens, l.burst)
+}
+
+// Rate returns the limiter's pace in requests per second.
+func (l *Limiter) Rate() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rate
+}

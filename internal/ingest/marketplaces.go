@@ -41,12 +41,17 @@ func (n *lineNamer) name(order, key string) string {
 // cancelled orders, whose currency is then the default. The product is the
 // ASIN (external id) or the SKU; the line id is the SKU (or ASIN), numbered
 // if it repeats within the order. The channel is sales-channel (Amazon.com,
-// Amazon.de, …) and the country ship-country.
+// Amazon.de, …) followed by who fulfilled the order ("Amazon.com FBA",
+// "Amazon.de Merchant") when the file has fulfillment-channel, and the
+// country ship-country. last-updated-date, when present, is the order's
+// version: an older version never overwrites a newer one (the Amazon
+// connector writes the same orders, keyed the same way, through the same
+// parser).
 type amazonOrders struct {
 	cfg                                                          Config
 	order, date, name, sku, asin, qty, cur, price, itemTax       int
 	shipPrice, shipTax, wrapPrice, wrapTax, itemPromo, shipPromo int
-	country, state, channel                                      int
+	country, state, channel, fulfilment, updated                 int
 	lines                                                        lineNamer
 }
 
@@ -66,7 +71,7 @@ func newAmazonOrders(t *table, cfg Config) (*amazonOrders, error) {
 		itemTax: t.col("item tax"), shipPrice: t.col("shipping price"), shipTax: t.col("shipping tax"),
 		wrapPrice: t.col("gift wrap price"), wrapTax: t.col("gift wrap tax"), itemPromo: t.col("item promotion discount"),
 		shipPromo: t.col("ship promotion discount"), country: t.col("ship country"), state: t.col("ship state"),
-		channel: t.col("sales channel"),
+		channel: t.col("sales channel"), fulfilment: t.col("fulfillment channel"), updated: t.col("last updated date"),
 	}
 	for _, c := range []struct {
 		i    int
@@ -140,6 +145,18 @@ func (p *amazonOrders) parse(t *table) (Sale, *RowError) {
 	}
 	if r.Country, err = normCountry(t.get(p.country)); err != nil {
 		return fail(p.country, "country %v", err)
+	}
+	if v := t.get(p.updated); v != "" {
+		if r.UpdatedAt, err = parseTime(v, p.cfg.loc(), isoLayouts); err != nil {
+			return fail(p.updated, "date %v", err)
+		}
+		r.UpdatedAt = r.UpdatedAt.UTC()
+	}
+	switch strings.ToLower(t.get(p.fulfilment)) {
+	case "amazon", "afn":
+		r.Channel = strings.TrimSpace(r.Channel + " FBA")
+	case "merchant", "mfn":
+		r.Channel = strings.TrimSpace(r.Channel + " Merchant")
 	}
 	if r.Name == "" {
 		r.Name = cmpOr(r.SKU, r.ProductID)

@@ -326,17 +326,20 @@ func TestAmazonFixture(t *testing.T) {
 		got = append(got, line{s.OrderID, s.LineID, s.ProductID, s.SKU, s.Currency, s.Country, s.Channel, s.Quantity, s.Gross, s.Discount, s.Shipping, s.Tax})
 	}
 	want := []line{
-		{"111-0000001-0000001", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com", 2, 5998, 500, 0, 480},
-		{"111-0000001-0000001", "NOVA-MUG-01", "B0SYNTH002", "NOVA-MUG-01", "USD", "US", "Amazon.com", 1, 1499, 0, 0, 120},
-		{"302-0000002-0000002", "NOVA-HOOD-M", "B0SYNTH003", "NOVA-HOOD-M", "EUR", "DE", "Amazon.de", 1, 4999, 0, 450, 870},
-		{"111-0000003-0000003", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com", 0, 0, 0, 0, 0},
-		{"111-0000004-0000004", "DRAKE-PLUSH", "B0SYNTH004", "DRAKE-PLUSH", "USD", "US", "Amazon.com", 1, 0, 0, 0, 0},
+		{"111-0000001-0000001", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com FBA", 2, 5998, 500, 0, 480},
+		{"111-0000001-0000001", "NOVA-MUG-01", "B0SYNTH002", "NOVA-MUG-01", "USD", "US", "Amazon.com FBA", 1, 1499, 0, 0, 120},
+		{"302-0000002-0000002", "NOVA-HOOD-M", "B0SYNTH003", "NOVA-HOOD-M", "EUR", "DE", "Amazon.de Merchant", 1, 4999, 0, 450, 870},
+		{"111-0000003-0000003", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com FBA", 0, 0, 0, 0, 0},
+		{"111-0000004-0000004", "DRAKE-PLUSH", "B0SYNTH004", "DRAKE-PLUSH", "USD", "US", "Amazon.com FBA", 1, 0, 0, 0, 0},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("amazon lines (-want +got):\n%s", diff)
 	}
 	if d := c.recs[2].OrderDate; !d.Equal(time.Date(2024, 3, 3, 17, 0, 0, 0, time.UTC)) {
 		t.Errorf("purchase-date = %v", d)
+	}
+	if u := c.recs[2].UpdatedAt; !u.Equal(time.Date(2024, 3, 4, 8, 0, 0, 0, time.UTC)) {
+		t.Errorf("last-updated-date = %v", u)
 	}
 }
 

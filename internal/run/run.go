@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/phantomos/phantomos/internal/config"
+	"github.com/phantomos/phantomos/internal/connector/platforms"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -128,7 +129,11 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Environment: DATABASE_URL (postgres://… or a SQLite file, default phantomos.db), PHANTOMOS_ADDR,")
 	fmt.Fprintln(w, "PHANTOMOS_BASE_URL, PHANTOMOS_DEMO, PHANTOMOS_SECRET_KEY, PHANTOMOS_SIGNUP, PHANTOMOS_SMTP_URL, ANTHROPIC_API_KEY,")
-	fmt.Fprintln(w, "SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET (a public Shopify app, set both).")
+	for _, reg := range platforms.All() {
+		for _, v := range reg.Env {
+			fmt.Fprintf(w, "%s (%s: %s).\n", v.Name, reg.Name, v.Help)
+		}
+	}
 	fmt.Fprintln(w, "Flags override the environment.")
 }
 
