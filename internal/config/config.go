@@ -24,6 +24,14 @@ type Config struct {
 	SecretKey string
 	// AnthropicAPIKey enables the Claude features when set.
 	AnthropicAPIKey string
+	// AnthropicModel is the Claude model that reads the questions the
+	// local Ask interpreter cannot (ANTHROPIC_MODEL); "" means the
+	// default.
+	AnthropicModel string
+	// AnthropicBaseURL replaces the Messages API address for Ask
+	// (PHANTOMOS_ANTHROPIC_BASE_URL): for tests and demos against a fake,
+	// never in production.
+	AnthropicBaseURL string
 	// SMTPURL enables invitation emails when set.
 	SMTPURL string
 	// Signup is "open" or "closed".
@@ -52,14 +60,16 @@ func (c Config) DataDirectory() string {
 // Load reads the configuration from the environment.
 func Load(getenv func(string) string) Config {
 	c := Config{
-		DatabaseURL:     getenv("DATABASE_URL"),
-		Addr:            getenv("PHANTOMOS_ADDR"),
-		BaseURL:         getenv("PHANTOMOS_BASE_URL"),
-		SecretKey:       getenv("PHANTOMOS_SECRET_KEY"),
-		AnthropicAPIKey: getenv("ANTHROPIC_API_KEY"),
-		SMTPURL:         getenv("PHANTOMOS_SMTP_URL"),
-		Signup:          getenv("PHANTOMOS_SIGNUP"),
-		DataDir:         getenv("PHANTOMOS_DATA_DIR"),
+		DatabaseURL:      getenv("DATABASE_URL"),
+		Addr:             getenv("PHANTOMOS_ADDR"),
+		BaseURL:          getenv("PHANTOMOS_BASE_URL"),
+		SecretKey:        getenv("PHANTOMOS_SECRET_KEY"),
+		AnthropicAPIKey:  getenv("ANTHROPIC_API_KEY"),
+		AnthropicModel:   getenv("ANTHROPIC_MODEL"),
+		SMTPURL:          getenv("PHANTOMOS_SMTP_URL"),
+		Signup:           getenv("PHANTOMOS_SIGNUP"),
+		DataDir:          getenv("PHANTOMOS_DATA_DIR"),
+		AnthropicBaseURL: getenv("PHANTOMOS_ANTHROPIC_BASE_URL"),
 	}
 	switch strings.ToLower(getenv("PHANTOMOS_DEMO")) {
 	case "1", "true", "yes", "on":

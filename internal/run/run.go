@@ -72,7 +72,7 @@ func commands() []command {
 		{"rotate-key", "[--db URL]", "new credential key; re-encrypt connector credentials", cmdRotateKey},
 		{"tag", "--assets ASSETS.csv --products PRODUCTS.csv", "suggest assets for products offline (CSV out)", cmdTag},
 		{"forecast", "--input SERIES.csv --horizon H [--season M]", "statistical forecasts with intervals (CSV out)", cmdForecast},
-		{"eval", "{tagging|forecast} [--data DIR]", "evaluate tagging or forecasting on ../shared/eval-data", cmdEval},
+		{"eval", "{tagging|forecast|ask} [--data DIR]", "evaluate tagging or forecasting on ../shared/eval-data, or Ask on the demo (ask [--postgres URL])", cmdEval},
 		{"bench", "{analytics|http|import|push} [--db URL] [--sales N] [--rows N]", "benchmarks: page data vs naive queries, HTTP under load, import vs raw bulk load, push API vs file import", cmdBench},
 		{"version", "", "print the version", cmdVersion},
 		{"help", "", "list the commands", nil},
