@@ -150,7 +150,7 @@ func (s *Server) ImportFile(ctx context.Context, at jobs.ImportAttempt) error {
 		return nil // its outcome is recorded: a repeat of a finished attempt
 	case j.State == store.ImportCancelled || j.CancelRequested:
 		s.store.FinishImportJob(bg, j.ID, store.ImportCancelled, nil, store.ImportCancelledMessage)
-		return jobs.Permanent(errors.New(store.ImportCancelledMessage))
+		return jobs.Permanent(phantomos.Errorf(phantomos.ECONFLICT, "%s", store.ImportCancelledMessage))
 	}
 	if at.Attempt > 1 {
 		// An earlier attempt's process may have died mid-import: its run
@@ -208,7 +208,7 @@ func (s *Server) ImportFile(ctx context.Context, at jobs.ImportAttempt) error {
 	if ctx.Err() != nil {
 		if now, gerr := s.store.ImportJob(bg, at.Publisher, j.ID); live.cancelled.Load() || (gerr == nil && now.CancelRequested) {
 			s.store.FinishImportJob(bg, j.ID, store.ImportCancelled, nil, store.ImportCancelledMessage)
-			return jobs.Permanent(errors.New(store.ImportCancelledMessage))
+			return jobs.Permanent(phantomos.Errorf(phantomos.ECONFLICT, "%s", store.ImportCancelledMessage))
 		}
 	}
 	return s.importAttemptFailed(bg, j, at, err)
