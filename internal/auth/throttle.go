@@ -1,21 +1,72 @@
 package auth
 
 import (
+	"context"
+	"log/slog"
 	"sync"
 	"time"
 )
 
 // Throttle limits failures per key (an IP, an email) within a window: after
 // max failures the key is blocked until the window that began with its first
-// failure ends. Successes do not count. It lives in memory, so each replica
-// throttles on its own; that bounds guessing to replicas × max per window.
+// failure ends. Successes do not count.
+//
+// A throttle made with Shared counts in the database, so that every
+// replica enforces one budget per key; otherwise (and, for as long as the
+// database fails, as a fallback) it counts in memory, and each process
+// throttles on its own.
 type Throttle struct {
 	max    int
 	window time.Duration
 	now    func() time.Time
 
+	name   string        // the shared throttle's name
+	shared ThrottleStore // nil: in memory only
+	logger *slog.Logger
+
 	mu   sync.Mutex
 	hits map[string]*throttleEntry
+}
+
+// ThrottleStore keeps the counts of shared throttles (the store does). Keys
+// arrive hashed.
+type ThrottleStore interface {
+	ThrottleReserve(ctx context.Context, name, key string, max int, window time.Duration, now time.Time) (time.Duration, error)
+	ThrottleFail(ctx context.Context, name, key string, window time.Duration, now time.Time) error
+	ThrottleRelease(ctx context.Context, name, key string, max int) error
+	ThrottleReset(ctx context.Context, name, key string) error
+	ThrottleWait(ctx context.Context, name, key string, max int, window time.Duration, now time.Time) (time.Duration, error)
+}
+
+// sharedTimeout bounds one database call of a shared throttle; past it
+// the throttle counts in memory.
+const sharedTimeout = 2 * time.Second
+
+// Shared makes t count in st under name (unique among the throttles on
+// st) and returns it. Errors of st are logged on logger and the count
+// falls back to memory.
+func (t *Throttle) Shared(name string, st ThrottleStore, logger *slog.Logger) *Throttle {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	t.name, t.shared, t.logger = name, st, logger
+	return t
+}
+
+// db runs fn on the shared store with a bounded context; false when the
+// throttle is not shared or the store failed (then the caller counts in
+// memory).
+func (t *Throttle) db(fn func(ctx context.Context) error) bool {
+	if t.shared == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	if err := fn(ctx); err != nil {
+		t.logger.Warn("throttle: shared count failed; counting in memory", "throttle", t.name, "err", err)
+		return false
+	}
+	return true
 }
 
 type throttleEntry struct {
@@ -34,6 +85,13 @@ func NewThrottle(max int, window time.Duration, now func() time.Time) *Throttle 
 // Wait returns how long key must wait before its next attempt; 0 when it
 // may try now.
 func (t *Throttle) Wait(key string) time.Duration {
+	var wait time.Duration
+	if t.db(func(ctx context.Context) (err error) {
+		wait, err = t.shared.ThrottleWait(ctx, t.name, HashToken(key), t.max, t.window, t.now())
+		return err
+	}) {
+		return wait
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.hits[key]
@@ -57,6 +115,13 @@ func (t *Throttle) Wait(key string) time.Duration {
 // keeps the failure, or calls Release or Reset on success), or how long the
 // key must wait when it is blocked (nothing is counted then).
 func (t *Throttle) Reserve(key string) time.Duration {
+	var wait time.Duration
+	if t.db(func(ctx context.Context) (err error) {
+		wait, err = t.shared.ThrottleReserve(ctx, t.name, HashToken(key), t.max, t.window, t.now())
+		return err
+	}) {
+		return wait
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -71,6 +136,9 @@ func (t *Throttle) Reserve(key string) time.Duration {
 // Release gives back a reservation that turned out not to be a failure (a
 // right password for the per-IP count, or an attempt that never ran).
 func (t *Throttle) Release(key string) {
+	if t.db(func(ctx context.Context) error { return t.shared.ThrottleRelease(ctx, t.name, HashToken(key), t.max) }) {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e, ok := t.hits[key]; ok && e.count > 0 {
@@ -80,6 +148,11 @@ func (t *Throttle) Release(key string) {
 
 // Fail records a failure of key.
 func (t *Throttle) Fail(key string) {
+	if t.db(func(ctx context.Context) error {
+		return t.shared.ThrottleFail(ctx, t.name, HashToken(key), t.window, t.now())
+	}) {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.add(key, t.now())
@@ -105,6 +178,9 @@ func (t *Throttle) add(key string, now time.Time) {
 
 // Reset forgets key's failures, after a success.
 func (t *Throttle) Reset(key string) {
+	if t.db(func(ctx context.Context) error { return t.shared.ThrottleReset(ctx, t.name, HashToken(key)) }) {
+		return
+	}
 	t.mu.Lock()
 	delete(t.hits, key)
 	t.mu.Unlock()

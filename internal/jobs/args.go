@@ -12,6 +12,7 @@ import (
 const (
 	kindSync     = "connector_sync"
 	kindSchedule = "schedule"
+	kindImport   = "file_import"
 )
 
 // Maximum attempts of each kind before a job is given up with its last
@@ -20,6 +21,7 @@ const (
 const (
 	syncAttempts     = 5
 	scheduleAttempts = 1 // the next period runs it again anyway
+	importAttempts   = 4 // an import is one transaction: each attempt starts afresh
 )
 
 // unfinished are the states in which a unique job blocks an equal one:
@@ -57,4 +59,21 @@ func (ScheduleArgs) Kind() string { return kindSchedule }
 func (ScheduleArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: scheduleAttempts,
 		UniqueOpts: river.UniqueOpts{ByState: unfinished}}
+}
+
+// ImportArgs is the import of a confirmed upload (store.ImportJob):
+// parsed and written in one transaction, so an attempt cut short wrote
+// nothing and the next starts afresh. Unique per import job.
+type ImportArgs struct {
+	Publisher phantomos.PublisherID `json:"publisher_id"`
+	ImportID  string                `json:"import_id"`
+}
+
+// Kind names the job kind.
+func (ImportArgs) Kind() string { return kindImport }
+
+// InsertOpts makes an import job unique while unfinished.
+func (ImportArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: importAttempts,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
 }

@@ -45,6 +45,9 @@ const (
 	// from its last committed page on the retry, so the bound costs
 	// nothing but keeps a wedged sync from holding its connector.
 	DefaultSyncTimeout = 30 * time.Minute
+	// DefaultImportTimeout bounds one attempt at a file import: an upload
+	// is at most 32 MB, which imports in minutes.
+	DefaultImportTimeout = 30 * time.Minute
 	// DefaultRescueAfter is how long a job may stay running before it is
 	// taken for the work of a dead process and handed to another. It must
 	// exceed every job's timeout, or a live job would be run twice.
@@ -66,6 +69,9 @@ type Config struct {
 	ScheduleEvery time.Duration
 	// SyncTimeout bounds one sync job (default DefaultSyncTimeout).
 	SyncTimeout time.Duration
+	// ImportTimeout bounds one attempt at a file import (default
+	// DefaultImportTimeout).
+	ImportTimeout time.Duration
 	// RescueAfter: see DefaultRescueAfter.
 	RescueAfter time.Duration
 	// PollEvery is how often idle workers look for jobs (default 1s; on
@@ -96,8 +102,11 @@ func (c *Config) defaults() {
 	if c.SyncTimeout <= 0 {
 		c.SyncTimeout = DefaultSyncTimeout
 	}
+	if c.ImportTimeout <= 0 {
+		c.ImportTimeout = DefaultImportTimeout
+	}
 	if c.RescueAfter <= 0 {
-		c.RescueAfter = max(DefaultRescueAfter, c.SyncTimeout+5*time.Minute)
+		c.RescueAfter = max(DefaultRescueAfter, c.SyncTimeout+5*time.Minute, c.ImportTimeout+5*time.Minute)
 	}
 	if c.PollEvery <= 0 {
 		c.PollEvery = time.Second
@@ -293,6 +302,26 @@ func (q *Queue) EnqueueSync(ctx context.Context, pub phantomos.PublisherID, conn
 		return 0, false, err
 	}
 	return j.ID, added, nil
+}
+
+// EnqueueImport enqueues import job importID of pub and returns the
+// queue's job (the one already there when it is waiting or running).
+func (q *Queue) EnqueueImport(ctx context.Context, pub phantomos.PublisherID, importID string) (int64, error) {
+	j, _, err := q.insert(ctx, ImportArgs{Publisher: pub, ImportID: importID})
+	if err != nil {
+		return 0, err
+	}
+	return j.ID, nil
+}
+
+// Cancel cancels job id: a waiting one never runs; a running one has its
+// context cancelled (its work stops at its next check) and is not
+// retried. Cancelling a finished job does nothing.
+func (q *Queue) Cancel(ctx context.Context, id int64) error {
+	if _, err := q.client.JobCancel(ctx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
+		return fmt.Errorf("jobs: cancel %d: %w", id, err)
+	}
+	return nil
 }
 
 // maxActiveSyncs bounds the unfinished sync jobs looked

@@ -101,6 +101,8 @@ func (w *work) SyncConnector(ctx context.Context, pub phantomos.PublisherID, id 
 	return err
 }
 
+func (w *work) ImportFile(context.Context, jobs.ImportAttempt) error { return nil }
+
 func (w *work) Tick(context.Context) error {
 	w.ticks.Add(1)
 	return nil

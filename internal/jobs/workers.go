@@ -22,6 +22,19 @@ type Work interface {
 	// Tick is one run of the periodic schedule; it enqueues the syncs
 	// that are due rather than running them.
 	Tick(ctx context.Context) error
+	// ImportFile runs attempt a of an import job. It records the job's
+	// progress and outcome itself; an ENOTFOUND or EINVALID error means
+	// the job no longer makes sense (the import or its publisher is
+	// gone) and a Permanent one that it ended for good (cancelled).
+	ImportFile(ctx context.Context, a ImportAttempt) error
+}
+
+// ImportAttempt is one attempt at an import job.
+type ImportAttempt struct {
+	Publisher phantomos.PublisherID
+	ImportID  string
+	Attempt   int  // 1 for the first
+	Final     bool // no attempt follows this one if it fails
 }
 
 // Permanent marks err as one that no retry can mend: the job ends at once
@@ -65,6 +78,21 @@ func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
 	return outcome(w.q, j.Kind, j.Args, err)
 }
 
+type importWorker struct {
+	river.WorkerDefaults[ImportArgs]
+	q *Queue
+}
+
+func (w *importWorker) Timeout(*river.Job[ImportArgs]) time.Duration {
+	return min(w.q.cfg.ImportTimeout, w.q.cfg.RescueAfter-time.Second)
+}
+
+func (w *importWorker) Work(ctx context.Context, j *river.Job[ImportArgs]) error {
+	err := w.q.cfg.Work.ImportFile(ctx, ImportAttempt{Publisher: j.Args.Publisher, ImportID: j.Args.ImportID,
+		Attempt: j.Attempt, Final: j.Attempt >= j.MaxAttempts})
+	return outcome(w.q, j.Kind, j.Args, err)
+}
+
 type scheduleWorker struct {
 	river.WorkerDefaults[ScheduleArgs]
 	q *Queue
@@ -94,6 +122,9 @@ func riverConfig(cfg *Config, q *Queue) (*river.Config, error) {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	if err := river.AddWorkerSafely(ws, &scheduleWorker{q: q}); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if err := river.AddWorkerSafely(ws, &importWorker{q: q}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	if err := addNotifyWorkers(cfg, q, ws, rc); err != nil {

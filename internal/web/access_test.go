@@ -226,7 +226,7 @@ func TestCrossTenant(t *testing.T) {
 		if err := s.CreateConnector(ctx, a.pub.ID, conn); err != nil {
 			t.Fatal(err)
 		}
-		job := newTestImportJob(srv, a.pub.ID, secretMember.ID, "")
+		job := newTestImportJob(t, s, a.pub.ID, secretMember.ID)
 		product := &phantomos.Product{ConnectorID: conn.ID, ExternalID: "secret-1", Name: "Secret Alpha Tee", Currency: "USD", Category: phantomos.CategoryApparel}
 		if err := s.CreateProducts(ctx, a.pub.ID, []*phantomos.Product{product}, nil); err != nil {
 			t.Fatal(err)

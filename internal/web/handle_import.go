@@ -2,11 +2,11 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +16,7 @@ import (
 	"github.com/phantomos/phantomos/internal/api"
 	"github.com/phantomos/phantomos/internal/auth"
 	"github.com/phantomos/phantomos/internal/ingest"
+	"github.com/phantomos/phantomos/internal/store"
 )
 
 // maxUpload bounds an uploaded file (the body limit of the server).
@@ -125,74 +126,36 @@ func (s *Server) apiImport(kind ingest.Kind) handlerFunc {
 	}
 }
 
-// An upload waits in the server's temporary folder between its preview and
-// the confirmation, bound to the publisher that sent it.
-type upload struct {
-	Publisher phantomos.PublisherID `json:"publisher"`
-	Kind      ingest.Kind           `json:"kind"`
-	Format    string                `json:"format"`
-	FileName  string                `json:"file_name"`
-	Created   time.Time             `json:"created"`
-	Rows      int64                 `json:"rows"` // read by the preview: the total a background import counts towards
-	Errors    []ingest.RowError     `json:"errors"`
-	// Source is the connector (id) or source name chosen for the file;
-	// "" takes the format's default.
-	Source string `json:"source"`
-	// OrdersChanged is how many stored orders the preview found the file
-	// changes: the import then needs an explicit confirmation.
-	OrdersChanged int64 `json:"orders_changed"`
-}
+// An upload waits in the database between its preview and the
+// confirmation (store.ImportUpload), bound to the publisher that sent it
+// and found by a token only its page knows.
 
+// uploadTTL is how long an upload may be confirmed after its preview.
 const uploadTTL = time.Hour
 
-func uploadDir() string { return filepath.Join(os.TempDir(), "phantomos-uploads") }
-
-// uploadPath returns the data and metadata files of token, refusing
-// tokens that are not ours (no path tricks).
-func uploadPath(token string) (data, meta string, err error) {
-	if len(token) != 43 || strings.ContainsAny(token, "./\\") {
-		return "", "", phantomos.Errorf(phantomos.ENOTFOUND, "This upload has expired. Upload the file again.")
+// loadUpload returns publisher pub's upload of token.
+func (s *Server) loadUpload(ctx context.Context, token string, pub phantomos.PublisherID) (*store.ImportUpload, error) {
+	if len(token) != 43 {
+		return nil, phantomos.Errorf(phantomos.ENOTFOUND, "This upload has expired. Upload the file again.")
 	}
-	base := filepath.Join(uploadDir(), auth.HashToken(token))
-	return base + ".data", base + ".json", nil
-}
-
-func loadUpload(token string, pub phantomos.PublisherID) (*upload, string, error) {
-	data, meta, err := uploadPath(token)
-	if err != nil {
-		return nil, "", err
-	}
-	b, err := os.ReadFile(meta)
-	expired := phantomos.Errorf(phantomos.ENOTFOUND, "This upload has expired. Upload the file again.")
-	if err != nil {
-		return nil, "", expired
-	}
-	var u upload
-	if err := json.Unmarshal(b, &u); err != nil || u.Publisher != pub || time.Since(u.Created) > uploadTTL {
-		return nil, "", expired
-	}
-	return &u, data, nil
-}
-
-// sweepUploads removes uploads older than uploadTTL.
-func sweepUploads() {
-	entries, _ := os.ReadDir(uploadDir())
-	for _, e := range entries {
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > uploadTTL {
-			os.Remove(filepath.Join(uploadDir(), e.Name()))
-		}
-	}
+	return s.store.ImportUploadByToken(ctx, pub, auth.HashToken(token), uploadTTL)
 }
 
 type importPage struct {
-	Token    string
-	Upload   *upload
+	Token    string // the upload's, on its preview
+	JobID    string // the import job's, on its page
+	Upload   *store.ImportUpload
 	Result   importJSON
 	Done     bool
 	Message  string
 	Valid    int64
 	ErrorMsg string
-	Job      *importProgress // a background import still running
+	Job      *importProgress // an import job still waiting or running, or one that ended without a summary
+	// Ended: an import job's page, once it has finished.
+	Ended bool
+	// CanRetry: a refused import job's page offers to import the valid
+	// rows only.
+	CanRetry bool
 }
 
 // handleImportUpload receives a file from the Products page, keeps it, and
@@ -217,36 +180,24 @@ func (s *Server) handleImportUpload(w http.ResponseWriter, r *http.Request) erro
 		return phantomos.Errorf(phantomos.EINVALID, "Choose a file to upload.")
 	}
 	defer f.Close()
-	sweepUploads()
-	if err := os.MkdirAll(uploadDir(), 0o700); err != nil {
-		return err
+	if _, err := s.store.SweepImports(r.Context(), uploadTTL, importJobKeep); err != nil {
+		s.logger.Warn("sweep uploads", "err", err)
 	}
-	token := auth.NewToken()
-	data, meta, _ := uploadPath(token)
-	out, err := os.OpenFile(data, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	data, err := io.ReadAll(io.LimitReader(f, maxUpload+1))
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, io.LimitReader(f, maxUpload)); err != nil {
-		out.Close()
-		os.Remove(data)
-		return err
+	if len(data) > maxUpload {
+		return phantomos.Errorf(phantomos.EINVALID, "The file is larger than %d MB: split it and import the parts.", maxUpload>>20)
 	}
-	out.Close()
-	in, err := os.Open(data)
-	if err != nil {
-		return err
-	}
-	res, ierr := ingest.Import(r.Context(), s.store, a.PublisherID, kind, format, in, ingest.Options{DryRun: true, FileName: h.Filename, Source: source})
-	in.Close()
+	res, ierr := ingest.Import(r.Context(), s.store, a.PublisherID, kind, format, bytes.NewReader(data), ingest.Options{DryRun: true, FileName: h.Filename, Source: source})
 	if res == nil {
-		os.Remove(data)
 		return ierr
 	}
-	u := upload{Publisher: a.PublisherID, Kind: kind, Format: res.Format, FileName: h.Filename, Created: time.Now(), Rows: res.Seen, Errors: res.Errors,
-		Source: source, OrdersChanged: res.OrdersChanged}
-	b, _ := json.Marshal(u)
-	if err := os.WriteFile(meta, b, 0o600); err != nil {
+	token := auth.NewToken()
+	u := store.ImportUpload{Publisher: a.PublisherID, CreatedBy: a.UserID, Kind: string(kind), Format: res.Format, FileName: h.Filename, Rows: res.Seen,
+		Errors: res.Errors, Source: source, OrdersChanged: res.OrdersChanged}
+	if err := s.store.SaveImportUpload(r.Context(), auth.HashToken(token), &u, data); err != nil {
 		return err
 	}
 	p := importPage{Token: token, Upload: &u, Result: toImportJSON(res), Valid: res.Seen - res.Failed}
@@ -264,7 +215,18 @@ func (s *Server) handleImportUpload(w http.ResponseWriter, r *http.Request) erro
 func (s *Server) handleImportConfirm(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
 	token := r.PostFormValue("token")
-	u, data, err := loadUpload(token, a.PublisherID)
+	var u *store.ImportUpload
+	var err error
+	if job := r.PostFormValue("job"); job != "" && token == "" {
+		// The valid rows of a file a job refused.
+		j, jerr := s.importJob(r, job)
+		if jerr != nil {
+			return jerr
+		}
+		u, err = s.store.ImportUpload(r.Context(), a.PublisherID, j.UploadID, uploadTTL)
+	} else {
+		u, err = s.loadUpload(r.Context(), token, a.PublisherID)
+	}
 	if err != nil {
 		return err
 	}
@@ -273,9 +235,13 @@ func (s *Server) handleImportConfirm(w http.ResponseWriter, r *http.Request) err
 		return phantomos.Errorf(phantomos.EINVALID, "This file changes %d orders already stored: tick “Update the existing orders” to import it, or upload it again with another source if it belongs to another store.", u.OrdersChanged)
 	}
 	if u.Rows >= s.imports.backgroundRows {
-		return s.startImportJob(w, r, token, u, data, validOnly)
+		return s.startImportJob(w, r, u, validOnly)
 	}
-	res, ierr := s.runImport(r.Context(), r, token, u, data, validOnly, nil)
+	ia := importActor{pub: a.PublisherID, userID: a.UserID, actor: a.Email, ip: clientIP(r)}
+	if a.APIKeyID != "" {
+		ia.actor = "api key " + a.APIKeyID
+	}
+	res, ierr := s.importUpload(r.Context(), ia, u, validOnly, nil)
 	if res == nil {
 		return ierr
 	}
@@ -304,13 +270,31 @@ func importSource(r *http.Request) (string, error) {
 // handleImportErrors downloads the error report of a previewed upload.
 func (s *Server) handleImportErrors(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
-	u, _, err := loadUpload(r.URL.Query().Get("token"), a.PublisherID)
-	if err != nil {
-		return err
+	var name string
+	var errs []ingest.RowError
+	if job := r.URL.Query().Get("job"); job != "" {
+		// A job's report is its import's: every row it refused.
+		j, err := s.importJob(r, job)
+		if err != nil {
+			return err
+		}
+		var res importJSON
+		if len(j.Result) > 0 {
+			if err := json.Unmarshal(j.Result, &res); err != nil {
+				return err
+			}
+		}
+		name, errs = j.FileName, res.Errors
+	} else {
+		u, err := s.loadUpload(r.Context(), r.URL.Query().Get("token"), a.PublisherID)
+		if err != nil {
+			return err
+		}
+		name, errs = u.FileName, u.Errors
 	}
 	var buf bytes.Buffer
-	if err := ingest.WriteErrorReport(&buf, u.Errors); err != nil {
+	if err := ingest.WriteErrorReport(&buf, errs); err != nil {
 		return err
 	}
-	return sendCSV(w, strings.TrimSuffix(u.FileName, filepath.Ext(u.FileName))+"-errors.csv", buf.Bytes(), nil)
+	return sendCSV(w, strings.TrimSuffix(name, filepath.Ext(name))+"-errors.csv", buf.Bytes(), nil)
 }

@@ -13,19 +13,41 @@ import (
 	"time"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/auth"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
 
-// newTestImportJob registers a running background import of publisher pub
-// and user, half done, without starting any work, and returns its id: for
-// tests of the running page and of who may see a job.
-func newTestImportJob(srv *Server, pub phantomos.PublisherID, user, token string) string {
-	j := &importJob{id: phantomos.NewID(), publisher: pub, user: user, token: token, total: 40000, started: time.Now(),
-		upload: &upload{Publisher: pub, Kind: "sales", Format: "generic", FileName: "secret-alpha-orders.csv", Rows: 40000}}
-	j.done.Store(20000)
-	srv.imports.add(j)
-	return j.id
+// newTestImportJob records a running import job of publisher pub and
+// user, half done, with no worker behind it, and returns its id: for tests
+// of the running page and of who may see a job.
+func newTestImportJob(t *testing.T, s *store.Store, pub phantomos.PublisherID, user string) string {
+	t.Helper()
+	job, _ := newTestImportJobToken(t, s, pub, user)
+	return job
+}
+
+// newTestImportJobToken is newTestImportJob that also returns its
+// upload's token.
+func newTestImportJobToken(t *testing.T, s *store.Store, pub phantomos.PublisherID, user string) (job, token string) {
+	t.Helper()
+	ctx := context.Background()
+	token = auth.NewToken()
+	u := &store.ImportUpload{Publisher: pub, CreatedBy: user, Kind: "sales", Format: "generic", FileName: "secret-alpha-orders.csv", Rows: 40000}
+	if err := s.SaveImportUpload(ctx, auth.HashToken(token), u, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	j, _, err := s.CreateImportJob(ctx, u, user, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartImportJob(ctx, pub, j.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ImportJobProgress(ctx, j.ID, 20000); err != nil {
+		t.Fatal(err)
+	}
+	return j.ID, token
 }
 
 // importFlow drives the Products page import over HTTP for one user.
@@ -100,7 +122,7 @@ func (f importFlow) wait(job string) importProgress {
 		if st != http.StatusOK {
 			f.t.Fatalf("progress of %s: %d", job, st)
 		}
-		if p.State != "running" {
+		if p.State != "running" && p.State != "queued" {
 			return p
 		}
 		if time.Now().After(deadline) {
@@ -120,6 +142,7 @@ func TestImportInBackground(t *testing.T) {
 		b := newTenant(t, s, "beta")
 		srv, ts := newTestServer(t, s)
 		srv.imports.backgroundRows = 2 // every test file is "large"
+		startJobs(t, srv, s)
 		member := importFlow{t, ts, cookie(t, s, a.users[phantomos.RoleMember])}
 
 		// A file with a bad row, confirmed whole: refused in the background,
@@ -135,7 +158,7 @@ func TestImportInBackground(t *testing.T) {
 		}
 		st, page := member.get(loc)
 		if st != http.StatusOK || !strings.Contains(page, "nothing was imported") || !strings.Contains(page, "not-a-date") ||
-			!strings.Contains(page, "/products/import/errors.csv?token="+token) {
+			!strings.Contains(page, "/products/import/errors.csv?job="+job) || !strings.Contains(page, `name="job" value="`+job+`"`) {
 			t.Errorf("refused job page: %d\n%s", st, page)
 		}
 		if n, _ := s.SalesCount(context.Background(), a.pub.ID); n != 0 {
@@ -163,9 +186,15 @@ func TestImportInBackground(t *testing.T) {
 			t.Errorf("import runs: %+v", runs)
 		}
 
-		// Only the user who started it sees the job: another publisher's
-		// users, and their own colleagues, are told it does not exist.
-		for _, c := range []*http.Cookie{cookie(t, s, b.users[phantomos.RoleOwner]), cookie(t, s, b.users[phantomos.RoleMember]), cookie(t, s, a.users[phantomos.RoleOwner])} {
+		// The user who started it sees the job, and so do the publisher's
+		// owners and admins (who may cancel it); another publisher's users
+		// are told it does not exist.
+		for _, role := range []phantomos.Role{phantomos.RoleOwner, phantomos.RoleAdmin} {
+			if st, _ := (importFlow{t, ts, cookie(t, s, a.users[role])}).progress(job); st != http.StatusOK {
+				t.Errorf("progress seen by the %s: %d, want 200", role, st)
+			}
+		}
+		for _, c := range []*http.Cookie{cookie(t, s, b.users[phantomos.RoleOwner]), cookie(t, s, b.users[phantomos.RoleMember])} {
 			other := importFlow{t, ts, c}
 			if st, _ := other.progress(job); st != http.StatusNotFound {
 				t.Errorf("progress of another user's job: %d, want 404", st)
@@ -189,9 +218,9 @@ func TestImportJobRunningPage(t *testing.T) {
 	a := newTenant(t, s, "alpha")
 	srv, ts := newTestServer(t, s)
 	srv.imports.backgroundRows = 2
+	startJobs(t, srv, s)
 	member := importFlow{t, ts, cookie(t, s, a.users[phantomos.RoleMember])}
-	token := member.upload("big.csv", goodSales)
-	job := newTestImportJob(srv, a.pub.ID, a.users[phantomos.RoleMember].ID, token)
+	job, token := newTestImportJobToken(t, s, a.pub.ID, a.users[phantomos.RoleMember].ID)
 
 	st, p := member.progress(job)
 	if st != http.StatusOK || p != (importProgress{ID: job, State: "running", Done: 20000, Total: 40000, Percent: 50, Seconds: p.Seconds}) {

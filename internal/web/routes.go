@@ -79,6 +79,7 @@ func (s *Server) routes() []Route {
 		{"GET /products/import/errors.csv", edit, s.handleImportErrors},
 		{"GET /products/import/jobs/{id}", edit, s.handleImportJob},
 		{"GET /products/import/jobs/{id}/progress", edit, s.handleImportJobProgress},
+		{"POST /products/import/jobs/{id}/cancel", edit, s.handleImportJobCancel},
 		{"GET /connectors", view, s.handleConnectors},
 		{"GET /connectors/new", conns, s.handleConnectorNew},
 		{"GET /connectors/new/pull", conns, s.handlePullNew},

@@ -15,9 +15,15 @@ import (
 // Tick is the work of the periodic schedule job (internal/jobs runs it
 // once per period across every replica): it regenerates insights older
 // than a day, enqueues the syncs of active connectors whose last sync is
-// older than their platform's interval, runs the local tagger over products it has not
-// looked at yet and removes expired demo copies. Each step is idempotent.
+// older than their platform's interval, runs the local tagger over
+// products it has not looked at yet, removes expired demo copies, enqueues
+// again the file imports left waiting without a queue job and forgets old
+// throttle counts. Each step is idempotent.
 func (s *Server) Tick(ctx context.Context) error {
+	s.requeueWaitingImports(ctx)
+	if err := s.store.SweepThrottles(ctx, s.now().Add(-24*time.Hour)); err != nil {
+		s.logger.Warn("schedule: sweep throttles", "err", err)
+	}
 	s.tick(ctx)
 	return nil
 }

@@ -72,6 +72,8 @@ type Server struct {
 	answers *answerCache
 	zones   sync.Map // IANA name → *time.Location
 
+	// The throttles count in the database: every replica enforces one
+	// budget.
 	loginByIP    *auth.Throttle
 	loginByEmail *auth.Throttle
 	mfaByIP      *auth.Throttle
@@ -99,12 +101,12 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		registry:     prometheus.NewRegistry(),
 		imports:      newImportJobs(),
 		answers:      newAnswerCache(answerCacheBytes),
-		loginByIP:    auth.NewThrottle(50, 15*time.Minute, nil),
-		loginByEmail: auth.NewThrottle(10, 15*time.Minute, nil),
-		mfaByIP:      auth.NewThrottle(30, 15*time.Minute, nil),
-		mfaByUser:    auth.NewThrottle(5, 15*time.Minute, nil),
-		signupByIP:   auth.NewThrottle(10, time.Hour, nil),
-		inviteByIP:   auth.NewThrottle(30, 15*time.Minute, nil),
+		loginByIP:    auth.NewThrottle(50, 15*time.Minute, nil).Shared("login-ip", s, logger),
+		loginByEmail: auth.NewThrottle(10, 15*time.Minute, nil).Shared("login-email", s, logger),
+		mfaByIP:      auth.NewThrottle(30, 15*time.Minute, nil).Shared("mfa-ip", s, logger),
+		mfaByUser:    auth.NewThrottle(5, 15*time.Minute, nil).Shared("mfa-user", s, logger),
+		signupByIP:   auth.NewThrottle(10, time.Hour, nil).Shared("signup-ip", s, logger),
+		inviteByIP:   auth.NewThrottle(30, 15*time.Minute, nil).Shared("invite-ip", s, logger),
 		hasher:       auth.NewHasher(auth.DefaultHashBudget, auth.DefaultHashWait),
 		keyRate:      newKeyLimiter(keyRequestsPerSecond, keyRequestBurst, maxLimitedKeys),
 		pushes:       &pushLocks{single: s.Dialect() == store.SQLite},

@@ -22,7 +22,7 @@
         return resp.json();
       })
       .then(function (p) {
-        if (p.state !== "running") {
+        if (p.state !== "running" && p.state !== "queued") {
           window.location.reload();
           return;
         }
@@ -34,7 +34,7 @@
         set("import-done", p.rows_done.toLocaleString("en-US"));
         set("import-total", p.rows_total.toLocaleString("en-US"));
         set("import-percent", String(p.percent));
-        if (p.percent >= 100) set("import-title", "Finishing: refreshing the figures…");
+        if (p.state === "running") set("import-title", p.percent >= 100 ? "Finishing: refreshing the figures…" : "Importing…");
         setTimeout(poll, 1000);
       })
       .catch(function () { setTimeout(poll, 3000); });
