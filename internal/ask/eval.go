@@ -250,7 +250,7 @@ func sameQuery(want, got *Query) bool {
 // expression over sales s and products p; the asset filter and asset keys
 // go through the confirmed links, each product's revenue split by the
 // weighted model in floating point.
-func (a *Asker) naiveSQL(ctx context.Context, key string, attributed bool, f Filter, from, to phantomos.Day) (map[string][2]float64, error) {
+func (a *Asker) naiveSQL(ctx context.Context, key string, attributed bool, f Filter, from, to phantomos.Day) (map[string][3]float64, error) {
 	args := []any{a.pub.ID, string(from), string(to)}
 	where := ""
 	in := func(col string, vals []string) {
@@ -280,7 +280,7 @@ func (a *Asker) naiveSQL(ctx context.Context, key string, attributed bool, f Fil
 	if attributed {
 		// Each confirmed product's share per asset: its weight over the
 		// product's weights (equal shares when they sum to zero).
-		q = `SELECT CAST(x.asset_id AS TEXT), SUM(s.net_reporting * x.share), SUM(s.quantity * x.share)
+		q = `SELECT CAST(x.asset_id AS TEXT), SUM(s.net_reporting * x.share), SUM(s.quantity * x.share), 0
 			FROM sales s JOIN products p ON p.id = s.product_id AND p.publisher_id = s.publisher_id
 			JOIN (SELECT pa.product_id, pa.asset_id,
 				CASE WHEN w.total > 0 THEN pa.weight / w.total ELSE 1.0 / w.n END AS share
@@ -290,7 +290,10 @@ func (a *Asker) naiveSQL(ctx context.Context, key string, attributed bool, f Fil
 				WHERE pa.publisher_id = $1) x ON x.product_id = s.product_id
 			WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3` + where + ` GROUP BY x.asset_id`
 	} else {
-		q = `SELECT ` + key + `, COALESCE(SUM(s.net_reporting), 0), COALESCE(SUM(s.quantity), 0)
+		// Orders are the distinct orders with a line counted: an order's
+		// identity is its connector and the platform's own order id.
+		q = `SELECT ` + key + `, COALESCE(SUM(s.net_reporting), 0), COALESCE(SUM(s.quantity), 0),
+			COUNT(DISTINCT s.connector_id || ':' || s.external_order_id)
 			FROM sales s JOIN products p ON p.id = s.product_id AND p.publisher_id = s.publisher_id
 			WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3` + where
 		if key != "'all'" {
@@ -302,11 +305,11 @@ func (a *Asker) naiveSQL(ctx context.Context, key string, attributed bool, f Fil
 		return nil, fmt.Errorf("ask: naive sql: %w", err)
 	}
 	defer rows.Close()
-	out := map[string][2]float64{}
+	out := map[string][3]float64{}
 	for rows.Next() {
 		var k *string
-		var net, units float64
-		if err := rows.Scan(&k, &net, &units); err != nil {
+		var net, units, orders float64
+		if err := rows.Scan(&k, &net, &units, &orders); err != nil {
 			return nil, fmt.Errorf("ask: naive sql: %w", err)
 		}
 		kk := ""
@@ -314,25 +317,25 @@ func (a *Asker) naiveSQL(ctx context.Context, key string, attributed bool, f Fil
 			kk = *k
 		}
 		v := out[kk]
-		out[kk] = [2]float64{v[0] + net, v[1] + units}
+		out[kk] = [3]float64{v[0] + net, v[1] + units, v[2] + orders}
 	}
 	return out, rows.Err()
 }
 
 // naiveGroup is naiveSQL by a grouping of the query language.
-func (a *Asker) naiveGroup(ctx context.Context, group string, f Filter, p analytics.Period) (map[string][2]float64, error) {
+func (a *Asker) naiveGroup(ctx context.Context, group string, f Filter, p analytics.Period) (map[string][3]float64, error) {
 	switch group {
 	case GroupAsset, GroupAssetType:
 		m, err := a.naiveSQL(ctx, "", true, f, p.From, p.To)
 		if err != nil {
 			return nil, err
 		}
-		out := map[string][2]float64{}
+		out := map[string][3]float64{}
 		// Every asset of the catalogue counts, with nothing when it sold
 		// nothing.
 		for _, as := range a.cat.Assets {
 			if _, ok := m[as.ID]; !ok {
-				m[as.ID] = [2]float64{}
+				m[as.ID] = [3]float64{}
 			}
 		}
 		for id, v := range m {
@@ -354,7 +357,7 @@ func (a *Asker) naiveGroup(ctx context.Context, group string, f Filter, p analyt
 				k = as.AssetType
 			}
 			w := out[k]
-			out[k] = [2]float64{w[0] + v[0], w[1] + v[1]}
+			out[k] = [3]float64{w[0] + v[0], w[1] + v[1]}
 		}
 		return out, nil
 	}
@@ -379,9 +382,12 @@ func (a *Asker) checkAnswer(ctx context.Context, q *Query, ans *Answer) (string,
 	if err != nil {
 		return "", err
 	}
-	pick := func(v [2]float64) float64 {
-		if q.Measure == MeasureUnits {
+	pick := func(v [3]float64) float64 {
+		switch q.Measure {
+		case MeasureUnits:
 			return v[1]
+		case MeasureOrders:
+			return v[2]
 		}
 		return v[0]
 	}
@@ -392,7 +398,7 @@ func (a *Asker) checkAnswer(ctx context.Context, q *Query, ans *Answer) (string,
 		if err != nil {
 			return "", err
 		}
-		prev := map[string][2]float64{}
+		prev := map[string][3]float64{}
 		if hasCmp {
 			if prev, err = a.naiveGroup(ctx, q.GroupBy, q.Filter, cmp); err != nil {
 				return "", err
@@ -447,9 +453,6 @@ func (a *Asker) checkAnswer(ctx context.Context, q *Query, ans *Answer) (string,
 		if err != nil {
 			return "", err
 		}
-		if q.Measure == MeasureOrders {
-			return "", nil
-		}
 		if !near(ans.Rows[0].Value, pick(all["all"]), false) {
 			return fmt.Sprintf("total %d, want %.0f", ans.Rows[0].Value, pick(all["all"])), nil
 		}
@@ -477,6 +480,18 @@ func (a *Asker) checkAnswer(ctx context.Context, q *Query, ans *Answer) (string,
 		values := make([]float64, len(subjects))
 		attributed := false
 		for i, s := range subjects {
+			if s.Kind == GroupAsset && q.Measure == MeasureOrders {
+				// Orders are not split between assets: an asset's orders
+				// are the orders with a product of it.
+				f := q.Filter
+				f.Assets = append(slices.Clone(f.Assets), s.ID)
+				m, err := a.naiveGroup(ctx, "", f, p)
+				if err != nil {
+					return "", err
+				}
+				values[i] = pick(m["all"])
+				continue
+			}
 			if s.Kind == GroupAsset || s.Kind == GroupAssetType {
 				attributed = true
 				m, err := a.naiveGroup(ctx, s.Kind, q.Filter, p)
@@ -525,7 +540,7 @@ func (a *Asker) checkAnswer(ctx context.Context, q *Query, ans *Answer) (string,
 				if err != nil {
 					return "", err
 				}
-				values = []float64{all["all"][0]}
+				values = []float64{pick(all["all"])}
 			}
 			var sum int64
 			for _, r := range ans.Rows {

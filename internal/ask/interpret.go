@@ -23,8 +23,14 @@ const (
 )
 
 // NotUnderstood is the error of a question the interpreter could not turn
-// into a query: Reason says plainly what was missing.
-type NotUnderstood struct{ Reason string }
+// into a query: Reason says plainly what was missing. Interpreter is the
+// last interpreter that read it ("" for the local one), and Cause why
+// Claude could not be asked, for the log.
+type NotUnderstood struct {
+	Reason      string
+	Interpreter string
+	Cause       error
+}
 
 func (e *NotUnderstood) Error() string { return "ask: not understood: " + e.Reason }
 
@@ -146,7 +152,8 @@ var keywords = func() map[string]bool {
 		much many generated brought with to from on it its their than more less rest whole business overall all time previous
 		prior year ago so far earns earning weakest strongest through via tracking movers opportunities opportunity untapped
 		latest recent find found findings intelligence sells underindex whitespace white space missing fraction part swing swung
-		shift shifted relative history trajectory outlook projected expect predict prediction copies pieces quantity`) {
+		shift shifted relative history trajectory outlook projected expect predict prediction copies pieces quantity
+		number count take took taken`) {
 		m[w] = true
 	}
 	return m
@@ -211,7 +218,7 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 	// "US" in capitals is the country, not the pronoun.
 	text := normalize(reUS.ReplaceAllString(question, "USA"))
 	if text == "" {
-		return nil, &NotUnderstood{"The question is empty."}
+		return nil, &NotUnderstood{Reason: "The question is empty."}
 	}
 	q := &Query{Compare: "none", Measure: MeasureRevenue}
 	text = parsePeriod(text, q, now, in.loc, in.first)
@@ -232,7 +239,7 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 		unknown = append(unknown, w)
 	}
 	if len(unknown) > 0 {
-		return nil, &NotUnderstood{fmt.Sprintf("I do not know %q in this publisher's catalogue or in the questions I answer.", strings.Join(unknown, " "))}
+		return nil, &NotUnderstood{Reason: fmt.Sprintf("I do not know %q in this publisher's catalogue or in the questions I answer.", strings.Join(unknown, " "))}
 	}
 	rest = strings.Join(words, " ")
 	has := func(ws ...string) bool {
@@ -247,10 +254,11 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 	switch {
 	case has("growth", "growing", "grew", "grow", "rising", "fastest", "gained", "gaining", "up the most", "declining", "shrinking", "fell", "dropped", "decline"):
 		q.Measure = MeasureGrowth
+	case has("orders", "order count"):
+		// Before units: "how many orders" counts orders.
+		q.Measure = MeasureOrders
 	case has("units", "unit", "how many", "quantity", "pieces", "copies"):
 		q.Measure = MeasureUnits
-	case has("orders", "order count"):
-		q.Measure = MeasureOrders
 	}
 	group, typeFilter, plural := groupWord(rest)
 	var subjects []Ref
@@ -288,13 +296,13 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 		case has("how much", "total", "how many", "what was", "what were", "what is", "what are", "revenue", "sales", "units", "orders", "did we", "earn", "earned", "made", "make"):
 			q.Kind = KindTotal
 		default:
-			return nil, &NotUnderstood{"I could not tell what to measure or rank in that question."}
+			return nil, &NotUnderstood{Reason: "I could not tell what to measure or rank in that question."}
 		}
 	}
 	switch q.Kind {
 	case KindRank, KindChange:
 		if group == "" {
-			return nil, &NotUnderstood{"I could not tell what to rank: characters, assets, game IPs, asset types, categories, products, countries or channels."}
+			return nil, &NotUnderstood{Reason: "I could not tell what to rank: characters, assets, game IPs, asset types, categories, products, countries or channels."}
 		}
 		q.GroupBy = group
 		q.Order = "top"
@@ -322,6 +330,10 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 	case KindCompare:
 		q.Subjects = subjects
 		if kindOf(subjects[0]) == GroupAsset {
+			if q.Measure == MeasureUnits || q.Measure == MeasureOrders {
+				// Refused rather than answered with another measure.
+				return nil, &NotUnderstood{Reason: "Assets are compared by net revenue: ask how their revenue compares."}
+			}
 			q.Measure = MeasureRevenue
 		}
 		q.Compare = "previous"
@@ -330,7 +342,7 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 			// "share of Mossy in Ironroot": the first is the part, the rest
 			// the whole it is a share of.
 			if q.Kind != KindShare {
-				return nil, &NotUnderstood{"A " + q.Kind + " is about one thing, and the question names several."}
+				return nil, &NotUnderstood{Reason: "A " + q.Kind + " is about one thing, and the question names several."}
 			}
 			// The most specific is the part: an asset is part of a game IP.
 			part := 0
@@ -347,10 +359,14 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 			subjects = []Ref{{GroupAssetType, typeFilter}}
 		}
 		if len(subjects) == 0 && q.Kind == KindShare {
-			return nil, &NotUnderstood{"I could not tell whose share to work out: name a character, game IP, category, country or channel."}
+			return nil, &NotUnderstood{Reason: "I could not tell whose share to work out: name a character, game IP, category, country or channel."}
 		}
 		q.Subjects = subjects
 		if q.Kind != KindShare {
+			if q.Measure == MeasureUnits || q.Measure == MeasureOrders {
+				// Refused rather than answered with another measure.
+				return nil, &NotUnderstood{Reason: "Trends and forecasts are of net revenue: ask for the " + q.Kind + " of revenue."}
+			}
 			q.Measure = MeasureRevenue
 		}
 		if q.Kind == KindForecast {
@@ -383,7 +399,7 @@ func (in *Interpreter) Interpret(question string, now time.Time) (*Query, error)
 		q.Compare = "year"
 	}
 	if err := q.Validate(in.cat); err != nil {
-		return nil, &NotUnderstood{err.(*phantomos.Error).Message}
+		return nil, &NotUnderstood{Reason: err.(*phantomos.Error).Message}
 	}
 	return q, nil
 }

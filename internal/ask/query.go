@@ -108,6 +108,8 @@ type Catalogue struct {
 	Categories []string
 	Channels   []string
 	Countries  []string
+	// FirstDay is the first day with sales ("since launch"), "" without.
+	FirstDay phantomos.Day
 }
 
 func (c *Catalogue) asset(id string) *phantomos.Asset {
@@ -205,6 +207,9 @@ func (q *Query) Validate(c *Catalogue) error {
 			}
 		}
 	case KindShare, KindTrend, KindForecast:
+		if q.Kind == KindTrend && (q.Measure == MeasureUnits || q.Measure == MeasureOrders) {
+			return bad("A trend is of net revenue (field measure): ask for the trend of revenue.")
+		}
 		if len(q.Subjects) > 1 {
 			return bad("A %s is about one subject (field subjects).", q.Kind)
 		}

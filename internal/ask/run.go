@@ -2,6 +2,8 @@ package ask
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -54,20 +56,39 @@ type Asker struct {
 	cat   *Catalogue
 	first phantomos.Day
 	now   func() time.Time
+	// claude reads what the local interpreter cannot; nil without a key.
+	claude *Claude
 }
 
 // New loads publisher pub's catalogue from s and returns its Asker; now is
 // the clock relative dates are read against.
 func New(ctx context.Context, s *store.Store, pub *phantomos.Publisher, now func() time.Time) (*Asker, error) {
+	c, err := LoadCatalogue(ctx, s, pub.ID)
+	if err != nil {
+		return nil, err
+	}
+	return NewWith(s, pub, c, now), nil
+}
+
+// NewWith returns the Asker of publisher pub with its catalogue c, loaded
+// by LoadCatalogue (callers may keep it as long as the publisher's data
+// version is unchanged). c is only read.
+func NewWith(s *store.Store, pub *phantomos.Publisher, c *Catalogue, now func() time.Time) *Asker {
+	return &Asker{store: s, pub: pub, cat: c, first: c.FirstDay, now: now}
+}
+
+// LoadCatalogue reads publisher pub's catalogue from s: its game IPs,
+// assets, categories, and the channels and countries it has sold in.
+func LoadCatalogue(ctx context.Context, s *store.Store, pub phantomos.PublisherID) (*Catalogue, error) {
 	c := &Catalogue{}
 	var err error
-	if c.GameIPs, err = s.GameIPs(ctx, pub.ID); err != nil {
+	if c.GameIPs, err = s.GameIPs(ctx, pub); err != nil {
 		return nil, err
 	}
-	if c.Assets, err = s.Assets(ctx, pub.ID); err != nil {
+	if c.Assets, err = s.Assets(ctx, pub); err != nil {
 		return nil, err
 	}
-	cats, err := s.ProductCategories(ctx, pub.ID)
+	cats, err := s.ProductCategories(ctx, pub)
 	if err != nil {
 		return nil, err
 	}
@@ -82,13 +103,14 @@ func New(ctx context.Context, s *store.Store, pub *phantomos.Publisher, now func
 		}
 	}
 	sort.Strings(c.Categories)
-	from, to, err := s.SalesSpan(ctx, pub.ID)
+	from, to, err := s.SalesSpan(ctx, pub)
 	if err != nil {
 		return nil, err
 	}
+	c.FirstDay = from
 	if from != "" {
 		for _, dim := range []store.Dimension{store.ByChannel, store.ByCountry} {
-			rows, err := s.Breakdown(ctx, pub.ID, from, to, store.Filter{}, dim)
+			rows, err := s.Breakdown(ctx, pub, from, to, store.Filter{}, dim)
 			if err != nil {
 				return nil, err
 			}
@@ -104,7 +126,7 @@ func New(ctx context.Context, s *store.Store, pub *phantomos.Publisher, now func
 			}
 		}
 	}
-	return &Asker{store: s, pub: pub, cat: c, first: from, now: now}, nil
+	return c, nil
 }
 
 // Catalogue returns the catalogue questions are checked against.
@@ -115,10 +137,21 @@ func (a *Asker) Interpreter() *Interpreter {
 	return NewInterpreter(a.cat, a.pub.Location(), a.first)
 }
 
-// Ask interprets question locally and answers it. A question it cannot
-// read returns a *NotUnderstood.
+// UseClaude makes a ask Claude, when not nil, the questions the local
+// interpreter cannot read.
+func (a *Asker) UseClaude(c *Claude) { a.claude = c }
+
+// Ask interprets question locally and answers it; a question the local
+// interpreter cannot read goes to Claude when a has it. A question neither
+// could read returns a *NotUnderstood. Claude's query is validated and run
+// exactly as the local interpreter's, and the answer names which
+// interpreter understood the question.
 func (a *Asker) Ask(ctx context.Context, question string) (*Answer, error) {
 	q, err := a.Interpreter().Interpret(question, a.now())
+	var nu *NotUnderstood
+	if errors.As(err, &nu) && a.claude != nil {
+		return a.askClaude(ctx, question, nu)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +160,33 @@ func (a *Asker) Ask(ctx context.Context, question string) (*Answer, error) {
 		return nil, err
 	}
 	ans.Question, ans.Interpreter = question, InterpreterLocal
+	return ans, nil
+}
+
+// askClaude asks Claude a question the local interpreter refused for
+// local's reason.
+func (a *Asker) askClaude(ctx context.Context, question string, local *NotUnderstood) (*Answer, error) {
+	q, err := a.claude.Interpret(ctx, question, a.cat, a.pub.Location(), a.first, a.now())
+	var nu *NotUnderstood
+	switch {
+	case errors.As(err, &nu):
+		return nil, &NotUnderstood{Reason: local.Reason + " " + nu.Reason, Interpreter: InterpreterClaude}
+	case err != nil:
+		// Claude unreachable, overloaded, or its output not a query of the
+		// schema: the local refusal stands.
+		return nil, &NotUnderstood{Reason: local.Reason + " Claude, which reads the questions the local interpreter cannot, gave no usable reading.", Interpreter: InterpreterClaude, Cause: err}
+	}
+	ans, err := a.Run(ctx, q)
+	var pe *phantomos.Error
+	if errors.As(err, &pe) && pe.Code == phantomos.EINVALID {
+		b, _ := json.Marshal(q)
+		return nil, &NotUnderstood{Reason: local.Reason + " Claude's reading of it was refused: " + pe.Message, Interpreter: InterpreterClaude,
+			Cause: fmt.Errorf("ask: claude's query %s refused: %w", b, err)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	ans.Question, ans.Interpreter = question, InterpreterClaude
 	return ans, nil
 }
 
@@ -585,13 +645,26 @@ func (r *run) trend(ctx context.Context) error {
 			addTo(&f, subjects[0])
 			name = r.refLabel(subjects[0])
 		}
-		o, err := analytics.BuildOverview(ctx, r.a.store, r.a.pub, r.p, r.cmp, false, f)
+		// The daily series alone, bucketed as the Overview's trend is:
+		// the Overview's other figures are not needed here.
+		days, err := r.a.store.DailyNet(ctx, r.a.pub.ID, r.p.From, r.p.To, f)
 		if err != nil {
 			return err
 		}
-		for _, pt := range o.Trend {
-			labels = append(labels, string(pt.Start))
-			values = append(values, pt.NetRevenue)
+		grain := analytics.Grain(r.p)
+		index := map[phantomos.Day]int{}
+		for d := r.p.From.Time(); !d.After(r.p.To.Time()); d = d.AddDate(0, 0, 1) {
+			b := analytics.Bucket(phantomos.DayOf(d, time.UTC), grain)
+			if _, ok := index[b]; !ok {
+				index[b] = len(labels)
+				labels = append(labels, string(b))
+				values = append(values, 0)
+			}
+		}
+		for _, d := range days {
+			if i, ok := index[analytics.Bucket(d.Day, grain)]; ok {
+				values[i] += d.Net
+			}
 		}
 		r.ans.Link = r.overviewLink(f)
 	}

@@ -24,6 +24,14 @@ type Config struct {
 	SecretKey string
 	// AnthropicAPIKey enables the Claude features when set.
 	AnthropicAPIKey string
+	// AnthropicModel is the Claude model that reads the questions the
+	// local Ask interpreter cannot (ANTHROPIC_MODEL); "" means the
+	// default.
+	AnthropicModel string
+	// AnthropicBaseURL replaces the Messages API address for Ask
+	// (PHANTOMOS_ANTHROPIC_BASE_URL): for tests and demos against a fake,
+	// never in production.
+	AnthropicBaseURL string
 	// SMTPURL enables invitation emails when set.
 	SMTPURL string
 	// Signup is "open" or "closed".
@@ -32,21 +40,7 @@ type Config struct {
 	// credential key: PHANTOMOS_DATA_DIR, else the SQLite file's folder, else
 	// the working directory.
 	DataDir string
-	// ShopifyClientID and ShopifyClientSecret are the public Shopify app's
-	// credentials (SHOPIFY_CLIENT_ID, SHOPIFY_CLIENT_SECRET); with them,
-	// stores connect through Shopify's OAuth install, and the secret
-	// verifies the app's webhooks. Without them, stores connect with a
-	// custom app's access token.
-	ShopifyClientID     string
-	ShopifyClientSecret string
-	// ShopifyBaseURL replaces https://{shop} in every request to Shopify
-	// (PHANTOMOS_SHOPIFY_BASE_URL): for tests and demos against a fake
-	// Shopify, never in production.
-	ShopifyBaseURL string
 }
-
-// ShopifyApp reports whether the public Shopify app is configured.
-func (c Config) ShopifyApp() bool { return c.ShopifyClientID != "" && c.ShopifyClientSecret != "" }
 
 // DataDirectory returns DataDir, or where it defaults to.
 func (c Config) DataDirectory() string {
@@ -66,18 +60,16 @@ func (c Config) DataDirectory() string {
 // Load reads the configuration from the environment.
 func Load(getenv func(string) string) Config {
 	c := Config{
-		DatabaseURL:     getenv("DATABASE_URL"),
-		Addr:            getenv("PHANTOMOS_ADDR"),
-		BaseURL:         getenv("PHANTOMOS_BASE_URL"),
-		SecretKey:       getenv("PHANTOMOS_SECRET_KEY"),
-		AnthropicAPIKey: getenv("ANTHROPIC_API_KEY"),
-		SMTPURL:         getenv("PHANTOMOS_SMTP_URL"),
-		Signup:          getenv("PHANTOMOS_SIGNUP"),
-		DataDir:         getenv("PHANTOMOS_DATA_DIR"),
-
-		ShopifyClientID:     getenv("SHOPIFY_CLIENT_ID"),
-		ShopifyClientSecret: getenv("SHOPIFY_CLIENT_SECRET"),
-		ShopifyBaseURL:      getenv("PHANTOMOS_SHOPIFY_BASE_URL"),
+		DatabaseURL:      getenv("DATABASE_URL"),
+		Addr:             getenv("PHANTOMOS_ADDR"),
+		BaseURL:          getenv("PHANTOMOS_BASE_URL"),
+		SecretKey:        getenv("PHANTOMOS_SECRET_KEY"),
+		AnthropicAPIKey:  getenv("ANTHROPIC_API_KEY"),
+		AnthropicModel:   getenv("ANTHROPIC_MODEL"),
+		SMTPURL:          getenv("PHANTOMOS_SMTP_URL"),
+		Signup:           getenv("PHANTOMOS_SIGNUP"),
+		DataDir:          getenv("PHANTOMOS_DATA_DIR"),
+		AnthropicBaseURL: getenv("PHANTOMOS_ANTHROPIC_BASE_URL"),
 	}
 	switch strings.ToLower(getenv("PHANTOMOS_DEMO")) {
 	case "1", "true", "yes", "on":
@@ -109,15 +101,6 @@ func (c Config) Validate() error {
 	if strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		if _, err := url.Parse(c.DatabaseURL); err != nil {
 			return fmt.Errorf("DATABASE_URL is not a valid URL: %v", err)
-		}
-	}
-	if (c.ShopifyClientID == "") != (c.ShopifyClientSecret == "") {
-		return fmt.Errorf("SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET must be set together")
-	}
-	if c.ShopifyBaseURL != "" {
-		u, err := url.Parse(c.ShopifyBaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("PHANTOMOS_SHOPIFY_BASE_URL %q must be an absolute http or https URL", c.ShopifyBaseURL)
 		}
 	}
 	if c.SMTPURL != "" {

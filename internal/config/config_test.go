@@ -22,13 +22,6 @@ func TestLoadEnvironment(t *testing.T) {
 	if c.DatabaseURL != "postgres://h/db" || c.Addr != ":9" || !c.Demo || !c.SecureCookies() {
 		t.Errorf("from environment = %+v", c)
 	}
-	if c.ShopifyApp() {
-		t.Error("Shopify app configured without credentials")
-	}
-	c = Load(env(map[string]string{"SHOPIFY_CLIENT_ID": "id", "SHOPIFY_CLIENT_SECRET": "secret", "PHANTOMOS_SHOPIFY_BASE_URL": "http://127.0.0.1:9"}))
-	if !c.ShopifyApp() || c.ShopifyClientID != "id" || c.ShopifyClientSecret != "secret" || c.ShopifyBaseURL != "http://127.0.0.1:9" || c.Validate() != nil {
-		t.Errorf("Shopify app from environment = %+v, %v", c, c.Validate())
-	}
 }
 
 func TestValidateNamesTheSetting(t *testing.T) {
@@ -39,8 +32,6 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		{map[string]string{"PHANTOMOS_BASE_URL": "example.com"}, "PHANTOMOS_BASE_URL"},
 		{map[string]string{"PHANTOMOS_SIGNUP": "maybe"}, "PHANTOMOS_SIGNUP"},
 		{map[string]string{"PHANTOMOS_SMTP_URL": "mail.example.com"}, "PHANTOMOS_SMTP_URL"},
-		{map[string]string{"SHOPIFY_CLIENT_ID": "abc"}, "SHOPIFY_CLIENT_SECRET"},
-		{map[string]string{"PHANTOMOS_SHOPIFY_BASE_URL": "localhost:9000"}, "PHANTOMOS_SHOPIFY_BASE_URL"},
 	} {
 		err := Load(env(tc.env)).Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -129,6 +129,13 @@ type Order struct {
 	// count in revenue and units, never as an order, and average order
 	// value leaves them out. ExternalID is then a stable key of the total.
 	Orderless bool
+	// Removed says the order no longer counts: the platform deleted it, or
+	// its status is not a sale (cancelled, failed, …). The sink removes its
+	// stored lines, as of UpdatedAt (a stored newer version stays), and
+	// ignores Lines. A platform that reports such orders among its changes
+	// sets Removed rather than dropping them, so that an order cancelled
+	// after it was synced leaves the totals in the same page write.
+	Removed bool
 }
 
 // Date is when the order counts as sold: ProcessedAt, else CreatedAt.
@@ -188,13 +195,28 @@ type Batch struct {
 }
 
 // Len counts the records of b: products plus order lines plus deleted
-// orders.
+// and removed orders.
 func (b *Batch) Len() int {
 	n := len(b.Products) + len(b.DeletedOrders)
 	for i := range b.Orders {
+		if b.Orders[i].Removed {
+			n++
+			continue
+		}
 		n += len(b.Orders[i].Lines)
 	}
 	return n
+}
+
+// OrderBatch returns the batch of orders, with the ids of orders the
+// platform deleted outright (no version known) appended as removed
+// orders: the shape a webhook or a platform's page usually produces.
+func OrderBatch(orders []Order, deleted ...string) Batch {
+	b := Batch{Orders: orders}
+	for _, id := range deleted {
+		b.Orders = append(b.Orders, Order{ExternalID: id, Removed: true})
+	}
+	return b
 }
 
 // Sink is the idempotent write path a sync writes through.

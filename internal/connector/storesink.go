@@ -56,7 +56,12 @@ func (k *StoreSink) Commit(ctx context.Context, t Target, b Batch, cursor Cursor
 			}
 		}
 		var sales []store.SaleRow
+		var removed []store.RemovedOrder
 		for _, o := range b.Orders {
+			if o.Removed {
+				removed = append(removed, store.RemovedOrder{ID: o.ExternalID, UpdatedAt: o.UpdatedAt})
+				continue
+			}
 			if o.Test {
 				continue // test orders are not revenue
 			}
@@ -74,6 +79,12 @@ func (k *StoreSink) Commit(ctx context.Context, t Target, b Batch, cursor Cursor
 		if len(sales) > 0 {
 			w.AddSeen(int64(len(sales)))
 			if err := w.WriteSales(ctx, sales); err != nil {
+				return err
+			}
+		}
+		if len(removed) > 0 {
+			w.AddSeen(int64(len(removed)))
+			if _, err := w.RemoveOrders(ctx, removed); err != nil {
 				return err
 			}
 		}

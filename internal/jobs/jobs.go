@@ -73,6 +73,14 @@ type Config struct {
 	PollEvery time.Duration
 	// ShutdownGrace: see DefaultShutdownGrace.
 	ShutdownGrace time.Duration
+	// NotifyEvery is the notification sweep's period (default
+	// DefaultNotifyEvery; negative: none). It runs when Work also
+	// implements NotifyWork.
+	NotifyEvery time.Duration
+	// DeliverAttempts and DeliverBackoff: see DefaultDeliverAttempts and
+	// DefaultDeliverBackoff.
+	DeliverAttempts int
+	DeliverBackoff  time.Duration
 	// ID names this process among the queue's clients (default: River's).
 	ID     string
 	Logger *slog.Logger
@@ -96,6 +104,15 @@ func (c *Config) defaults() {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = DefaultShutdownGrace
+	}
+	if c.NotifyEvery == 0 {
+		c.NotifyEvery = DefaultNotifyEvery
+	}
+	if c.DeliverAttempts <= 0 {
+		c.DeliverAttempts = DefaultDeliverAttempts
+	}
+	if c.DeliverBackoff <= 0 {
+		c.DeliverBackoff = DefaultDeliverBackoff
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

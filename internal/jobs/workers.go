@@ -96,12 +96,15 @@ func riverConfig(cfg *Config, q *Queue) (*river.Config, error) {
 	if err := river.AddWorkerSafely(ws, &scheduleWorker{q: q}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	if err := addNotifyWorkers(cfg, q, ws, rc); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
 	rc.Workers = ws
 	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 	if cfg.ScheduleEvery > 0 {
-		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ScheduleEvery),
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.ScheduleEvery),
 			func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil },
-			&river.PeriodicJobOpts{ID: kindSchedule})}
+			&river.PeriodicJobOpts{ID: kindSchedule}))
 	}
 	return rc, nil
 }

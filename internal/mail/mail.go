@@ -1,4 +1,5 @@
-// Package mail sends PhantomOS email (team invitations) over SMTP when
+// Package mail sends PhantomOS email (team invitations, notifications,
+// digests and reports) over SMTP when
 // PHANTOMOS_SMTP_URL is set. Without it, nothing is sent and the web layer
 // shows a link to copy instead.
 package mail
@@ -6,21 +7,42 @@ package mail
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	"net/smtp"
+	"net/textproto"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 )
 
-// Message is one plain-text email.
+// Message is one email: plain text, with an HTML alternative, inline
+// images and attachments when set.
 type Message struct {
 	To      string
 	Subject string
 	Body    string
+	// HTML is the HTML alternative of Body (optional).
+	HTML string
+	// Parts are inline images (with a ContentID the HTML refers to as
+	// cid:…) and attachments.
+	Parts []Part
+	// Headers are extra headers, such as List-Unsubscribe.
+	Headers map[string]string
+}
+
+// Part is an inline image or an attachment.
+type Part struct {
+	Filename    string
+	ContentType string
+	ContentID   string // set: shown inline in the HTML
+	Data        []byte
 }
 
 // Sender delivers messages.
@@ -63,8 +85,8 @@ func NewSMTP(raw string) (*SMTP, error) {
 
 // Send delivers m, giving up after the context's deadline or 30 seconds.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	if strings.ContainsAny(m.To, "\r\n") || strings.ContainsAny(m.Subject, "\r\n") {
-		return fmt.Errorf("mail: header injection refused")
+	if err := checkHeaders(m); err != nil {
+		return err
 	}
 	d := net.Dialer{Timeout: 10 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", s.addr)
@@ -111,16 +133,115 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	return c.Quit()
 }
 
-// Render returns the RFC 5322 text of m: UTF-8, quoted-printable body.
+func checkHeaders(m Message) error {
+	bad := strings.ContainsAny(m.To, "\r\n") || strings.ContainsAny(m.Subject, "\r\n")
+	for k, v := range m.Headers {
+		bad = bad || strings.ContainsAny(k, "\r\n:") || strings.ContainsAny(v, "\r\n")
+	}
+	for _, p := range m.Parts {
+		bad = bad || strings.ContainsAny(p.Filename, "\r\n\"") || strings.ContainsAny(p.ContentType, "\r\n") || strings.ContainsAny(p.ContentID, "\r\n<>")
+	}
+	if bad {
+		return fmt.Errorf("mail: header injection refused")
+	}
+	return nil
+}
+
+// Render returns the RFC 5322 text of m: UTF-8, quoted-printable text;
+// with HTML or parts, a MIME tree of multipart/mixed (attachments) over
+// multipart/related (inline images) over multipart/alternative.
 func Render(from string, m Message, date time.Time) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "From: PhantomOS <%s>\r\n", from)
 	fmt.Fprintf(&b, "To: %s\r\n", m.To)
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", m.Subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", date.Format(time.RFC1123Z))
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	qp.Write([]byte(strings.ReplaceAll(m.Body, "\n", "\r\n")))
-	qp.Close()
+	keys := make([]string, 0, len(m.Headers))
+	for k := range m.Headers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s: %s\r\n", k, m.Headers[k])
+	}
+	b.WriteString("MIME-Version: 1.0\r\n")
+	if m.HTML == "" && len(m.Parts) == 0 {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+		writeQP(&b, m.Body)
+		return b.Bytes()
+	}
+	var inline, attached []Part
+	for _, p := range m.Parts {
+		if p.ContentID != "" {
+			inline = append(inline, p)
+		} else {
+			attached = append(attached, p)
+		}
+	}
+	// Each level is written into its own buffer, then framed by its parent.
+	alt := func(w *multipart.Writer) {
+		text := textproto.MIMEHeader{"Content-Type": {"text/plain; charset=utf-8"}, "Content-Transfer-Encoding": {"quoted-printable"}}
+		pw, _ := w.CreatePart(text)
+		writeQP(pw, m.Body)
+		if m.HTML != "" {
+			html := textproto.MIMEHeader{"Content-Type": {"text/html; charset=utf-8"}, "Content-Transfer-Encoding": {"quoted-printable"}}
+			pw, _ = w.CreatePart(html)
+			writeQP(pw, m.HTML)
+		}
+	}
+	related := func(w *multipart.Writer) {
+		nested(w, "multipart/alternative", alt)
+		for _, p := range inline {
+			writePart(w, p, "inline")
+		}
+	}
+	mixed := func(w *multipart.Writer) {
+		if len(inline) > 0 {
+			nested(w, "multipart/related", related)
+		} else {
+			nested(w, "multipart/alternative", alt)
+		}
+		for _, p := range attached {
+			writePart(w, p, "attachment")
+		}
+	}
+	top := multipart.NewWriter(&b)
+	fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=%s\r\n\r\n", top.Boundary())
+	mixed(top)
+	top.Close()
 	return b.Bytes()
+}
+
+// nested writes a multipart part of type kind into w, filled by fill.
+func nested(w *multipart.Writer, kind string, fill func(*multipart.Writer)) {
+	var inner bytes.Buffer
+	iw := multipart.NewWriter(&inner)
+	fill(iw)
+	iw.Close()
+	pw, _ := w.CreatePart(textproto.MIMEHeader{"Content-Type": {kind + "; boundary=" + iw.Boundary()}})
+	pw.Write(inner.Bytes())
+}
+
+func writePart(w *multipart.Writer, p Part, disposition string) {
+	h := textproto.MIMEHeader{
+		"Content-Type":              {p.ContentType},
+		"Content-Transfer-Encoding": {"base64"},
+		"Content-Disposition":       {fmt.Sprintf("%s; filename=%q", disposition, p.Filename)},
+	}
+	if p.ContentID != "" {
+		h.Set("Content-ID", "<"+p.ContentID+">")
+	}
+	pw, _ := w.CreatePart(h)
+	enc := base64.StdEncoding.EncodeToString(p.Data)
+	for len(enc) > 76 {
+		io.WriteString(pw, enc[:76]+"\r\n")
+		enc = enc[76:]
+	}
+	io.WriteString(pw, enc+"\r\n")
+}
+
+func writeQP(w io.Writer, s string) {
+	qp := quotedprintable.NewWriter(w)
+	qp.Write([]byte(strings.ReplaceAll(s, "\n", "\r\n")))
+	qp.Close()
 }

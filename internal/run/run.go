@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/phantomos/phantomos/internal/config"
+	"github.com/phantomos/phantomos/internal/connector/platforms"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -71,7 +72,7 @@ func commands() []command {
 		{"rotate-key", "[--db URL]", "new credential key; re-encrypt connector credentials", cmdRotateKey},
 		{"tag", "--assets ASSETS.csv --products PRODUCTS.csv", "suggest assets for products offline (CSV out)", cmdTag},
 		{"forecast", "--input SERIES.csv --horizon H [--season M]", "statistical forecasts with intervals (CSV out)", cmdForecast},
-		{"eval", "{tagging|forecast} [--data DIR]", "evaluate tagging or forecasting on ../shared/eval-data", cmdEval},
+		{"eval", "{tagging|forecast|ask} [--data DIR]", "evaluate tagging or forecasting on ../shared/eval-data, or Ask on the demo (ask [--postgres URL])", cmdEval},
 		{"bench", "{analytics|http|import|push} [--db URL] [--sales N] [--rows N]", "benchmarks: page data vs naive queries, HTTP under load, import vs raw bulk load, push API vs file import", cmdBench},
 		{"version", "", "print the version", cmdVersion},
 		{"help", "", "list the commands", nil},
@@ -128,7 +129,11 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Environment: DATABASE_URL (postgres://… or a SQLite file, default phantomos.db), PHANTOMOS_ADDR,")
 	fmt.Fprintln(w, "PHANTOMOS_BASE_URL, PHANTOMOS_DEMO, PHANTOMOS_SECRET_KEY, PHANTOMOS_SIGNUP, PHANTOMOS_SMTP_URL, ANTHROPIC_API_KEY,")
-	fmt.Fprintln(w, "SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET (a public Shopify app, set both).")
+	for _, reg := range platforms.All() {
+		for _, v := range reg.Env {
+			fmt.Fprintf(w, "%s (%s: %s).\n", v.Name, reg.Name, v.Help)
+		}
+	}
 	fmt.Fprintln(w, "Flags override the environment.")
 }
 

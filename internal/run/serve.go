@@ -12,6 +12,8 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/config"
+	"github.com/phantomos/phantomos/internal/connector/platform"
+	"github.com/phantomos/phantomos/internal/connector/platforms"
 	"github.com/phantomos/phantomos/internal/demo"
 	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/secret"
@@ -120,14 +122,13 @@ func newWorkers(ctx context.Context, e *env, s *store.Store, cfg config.Config, 
 		return nil, nil, err
 	}
 	e.logger.Info("connector credentials are encrypted", "key", keys.CurrentID(), "from", keys.Origin())
-	srv.EnableConnectors(keys, web.ConnectorOptions{BaseURL: cfg.BaseURL, ShopifyClientID: cfg.ShopifyClientID,
-		ShopifyClientSecret: cfg.ShopifyClientSecret, ShopifyBaseURL: cfg.ShopifyBaseURL})
-	if cfg.ShopifyApp() {
-		e.logger.Info("Shopify app configured: stores connect through its OAuth install", "client_id", cfg.ShopifyClientID)
+	// Each platform reads and checks its own settings (platform.Registration.Env).
+	reg, err := platform.Open(platforms.All(), platform.Config{Getenv: e.getenv, Logger: e.logger})
+	if err != nil {
+		return nil, nil, err
 	}
-	if cfg.ShopifyBaseURL != "" {
-		e.logger.Warn("Shopify requests go to PHANTOMOS_SHOPIFY_BASE_URL instead of the stores (testing only)", "url", cfg.ShopifyBaseURL)
-	}
+	srv.EnableConnectors(keys, web.ConnectorOptions{BaseURL: cfg.BaseURL, Platforms: reg})
+	srv.EnableNotifications(keys, web.NotifyOptions{})
 	jcfg := jobs.Config{Logger: e.logger}
 	if work {
 		jcfg.Work = srv

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -79,4 +80,87 @@ func (s *Store) ConnectorOrderIDs(ctx context.Context, pub phantomos.PublisherID
 		out = append(out, o)
 	}
 	return out, rows.Err()
+}
+
+// RemovedOrder is an order the platform deleted or voided, as of
+// UpdatedAt (its last update there; zero when the platform does not say).
+type RemovedOrder struct {
+	ID        string
+	UpdatedAt time.Time
+}
+
+// RemoveOrders removes the stored lines of the import's connector's
+// orders, as DeleteOrders does, except those whose stored version is newer
+// than the removal: an older update never overwrites a newer one, so a
+// removal that arrives late after the order was restored changes nothing
+// (and counts as Stale). A removal without a time always applies. It
+// returns how many lines went.
+func (w *ImportWriter) RemoveOrders(ctx context.Context, orders []RemovedOrder) (int64, error) {
+	if w.connectorID == "" {
+		return 0, fmt.Errorf("store: remove orders: not a sales import")
+	}
+	var n int64
+	for len(orders) > 0 {
+		chunk := orders[:min(len(orders), lookupChunk)]
+		orders = orders[len(chunk):]
+		asOf := make(map[string]time.Time, len(chunk))
+		args := []any{w.pub, w.connectorID}
+		for _, o := range chunk {
+			at, ok := asOf[o.ID]
+			if !ok {
+				args = append(args, o.ID)
+			}
+			// The latest removal of an order given twice wins; one without
+			// a time wins over all.
+			if !ok || (!at.IsZero() && (o.UpdatedAt.IsZero() || o.UpdatedAt.After(at))) {
+				asOf[o.ID] = o.UpdatedAt
+			}
+		}
+		// The stored versions are compared here rather than in SQL, where
+		// the engines store times differently.
+		rows, err := w.tx.QueryContext(ctx, `SELECT external_order_id, order_updated_at FROM sales
+			WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id IN (`+inList(3, len(args)-2)+`)`, args...)
+		if err != nil {
+			return n, fmt.Errorf("store: remove orders: %w", err)
+		}
+		stored := map[string]time.Time{}
+		var ids []string
+		for rows.Next() {
+			var id string
+			var at sql.NullTime
+			if err := rows.Scan(&id, &at); err != nil {
+				rows.Close()
+				return n, fmt.Errorf("store: remove orders: %w", err)
+			}
+			if _, ok := stored[id]; !ok {
+				ids = append(ids, id)
+			}
+			if at.Valid && at.Time.After(stored[id]) {
+				stored[id] = at.Time
+			} else if _, ok := stored[id]; !ok {
+				stored[id] = time.Time{}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return n, fmt.Errorf("store: remove orders: %w", err)
+		}
+		var gone []string
+		for _, id := range ids {
+			if at := asOf[id]; !at.IsZero() && stored[id].After(at) {
+				w.rep.Stale++
+				if len(w.rep.StaleOrders) < maxStaleOrders {
+					w.rep.StaleOrders = append(w.rep.StaleOrders, id)
+				}
+				continue
+			}
+			gone = append(gone, id)
+		}
+		d, err := w.DeleteOrders(ctx, gone)
+		n += d
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

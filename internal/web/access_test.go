@@ -231,9 +231,17 @@ func TestCrossTenant(t *testing.T) {
 		if err := s.CreateProducts(ctx, a.pub.ID, []*phantomos.Product{product}, nil); err != nil {
 			t.Fatal(err)
 		}
-		objects := map[string]string{"members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID, "assets": asset.ID, "insights": ins[0].ID, "connectors": conn.ID, "jobs": job,
+		rule := &store.NotifyPref{UserID: secretMember.ID, Kinds: []string{"risk"}, Channel: store.ChannelEmail, Rhythm: store.RhythmImmediate}
+		if err := s.CreateNotifyPref(ctx, a.pub.ID, rule); err != nil {
+			t.Fatal(err)
+		}
+		report := &store.Report{CreatedBy: secretMember.ID, Name: "Secret Alpha Report", View: "assets", Schedule: "weekly", Recipients: []string{secretMember.Email}}
+		if err := s.CreateReport(ctx, a.pub.ID, report); err != nil {
+			t.Fatal(err)
+		}
+		objects := map[string]string{"notifications": rule.ID, "reports": report.ID, "members": secretMember.ID, "invitations": inv.ID, "api-keys": keyID, "assets": asset.ID, "insights": ins[0].ID, "connectors": conn.ID, "jobs": job,
 			"products": product.ID, "game-ips": g.ID}
-		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name, "Secret Alpha Hero", "Alpha Saga", "Secret Alpha Insight", "alpha-secret-shop", "secret-alpha-orders.csv", "Secret Alpha Tee"}
+		leaks := []string{secretMember.Email, secretMember.Name, "invitee@alpha.test", "alpha key", a.pub.Name, "Secret Alpha Hero", "Alpha Saga", "Secret Alpha Insight", "alpha-secret-shop", "secret-alpha-orders.csv", "Secret Alpha Tee", "Secret Alpha Report"}
 
 		for _, rt := range srv.Routes() {
 			_, path, _ := strings.Cut(rt.Pattern, " ")

@@ -3,7 +3,10 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -12,7 +15,9 @@ import (
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/ask"
 	"github.com/phantomos/phantomos/internal/auth"
+	"github.com/phantomos/phantomos/internal/config"
 	"github.com/phantomos/phantomos/internal/demo"
+	"github.com/phantomos/phantomos/internal/llm/llmtest"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
@@ -125,5 +130,100 @@ func TestAskDemo(t *testing.T) {
 	req.AddCookie(cookie(t, s, analyst))
 	if _, page := do(t, req); !strings.Contains(page, `action="/ask"`) {
 		t.Error("the Overview has no question box")
+	}
+}
+
+// TestAskClaudeAPI: with ANTHROPIC_API_KEY, a question the local
+// interpreter cannot read goes to Claude (the fake Messages API), whose
+// query is validated and run like the local one's; the answer says Claude
+// understood it. A reading naming another publisher's asset is refused and
+// the answer names nothing of it; an overloaded Claude leaves the local
+// refusal standing.
+func TestAskClaudeAPI(t *testing.T) {
+	s := storetest.New(t, store.SQLite)
+	ctx := context.Background()
+	pub, err := demo.Load(ctx, s, demo.Options{Sales: 2_000, Seed: 42, Now: ask.EvalClock}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newTenant(t, s, "ask-other")
+	otherIP := &phantomos.GameIP{Name: "Secret Saga", Slug: "secret-saga"}
+	if err := s.CreateGameIP(ctx, other.pub.ID, otherIP); err != nil {
+		t.Fatal(err)
+	}
+	otherAsset := &phantomos.Asset{GameIPID: otherIP.ID, Name: "Secret Other Hero", AssetType: phantomos.AssetCharacter}
+	if err := s.CreateAsset(ctx, other.pub.ID, otherAsset); err != nil {
+		t.Fatal(err)
+	}
+	fake := llmtest.NewServer(t, "sk-ant-web")
+	srv, err := New(s, config.Config{Signup: "open", AnthropicAPIKey: "sk-ant-web", AnthropicModel: "claude-web-test", AnthropicBaseURL: fake.URL},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetClock(func() time.Time { return ask.EvalClock })
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	analyst := &phantomos.User{Email: "analyst@claude.test", Name: "Analyst", Role: phantomos.RoleAnalyst}
+	if err := s.CreateUser(ctx, pub.ID, analyst, ""); err != nil {
+		t.Fatal(err)
+	}
+	tok := apiKeyPrefix + auth.NewToken()
+	if _, err := s.CreateAPIKey(ctx, pub.ID, analyst.ID, "ask", tok[:10], auth.HashToken(tok), phantomos.RoleAnalyst); err != nil {
+		t.Fatal(err)
+	}
+	askAPI := func(question string) map[string]any {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"question": question})
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/ask", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		st, out := do(t, req)
+		if st != http.StatusOK {
+			t.Fatalf("%q: status %d: %s", question, st, out)
+		}
+		var res map[string]any
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	const slang = "gimme the lowdown on the dough we raked in, chief"
+	fake.Push(llmtest.Reply{ToolName: "answer_query", ToolInput: json.RawMessage(`{"kind":"total","measure":"revenue","filter":{},"range":"ytd","compare":"previous"}`)})
+	res := askAPI(slang)
+	if res["understood"] != true || res["interpreter"] != ask.InterpreterClaude || !strings.Contains(res["interpretation"].(string), "year to date") {
+		t.Errorf("answer %v: want Claude's reading, answered", res)
+	}
+	if reqs := fake.Requests(); len(reqs) != 1 || reqs[0].Body.Model != "claude-web-test" {
+		t.Errorf("requests %+v, want one with the configured model", reqs)
+	}
+	// A local question is answered locally, and says so.
+	if res := askAPI("Which character generated the most revenue this quarter?"); res["interpreter"] != ask.InterpreterLocal || fake.Calls() != 1 {
+		t.Errorf("local question: interpreter %v, %d calls to Claude", res["interpreter"], fake.Calls())
+	}
+	// Claude naming another publisher's asset: refused, nothing of it shown.
+	fake.Push(llmtest.Reply{ToolName: "answer_query", ToolInput: json.RawMessage(`{"kind":"trend","measure":"revenue","subjects":[{"kind":"asset","id":"` + otherAsset.ID + `"}],"filter":{},"range":"12m","compare":"none"}`)})
+	res = askAPI("how's Secret Other Hero doing, chief")
+	out, _ := json.Marshal(res)
+	if res["understood"] != false || res["interpreter"] != ask.InterpreterClaude || strings.Contains(string(out), "Secret Saga") {
+		t.Errorf("another publisher's asset: %s", out)
+	}
+	for _, r := range fake.Requests() {
+		if sys := r.Body.SystemText(); strings.Contains(sys, "Secret") || strings.Contains(sys, otherAsset.ID) || !strings.Contains(sys, demo.Villain) {
+			t.Errorf("Claude was sent another publisher's catalogue, or not this one's: %.300s", sys)
+		}
+	}
+	// Overloaded: the local refusal stands, with suggestions.
+	fake.Push(llmtest.Reply{Status: 529}, llmtest.Reply{Status: 529})
+	res = askAPI(slang)
+	if res["understood"] != false || res["suggestions"] == nil {
+		t.Errorf("overloaded Claude: %v", res)
+	}
+	// The page says which interpreter understood the question.
+	fake.Push(llmtest.Reply{ToolName: "answer_query", ToolInput: json.RawMessage(`{"kind":"total","measure":"units","filter":{},"range":"lq","compare":"none"}`)})
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/ask?q="+url.QueryEscape(slang), nil)
+	req.AddCookie(cookie(t, s, analyst))
+	if st, page := do(t, req); st != http.StatusOK || !strings.Contains(page, "understood by the claude interpreter") {
+		t.Errorf("/ask with Claude: status %d, page does not name Claude", st)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phantomos/phantomos/internal/connector/shopify"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
@@ -41,7 +42,7 @@ func TestConnectUnreachableStore(t *testing.T) {
 			{"refused", h.fake.URL, "shpat_00000000000000000000000000000000", "Nothing was saved."},
 		} {
 			opts := h.opts
-			opts.ShopifyBaseURL, opts.ConnectTimeout = tc.baseURL, 300*time.Millisecond
+			opts.Platforms, opts.ConnectTimeout = testPlatforms(t, shopify.NewPlatform(shopify.Options{BaseURL: tc.baseURL})), 300*time.Millisecond
 			h.srv.EnableConnectors(h.keys, opts)
 			resp, body := h.send(http.MethodPost, "/connectors/shopify", url.Values{"shop": {h.fake.Shop()}, "token": {tc.token}}, nil)
 			if resp.StatusCode == http.StatusSeeOther || !strings.Contains(body, tc.want) {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
+	"github.com/phantomos/phantomos/internal/connector/platform"
+	"github.com/phantomos/phantomos/internal/connector/platforms"
 	"github.com/phantomos/phantomos/internal/connector/shopify"
 	"github.com/phantomos/phantomos/internal/connector/shopify/shopifytest"
 	"github.com/phantomos/phantomos/internal/secret"
@@ -33,6 +35,8 @@ type shop struct {
 	admin *http.Cookie
 	keys  *secret.Keyring
 	opts  ConnectorOptions
+	// app is the public app's configuration, nil without one.
+	app *shopify.App
 	// want is what the fake's orders add up to: sale lines and net.
 	wantLines, wantNet int64
 }
@@ -51,12 +55,14 @@ func newShop(t *testing.T, s *store.Store, app bool, baseURL string) *shop {
 	h.srv, h.ts = newTestServer(t, s)
 	// No lookback window: a resumed sync reads only what changed since its
 	// watermark, which TestRevokedTokenRecovery checks.
-	h.opts = ConnectorOptions{ShopifyBaseURL: fake.URL, BaseURL: baseURL,
+	so := shopify.Options{BaseURL: fake.URL}
+	if app {
+		so.ClientID, so.ClientSecret = fake.ClientID(), fake.ClientSecret()
+		h.app = &shopify.App{ClientID: so.ClientID, ClientSecret: so.ClientSecret, BaseURL: fake.URL}
+	}
+	h.opts = ConnectorOptions{Platforms: testPlatforms(t, shopify.NewPlatform(so)), BaseURL: baseURL,
 		Engine: connector.Config{Lookback: -1, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Rate: 1000, Burst: 100,
 			BulkPoll: time.Millisecond}}
-	if app {
-		h.opts.ShopifyClientID, h.opts.ShopifyClientSecret = fake.ClientID(), fake.ClientSecret()
-	}
 	h.srv.EnableConnectors(keys, h.opts)
 	startJobs(t, h.srv, s)
 	h.admin = cookie(t, s, h.a.users[phantomos.RoleAdmin])
@@ -69,6 +75,17 @@ func newShop(t *testing.T, s *store.Store, app bool, baseURL string) *shop {
 		}})
 	}
 	return h
+}
+
+// testPlatforms is the registration list with ps as the configured
+// platforms.
+func testPlatforms(t *testing.T, ps ...platform.Platform) *platform.Registry {
+	t.Helper()
+	reg, err := platform.With(platforms.All(), ps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
 }
 
 // addOrder adds o to the fake and to what the store must end up with.
@@ -627,7 +644,11 @@ func TestConnectorsAPI(t *testing.T) {
 		if !strings.Contains(body, `"running":true`) || !strings.Contains(body, `"state":"running"`) {
 			t.Errorf("connector JSON during a sync = %s", body)
 		}
-		src, _, err := h.srv.shopifySource(context.Background(), tg)
+		conn, err := s.Connector(context.Background(), tg.Publisher, tg.ConnectorID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, src, err := h.srv.openSource(context.Background(), conn)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/phantomos/phantomos"
@@ -19,6 +22,10 @@ type askResult struct {
 	Understood  bool     `json:"understood"`
 	Message     string   `json:"message,omitempty"`
 	Suggestions []string `json:"suggestions,omitempty"`
+	// Interpreter is the interpreter that understood the question or, for
+	// one not understood, the last that read it. It
+	// shadows the Answer's own field in JSON, holding the same value.
+	Interpreter string `json:"interpreter,omitempty"`
 	*ask.Answer
 }
 
@@ -26,13 +33,22 @@ type askResult struct {
 // is the actor's own publisher's: the catalogue the question is linked
 // against and the figures.
 func (s *Server) ask(ctx context.Context, a *phantomos.Actor, question string) (*askResult, *ask.Asker, error) {
-	pub, err := s.store.Publisher(ctx, a.PublisherID)
+	pub, version, err := s.store.PublisherVersion(ctx, a.PublisherID)
 	if err != nil {
 		return nil, nil, err
 	}
-	asker, err := ask.New(ctx, s.store, pub, s.now)
+	// The catalogue is read once per data version of the publisher: every
+	// write that changes assets, products or sales changes the version.
+	key := url.Values{"pub": {string(pub.ID)}, "version": {strconv.FormatInt(version, 10)}, "kind": {"ask-catalogue"}}.Encode()
+	cached, err := s.answers.get(ctx, key, func(ctx context.Context) (any, error) {
+		return ask.LoadCatalogue(ctx, s.store, pub.ID)
+	})
 	if err != nil {
 		return nil, nil, err
+	}
+	asker := ask.NewWith(s.store, pub, cached.val.(*ask.Catalogue), s.now)
+	if s.cfg.AnthropicAPIKey != "" {
+		asker.UseClaude(ask.NewClaude(ask.ClaudeConfig{APIKey: s.cfg.AnthropicAPIKey, Model: s.cfg.AnthropicModel, BaseURL: s.cfg.AnthropicBaseURL}))
 	}
 	question = strings.TrimSpace(question)
 	res := &askResult{Question: question}
@@ -53,13 +69,17 @@ func (s *Server) ask(ctx context.Context, a *phantomos.Actor, question string) (
 	var nu *ask.NotUnderstood
 	switch {
 	case errors.As(err, &nu):
+		if nu.Cause != nil {
+			s.logger.Warn("ask: claude gave no usable reading", "publisher", a.PublisherID, "err", nu.Cause)
+		}
 		res.Message = "I did not understand that question. " + nu.Reason
+		res.Interpreter = cmp.Or(nu.Interpreter, ask.InterpreterLocal)
 		res.Suggestions = ask.Suggestions(asker.Catalogue())
 		return res, asker, nil
 	case err != nil:
 		return nil, nil, err
 	}
-	res.Understood, res.Answer = true, ans
+	res.Understood, res.Answer, res.Interpreter = true, ans, ans.Interpreter
 	return res, asker, nil
 }
 

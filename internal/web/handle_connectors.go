@@ -2,11 +2,10 @@ package web
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,7 +13,8 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
-	"github.com/phantomos/phantomos/internal/connector/shopify"
+	"github.com/phantomos/phantomos/internal/connector/platform"
+	"github.com/phantomos/phantomos/internal/connector/platforms"
 	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/secret"
 	"github.com/phantomos/phantomos/internal/store"
@@ -23,14 +23,13 @@ import (
 // ConnectorOptions configure the connectors of a server.
 type ConnectorOptions struct {
 	// BaseURL is the public address (PHANTOMOS_BASE_URL). When it is https,
-	// connected stores are subscribed to webhooks at BaseURL/webhooks/shopify;
-	// it is also the address of the OAuth callback (else the request's).
+	// connected stores are subscribed to webhooks under BaseURL/webhooks/;
+	// it is also the address of OAuth callbacks (else the request's).
 	BaseURL string
-	// ShopifyClientID and ShopifyClientSecret are the public app's
-	// credentials; empty, stores connect with custom-app tokens only.
-	ShopifyClientID, ShopifyClientSecret string
-	// ShopifyBaseURL replaces https://{shop} (tests against the fake).
-	ShopifyBaseURL string
+	// Platforms are the configured platforms (platform.Open over
+	// platforms.All()); nil: every live platform with an empty
+	// configuration.
+	Platforms *platform.Registry
 	// Engine tunes the sync engine; its Logger defaults to the server's.
 	Engine connector.Config
 	// ConnectTimeout bounds the first test of a new store's credentials
@@ -39,67 +38,52 @@ type ConnectorOptions struct {
 }
 
 // connectors is what syncing needs: the credential keyring, the vault
-// over it, the engine, and the Shopify app when one is configured.
-// Without a keyring connectors cannot be added.
+// over it, the engine and the configured platforms. Without a keyring
+// connectors cannot be added.
 type connectors struct {
-	keys     *secret.Keyring
-	vault    *connector.Vault
-	engine   *connector.Engine
-	opts     ConnectorOptions
-	app      *shopify.App // nil without a public app
-	webhooks *shopify.WebhookHandler
+	keys   *secret.Keyring
+	vault  *connector.Vault
+	engine *connector.Engine
+	opts   ConnectorOptions
 }
 
 // EnableConnectors lets the server store credentials sealed with keys,
-// sync stores, install the public Shopify app (when opts configure one)
-// and receive webhooks.
+// sync stores of the configured platforms and receive their webhooks.
 func (s *Server) EnableConnectors(keys *secret.Keyring, opts ConnectorOptions) {
 	ecfg := opts.Engine
 	if ecfg.Logger == nil {
 		ecfg.Logger = s.logger
 	}
-	c := &connectors{
+	if opts.Platforms != nil {
+		s.platforms = opts.Platforms
+	}
+	s.conn = &connectors{
 		keys:   keys,
 		vault:  connector.NewVault(keys, s.store),
 		engine: connector.NewEngine(&connector.StoreSink{Store: s.store}, s.store, ecfg),
 		opts:   opts,
 	}
-	if opts.ShopifyClientID != "" && opts.ShopifyClientSecret != "" {
-		c.app = &shopify.App{
-			ClientID: opts.ShopifyClientID, ClientSecret: opts.ShopifyClientSecret,
-			StateKey: stateKey(opts.ShopifyClientSecret), Nonces: s.store, BaseURL: opts.ShopifyBaseURL,
-		}
-	}
-	c.webhooks = &shopify.WebhookHandler{
-		Targets: s.shopifyWebhookTargets,
-		Apply: func(ctx context.Context, t connector.Target, b connector.Batch) error {
-			_, err := c.engine.Apply(ctx, t, b)
-			return err
-		},
-		Uninstalled: s.shopifyUninstalled,
-		Compliance:  s.shopifyCompliance,
-		Logger:      s.logger,
-	}
-	if c.app != nil {
-		c.webhooks.AppSecrets = []string{c.app.ClientSecret}
-	}
-	s.conn = c
 }
 
-// stateKey derives the key that signs OAuth states from the app secret, so
-// that every replica derives the same one; it is distinct from the secret,
-// which Shopify also knows. The single-use nonce behind each state is what
-// makes a state unforgeable in practice: it exists only in the database.
-func stateKey(clientSecret string) []byte {
-	m := hmac.New(sha256.New, []byte(clientSecret))
-	m.Write([]byte("phantomos shopify oauth state v1"))
-	return m.Sum(nil)
+// defaultPlatforms is every live platform with an empty configuration,
+// until EnableConnectors says otherwise.
+func defaultPlatforms(logger *slog.Logger) *platform.Registry {
+	reg, err := platform.Open(platforms.All(), platform.Config{Logger: logger})
+	if err != nil {
+		logger.Warn("platforms without configuration", "err", err)
+		reg, _ = platform.With(platforms.All())
+	}
+	return reg
 }
+
+// platform returns the configured platform of connector type typ.
+func (s *Server) platform(typ string) (platform.Platform, bool) { return s.platforms.Get(typ) }
 
 // connectorView is a connector as the pages and the API show it.
 type connectorView struct {
 	*phantomos.Connector
-	Shop    string            // the account it reaches (a shop's myshopify.com domain)
+	Platform string            // the platform's name, "" for connectors of no platform
+	Shop     string            // the account it reaches (e.g. a shop's domain)
 	Account connector.Account // what the last connection test reported
 	Latest  *store.SyncRun    // the newest sync run, nil before the first
 	// NextSync is when the schedule syncs it next, nil when it will not
@@ -119,6 +103,9 @@ func (v *connectorView) NeedsReconnect() bool {
 
 func (s *Server) connectorView(ctx context.Context, c *phantomos.Connector, now time.Time) (*connectorView, error) {
 	v := &connectorView{Connector: c}
+	if p, ok := s.platform(c.Type); ok {
+		v.Platform = p.Info().Name
+	}
 	acc, err := s.store.ConnectorAccount(ctx, c.PublisherID, c.ID)
 	if err != nil {
 		return nil, err
@@ -135,15 +122,16 @@ func (s *Server) connectorView(ctx context.Context, c *phantomos.Connector, now 
 	if len(runs) > 0 {
 		v.Latest = runs[0]
 	}
-	v.NextSync, v.NextSyncText = nextSync(c, now)
+	v.NextSync, v.NextSyncText = s.nextSync(c, now)
 	return v, nil
 }
 
-// nextSync is when the schedule will sync c: syncEvery after its last
-// sync, or at the next tick when that is past; never unless c is an active
-// Shopify connector.
-func nextSync(c *phantomos.Connector, now time.Time) (*time.Time, string) {
-	if c.Type != phantomos.ConnectorShopify {
+// nextSync is when the schedule will sync c: its platform's interval
+// after its last sync, or at the next tick when that is past; never unless
+// c is an active connector of a configured platform.
+func (s *Server) nextSync(c *phantomos.Connector, now time.Time) (*time.Time, string) {
+	p, ok := s.platform(c.Type)
+	if !ok {
 		return nil, "—"
 	}
 	switch c.Status {
@@ -155,7 +143,7 @@ func nextSync(c *phantomos.Connector, now time.Time) (*time.Time, string) {
 	if c.LastSyncAt == nil {
 		return &now, "due now"
 	}
-	next := c.LastSyncAt.Add(syncEvery)
+	next := c.LastSyncAt.Add(p.Info().Every())
 	if !next.After(now) {
 		return &now, "due now"
 	}
@@ -190,7 +178,7 @@ func (s *Server) handleConnectors(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	p := connectorsPage{CanManage: a.Role.Can(phantomos.PermConnectors),
-		Every: fmt.Sprintf("%d hours", int(syncEvery/time.Hour)), Webhooks: s.webhooksOn()}
+		Every: fmt.Sprintf("%d hours", int(platform.DefaultSyncEvery/time.Hour)), Webhooks: s.webhooksOn()}
 	now := s.now()
 	for _, c := range list {
 		v, err := s.connectorView(r.Context(), c, now)
@@ -204,25 +192,18 @@ func (s *Server) handleConnectors(w http.ResponseWriter, r *http.Request) error 
 	return s.render(w, http.StatusOK, "connectors", data)
 }
 
-// shopifyClient returns a client for connector t, whose stored
-// credentials are cr: its token is read from the vault, and renewed there
-// (once across processes) when it expires.
-func (s *Server) shopifyClient(t connector.Target, cr shopify.Credentials) (*shopify.Client, error) {
-	tokens := &shopify.StoredTokens{Vault: s.conn.vault, Target: t, App: s.conn.app, BaseURL: s.conn.opts.ShopifyBaseURL}
-	return shopify.New(shopify.Config{Shop: cr.Shop, Tokens: tokens, BaseURL: s.conn.opts.ShopifyBaseURL, Logger: s.logger})
-}
-
-// shopifySource opens the credentials of t and returns a client for them.
-func (s *Server) shopifySource(ctx context.Context, t connector.Target) (*shopify.Client, shopify.Credentials, error) {
-	var cr shopify.Credentials
-	if err := s.conn.vault.Load(ctx, t, &cr); err != nil {
-		if phantomos.ErrorCode(err) == phantomos.EINVALID {
-			return nil, cr, phantomos.Errorf(phantomos.EINVALID, "This connector has no credentials: reconnect the store.")
-		}
-		return nil, cr, err
+// openSource returns the configured platform of connector c and a sync
+// source over its stored credentials.
+func (s *Server) openSource(ctx context.Context, c *phantomos.Connector) (platform.Platform, connector.Source, error) {
+	p, ok := s.platform(c.Type)
+	if s.conn == nil || !ok {
+		return nil, nil, phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
 	}
-	src, err := s.shopifyClient(t, cr)
-	return src, cr, err
+	src, err := p.Open(ctx, s.host(), connector.Target{Publisher: c.PublisherID, ConnectorID: c.ID})
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, src, nil
 }
 
 // beginSync enqueues a sync of t; a worker (in this process or another)
@@ -258,11 +239,8 @@ func (s *Server) SyncConnector(ctx context.Context, pub phantomos.PublisherID, i
 	if err != nil {
 		return err
 	}
-	if c.Type != phantomos.ConnectorShopify {
-		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
-	}
 	t := connector.Target{Publisher: pub, ConnectorID: id}
-	src, _, err := s.shopifySource(ctx, t)
+	_, src, err := s.openSource(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -281,8 +259,8 @@ func (s *Server) SyncConnector(ctx context.Context, pub phantomos.PublisherID, i
 	return nil
 }
 
-// keepNotices adds what a sync had to tell the user (e.g. that Shopify
-// withholds addresses) to the notices the connector's page shows, each
+// keepNotices adds what a sync had to tell the user (e.g. that the
+// platform withholds addresses) to the notices the connector's page shows, each
 // once.
 func (s *Server) keepNotices(ctx context.Context, t connector.Target, notices []string) error {
 	ca, err := s.store.ConnectorAccount(ctx, t.Publisher, t.ConnectorID)
@@ -379,17 +357,14 @@ func (s *Server) handleConnectorSync(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if s.conn == nil || c.Type != phantomos.ConnectorShopify {
-		return phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
-	}
 	t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
-	src, cr, err := s.shopifySource(r.Context(), t)
+	p, src, err := s.openSource(r.Context(), c)
 	if err != nil {
 		return err
 	}
-	// Shopify deletes subscriptions whose deliveries keep failing: every
+	// Platforms delete subscriptions whose deliveries keep failing: every
 	// sync checks them and re-creates what is missing.
-	s.registerWebhooks(r.Context(), t, src, cr)
+	s.subscribe(r.Context(), p, t, src)
 	next := "/connectors/" + c.ID
 	if r.PostFormValue("next") == "setup" {
 		next += "/setup"
@@ -444,22 +419,27 @@ func (s *Server) handleConnectorDisconnect(w http.ResponseWriter, r *http.Reques
 	return nil
 }
 
-// connectShopify stores credentials for the store cr reaches: on the
+// connectStore stores credentials for the store cr reaches: on the
 // connector reconnectID when given (the same store), else on the
 // publisher's connector of that store, else on a new one. It then tests
 // them, records what the test found, subscribes the store to webhooks and
 // starts a sync, which resumes from the connector's cursor. It returns the
-// connector; a failed test leaves it in error (or pending, when Shopify
-// could not be reached) with the reason, for the setup page to show.
-func (s *Server) connectShopify(r *http.Request, cr shopify.Credentials, reconnectID string) (*phantomos.Connector, error) {
+// connector; a failed test leaves it in error (or pending, when the
+// platform could not be reached) with the reason, for the setup page to
+// show.
+func (s *Server) connectStore(r *http.Request, p platform.Platform, cr platform.Credentials, reconnectID string) (*phantomos.Connector, error) {
 	ctx := r.Context()
 	a := phantomos.ActorFrom(ctx)
+	if s.conn == nil {
+		return nil, errNoConnectors
+	}
 	if reconnectID == "" {
-		if err := s.preflightShopify(ctx, cr); err != nil {
+		if err := s.preflight(ctx, p, cr); err != nil {
 			return nil, err
 		}
 	}
-	c, err := s.shopifyConnector(ctx, a.PublisherID, cr.Shop, reconnectID)
+	account := cr.Account()
+	c, err := s.connectorFor(ctx, a.PublisherID, p, account, reconnectID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -467,14 +447,18 @@ func (s *Server) connectShopify(r *http.Request, cr shopify.Credentials, reconne
 	if err := s.conn.vault.Save(ctx, t, cr); err != nil {
 		return nil, err
 	}
-	src, err := s.shopifyClient(t, cr)
+	src, err := p.Open(ctx, s.host(), t)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.SaveConnectorAccount(ctx, a.PublisherID, c.ID, store.ConnectorAccount{External: cr.Shop}); err != nil {
+	if err := s.store.SaveConnectorAccount(ctx, a.PublisherID, c.ID, store.ConnectorAccount{External: account}); err != nil {
 		return nil, err
 	}
-	s.audit(r, a.PublisherID, "connector.credentials_set", cr.Shop, map[string]any{"type": "shopify", "mode": cr.Mode})
+	details := map[string]any{"type": c.Type}
+	if m, ok := cr.(interface{ ConnectMode() string }); ok {
+		details["mode"] = m.ConnectMode()
+	}
+	s.audit(r, a.PublisherID, "connector.credentials_set", account, details)
 	acc, err := s.conn.engine.Test(ctx, t, src)
 	if err != nil {
 		if connector.KindOf(err) != connector.Auth {
@@ -488,43 +472,45 @@ func (s *Server) connectShopify(r *http.Request, cr shopify.Credentials, reconne
 		return c, nil
 	}
 	info, _ := json.Marshal(acc)
-	if err := s.store.SaveConnectorAccount(ctx, a.PublisherID, c.ID, store.ConnectorAccount{External: cr.Shop, Info: info}); err != nil {
+	if err := s.store.SaveConnectorAccount(ctx, a.PublisherID, c.ID, store.ConnectorAccount{External: account, Info: info}); err != nil {
 		return nil, err
 	}
-	s.registerWebhooks(ctx, t, src, cr)
+	s.subscribe(ctx, p, t, src)
 	if err := s.beginSync(ctx, t); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
 		return nil, err
 	}
 	return c, nil
 }
 
-// preflightShopify tries the credentials of a store about to be connected
-// once, within a short deadline and without the engine's retries, before
+// preflight tries the credentials of a store about to be connected once,
+// within a short deadline and without the engine's retries, before
 // anything is stored: a store that cannot be reached, or that refuses the
 // credentials, gets a clear answer at once and leaves no connector behind.
-func (s *Server) preflightShopify(ctx context.Context, cr shopify.Credentials) error {
+func (s *Server) preflight(ctx context.Context, p platform.Platform, cr platform.Credentials) error {
 	timeout := s.conn.opts.ConnectTimeout
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	c, err := shopify.New(shopify.Config{Shop: cr.Shop, AccessToken: cr.AccessToken, BaseURL: s.conn.opts.ShopifyBaseURL, Logger: s.logger})
-	if err != nil {
-		return err
-	}
-	if _, err := c.Test(ctx); err != nil {
-		s.logger.Info("connection test failed", "shop", cr.Shop, "err", err)
+	if err := p.Preflight(ctx, cr); err != nil {
+		s.logger.Info("connection test failed", "account", cr.Account(), "err", err)
 		if ctx.Err() != nil {
-			return phantomos.Errorf(phantomos.EINVALID, "%s did not answer within %s. Check the store's address, and that this server can reach the internet; nothing was saved.", cr.Shop, timeout)
+			return phantomos.Errorf(phantomos.EINVALID, "%s did not answer within %s. Check the store's address, and that this server can reach the internet; nothing was saved.", cr.Account(), timeout)
+		}
+		if code := phantomos.ErrorCode(err); code == phantomos.EINVALID {
+			return phantomos.Errorf(phantomos.EINVALID, "%s Nothing was saved.", phantomos.ErrorMessage(err))
 		}
 		return phantomos.Errorf(phantomos.EINVALID, "%s Nothing was saved.", connector.UserMessage(err))
 	}
 	return nil
 }
 
-// shopifyConnector returns the connector that credentials for shop go to.
-func (s *Server) shopifyConnector(ctx context.Context, pub phantomos.PublisherID, shop, reconnectID string) (*phantomos.Connector, error) {
+// connectorFor returns the connector that credentials for account go to:
+// reconnectID (checked to be of p and account), else the publisher's
+// connector of account, else, with create, a new one.
+func (s *Server) connectorFor(ctx context.Context, pub phantomos.PublisherID, p platform.Platform, account, reconnectID string, create bool) (*phantomos.Connector, error) {
+	info := p.Info()
 	if reconnectID != "" {
 		c, err := s.store.Connector(ctx, pub, reconnectID)
 		if err != nil {
@@ -534,19 +520,19 @@ func (s *Server) shopifyConnector(ctx context.Context, pub phantomos.PublisherID
 		if err != nil {
 			return nil, err
 		}
-		if c.Type != phantomos.ConnectorShopify {
-			return nil, phantomos.Errorf(phantomos.EINVALID, "%s is not a Shopify connector.", c.Name)
+		if c.Type != info.Type {
+			return nil, phantomos.Errorf(phantomos.EINVALID, "%s is not a %s connector.", c.Name, info.Name)
 		}
-		if acc.External != "" && acc.External != shop {
-			return nil, phantomos.Errorf(phantomos.EINVALID, "This connector syncs %s; connect %s as a new store instead, so their data stays apart.", acc.External, shop)
+		if acc.External != "" && acc.External != account {
+			return nil, phantomos.Errorf(phantomos.EINVALID, "This connector syncs %s; connect %s as a new store instead, so their data stays apart.", acc.External, account)
 		}
 		return c, nil
 	}
-	c, err := s.store.ConnectorByAccount(ctx, pub, phantomos.ConnectorShopify, shop)
-	if err == nil || phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
+	c, err := s.store.ConnectorByAccount(ctx, pub, info.Type, account)
+	if !create || err == nil || phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
 		return c, err
 	}
-	c = &phantomos.Connector{Type: phantomos.ConnectorShopify, Name: shop}
+	c = &phantomos.Connector{Type: info.Type, Name: account}
 	if err := s.store.CreateConnector(ctx, pub, c); err != nil {
 		return nil, err
 	}
@@ -559,23 +545,16 @@ func (s *Server) webhooksOn() bool {
 	return s.conn != nil && strings.HasPrefix(s.conn.opts.BaseURL, "https://")
 }
 
-// registerWebhooks subscribes the store to the topics the connector uses,
-// when this server has a public https address and can verify the
-// deliveries (the app's secret, or the custom app's API secret key).
-// Failures are logged: the schedule's syncs catch up anyway.
-func (s *Server) registerWebhooks(ctx context.Context, t connector.Target, c *shopify.Client, cr shopify.Credentials) {
-	if !s.webhooksOn() {
+// subscribe lets a platform that pushes changes (re-)create the webhook
+// subscriptions of t, when this server receives webhooks. Failures are
+// logged: the schedule's syncs catch up anyway.
+func (s *Server) subscribe(ctx context.Context, p platform.Platform, t connector.Target, src connector.Source) {
+	sub, ok := p.(platform.Subscriber)
+	if !ok || !s.webhooksOn() {
 		return
 	}
-	base := strings.TrimSuffix(s.conn.opts.BaseURL, "/")
-	if cr.Mode == shopify.ModeCustom && cr.WebhookSecret == "" || cr.Mode == shopify.ModeOAuth && s.conn.app == nil {
-		return
-	}
-	n, err := c.RegisterWebhooks(ctx, base+shopify.WebhookPath, shopify.WebhookTopics)
-	if err != nil {
+	if err := sub.Subscribe(ctx, s.host(), t, src); err != nil {
 		s.logger.Warn("register webhooks", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
-	} else if n > 0 {
-		s.logger.Info("webhook subscriptions created", "publisher", t.Publisher, "connector", t.ConnectorID, "created", n)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/connector/platforms"
 	"github.com/phantomos/phantomos/internal/ingest"
 )
 
@@ -27,7 +28,7 @@ func (s *Server) routes() []Route {
 		conns  = phantomos.PermConnectors
 		owner  = phantomos.PermOrganization
 	)
-	return []Route{
+	return append([]Route{
 		// Operations.
 		{"GET /healthz", public, s.handleHealthz},
 		{"GET /readyz", public, s.handleReadyz},
@@ -80,23 +81,16 @@ func (s *Server) routes() []Route {
 		{"GET /products/import/jobs/{id}/progress", edit, s.handleImportJobProgress},
 		{"GET /connectors", view, s.handleConnectors},
 		{"GET /connectors/new", conns, s.handleConnectorNew},
-		{"GET /connectors/new/shopify", conns, s.handleConnectorNewShopify},
-		{"POST /connectors/shopify", conns, s.handleConnectShopify},
-		{"POST /connectors/shopify/install", conns, s.handleShopifyInstall},
-		// Public: an install started from Shopify arrives before anyone signs
-		// in; Shopify's signature and the signed state are checked instead.
-		{"GET /connectors/shopify/install", public, s.handleShopifyInstallLink},
-		{"GET /connectors/shopify/callback", public, s.handleShopifyCallback},
-		{"GET /connectors/shopify/claim", conns, s.handleShopifyClaimPage},
-		{"POST /connectors/shopify/claim", conns, s.handleShopifyClaim},
+		// The claim of an install started from a platform before anyone
+		// signed in (Host.Park).
+		{"GET /connectors/claim", conns, s.handleClaimPage},
+		{"POST /connectors/claim", conns, s.handleClaim},
 		{"GET /connectors/{id}", view, s.handleConnector},
 		{"GET /connectors/{id}/setup", conns, s.handleConnectorSetup},
 		{"GET /connectors/{id}/reconnect", conns, s.handleConnectorReconnect},
 		{"POST /connectors/{id}/sync", conns, s.handleConnectorSync},
 		{"POST /connectors/{id}/sync/cancel", conns, s.handleConnectorSyncCancel},
 		{"POST /connectors/{id}/disconnect", conns, s.handleConnectorDisconnect},
-		// Shopify's webhooks: public, each delivery verified by its signature.
-		{"POST /webhooks/shopify", public, s.handleShopifyWebhook},
 
 		// Settings: your own account (the demo account is read-only).
 		{"GET /settings/{$}", view, s.handleSettingsIndex},
@@ -108,6 +102,17 @@ func (s *Server) routes() []Route {
 		{"POST /settings/security/2fa/start", view, s.handleTOTPStart},
 		{"POST /settings/security/2fa/enable", view, s.handleTOTPEnable},
 		{"POST /settings/security/2fa/disable", view, s.handleTOTPDisable},
+		{"GET /settings/notifications", view, s.handleNotifications},
+		{"POST /settings/notifications", view, s.handleNotificationCreate},
+		{"POST /settings/notifications/digest", view, s.handleWeeklyDigest},
+		{"POST /settings/notifications/{id}/delete", view, s.handleNotificationDelete},
+		// Scheduled reports: owners and admins choose what is mailed to the team.
+		{"POST /settings/reports", team, s.handleReportCreate},
+		{"POST /settings/reports/{id}/delete", team, s.handleReportDelete},
+		// The weekly digest's unsubscribe link: public, its sealed token is
+		// the authority (RFC 8058 one-click posts here too).
+		{"GET /unsubscribe", public, s.handleUnsubscribePage},
+		{"POST /unsubscribe", public, s.handleUnsubscribe},
 
 		// Settings: the team, keys and audit log (owners and admins).
 		{"GET /settings/team", team, s.handleTeam},
@@ -156,7 +161,31 @@ func (s *Server) routes() []Route {
 		{"DELETE /api/settings/invite", team, s.handleAPIInviteRevoke},
 		{"GET /api/settings/invite/validate", public, s.handleAPIInviteValidate},
 		{"POST /api/settings/invite/validate", public, s.handleAPIInviteAccept},
+	}, s.platformRoutes()...)
+}
+
+// platformRoutes are the routes of every live platform of the
+// registration list (platforms.All), served when the platform is
+// configured: its connect step and connect form, and the routes it
+// declares (OAuth, webhooks), public or for those who manage connectors.
+func (s *Server) platformRoutes() []Route {
+	var out []Route
+	for _, reg := range platforms.All() {
+		if !reg.Live() {
+			continue
+		}
+		out = append(out,
+			Route{"GET /connectors/new/" + reg.Type, phantomos.PermConnectors, s.handleConnectorNewPlatform(reg.Type)},
+			Route{"POST /connectors/" + reg.Type, phantomos.PermConnectors, s.handleConnect(reg.Type)})
+		for _, rt := range reg.Routes {
+			perm := phantomos.PermConnectors
+			if rt.Public {
+				perm = phantomos.PermPublic
+			}
+			out = append(out, Route{rt.Method + " " + rt.Path, perm, s.handlePlatformRoute(reg.Type, rt)})
+		}
 	}
+	return out
 }
 
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) error {

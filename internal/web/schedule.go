@@ -7,19 +7,15 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
-	"github.com/phantomos/phantomos/internal/connector/shopify"
 	"github.com/phantomos/phantomos/internal/demo"
 	"github.com/phantomos/phantomos/internal/mapping"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
-// syncEvery is how often an active connector syncs on its own.
-const syncEvery = 6 * time.Hour
-
 // Tick is the work of the periodic schedule job (internal/jobs runs it
 // once per period across every replica): it regenerates insights older
 // than a day, enqueues the syncs of active connectors whose last sync is
-// older than syncEvery, runs the local tagger over products it has not
+// older than their platform's interval, runs the local tagger over products it has not
 // looked at yet and removes expired demo copies. Each step is idempotent.
 func (s *Server) Tick(ctx context.Context) error {
 	s.tick(ctx)
@@ -84,19 +80,16 @@ func (s *Server) syncDue(ctx context.Context, pub phantomos.PublisherID, now tim
 		return
 	}
 	for _, c := range conns {
-		if c.Type != phantomos.ConnectorShopify || c.Status != "active" || (c.LastSyncAt != nil && now.Sub(*c.LastSyncAt) < syncEvery) {
+		p, ok := s.platform(c.Type)
+		if !ok || c.Status != "active" || (c.LastSyncAt != nil && now.Sub(*c.LastSyncAt) < p.Info().Every()) {
 			continue
 		}
 		t := connector.Target{Publisher: pub, ConnectorID: c.ID}
-		var cr shopify.Credentials
-		if err := s.conn.vault.Load(ctx, t, &cr); err != nil {
-			continue
-		}
-		src, err := s.shopifyClient(t, cr)
+		_, src, err := s.openSource(ctx, c)
 		if err != nil {
 			continue
 		}
-		s.registerWebhooks(ctx, t, src, cr) // re-created when Shopify dropped them
+		s.subscribe(ctx, p, t, src) // re-created when the platform dropped them
 		if err := s.beginSync(ctx, t); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
 			s.logger.Warn("schedule: enqueue sync", "publisher", pub, "connector", c.ID, "err", err)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/phantomos/phantomos/internal/api"
 	"github.com/phantomos/phantomos/internal/auth"
 	"github.com/phantomos/phantomos/internal/config"
+	"github.com/phantomos/phantomos/internal/connector/platform"
 	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/mail"
 	"github.com/phantomos/phantomos/internal/store"
@@ -50,7 +51,11 @@ type Server struct {
 
 	mailer mail.Sender // nil without PHANTOMOS_SMTP_URL
 	conn   *connectors // nil until EnableConnectors
+	// platforms are the configured commerce platforms (every live one
+	// unconfigured until EnableConnectors).
+	platforms *platform.Registry
 	jobs   *jobs.Queue // nil until SetJobs: nothing can be enqueued
+	notif  *notifier   // nil until EnableNotifications: no webhook rules
 
 	imports *importJobs // file imports running in the background
 
@@ -103,6 +108,7 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		hasher:       auth.NewHasher(auth.DefaultHashBudget, auth.DefaultHashWait),
 		keyRate:      newKeyLimiter(keyRequestsPerSecond, keyRequestBurst, maxLimitedKeys),
 		pushes:       &pushLocks{single: s.Dialect() == store.SQLite},
+		platforms:    defaultPlatforms(logger),
 	}
 	if cfg.SMTPURL != "" {
 		m, err := mail.NewSMTP(cfg.SMTPURL)

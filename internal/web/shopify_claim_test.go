@@ -83,7 +83,7 @@ func TestShopifyInstallWithoutSession(t *testing.T) {
 			t.Errorf("tampered anonymous callback: %d", resp.StatusCode)
 		}
 		resp, body := h.browse(http.MethodGet, callback, nil)
-		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connectors/shopify/claim" {
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connectors/claim" {
 			t.Fatalf("anonymous callback: %d %s\n%.300s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		pending := responseCookie(resp, "phantomos_install")
@@ -102,22 +102,22 @@ func TestShopifyInstallWithoutSession(t *testing.T) {
 		}
 
 		// Not signed in: to the sign-in page, and back.
-		resp, _ = h.browse(http.MethodGet, "/connectors/shopify/claim", nil, pending)
-		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/login?next="+url.QueryEscape("/connectors/shopify/claim") {
+		resp, _ = h.browse(http.MethodGet, "/connectors/claim", nil, pending)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/login?next="+url.QueryEscape("/connectors/claim") {
 			t.Errorf("claim without a session: %d %s", resp.StatusCode, loc)
 		}
 		// A new organization: sign-up leads to the claim.
 		resp, body = h.browse(http.MethodPost, "/signup", url.Values{"organization": {"Nova Games"}, "name": {"Ada"},
 			"email": {"ada@nova.example"}, "password": {"correct horse battery staple"}}, pending)
-		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connectors/shopify/claim" {
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connectors/claim" {
 			t.Fatalf("sign-up with a pending install: %d %s\n%.300s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		session := responseCookie(resp, sessionCookie)
-		_, page := h.browse(http.MethodGet, "/connectors/shopify/claim", nil, session, pending)
+		_, page := h.browse(http.MethodGet, "/connectors/claim", nil, session, pending)
 		if !strings.Contains(page, h.fake.Shop()) || !strings.Contains(page, "Nova Games") || !strings.Contains(page, `id="claim-store"`) {
 			t.Errorf("claim page:\n%.800s", page)
 		}
-		resp, body = h.browse(http.MethodPost, "/connectors/shopify/claim", url.Values{}, session, pending)
+		resp, body = h.browse(http.MethodPost, "/connectors/claim", url.Values{}, session, pending)
 		loc := resp.Header.Get("Location")
 		if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(loc, "/setup") {
 			t.Fatalf("claim: %d %s\n%.300s", resp.StatusCode, loc, body)
@@ -149,7 +149,7 @@ func TestShopifyInstallWithoutSession(t *testing.T) {
 			t.Errorf("%d sale lines synced for the claimed store, want %d", lines, h.wantLines)
 		}
 		// Claimed once.
-		if resp, _ := h.browse(http.MethodPost, "/connectors/shopify/claim", url.Values{}, session, pending); resp.StatusCode != http.StatusNotFound {
+		if resp, _ := h.browse(http.MethodPost, "/connectors/claim", url.Values{}, session, pending); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("second claim of one install: %d, want 404", resp.StatusCode)
 		}
 		if s.DB().QueryRow(`SELECT COUNT(*) FROM pending_installs`).Scan(&n); n != 0 {
@@ -162,10 +162,10 @@ func TestShopifyInstallWithoutSession(t *testing.T) {
 		pending = responseCookie(resp, "phantomos_install")
 		// An analyst of that organization cannot link stores.
 		analyst := cookie(t, s, h.a.users[phantomos.RoleAnalyst])
-		if resp, _ := h.browse(http.MethodPost, "/connectors/shopify/claim", url.Values{}, analyst, pending); resp.StatusCode != http.StatusForbidden {
+		if resp, _ := h.browse(http.MethodPost, "/connectors/claim", url.Values{}, analyst, pending); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("claim by an analyst: %d", resp.StatusCode)
 		}
-		resp, body = h.browse(http.MethodPost, "/connectors/shopify/claim", url.Values{}, h.admin, pending)
+		resp, body = h.browse(http.MethodPost, "/connectors/claim", url.Values{}, h.admin, pending)
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("claim by a signed-in admin: %d\n%.300s", resp.StatusCode, body)
 		}

@@ -86,7 +86,7 @@ func TestShopifyExpiringTokens(t *testing.T) {
 
 		// Before expiry: a process whose clock says the token lapses within
 		// minutes refreshes before sending it.
-		late := &shopify.StoredTokens{Vault: h.srv.conn.vault, Target: target, App: h.srv.conn.app,
+		late := &shopify.StoredTokens{Vault: h.srv.conn.vault, Target: target, App: h.app,
 			Now: func() time.Time { return time.Now().Add(58 * time.Minute) }}
 		tok, err := late.Token(ctx)
 		if err != nil || tok == after.AccessToken || h.fake.TokenRequests("refresh_token") != 2 {
@@ -100,8 +100,8 @@ func TestShopifyExpiringTokens(t *testing.T) {
 		stale := h.credentials(id).AccessToken
 		other := connector.NewVault(h.keys, s)
 		procs := []*shopify.StoredTokens{
-			{Vault: h.srv.conn.vault, Target: target, App: h.srv.conn.app, Poll: 5 * time.Millisecond},
-			{Vault: other, Target: target, App: h.srv.conn.app, Poll: 5 * time.Millisecond},
+			{Vault: h.srv.conn.vault, Target: target, App: h.app, Poll: 5 * time.Millisecond},
+			{Vault: other, Target: target, App: h.app, Poll: 5 * time.Millisecond},
 		}
 		var wg sync.WaitGroup
 		got := make([]string, len(procs))

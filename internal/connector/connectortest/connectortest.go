@@ -97,6 +97,12 @@ func (s *MemorySink) Commit(ctx context.Context, t connector.Target, b connector
 		}
 	}
 	for _, o := range b.Orders {
+		if o.Removed {
+			if o.ExternalID == "" {
+				return c, phantomos.Errorf(phantomos.EINVALID, "A removed order has no id.")
+			}
+			continue
+		}
 		if o.ExternalID == "" || o.Currency == "" || o.Date().IsZero() {
 			return c, phantomos.Errorf(phantomos.EINVALID, "Order %q has no id, currency or date.", o.Name)
 		}
@@ -130,7 +136,12 @@ func (s *MemorySink) Commit(ctx context.Context, t connector.Target, b connector
 		}
 		s.products[k] = p
 	}
+	deleted := slices.Clone(b.DeletedOrders)
 	for _, o := range b.Orders {
+		if o.Removed {
+			deleted = append(deleted, o.ExternalID)
+			continue
+		}
 		for _, l := range o.Lines {
 			sale := Sale{OrderID: o.ExternalID, OrderName: o.Name, LineID: l.ExternalID, ProductID: l.ProductExternalID, SKU: l.SKU,
 				Name: l.Name, Date: o.Date().UTC(), Currency: o.Currency, Quantity: l.Quantity, Gross: l.Gross, Discount: l.Discount,
@@ -148,7 +159,7 @@ func (s *MemorySink) Commit(ctx context.Context, t connector.Target, b connector
 			s.sales[k] = sale
 		}
 	}
-	for _, id := range b.DeletedOrders {
+	for _, id := range deleted {
 		for k := range s.sales {
 			if k.t == t && k.order == id {
 				delete(s.sales, k)

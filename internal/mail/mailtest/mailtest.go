@@ -5,9 +5,13 @@ package mailtest
 
 import (
 	"bufio"
+	"encoding/base64"
 	"io"
+	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
+	"net/mail"
 	"net/textproto"
 	"strings"
 	"sync"
@@ -18,7 +22,76 @@ import (
 type Mail struct {
 	From string
 	To   []string
-	Data string // headers and decoded body
+	Data string // headers and decoded body (a multipart body as it came)
+	Raw  string // headers and body as they came
+}
+
+// Part is one leaf of a MIME message, its body decoded.
+type Part struct {
+	ContentType string // without parameters
+	Filename    string
+	ContentID   string // without the angle brackets
+	Body        []byte
+}
+
+// Header returns the value of header key of m.
+func (m Mail) Header(key string) string {
+	msg, err := mail.ReadMessage(strings.NewReader(m.Raw))
+	if err != nil {
+		return ""
+	}
+	return msg.Header.Get(key)
+}
+
+// Parts returns the leaves of m's MIME tree in order (one for a
+// single-part message), each decoded from quoted-printable or base64.
+func (m Mail) Parts() ([]Part, error) {
+	msg, err := mail.ReadMessage(strings.NewReader(m.Raw))
+	if err != nil {
+		return nil, err
+	}
+	var out []Part
+	err = walk(textproto.MIMEHeader(msg.Header), msg.Body, &out)
+	return out, err
+}
+
+func walk(h textproto.MIMEHeader, body io.Reader, out *[]Part) error {
+	ct, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		ct, params = "text/plain", nil
+	}
+	if strings.HasPrefix(ct, "multipart/") {
+		r := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := r.NextRawPart()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := walk(p.Header, p, out); err != nil {
+				return err
+			}
+		}
+	}
+	var dec io.Reader = body
+	switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
+	case "base64":
+		dec = base64.NewDecoder(base64.StdEncoding, body)
+	case "quoted-printable":
+		dec = quotedprintable.NewReader(body)
+	}
+	b, err := io.ReadAll(dec)
+	if err != nil {
+		return err
+	}
+	p := Part{ContentType: ct, ContentID: strings.Trim(h.Get("Content-ID"), "<>"), Body: b}
+	if _, dp, err := mime.ParseMediaType(h.Get("Content-Disposition")); err == nil {
+		p.Filename = dp["filename"]
+	}
+	*out = append(*out, p)
+	return nil
 }
 
 // Server is a fake SMTP server on 127.0.0.1.
@@ -88,8 +161,13 @@ func (s *Server) handle(c net.Conn) {
 				return
 			}
 			head, body, _ := strings.Cut(string(raw), "\n\n") // DotReader turns CRLF into LF
-			dec, _ := io.ReadAll(quotedprintable.NewReader(bufio.NewReader(strings.NewReader(body))))
-			m.Data = head + "\n\n" + string(dec)
+			m.Raw = string(raw)
+			if strings.Contains(strings.ToLower(head), "content-type: multipart/") {
+				m.Data = m.Raw
+			} else {
+				dec, _ := io.ReadAll(quotedprintable.NewReader(bufio.NewReader(strings.NewReader(body))))
+				m.Data = head + "\n\n" + string(dec)
+			}
 			s.mu.Lock()
 			s.mail = append(s.mail, m)
 			s.mu.Unlock()

@@ -1,0 +1,22 @@
+// Package platforms is the registration list of the commerce platforms:
+// the one place that names them all. Adding a platform is one line here
+// (its package's Registration, replacing its "coming soon" entry); see
+// package platform for the contract.
+package platforms
+
+import (
+	"github.com/phantomos/phantomos/internal/connector/platform"
+	"github.com/phantomos/phantomos/internal/connector/shopify"
+)
+
+// all lists the platforms in the order of the wizard's cards. Entries
+// without New are not live yet: their card says "coming soon".
+var all = []platform.Registration{
+	shopify.Registration,
+	{Type: "amazon", Name: "Amazon", Blurb: "Seller Central orders through the Selling Partner API. Until then, import its order reports from Products."},
+	{Type: "woocommerce", Name: "WooCommerce", Blurb: "Orders and products through the WooCommerce REST API. Until then, import its exports from Products."},
+	{Type: "bigcommerce", Name: "BigCommerce", Blurb: "Orders and catalog through the BigCommerce API. Until then, import its exports from Products."},
+}
+
+// All returns the registrations, in order.
+func All() []platform.Registration { return all }

@@ -1,0 +1,131 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/connector"
+	"github.com/phantomos/phantomos/internal/connector/platform"
+	"github.com/phantomos/phantomos/internal/store"
+)
+
+// platformHost is the server as the platform packages see it
+// (platform.Host): they reach the store, the vault, the engine and the
+// wizard only through it.
+type platformHost struct{ s *Server }
+
+func (s *Server) host() platform.Host { return platformHost{s} }
+
+var _ platform.Host = platformHost{}
+
+func (h platformHost) Vault() *connector.Vault {
+	if h.s.conn == nil {
+		return nil
+	}
+	return h.s.conn.vault
+}
+
+func (h platformHost) Logger() *slog.Logger        { return h.s.logger }
+func (h platformHost) Now() time.Time              { return h.s.now() }
+func (h platformHost) Nonces() platform.NonceStore { return h.s.store }
+
+func (h platformHost) PublicURL(r *http.Request) string { return h.s.publicURL(r) }
+
+func (h platformHost) WebhookBase() string {
+	if !h.s.webhooksOn() {
+		return ""
+	}
+	return h.s.conn.opts.BaseURL
+}
+
+func (h platformHost) Connect(w http.ResponseWriter, r *http.Request, p platform.Platform, cr platform.Credentials, reconnectID string) error {
+	c, err := h.s.connectStore(r, p, cr, reconnectID)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/connectors/"+c.ID+"/setup", http.StatusSeeOther)
+	return nil
+}
+
+func (h platformHost) ConnectFailed(w http.ResponseWriter, r *http.Request, p platform.Platform, err error) error {
+	return formError(err, func(status int, msg string) error { return h.s.connectFailed(w, r, p, status, msg) })
+}
+
+func (h platformHost) ConnectorFor(ctx context.Context, pub phantomos.PublisherID, p platform.Platform, account, reconnectID string) (*phantomos.Connector, error) {
+	return h.s.connectorFor(ctx, pub, p, account, reconnectID, false)
+}
+
+func (h platformHost) Park(w http.ResponseWriter, r *http.Request, p platform.Platform, cr platform.Credentials) error {
+	return h.s.parkInstall(w, r, p, cr)
+}
+
+func (h platformHost) Connectors(ctx context.Context, typ, account string, all bool) ([]connector.Target, error) {
+	find := h.s.store.ConnectorsByAccount
+	if all {
+		find = h.s.store.ConnectorsOfAccount
+	}
+	refs, err := find(ctx, typ, account)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]connector.Target, len(refs))
+	for i, ref := range refs {
+		out[i] = connector.Target{Publisher: ref.PublisherID, ConnectorID: ref.ConnectorID}
+	}
+	return out, nil
+}
+
+// Account is what the last connection test of t found, empty if it was
+// never recorded (or is unreadable).
+func (h platformHost) Account(ctx context.Context, t connector.Target) (connector.Account, error) {
+	var info connector.Account
+	acc, err := h.s.store.ConnectorAccount(ctx, t.Publisher, t.ConnectorID)
+	if err != nil {
+		return info, err
+	}
+	if len(acc.Info) > 0 && json.Unmarshal(acc.Info, &info) != nil {
+		return connector.Account{}, nil
+	}
+	return info, nil
+}
+
+func (h platformHost) Apply(ctx context.Context, t connector.Target, b connector.Batch) error {
+	if h.s.conn == nil {
+		return errNoConnectors
+	}
+	_, err := h.s.conn.engine.Apply(ctx, t, b)
+	return err
+}
+
+// Uninstalled handles a store that removed the app: its token is dead.
+// The connector is disconnected and its credentials wiped; the data synced
+// so far stays.
+func (h platformHost) Uninstalled(ctx context.Context, t connector.Target, actor string) error {
+	if err := h.s.store.DisconnectConnector(ctx, t.Publisher, t.ConnectorID); err != nil {
+		return err
+	}
+	c, err := h.s.store.Connector(ctx, t.Publisher, t.ConnectorID)
+	if err != nil {
+		return err
+	}
+	if err := h.s.store.Audit(ctx, t.Publisher, store.AuditEntry{Actor: actor, Action: "connector.uninstalled", Target: c.Name}); err != nil {
+		h.s.logger.Error("audit", "action", "connector.uninstalled", "err", err)
+	}
+	return nil
+}
+
+func (h platformHost) Erase(ctx context.Context, t connector.Target) (store.Erased, error) {
+	return h.s.store.EraseConnector(ctx, t.Publisher, t.ConnectorID)
+}
+
+func (h platformHost) Audit(ctx context.Context, pub phantomos.PublisherID, e store.AuditEntry) error {
+	return h.s.store.Audit(ctx, pub, e)
+}
+
+func (h platformHost) AuditRequest(r *http.Request, pub phantomos.PublisherID, action, target string, details map[string]any) {
+	h.s.audit(r, pub, action, target, details)
+}
