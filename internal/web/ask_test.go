@@ -27,7 +27,10 @@ import (
 // follows each answer's link. The figures themselves are checked against
 // naive SQL by the evaluation in internal/ask, which holds these questions.
 func TestAskDemo(t *testing.T) {
-	s := storetest.New(t, store.SQLite)
+	storetest.ForEachDialect(t, testAskDemo)
+}
+
+func testAskDemo(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	pub, err := demo.Load(ctx, s, demo.Options{Sales: 5_000, Seed: 42, Now: ask.EvalClock}, nil)
 	if err != nil {
@@ -191,7 +194,7 @@ func TestAskClaudeAPI(t *testing.T) {
 	const slang = "gimme the lowdown on the dough we raked in, chief"
 	fake.Push(llmtest.Reply{ToolName: "answer_query", ToolInput: json.RawMessage(`{"kind":"total","measure":"revenue","filter":{},"range":"ytd","compare":"previous"}`)})
 	res := askAPI(slang)
-	if res["understood"] != true || res["interpreter"] != ask.InterpreterClaude || !strings.Contains(res["interpretation"].(string), "year to date") {
+	if res["understood"] != true || res["interpreter"] != ask.InterpreterClaude || !strings.Contains(res["answer"].(string), "year to date") {
 		t.Errorf("answer %v: want Claude's reading, answered", res)
 	}
 	if reqs := fake.Requests(); len(reqs) != 1 || reqs[0].Body.Model != "claude-web-test" {
@@ -226,4 +229,44 @@ func TestAskClaudeAPI(t *testing.T) {
 	if st, page := do(t, req); st != http.StatusOK || !strings.Contains(page, "understood by the claude interpreter") {
 		t.Errorf("/ask with Claude: status %d, page does not name Claude", st)
 	}
+}
+
+// TestAskCatalogueFollowsData: the catalogue a question is read against is
+// cached per data version, so an asset created after a question is known
+// to the next one.
+func TestAskCatalogueFollowsData(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		tn := newTenant(t, s, "ask-cache")
+		_, ts := newTestServer(t, s)
+		asked := func() map[string]any {
+			t.Helper()
+			req := request(t, ts, "POST /api/v1/ask", "")
+			req.Body = io.NopCloser(strings.NewReader(`{"question": "trend of Zorblax this year"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.AddCookie(cookie(t, s, tn.users[phantomos.RoleAnalyst]))
+			st, body := do(t, req)
+			if st != http.StatusOK {
+				t.Fatalf("status %d: %s", st, body)
+			}
+			var res map[string]any
+			if err := json.Unmarshal([]byte(body), &res); err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		if res := asked(); res["understood"] != false {
+			t.Fatalf("Zorblax known before it exists: %v", res)
+		}
+		ip := &phantomos.GameIP{Name: "Cache Saga", Slug: "cache-saga"}
+		if err := s.CreateGameIP(ctx, tn.pub.ID, ip); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateAsset(ctx, tn.pub.ID, &phantomos.Asset{GameIPID: ip.ID, Name: "Zorblax", AssetType: phantomos.AssetCharacter}); err != nil {
+			t.Fatal(err)
+		}
+		if res := asked(); res["understood"] != true || res["interpreter"] != ask.InterpreterLocal {
+			t.Errorf("Zorblax unknown after it was created: %v", res)
+		}
+	})
 }

@@ -15,7 +15,9 @@ type customConnectorPage struct {
 	Connector *phantomos.Connector
 	Stats     *store.PushStats
 	Curl      string
-	CanKeys   bool // may create API keys
+	CanKeys   bool      // may create API keys
+	Pull      *pullView // a scheduled pull's settings and runs; nil for a push source
+	CanManage bool      // may pull now
 }
 
 // handleCustomConnector shows a custom source. It never creates a key: the
@@ -35,7 +37,12 @@ func (s *Server) handleCustomConnector(w http.ResponseWriter, r *http.Request, c
 		}
 		base = scheme + "://" + r.Host
 	}
-	p := customConnectorPage{Connector: c, Stats: st, Curl: pushCurl(base, c.Name), CanKeys: a.Role.Can(phantomos.PermTeam)}
+	pv, err := s.pullView(r.Context(), a.PublisherID, c.ID)
+	if err != nil {
+		return err
+	}
+	p := customConnectorPage{Connector: c, Stats: st, Curl: pushCurl(base, c.Name), CanKeys: a.Role.Can(phantomos.PermTeam),
+		Pull: pv, CanManage: a.Role.Can(phantomos.PermConnectors)}
 	data := s.pageData(r, c.Name, "connectors")
 	data.Data = p
 	return s.render(w, http.StatusOK, "connector_custom", data)

@@ -232,12 +232,12 @@ func (s *Server) SetJobs(q *jobs.Queue) { s.jobs = q }
 // credentials is EINVALID or ENOTFOUND, and the job is discarded;
 // credentials the store refuses end it at once (the connector shows why).
 func (s *Server) SyncConnector(ctx context.Context, pub phantomos.PublisherID, id string) error {
-	if s.conn == nil {
-		return phantomos.Errorf(phantomos.EINVALID, "Connectors are not enabled.")
-	}
 	c, err := s.store.Connector(ctx, pub, id)
 	if err != nil {
 		return err
+	}
+	if c.Type == phantomos.ConnectorCustom {
+		return s.pullConnector(ctx, pub, c) // a scheduled pull (pull.go)
 	}
 	t := connector.Target{Publisher: pub, ConnectorID: id}
 	_, src, err := s.openSource(ctx, c)

@@ -530,7 +530,12 @@ func (s *Server) writePushedOrders(ctx context.Context, a *phantomos.Actor, res 
 		}
 		rep, err := s.store.Import(ctx, a.PublisherID, spec, func(w *store.ImportWriter) error {
 			w.AddSeen(int64(len(rows)))
-			return w.WriteSales(ctx, rows)
+			// An order deleted as of this version or later stays deleted.
+			kept, _, err := w.DropTombstoned(ctx, rows)
+			if err != nil || len(kept) == 0 {
+				return err
+			}
+			return w.WriteSales(ctx, kept)
 		})
 		if rep != nil {
 			// Rows the store refused (an amount without an exchange rate).
@@ -559,10 +564,25 @@ func (s *Server) writePushedOrders(ctx context.Context, a *phantomos.Actor, res 
 }
 
 // handleDeleteOrder removes an order a custom source pushed: a tombstone.
+// ?updated_at= says as of when (the source's time of the deletion; now
+// when absent): a stored version newer than that is kept, and a later
+// push of a version not newer than it does not bring the order back.
 func (s *Server) handleDeleteOrder(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	a := phantomos.ActorFrom(ctx)
 	source, orderID := r.PathValue("source"), r.PathValue("order_id")
+	if orderID == "" || len(orderID) > maxPushText {
+		return phantomos.Errorf(phantomos.EINVALID, "The order id must be 1 to %d bytes.", maxPushText)
+	}
+	at := s.now().UTC()
+	if v := r.URL.Query().Get("updated_at"); v != "" {
+		c := &pushChecker{now: at, rejected: map[int]bool{}}
+		t := c.time(0, -1, "updated_at", v, true)
+		if len(c.errs) > 0 {
+			return phantomos.Errorf(phantomos.EINVALID, "Parameter updated_at %s.", c.errs[0].Reason)
+		}
+		at = t
+	}
 	defer s.pushes.lock(string(a.PublisherID))()
 	connID, err := s.store.FindCustomConnector(ctx, a.PublisherID, source)
 	if err != nil {
@@ -570,11 +590,14 @@ func (s *Server) handleDeleteOrder(w http.ResponseWriter, r *http.Request) error
 	}
 	dry := r.URL.Query().Get("dry_run") == "true"
 	var deleted int64
-	_, err = s.store.Import(ctx, a.PublisherID, store.ImportSpec{Kind: store.ImportSales, Format: "push", FileName: "DELETE /api/v1/orders",
+	rep, err := s.store.Import(ctx, a.PublisherID, store.ImportSpec{Kind: store.ImportSales, Format: "push", FileName: "DELETE /api/v1/orders",
 		ConnectorID: connID, DryRun: dry, CreatedBy: a.UserID}, func(w *store.ImportWriter) error {
-		n, err := w.DeleteOrder(ctx, orderID)
+		n, err := w.RemoveOrders(ctx, []store.RemovedOrder{{ID: orderID, UpdatedAt: at}})
 		deleted = n
-		return err
+		if err != nil || w.Report().Stale > 0 {
+			return err // a newer version is stored: it stays, with no tombstone
+		}
+		return w.Tombstone(ctx, orderID, at)
 	})
 	if err != nil {
 		return err
@@ -584,7 +607,8 @@ func (s *Server) handleDeleteOrder(w http.ResponseWriter, r *http.Request) error
 			s.logger.Error("log push", "err", err)
 		}
 	}
-	return api.WriteJSON(w, http.StatusOK, map[string]any{"source": source, "order_id": orderID, "deleted_lines": deleted, "dry_run": dry})
+	return api.WriteJSON(w, http.StatusOK, map[string]any{"source": source, "order_id": orderID, "deleted_lines": deleted, "dry_run": dry,
+		"stale": rep.Stale > 0, "deleted_as_of": at.Format(time.RFC3339Nano)})
 }
 
 // pushProducts is the body of POST /api/v1/products.

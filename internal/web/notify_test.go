@@ -420,3 +420,49 @@ func TestScheduledReportArrivesAsCSV(t *testing.T) {
 		}
 	})
 }
+
+func TestDailyDigestBundlesNewAlertsOncePerDay(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := newTenant(t, s, "alpha")
+		srv, ts, smtp := notifyServer(t, s)
+		clock := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+		srv.SetClock(func() time.Time { return clock })
+		analyst := a.users[phantomos.RoleAnalyst]
+		addRule(t, ts, cookie(t, s, analyst), url.Values{"kind": {"risk", "opportunity"}, "channel": {"email"}, "rhythm": {"daily"}})
+		ins := func(fp, typ string) *store.Insight {
+			return &store.Insight{Type: typ, Fingerprint: fp, Title: "Insight " + fp, Description: "d", Confidence: 0.8, Evidence: json.RawMessage(`{}`), Source: store.SourceLocal}
+		}
+		if err := s.UpsertInsights(ctx, a.pub.ID, []*store.Insight{ins("one", store.InsightRisk), ins("two", store.InsightGrowth), ins("three", store.InsightTrend)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		sweep := func() {
+			t.Helper()
+			if err := srv.NotifySweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			settle(t, s, a.pub.ID)
+		}
+		sweep()
+		sweep()
+		mails := smtp.Messages()
+		if len(mails) != 1 || !strings.Contains(mails[0].Raw, "Daily digest: 2 new insights") ||
+			!strings.Contains(mails[0].Raw, "Insight one") || !strings.Contains(mails[0].Raw, "Insight two") || strings.Contains(mails[0].Raw, "Insight three") {
+			t.Fatalf("first digest: %d mails\n%s", len(mails), mails[0].Raw)
+		}
+		if err := s.UpsertInsights(ctx, a.pub.ID, []*store.Insight{ins("four", store.InsightRisk)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(2 * time.Hour)
+		sweep()
+		if n := len(smtp.Messages()); n != 1 {
+			t.Fatalf("%d mails two hours later, want the digest to wait for the day", n)
+		}
+		clock = clock.Add(23 * time.Hour)
+		sweep()
+		mails = smtp.Messages()
+		if len(mails) != 2 || !strings.Contains(mails[1].Raw, "Daily digest: 1 new insight") || !strings.Contains(mails[1].Raw, "Insight four") || strings.Contains(mails[1].Raw, "Insight one") {
+			t.Errorf("second digest: %d mails", len(mails))
+		}
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/auth"
@@ -412,6 +413,62 @@ func TestPushOlderUpdateIgnored(t *testing.T) {
 			t.Errorf("after the newer update: %d lines %d gross, want 2 of 1300", n, g)
 		}
 		if err := s.CheckRollups(context.Background(), tn.pub.ID); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestPushTombstoneSurvivesOlderPush: a deleted order stays deleted when a
+// late push of a version not newer than the deletion arrives (also one
+// without updated_at); a newer version restores it; a deletion older than
+// the stored version changes nothing.
+func TestPushTombstoneSurvivesOlderPush(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		tn := newTenant(t, s, "alpha")
+		_, ts := newTestServer(t, s)
+		key := ingestKey(t, s, tn)
+		old := "2026-11-02T10:00:00Z"
+		if r := push(t, ts, key, "POST", "/api/v1/orders", "", pushBatch(t, testOrder("7001", old, 2, "10.00"),
+			testOrder("7002", "2026-11-05T10:00:00Z", 1, "3.00"))); r.status != 200 {
+			t.Fatalf("push: %d %s", r.status, r.body)
+		}
+		if r := push(t, ts, key, "DELETE", "/api/v1/orders/Web%20store/7001", "", nil); r.status != 200 || r.json(t)["deleted_lines"] != float64(2) {
+			t.Fatalf("delete: %d %s", r.status, r.body)
+		}
+		// The same old version again, and one without a time: ignored.
+		for _, upd := range []string{old, ""} {
+			r := push(t, ts, key, "POST", "/api/v1/orders", "", pushBatch(t, testOrder("7001", upd, 2, "10.00")))
+			got := r.json(t)
+			if r.status != 200 || got["inserted"] != float64(0) || got["stale"] != float64(1) {
+				t.Errorf("late push (updated_at %q) of a deleted order: %d %s, want it stale", upd, r.status, r.body)
+			}
+			if n, g := salesCount(t, s, tn.pub.ID); n != 1 || g != 300 {
+				t.Errorf("after a late push: %d lines %d gross, want only 7002", n, g)
+			}
+		}
+		// A deletion as of before the stored version: nothing goes.
+		r := push(t, ts, key, "DELETE", "/api/v1/orders/Web%20store/7002?updated_at=2026-11-04T00:00:00Z", "", nil)
+		if got := r.json(t); r.status != 200 || got["deleted_lines"] != float64(0) || got["stale"] != true {
+			t.Errorf("older delete: %d %s", r.status, r.body)
+		}
+		if r := push(t, ts, key, "DELETE", "/api/v1/orders/Web%20store/7002?updated_at=tomorrow", "", nil); r.status != http.StatusBadRequest && r.status != http.StatusUnprocessableEntity {
+			t.Errorf("bad updated_at: %d", r.status)
+		}
+		// A newer version restores the order.
+		newer := time.Now().UTC().Add(time.Minute).Format(time.RFC3339)
+		if r := push(t, ts, key, "POST", "/api/v1/orders", "", pushBatch(t, testOrder("7001", newer, 1, "4.00"))); r.status != 200 || r.json(t)["inserted"] != float64(1) {
+			t.Errorf("newer version: %d %s", r.status, r.body)
+		}
+		if n, g := salesCount(t, s, tn.pub.ID); n != 2 || g != 700 {
+			t.Errorf("after restore: %d lines %d gross, want 2, 700", n, g)
+		}
+		var tombs int
+		s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM order_tombstones WHERE publisher_id = $1`, tn.pub.ID).Scan(&tombs)
+		if tombs != 0 {
+			t.Errorf("%d tombstones after the restore, want 0", tombs)
+		}
+		if err := s.CheckRollups(ctx, tn.pub.ID); err != nil {
 			t.Error(err)
 		}
 	})

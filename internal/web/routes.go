@@ -81,6 +81,9 @@ func (s *Server) routes() []Route {
 		{"GET /products/import/jobs/{id}/progress", edit, s.handleImportJobProgress},
 		{"GET /connectors", view, s.handleConnectors},
 		{"GET /connectors/new", conns, s.handleConnectorNew},
+		{"GET /connectors/new/pull", conns, s.handlePullNew},
+		{"POST /connectors/pull", conns, s.handlePullCreate},
+		{"POST /connectors/{id}/pull", conns, s.handlePullNow},
 		// The claim of an install started from a platform before anyone
 		// signed in (Host.Park).
 		{"GET /connectors/claim", conns, s.handleClaimPage},

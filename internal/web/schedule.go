@@ -65,6 +65,7 @@ func (s *Server) tickPublisher(ctx context.Context, pub *phantomos.Publisher, no
 		}
 	}
 	s.syncDue(ctx, pub.ID, now)
+	s.pullDue(ctx, pub.ID, now)
 	// Products that arrived since (syncs, webhooks) get suggestions.
 	s.retagWith(ctx, pub.ID, true, local)
 }

@@ -54,8 +54,8 @@ type Server struct {
 	// platforms are the configured commerce platforms (every live one
 	// unconfigured until EnableConnectors).
 	platforms *platform.Registry
-	jobs   *jobs.Queue // nil until SetJobs: nothing can be enqueued
-	notif  *notifier   // nil until EnableNotifications: no webhook rules
+	jobs      *jobs.Queue // nil until SetJobs: nothing can be enqueued
+	notif     *notifier   // nil until EnableNotifications: no webhook rules
 
 	imports *importJobs // file imports running in the background
 

@@ -330,9 +330,9 @@ type v3Refund struct {
 
 // Orders lists orders (V2) modified at or after q.Since, oldest
 // modification first, each with its lines and refunds. Orders that are not
-// sales (incomplete, pending, declined) and deleted (archived) orders are
-// left out of the page: their stored lines are removed by the engine's
-// reconciliation (connector.OrderLister) and by webhooks.
+// sales (incomplete, pending, declined) and deleted (archived) orders come
+// as Removed, as of their modification: the sink removes their stored
+// lines in the same page write, unless a newer version is stored.
 func (c *Client) Orders(ctx context.Context, q connector.Query) (connector.Page[connector.Order], error) {
 	var out connector.Page[connector.Order]
 	cur, err := c.storeCurrency(ctx)
@@ -372,6 +372,8 @@ func (c *Client) Orders(ctx context.Context, q connector.Query) (connector.Page[
 	for i := range list {
 		o := &list[i]
 		if !keep(o) {
+			mod, _ := parseDate(o.DateModified) // read above
+			out.Items = append(out.Items, connector.Order{ExternalID: o.ID.String(), UpdatedAt: mod, Removed: true})
 			continue
 		}
 		lines, err := c.orderProducts(ctx, o.ID.String())
@@ -403,7 +405,8 @@ func keep(o *v2Order) bool {
 
 // Order reads one order with its lines and refunds (webhooks). gone is
 // true when the order no longer counts: deleted (archived or not found),
-// or not a sale.
+// or not a sale; the order is then Removed (as of its modification, when
+// BigCommerce still has it).
 func (c *Client) Order(ctx context.Context, id string) (o connector.Order, gone bool, err error) {
 	if _, err := strconv.ParseUint(id, 10, 63); err != nil {
 		return o, false, connector.Errorf(connector.Permanent, "%q is not a BigCommerce order id.", id)
@@ -415,12 +418,16 @@ func (c *Client) Order(ctx context.Context, id string) (o connector.Order, gone 
 	var raw v2Order
 	if _, err := c.get(ctx, "/v2/orders/"+id, &raw); err != nil {
 		if ce, ok := errors.AsType[*connector.Error](err); ok && ce.Status == 404 {
-			return o, true, nil
+			return connector.Order{ExternalID: id, Removed: true}, true, nil
 		}
 		return o, false, err
 	}
 	if !keep(&raw) {
-		return o, true, nil
+		mod, err := parseDate(raw.DateModified)
+		if err != nil {
+			return o, false, &connector.Error{Kind: connector.Permanent, Message: fmt.Sprintf("BigCommerce order %s has an unreadable date.", id), Err: err}
+		}
+		return connector.Order{ExternalID: id, UpdatedAt: mod, Removed: true}, true, nil
 	}
 	lines, err := c.orderProducts(ctx, id)
 	if err != nil {

@@ -401,10 +401,15 @@ func TestTaxInclusivePricing(t *testing.T) {
 }
 
 // TestDeletedOrdersDisappear: an order archived after a sync goes at the
-// next sync (reconciliation), as does one that stopped being a sale.
+// next sync, as does one that stopped being a sale, also when they were
+// placed long before the engine's reconciliation window: the page itself
+// removes them.
 func TestDeletedOrdersDisappear(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		h := newHarness(t, s, bctest.Options{})
+		h.srv.AddOrder(bctest.Order{Country: "US", Created: h.srv.Now().AddDate(-1, 0, 0), Lines: []bctest.Line{{Name: "Old", SKU: "OLD", Quantity: 1, Price: 700}}})
+		h.srv.AddOrder(bctest.Order{Country: "US", Created: h.srv.Now().AddDate(-1, 0, 0), Lines: []bctest.Line{{Name: "Old", SKU: "OLD", Quantity: 1, Price: 800}}})
+		h.srv.Advance(time.Hour)
 		seed(h.srv, 12, rand.New(rand.NewPCG(13, 14)))
 		ctx := context.Background()
 		h.sync(t, ctx, h.client(t, 250))
@@ -413,8 +418,12 @@ func TestDeletedOrdersDisappear(t *testing.T) {
 		h.srv.Advance(time.Minute)
 		h.srv.UpdateOrder(orders[0].ID, func(o *bctest.Order) { o.Deleted = true })
 		h.srv.UpdateOrder(orders[1].ID, func(o *bctest.Order) { o.StatusID = 6 })
+		h.srv.UpdateOrder(orders[3].ID, func(o *bctest.Order) { o.Deleted = true })
 		h.sync(t, ctx, h.client(t, 250))
 		h.check(t, 0)
+		if got := h.stored(t); got.Orders != h.want(0).Orders {
+			t.Fatalf("orders: %+v", got)
+		}
 	})
 }
 

@@ -177,7 +177,7 @@ const dedupeTTL = 72 * time.Hour
 // through Apply: its current state, whatever the event, so a late or
 // out-of-order delivery writes the newest version (and the store keeps
 // the newer of two versions anyway). An order that is gone (archived,
-// deleted, or no longer a sale) is removed. Deliveries are deduplicated
+// deleted, or no longer a sale) is removed (connector.Order.Removed). Deliveries are deduplicated
 // by connector and payload hash once applied. Responses:
 //
 //   - 200 when applied, a duplicate, or nothing to do (another resource);
@@ -290,15 +290,13 @@ func (h *WebhookHandler) apply(ctx context.Context, t connector.Target, id strin
 	if err != nil {
 		return false, err
 	}
-	o, gone, err := src.Order(ctx, id)
+	o, _, err := src.Order(ctx, id)
 	if err != nil {
 		return true, err
 	}
-	b := connector.Batch{Orders: []connector.Order{o}}
-	if gone {
-		b = connector.Batch{DeletedOrders: []string{id}}
-	}
-	if err := h.Apply(ctx, t, b); err != nil {
+	// A gone order comes Removed: its lines go, unless a newer version is
+	// stored.
+	if err := h.Apply(ctx, t, connector.Batch{Orders: []connector.Order{o}}); err != nil {
 		return false, fmt.Errorf("bigcommerce: apply order %s: %w", id, err)
 	}
 	return false, nil

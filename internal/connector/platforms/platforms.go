@@ -6,8 +6,10 @@ package platforms
 
 import (
 	"github.com/phantomos/phantomos/internal/connector/amazon"
+	"github.com/phantomos/phantomos/internal/connector/bigcommerce"
 	"github.com/phantomos/phantomos/internal/connector/platform"
 	"github.com/phantomos/phantomos/internal/connector/shopify"
+	"github.com/phantomos/phantomos/internal/connector/woocommerce"
 )
 
 // all lists the platforms in the order of the wizard's cards. Entries
@@ -15,8 +17,8 @@ import (
 var all = []platform.Registration{
 	shopify.Registration,
 	amazon.Registration,
-	{Type: "woocommerce", Name: "WooCommerce", Blurb: "Orders and products through the WooCommerce REST API. Until then, import its exports from Products."},
-	{Type: "bigcommerce", Name: "BigCommerce", Blurb: "Orders and catalog through the BigCommerce API. Until then, import its exports from Products."},
+	woocommerce.Registration,
+	bigcommerce.Registration,
 }
 
 // All returns the registrations, in order.

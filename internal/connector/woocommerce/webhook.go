@@ -74,8 +74,9 @@ type WebhookTarget struct {
 	}
 }
 
-// WebhookHandler receives a store's order webhooks at
-// WebhookPath/{connector}. Responses follow WooCommerce's delivery rules
+// WebhookHandler receives a store's order webhooks; the delivery URL names
+// the connector (the {connector} path value, a ?connector= query, or the
+// path after WebhookPath; the registry uses DeliveryURL). Responses follow WooCommerce's delivery rules
 // (any 2xx is a success; other answers count towards disabling the hook):
 //
 //   - 200 for WooCommerce's ping when a hook is saved (form body
@@ -94,8 +95,8 @@ type WebhookHandler struct {
 	Logger *slog.Logger
 }
 
-// WebhookPath is the prefix of the delivery URLs PhantomOS registers; the
-// connector id follows it.
+// WebhookPath is a prefix under which the connector id may follow (for
+// servers mounting the handler without the registry).
 const WebhookPath = "/webhooks/woocommerce/"
 
 var pingBody = regexp.MustCompile(`^webhook_id=[0-9]+$`)
@@ -129,6 +130,9 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("connector")
+	if id == "" {
+		id = r.URL.Query().Get("connector")
+	}
 	if id == "" {
 		id = strings.Trim(strings.TrimPrefix(r.URL.Path, WebhookPath), "/")
 	}

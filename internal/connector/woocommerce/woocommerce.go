@@ -15,6 +15,10 @@
 // string or object was expected, and HTML pages (maintenance, firewalls)
 // where JSON was expected, which are retried as transient failures with a
 // message saying what the site answered.
+//
+// Registration (platform.go) plugs it into the platform registry: a
+// pasted-key connect method, preflight, sealed credentials, Subscribe
+// (webhooks kept active) and the webhook route. Its fake is wootest.
 package woocommerce
 
 import (
