@@ -124,6 +124,11 @@ type Order struct {
 	Region              string
 	Channel             string
 	Lines               []OrderLine
+	// Orderless marks a total of sales without orders (a platform's sales
+	// by day and product, such as Amazon Vendor Central's): its lines
+	// count in revenue and units, never as an order, and average order
+	// value leaves them out. ExternalID is then a stable key of the total.
+	Orderless bool
 	// Removed says the order no longer counts: the platform deleted it, or
 	// its status is not a sale (cancelled, failed, …). The sink removes its
 	// stored lines, as of UpdatedAt (a stored newer version stays), and

@@ -72,7 +72,7 @@ func (k *StoreSink) Commit(ctx context.Context, t Target, b Batch, cursor Cursor
 					SKU: l.SKU, Name: l.Name, UnitPrice: l.UnitPrice, OrderDate: o.Date(), RefundedAt: l.RefundedAt, Quantity: l.Quantity,
 					Gross: l.Gross, Discount: l.Discount, Refunded: l.Refunded, Tax: l.Tax, Shipping: l.Shipping,
 					ChargesRefunded: l.ChargesRefunded, Currency: o.Currency,
-					Country: o.Country, Region: o.Region, Channel: o.Channel,
+					Country: o.Country, Region: o.Region, Channel: o.Channel, NoOrder: o.Orderless,
 				})
 			}
 		}

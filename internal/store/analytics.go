@@ -20,14 +20,19 @@ type Summary struct {
 	Net      int64
 	Orders   int64
 	Units    int64
+	// OrderlessNet is the part of Net from totals without orders (Amazon
+	// Vendor Central's sell-through): included in revenue, left out of
+	// average order value.
+	OrderlessNet int64
 }
 
-// AverageOrderValue is net revenue per distinct order, 0 without orders.
+// AverageOrderValue is the net revenue of sales with orders per distinct
+// order, 0 without orders.
 func (m Summary) AverageOrderValue() int64 {
 	if m.Orders == 0 {
 		return 0
 	}
-	return m.Net / m.Orders
+	return (m.Net - m.OrderlessNet) / m.Orders
 }
 
 // Filter narrows analytics to some game IPs, assets, categories, channels,
@@ -285,10 +290,22 @@ func (s *Store) Totals(ctx context.Context, pub phantomos.PublisherID, from, to 
 		cond, args := f.where([]any{pub}, from, to, true)
 		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT DISTINCT t.connector_id, t.external_order_id
 			FROM products p CROSS JOIN sales t
-			WHERE p.publisher_id = $1 AND t.product_id = p.id AND `+cond+`) o`, args...).Scan(&m.Orders)
+			WHERE p.publisher_id = $1 AND t.product_id = p.id AND t.has_order AND `+cond+`) o`, args...).Scan(&m.Orders)
 		if err != nil {
 			return m, fmt.Errorf("store: totals orders: %w", err)
 		}
+	}
+	// Totals without orders are few (a line per product and day of a
+	// platform that reports no orders), read through their own index.
+	join := ""
+	if f.productLevel() {
+		join = " JOIN products p ON p.publisher_id = t.publisher_id AND p.id = t.product_id"
+	}
+	cond, args = f.where([]any{pub}, from, to, join != "")
+	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(t.net_reporting), 0) FROM sales t`+join+`
+		WHERE t.has_order = FALSE AND `+cond, args...).Scan(&m.OrderlessNet)
+	if err != nil {
+		return m, fmt.Errorf("store: totals without orders: %w", err)
 	}
 	return m, nil
 }

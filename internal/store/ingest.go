@@ -188,6 +188,11 @@ type SaleRow struct {
 	Region          string
 	Channel         string
 	UpdatedAt       time.Time // the source's updated_at of the order; zero when unknown
+	// NoOrder marks a line that is a total without orders (a platform's
+	// sales by day and product, such as Amazon Vendor Central's): it
+	// counts in revenue and units, never as an order, and average order
+	// value leaves it out. Its OrderID is a synthetic key of the total.
+	NoOrder bool
 }
 
 // AssetRow is one asset of a game IP.
@@ -893,6 +898,7 @@ type saleRecord struct {
 	refundedAt                     time.Time     // zero: none or unknown
 	refundDay                      phantomos.Day // "": none or unknown
 	orderUpdatedAt                 time.Time     // zero: unknown
+	hasOrder                       bool
 	orderName                      string
 	line                           int64
 }
@@ -902,7 +908,7 @@ var importSaleColumns = []string{
 	"order_date", "day", "quantity", "gross", "discount", "refunded", "net", "currency",
 	"net_reporting", "gross_reporting", "discount_reporting", "refunded_reporting",
 	"country", "region", "channel", "shipping", "tax", "tip", "charges_refunded", "fx_rate",
-	"refunded_at", "refund_day", "order_updated_at", "created_at", "updated_at",
+	"refunded_at", "refund_day", "order_updated_at", "has_order", "created_at", "updated_at",
 }
 
 func (w *ImportWriter) saleValues(x *saleRecord) []any {
@@ -928,7 +934,7 @@ func (w *ImportWriter) saleValues(x *saleRecord) []any {
 		x.orderDate, day, x.quantity, x.gross, x.discount, x.refunded, x.net, x.currency,
 		x.netR, x.grossR, x.discountR, x.refR,
 		x.country, x.region, x.channel, x.shipping, x.tax, x.tip, x.chargesRef, x.fxRate,
-		refundedAt, refundDay, orderUpdatedAt, w.now, w.now,
+		refundedAt, refundDay, orderUpdatedAt, x.hasOrder, w.now, w.now,
 	}
 }
 
@@ -939,7 +945,7 @@ var saleUpsertTail = func() string {
 	mutable := []string{
 		"product_id", "order_date", "day", "quantity", "gross", "discount", "refunded", "net", "currency",
 		"net_reporting", "gross_reporting", "discount_reporting", "refunded_reporting",
-		"country", "region", "channel", "shipping", "tax", "tip", "charges_refunded", "fx_rate",
+		"country", "region", "channel", "shipping", "tax", "tip", "charges_refunded", "fx_rate", "has_order",
 	}
 	var set, diff []string
 	for _, c := range mutable {
@@ -1049,7 +1055,7 @@ func (w *ImportWriter) convert(r *SaleRow) (saleRecord, bool) {
 		orderDate: r.OrderDate.UTC().Truncate(time.Microsecond), day: day, quantity: r.Quantity,
 		gross: r.Gross, discount: r.Discount, refunded: r.Refunded, net: r.Gross - r.Discount - r.Refunded,
 		currency: r.Currency, country: r.Country, region: r.Region, channel: r.Channel,
-		shipping: r.Shipping, tax: r.Tax, tip: r.Tip, chargesRef: r.ChargesRefunded, fxRate: rate,
+		shipping: r.Shipping, tax: r.Tax, tip: r.Tip, chargesRef: r.ChargesRefunded, fxRate: rate, hasOrder: !r.NoOrder,
 	}
 	// Each amount is converted once and net derived, so that reporting
 	// amounts reconcile exactly: net = gross - discount - refunded.
@@ -1668,7 +1674,7 @@ func (s *Store) CheckRollups(ctx context.Context, pub phantomos.PublisherID) err
 				FROM ` + booked + ` AS b WHERE publisher_id = $1 GROUP BY day, product_id, country, channel, connector_id`},
 		{"orders_daily",
 			`SELECT day, country, channel, connector_id, orders FROM orders_daily WHERE publisher_id = $1`,
-			`SELECT day, country, channel, connector_id, COUNT(DISTINCT external_order_id) FROM sales WHERE publisher_id = $1
+			`SELECT day, country, channel, connector_id, COUNT(DISTINCT external_order_id) FROM sales WHERE publisher_id = $1 AND has_order
 				GROUP BY day, country, channel, connector_id`},
 		{"product_daily",
 			`SELECT day, product_id, orders, ` + amounts + ` FROM product_daily WHERE publisher_id = $1`,

@@ -219,11 +219,12 @@ func refreshRollups(ctx context.Context, tx execer, d Dialect, pub phantomos.Pub
 		`DELETE FROM sales_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
 		// Distinct orders by grouping twice (per order, then per key): two
 		// hash aggregations instead of a sort per group for COUNT(DISTINCT).
+		// Totals without orders (has_order false) add no order.
 		`INSERT INTO sales_daily (publisher_id, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
 		 SELECT publisher_id, day, product_id, country, channel, connector_id,
-		        COUNT(*), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n)
+		        SUM(ho), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n)
 		 FROM (SELECT publisher_id, day, product_id, country, channel, connector_id, external_order_id,
-		              SUM(quantity) AS q, SUM(gross_reporting) AS g, SUM(discount_reporting) AS d,
+		              MAX(CASE WHEN has_order THEN 1 ELSE 0 END) AS ho, SUM(quantity) AS q, SUM(gross_reporting) AS g, SUM(discount_reporting) AS d,
 		              SUM(refunded_reporting) AS r, SUM(net_reporting) AS n
 		       FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3
 		       GROUP BY publisher_id, day, product_id, country, channel, connector_id, external_order_id) o
@@ -232,7 +233,7 @@ func refreshRollups(ctx context.Context, tx execer, d Dialect, pub phantomos.Pub
 		`INSERT INTO orders_daily (publisher_id, day, country, channel, connector_id, orders)
 		 SELECT publisher_id, day, country, channel, connector_id, COUNT(*)
 		 FROM (SELECT DISTINCT publisher_id, day, country, channel, connector_id, external_order_id
-		       FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3) o
+		       FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3 AND has_order) o
 		 GROUP BY publisher_id, day, country, channel, connector_id`,
 		// An order has one country, channel and connector, so the per-product
 		// distinct counts of sales_daily add up to distinct orders per product.
@@ -243,9 +244,9 @@ func refreshRollups(ctx context.Context, tx execer, d Dialect, pub phantomos.Pub
 		 GROUP BY publisher_id, day, product_id`,
 		`DELETE FROM geo_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
 		`INSERT INTO geo_daily (publisher_id, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT s.publisher_id, s.day, s.country, s.channel, s.connector_id, MAX(o.orders), SUM(s.units), SUM(s.gross),
+		 SELECT s.publisher_id, s.day, s.country, s.channel, s.connector_id, COALESCE(MAX(o.orders), 0), SUM(s.units), SUM(s.gross),
 		        SUM(s.discount), SUM(s.refunded), SUM(s.net)
-		 FROM sales_daily s JOIN orders_daily o ON o.publisher_id = s.publisher_id AND o.day = s.day
+		 FROM sales_daily s LEFT JOIN orders_daily o ON o.publisher_id = s.publisher_id AND o.day = s.day
 		      AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
 		 WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3
 		 GROUP BY s.publisher_id, s.day, s.country, s.channel, s.connector_id`,
@@ -314,7 +315,7 @@ const (
 		 SELECT publisher_id, day, product_id, country, channel, connector_id,
 		        SUM(o), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n)
 		 FROM (SELECT publisher_id, day, product_id, country, channel, connector_id,
-		              1 AS o, SUM(quantity) AS q, SUM(gross_reporting) AS g, SUM(discount_reporting) AS d,
+		              MAX(CASE WHEN has_order THEN 1 ELSE 0 END) AS o, SUM(quantity) AS q, SUM(gross_reporting) AS g, SUM(discount_reporting) AS d,
 		              SUM(CASE WHEN ` + refundMoved + ` THEN 0 ELSE refunded_reporting END) AS r,
 		              SUM(CASE WHEN ` + refundMoved + ` THEN net_reporting + refunded_reporting ELSE net_reporting END) AS n
 		       FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3
@@ -326,8 +327,9 @@ const (
 		       GROUP BY publisher_id, refund_day, product_id, country, channel, connector_id) o
 		 GROUP BY publisher_id, day, product_id, country, channel, connector_id`
 
-	// A day may now hold refunds of a country, channel and connector without
-	// any order of them: no orders_daily row, hence the outer join.
+	// A day may now hold refunds (or totals without orders) of a country,
+	// channel and connector without any order of them: no orders_daily row,
+	// hence the outer join.
 	refundDateGeoDaily = `INSERT INTO geo_daily (publisher_id, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
 		 SELECT s.publisher_id, s.day, s.country, s.channel, s.connector_id, COALESCE(MAX(o.orders), 0), SUM(s.units), SUM(s.gross),
 		        SUM(s.discount), SUM(s.refunded), SUM(s.net)
@@ -343,12 +345,16 @@ const (
 // has a day of its own split in two, the refund becoming a row of no order
 // (external_order_id NULL), no units and negative net on refund_day.
 func bookedSales(refundDate bool) string {
-	const cols = `publisher_id, day, product_id, country, channel, connector_id, external_order_id, quantity,
+	// external_order_id is NULL on lines without orders, so that distinct
+	// counts of it count orders only.
+	const cols = `publisher_id, day, product_id, country, channel, connector_id,
+		CASE WHEN has_order THEN external_order_id END AS external_order_id, quantity,
 		gross_reporting, discount_reporting, refunded_reporting, net_reporting`
 	if !refundDate {
 		return `(SELECT ` + cols + ` FROM sales)`
 	}
-	return `(SELECT publisher_id, day, product_id, country, channel, connector_id, external_order_id, quantity,
+	return `(SELECT publisher_id, day, product_id, country, channel, connector_id,
+			CASE WHEN has_order THEN external_order_id END AS external_order_id, quantity,
 			gross_reporting, discount_reporting,
 			CASE WHEN ` + refundMoved + ` THEN 0 ELSE refunded_reporting END AS refunded_reporting,
 			CASE WHEN ` + refundMoved + ` THEN net_reporting + refunded_reporting ELSE net_reporting END AS net_reporting

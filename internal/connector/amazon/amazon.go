@@ -64,6 +64,9 @@ type Credentials struct {
 	// AuthorizedAt is when the seller authorized the app: authorizations
 	// expire after a year.
 	AuthorizedAt time.Time `json:"authorized_at,omitzero"`
+	// Kind is KindVendor for a Vendor Central account, "" for Seller
+	// Central.
+	Kind string `json:"kind,omitempty"`
 }
 
 // Validate checks that c can be used.

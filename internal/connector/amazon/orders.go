@@ -39,6 +39,11 @@ const (
 	phaseRefunds = "refunds" // refund transactions, window by window
 )
 
+// A pass writes no order changed after its Until: the engine makes the
+// latest update written the watermark, and one beyond Until would let the
+// next pass skip orders changed in between. Such orders are read by the
+// next pass instead.
+
 // pageToken is where an orders pass stands; the engine stores it as the
 // page token, so it survives a restart.
 type pageToken struct {
@@ -213,8 +218,8 @@ func (c *Client) ordersPage(ctx context.Context, t *pageToken) ([]connector.Orde
 		if err != nil {
 			return nil, err
 		}
-		if o == nil {
-			continue
+		if o == nil || o.UpdatedAt.After(t.Until) {
+			continue // pending, or changed after the pass began: the next pass reads it
 		}
 		// An order placed before the refunds this pass reads, updated
 		// now (a return, a late change), may have older refunds: they

@@ -101,7 +101,7 @@ func (c *Client) refundsPage(ctx context.Context, t *pageToken) ([]connector.Ord
 		if err != nil {
 			return nil, err
 		}
-		if o != nil {
+		if o != nil && !o.UpdatedAt.After(t.Until) {
 			out = append(out, *o)
 		}
 	}

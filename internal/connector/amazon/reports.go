@@ -103,7 +103,12 @@ func (c *Client) reportPage(ctx context.Context, t *pageToken) ([]connector.Orde
 	}
 	from := min(t.Offset, len(doc.orders))
 	to := min(from+reportChunk, len(doc.orders))
-	out := doc.orders[from:to]
+	var out []connector.Order
+	for _, o := range doc.orders[from:to] {
+		if !o.UpdatedAt.After(t.Until) {
+			out = append(out, o)
+		}
+	}
 	t.Offset = to
 	if to == len(doc.orders) {
 		c.nextWindow(t)

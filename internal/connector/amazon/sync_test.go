@@ -418,3 +418,40 @@ func TestRevoked(t *testing.T) {
 		}
 	})
 }
+
+// TestChangedDuringPass: an order changed while a pass runs (after its
+// end) is not written by it, so the watermark never passes the pass's end;
+// the next sync reads the change.
+func TestChangedDuringPass(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		h := newHarness(t, s, amazontest.Options{})
+		seed(h.srv, 30, rand.New(rand.NewPCG(9, 10)))
+		h.srv.Advance(time.Hour)
+		until := h.srv.Now().Add(-3 * time.Minute)
+		// The shipped order updated last is on the pass's last page.
+		var last string
+		var lastAt time.Time
+		for _, o := range h.srv.Orders() {
+			if o.Status == "SHIPPED" && o.Updated.After(lastAt) {
+				last, lastAt = o.ID, o.Updated
+			}
+		}
+		changed := false
+		res := h.sync(t, h.client(t, func(c *amazon.Config) { c.PagedBackfill = true }), connector.SyncOptions{Progress: func(p connector.Progress) {
+			if p.Stream == connector.StreamOrders && !changed {
+				changed = true
+				h.srv.Advance(time.Hour)
+				h.srv.Update(last, func(o *amazontest.Order) { o.Items[0].Qty++ })
+			}
+		}})
+		if !changed {
+			t.Fatal("nothing changed during the pass")
+		}
+		if w := res.Checkpoint.Orders.Synced; w.After(until) {
+			t.Errorf("watermark %v is after the pass's end %v", w, until)
+		}
+		h.srv.Advance(10 * time.Minute)
+		h.sync(t, h.client(t, nil), connector.SyncOptions{})
+		h.check(t, "after the next sync")
+	})
+}

@@ -5,6 +5,7 @@
 package platforms
 
 import (
+	"github.com/phantomos/phantomos/internal/connector/amazon"
 	"github.com/phantomos/phantomos/internal/connector/bigcommerce"
 	"github.com/phantomos/phantomos/internal/connector/platform"
 	"github.com/phantomos/phantomos/internal/connector/shopify"
@@ -15,7 +16,7 @@ import (
 // without New are not live yet: their card says "coming soon".
 var all = []platform.Registration{
 	shopify.Registration,
-	{Type: "amazon", Name: "Amazon", Blurb: "Seller Central orders through the Selling Partner API. Until then, import its order reports from Products."},
+	amazon.Registration,
 	woocommerce.Registration,
 	bigcommerce.Registration,
 }
