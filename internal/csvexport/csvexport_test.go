@@ -60,6 +60,12 @@ func TestWriter(t *testing.T) {
 // its own encoding/csv writer: every CSV the product writes must neutralise
 // formulas, so every one goes through Writer.
 func TestEveryCSVWriterIsThisOne(t *testing.T) {
+	// Writers whose CSV never leaves the process, so formula
+	// neutralising would only corrupt values (a leading "-" of an amount).
+	internal := map[string]string{
+		"internal/web/pull.go": "turns a pulled JSON file into CSV for the importer",
+	}
+	used := map[string]bool{}
 	root := filepath.Join("..", "..")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -75,6 +81,11 @@ func TestEveryCSVWriterIsThisOne(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		rel := filepath.ToSlash(strings.TrimPrefix(path, root+string(filepath.Separator)))
+		if _, ok := internal[rel]; ok {
+			used[rel] = true
+			return nil
+		}
 		if bytes.Contains(b, []byte("csv.NewWriter(")) {
 			t.Errorf("%s makes its own csv.Writer: use csvexport.NewWriter", path)
 		}
@@ -82,5 +93,10 @@ func TestEveryCSVWriterIsThisOne(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for f := range internal {
+		if !used[f] {
+			t.Errorf("%s is allowed its own csv.Writer but no longer exists: drop it from the list", f)
+		}
 	}
 }
