@@ -111,7 +111,7 @@ func TestRefundBooking(t *testing.T) {
 		}
 		refundDate := [2]monthFigures{
 			{Net: 10000 + 3000 + 1500 + 2000, Refunded: 500, Gross: 17000, Units: 5, Orders: 4},
-			{Net: 4000 - 4000 - 3000, Refunded: 1000 + 4000 + 3000, Gross: 5000, Units: 1, Orders: 1},
+			{Net: 4000 - 3000 - 4000, Refunded: 1000 + 4000 + 3000, Gross: 5000, Units: 1, Orders: 1},
 		}
 		if orderDate[0].Net+orderDate[1].Net != refundDate[0].Net+refundDate[1].Net {
 			t.Fatal("the test's figures do not add up")
