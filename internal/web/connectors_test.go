@@ -193,7 +193,7 @@ func TestConnectShopifyAndSync(t *testing.T) {
 
 		// The wizard: platforms, then the token form (no app configured).
 		_, page := h.send(http.MethodGet, "/connectors/new", nil, nil)
-		for _, want := range []string{`href="/connectors/new/shopify"`, "Amazon", "WooCommerce", "BigCommerce", "Custom API", "coming soon"} {
+		for _, want := range []string{`href="/connectors/new/shopify"`, "Amazon", "WooCommerce", "BigCommerce", `href="/connectors/new/pull"`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("platform step lacks %q", want)
 			}

@@ -57,7 +57,7 @@ type platformCard struct {
 }
 
 // platformCards are the registered platforms, in the registration list's
-// order (those not configured here say "coming soon"), and the custom API.
+// order (those not configured here say "coming soon"), and custom sources.
 func (s *Server) platformCards() []platformCard {
 	var out []platformCard
 	for _, reg := range s.platforms.Registrations() {
@@ -67,7 +67,9 @@ func (s *Server) platformCards() []platformCard {
 		}
 		out = append(out, c)
 	}
-	return append(out, platformCard{phantomos.ConnectorCustom, "Custom API", "Push products and sales from your own systems. Until then, use the import API.", ""})
+	return append(out, platformCard{phantomos.ConnectorCustom, "Custom source",
+		"Your own systems: pull a CSV or JSON file on a schedule, or push orders through the API with an ingest key.",
+		"/connectors/new/pull"})
 }
 
 type wizardPage struct {
