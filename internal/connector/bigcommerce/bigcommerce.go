@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -326,60 +325,6 @@ func snippet(b []byte) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
-}
-
-// minor converts a decimal amount as BigCommerce writes it ("35.6300",
-// "-3.5", 12.5 as a JSON number) to minor units of currency, exactly (no
-// floating point). Digits beyond the currency's minor unit (BigCommerce
-// keeps four) round half away from zero.
-func minor(amount, currency string) (int64, error) {
-	s := strings.TrimSpace(amount)
-	if s == "" {
-		return 0, nil
-	}
-	neg := false
-	switch s[0] {
-	case '-':
-		neg, s = true, s[1:]
-	case '+':
-		s = s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" && frac == "" || !digits(whole) || !digits(frac) {
-		return 0, fmt.Errorf("bigcommerce: amount %q is not a decimal number", amount)
-	}
-	d := phantomos.MinorDigits(currency)
-	roundUp := false
-	if len(frac) > d {
-		roundUp = frac[d] >= '5'
-		frac = frac[:d]
-	}
-	frac += strings.Repeat("0", d-len(frac))
-	var v int64
-	tooLarge := fmt.Errorf("bigcommerce: amount %q is too large", amount)
-	for _, r := range whole + frac {
-		digit := int64(r - '0')
-		if v > (math.MaxInt64/1000-digit)/10 { // leaves room for sums
-			return 0, tooLarge
-		}
-		v = v*10 + digit
-	}
-	if roundUp {
-		v++
-	}
-	if neg {
-		v = -v
-	}
-	return v, nil
-}
-
-func digits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // rfc2822 is how V2 writes dates: "Tue, 20 Nov 2012 00:00:00 +0000".

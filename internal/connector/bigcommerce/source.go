@@ -217,7 +217,7 @@ func (p *v3Product) connector(cur string) (connector.Product, error) {
 			out.ImageURL = im.URLStandard
 		}
 	}
-	base, err := minor(p.Price.String(), cur)
+	base, err := connector.Minor(p.Price.String(), cur)
 	if err != nil {
 		return out, err
 	}
@@ -225,7 +225,7 @@ func (p *v3Product) connector(cur string) (connector.Product, error) {
 	for i, v := range p.Variants {
 		price := base
 		if v.Price != nil && v.Price.String() != "" {
-			if price, err = minor(v.Price.String(), cur); err != nil {
+			if price, err = connector.Minor(v.Price.String(), cur); err != nil {
 				return out, err
 			}
 		}
@@ -561,7 +561,7 @@ func mapOrder(o *v2Order, products []v2OrderProduct, refunds []v3Refund, storeCu
 		at := modified
 		out.CancelledAt = &at
 	}
-	m := func(n json.Number) (int64, error) { return minor(n.String(), cur) }
+	m := func(n json.Number) (int64, error) { return connector.Minor(n.String(), cur) }
 	byID := map[string]int{}
 	var grossSum int64
 	for _, p := range products {

@@ -350,11 +350,11 @@ func mapProduct(p *gqlProduct) (connector.Product, error) {
 		out.ImageURL = p.FeaturedMedia.Preview.Image.URL
 	}
 	var err error
-	if out.Price, err = minor(p.PriceRangeV2.MinVariantPrice.Amount, cur); err != nil {
+	if out.Price, err = connector.Minor(p.PriceRangeV2.MinVariantPrice.Amount, cur); err != nil {
 		return out, productError(p, err)
 	}
 	for _, v := range p.Variants.Nodes {
-		price, err := minor(v.Price, cur)
+		price, err := connector.Minor(v.Price, cur)
 		if err != nil {
 			return out, productError(p, err)
 		}
@@ -476,8 +476,10 @@ func mapOrder(o *gqlOrder) (connector.Order, error) {
 			break
 		}
 	}
-	shop := func(b moneyBag) (int64, error) { return minor(b.ShopMoney.Amount, o.CurrencyCode) }
-	pres := func(b moneyBag) (int64, error) { return minor(b.PresentmentMoney.Amount, o.PresentmentCurrencyCode) }
+	shop := func(b moneyBag) (int64, error) { return connector.Minor(b.ShopMoney.Amount, o.CurrencyCode) }
+	pres := func(b moneyBag) (int64, error) {
+		return connector.Minor(b.PresentmentMoney.Amount, o.PresentmentCurrencyCode)
+	}
 	// Refunded subtotals per line, in both currencies, and when the last
 	// refund of the line was made: a line refunded in several steps books
 	// its whole refund on that day. In shops whose prices include tax the

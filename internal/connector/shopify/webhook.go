@@ -345,7 +345,7 @@ func (p *restProduct) connector(currency string) (connector.Product, error) {
 		out.ImageURL = p.Image.Src
 	}
 	for i, v := range p.Variants {
-		price, err := minor(v.Price, currency)
+		price, err := connector.Minor(v.Price, currency)
 		if err != nil {
 			return out, err
 		}

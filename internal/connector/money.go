@@ -1,4 +1,4 @@
-package shopify
+package connector
 
 import (
 	"fmt"
@@ -8,10 +8,13 @@ import (
 	"github.com/phantomos/phantomos"
 )
 
-// minor converts a decimal amount as Shopify writes it ("19.99", "-3.5",
-// "1200") to minor units of currency, exactly (no floating point). Digits
-// beyond the currency's minor unit round half away from zero.
-func minor(amount, currency string) (int64, error) {
+// Minor converts a decimal amount as platform APIs write it ("19.99",
+// "-3.5", "1200", BigCommerce's "35.6300") to minor units of currency,
+// exactly (no floating point). Digits beyond the currency's minor unit
+// round half away from zero; "" is zero. Unlike ingest.ParseAmount, which
+// refuses extra decimals in a person's file, an API's extra precision is
+// rounded.
+func Minor(amount, currency string) (int64, error) {
 	s := strings.TrimSpace(amount)
 	if s == "" {
 		return 0, nil
@@ -25,7 +28,7 @@ func minor(amount, currency string) (int64, error) {
 	}
 	whole, frac, _ := strings.Cut(s, ".")
 	if whole == "" && frac == "" || !digits(whole) || !digits(frac) {
-		return 0, fmt.Errorf("shopify: amount %q is not a decimal number", amount)
+		return 0, fmt.Errorf("amount %q is not a decimal number", amount)
 	}
 	d := phantomos.MinorDigits(currency)
 	roundUp := false
@@ -35,7 +38,7 @@ func minor(amount, currency string) (int64, error) {
 	}
 	frac += strings.Repeat("0", d-len(frac))
 	var v int64
-	tooLarge := fmt.Errorf("shopify: amount %q is too large", amount)
+	tooLarge := fmt.Errorf("amount %q is too large", amount)
 	for _, r := range whole + frac {
 		digit := int64(r - '0')
 		if v > (math.MaxInt64-digit)/10 {
