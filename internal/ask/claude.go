@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
-	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
+	"github.com/phantomos/phantomos/internal/llm"
 )
 
 // DefaultClaudeModel is the Claude model that reads questions when none is
@@ -72,30 +72,15 @@ type Claude struct {
 // NewClaude returns the Claude interpreter of cfg. It reads nothing from
 // the environment: the key and address are cfg's.
 func NewClaude(cfg ClaudeConfig) *Claude {
-	opts := []option.RequestOption{
-		option.WithoutEnvironmentDefaults(),
-		option.WithAPIKey(cfg.APIKey),
-	}
-	if cfg.BaseURL != "" {
-		opts = append(opts, option.WithBaseURL(cfg.BaseURL))
-	}
-	switch {
-	case cfg.MaxRetries < 0:
-		opts = append(opts, option.WithMaxRetries(0))
-	case cfg.MaxRetries > 0:
-		opts = append(opts, option.WithMaxRetries(cfg.MaxRetries))
-	default:
-		opts = append(opts, option.WithMaxRetries(1))
+	retries := cfg.MaxRetries
+	if retries == 0 {
+		retries = 1
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = claudeTimeout
 	}
-	opts = append(opts, option.WithRequestTimeout(timeout))
-	if cfg.HTTPClient != nil {
-		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
-	}
-	c := &Claude{client: anthropic.NewClient(opts...), model: cfg.Model, maxTokens: cfg.MaxTokens}
+	c := &Claude{client: llm.NewClient(cfg.APIKey, cfg.BaseURL, retries, timeout, cfg.HTTPClient), model: cfg.Model, maxTokens: cfg.MaxTokens}
 	if c.model == "" {
 		c.model = DefaultClaudeModel
 	}

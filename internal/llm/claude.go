@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -15,6 +16,28 @@ import (
 // model that answers a short structured request quickly.
 const DefaultModel = anthropic.ModelClaudeSonnet5_5
 
+// NewClient returns an Anthropic API client for key that reads nothing from
+// the environment: baseURL ("" for Anthropic's) replaces the address,
+// retries is how often a rate-limited, overloaded or failed request is
+// retried (negative: never), timeout bounds each attempt, and hc (nil for
+// the SDK's default) makes the requests. Every Claude caller builds its
+// client here.
+func NewClient(key, baseURL string, retries int, timeout time.Duration, hc *http.Client) anthropic.Client {
+	opts := []option.RequestOption{
+		option.WithoutEnvironmentDefaults(),
+		option.WithAPIKey(key),
+		option.WithMaxRetries(max(retries, 0)),
+		option.WithRequestTimeout(timeout),
+	}
+	if baseURL != "" {
+		opts = append(opts, option.WithBaseURL(baseURL))
+	}
+	if hc != nil {
+		opts = append(opts, option.WithHTTPClient(hc))
+	}
+	return anthropic.NewClient(opts...)
+}
+
 // Claude narrates with Anthropic's Messages API through the official SDK.
 type Claude struct {
 	client    anthropic.Client
@@ -25,30 +48,15 @@ type Claude struct {
 // NewClaude returns a Claude narrator for cfg (see Config for defaults). It
 // reads nothing from the environment: the key and address are cfg's.
 func NewClaude(cfg Config) *Claude {
-	opts := []option.RequestOption{
-		option.WithoutEnvironmentDefaults(),
-		option.WithAPIKey(cfg.APIKey),
-	}
-	if cfg.BaseURL != "" {
-		opts = append(opts, option.WithBaseURL(cfg.BaseURL))
-	}
-	switch {
-	case cfg.MaxRetries < 0:
-		opts = append(opts, option.WithMaxRetries(0))
-	case cfg.MaxRetries > 0:
-		opts = append(opts, option.WithMaxRetries(cfg.MaxRetries))
-	default:
-		opts = append(opts, option.WithMaxRetries(2))
+	retries := cfg.MaxRetries
+	if retries == 0 {
+		retries = 2
 	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	opts = append(opts, option.WithRequestTimeout(timeout))
-	if cfg.HTTPClient != nil {
-		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
-	}
-	c := &Claude{client: anthropic.NewClient(opts...), model: cfg.Model, maxTokens: cfg.MaxTokens}
+	c := &Claude{client: NewClient(cfg.APIKey, cfg.BaseURL, retries, timeout, cfg.HTTPClient), model: cfg.Model, maxTokens: cfg.MaxTokens}
 	if c.model == "" {
 		c.model = DefaultModel
 	}

@@ -98,10 +98,10 @@ import (
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
-	"github.com/anthropics/anthropic-sdk-go/v2/option"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/llm"
 	"github.com/phantomos/phantomos/internal/tagging"
 )
 
@@ -242,19 +242,7 @@ func New(cfg Config) (*Tagger, error) {
 		return nil, errors.New("claudetag: no API key")
 	}
 	cfg = cfg.withDefaults()
-	opts := []option.RequestOption{
-		option.WithoutEnvironmentDefaults(),
-		option.WithAPIKey(cfg.APIKey),
-		option.WithMaxRetries(cfg.MaxRetries),
-		option.WithRequestTimeout(cfg.RequestTimeout),
-	}
-	if cfg.BaseURL != "" {
-		opts = append(opts, option.WithBaseURL(cfg.BaseURL))
-	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
-	}
-	return &Tagger{client: anthropic.NewClient(opts...), cfg: cfg}, nil
+	return &Tagger{client: llm.NewClient(cfg.APIKey, cfg.BaseURL, cfg.MaxRetries, cfg.RequestTimeout, cfg.HTTPClient), cfg: cfg}, nil
 }
 
 // Model returns the Claude model the Tagger asks.
