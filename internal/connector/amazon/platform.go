@@ -69,16 +69,10 @@ type PlatformOptions struct {
 
 // Validate reports a bad override URL.
 func (o PlatformOptions) Validate() error {
-	for name, v := range map[string]string{EnvBaseURL: o.BaseURL, EnvTokenURL: o.TokenURL} {
-		if v == "" {
-			continue
-		}
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%s %q must be an absolute http or https URL", name, v)
-		}
+	if err := platform.CheckURLSetting(EnvBaseURL, o.BaseURL); err != nil {
+		return err
 	}
-	return nil
+	return platform.CheckURLSetting(EnvTokenURL, o.TokenURL)
 }
 
 type live struct{ opts PlatformOptions }

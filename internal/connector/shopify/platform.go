@@ -82,16 +82,10 @@ type Options struct {
 
 // Validate reports a half-configured app or a bad base URL.
 func (o Options) Validate() error {
-	if (o.ClientID == "") != (o.ClientSecret == "") {
-		return fmt.Errorf("%s and %s must be set together", EnvClientID, EnvClientSecret)
+	if err := platform.CheckAppPair(EnvClientID, o.ClientID, EnvClientSecret, o.ClientSecret); err != nil {
+		return err
 	}
-	if o.BaseURL != "" {
-		u, err := url.Parse(o.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%s %q must be an absolute http or https URL", EnvBaseURL, o.BaseURL)
-		}
-	}
-	return nil
+	return platform.CheckURLSetting(EnvBaseURL, o.BaseURL)
 }
 
 // live is the configured platform.
