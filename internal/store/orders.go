@@ -98,16 +98,21 @@ func (w *ImportWriter) dropDuplicateLines(ctx context.Context, valid []*SaleRow)
 	for len(fresh) > 0 {
 		part := fresh[:min(len(fresh), lookupChunk)]
 		fresh = fresh[len(part):]
-		args := make([]any, 0, 3*len(part)+1)
-		args = append(args, w.orders.batch)
+		args := make([]any, 0, 4*len(part))
 		var b strings.Builder
 		b.WriteString(`INSERT INTO ingest_keys (order_id, line_id, line, batch) VALUES `)
 		for j, i := range part {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $1)", 3*j+2, 3*j+3, 3*j+4)
-			args = append(args, w.records[i].orderID, w.records[i].lineID, w.records[i].line)
+			// Anonymous parameters on SQLite: the driver looks each
+			// numbered one up by a scan of them all, quadratic here.
+			if w.s.dialect == SQLite {
+				b.WriteString("(?, ?, ?, ?)")
+			} else {
+				fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", 4*j+1, 4*j+2, 4*j+3, 4*j+4)
+			}
+			args = append(args, w.records[i].orderID, w.records[i].lineID, w.records[i].line, w.orders.batch)
 		}
 		b.WriteString(` ON CONFLICT (order_id, line_id) DO NOTHING`)
 		res, err := w.tx.ExecContext(ctx, b.String(), args...)

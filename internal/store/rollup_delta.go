@@ -166,7 +166,7 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 		 GROUP BY s.day, s.country, s.channel, s.connector_id
 		 ON CONFLICT (publisher_id, day, country, channel, connector_id) DO UPDATE SET ` + add("geo_daily", amounts...),
 		`INSERT INTO product_weekly (publisher_id, week, product_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, ` + week + `, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY ` + week + `, product_id
+		 SELECT $1, ` + week + `, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY product_id, ` + week + `
 		 ON CONFLICT (publisher_id, product_id, week) DO UPDATE SET ` + add("product_weekly", amounts...),
 		`INSERT INTO product_monthly (publisher_id, month, product_id, orders, units, gross, discount, refunded, net)
 		 SELECT $1, ` + month + `, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY ` + month + `, product_id
