@@ -113,6 +113,9 @@ type Server struct {
 	*httptest.Server
 	Key, Secret string
 	Currency    string
+	// Delay slows every REST API answer by this much, as a far-away or
+	// busy site does (browser tests watch a sync's progress).
+	Delay time.Duration
 
 	mu          sync.Mutex
 	orders      map[int64]*Order
@@ -392,6 +395,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/wc-auth/v1/authorize") {
 		s.authorize(w, r)
 		return
+	}
+	if s.Delay > 0 && strings.HasPrefix(r.URL.Path, "/wp-json/wc/") {
+		select {
+		case <-time.After(s.Delay):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	q := r.URL.Query()
 	q.Del("_nocache")
