@@ -232,5 +232,67 @@ func seedWoo(fake *wootest.Server, n int) {
 	}
 }
 
-var _ = bigcommerce.Type
-var _ = bctest.New
+// TestBrowserConnectBigCommerce: an owner connects the fake BigCommerce
+// store through the wizard in a real browser with a store-level API
+// account: a wrong token is refused with the reason, the right one
+// connects, the connection test shows the store, the first sync's counts
+// move on the page while it runs (the store's request quota is small, so
+// the sync waits out 429s as BigCommerce asks), and it ends with the
+// fake's exact lines on the page and net revenue on the Overview; deleted
+// orders are not counted.
+func TestBrowserConnectBigCommerce(t *testing.T) {
+	fake := bctest.New(t, bctest.Options{TaxRate: 10, Quota: 12, Window: time.Second})
+	now := time.Now().UTC().Truncate(time.Second)
+	var wantLines int
+	var wantNet int64
+	for i := range 60 {
+		o := bctest.Order{Created: now.Add(-time.Duration(i*53) * time.Hour), Country: []string{"US", "CA", "GB"}[i%3], Shipping: 500, Deleted: i%20 == 7,
+			Lines: []bctest.Line{
+				{ProductID: 9, VariantID: 90 + int64(i%2), Name: "Nova Hoodie", SKU: "NOVA-1", Quantity: int64(1 + i%2), Price: 4000, Discount: int64(i%3) * 100},
+				{ProductID: 10, Name: "Void King Mug", SKU: "MUG-1", Quantity: 1, Price: 1650}}}
+		o = fake.AddOrder(o)
+		if o.Deleted {
+			continue
+		}
+		for _, l := range o.Lines {
+			wantLines++
+			wantNet += l.Price*l.Quantity - l.Discount
+		}
+		fake.Advance(time.Minute)
+	}
+	fake.AddProduct(bctest.Product{ID: 9, Name: "Nova Hoodie", SKU: "NOVA-1", Price: 4000})
+	fake.AddProduct(bctest.Product{ID: 10, Name: "Void King Mug", SKU: "MUG-1", Price: 1650})
+
+	w := newWizard(t, "bigcommerce", map[string]string{bigcommerce.EnvBaseURL: fake.URL})
+	w.open("bigcommerce", "BigCommerce", "#connect-token")
+	api := "https://api.bigcommerce.com/stores/" + fake.StoreHash() + "/v3/"
+	account := func(token string) {
+		w.t.Helper()
+		w.step("paste the API account",
+			chromedp.SetValue(chromedp.CSS(`#api-account input[name="store_hash"]`), api),
+			chromedp.SetValue(chromedp.CSS(`#api-account input[name="token"]`), token),
+			chromedp.Click(chromedp.ID("connect-token")),
+		)
+	}
+	account("0123456789abcdefWRONG")
+	w.step("a wrong token refused", chromedp.WaitVisible(chromedp.ID("connect-error")))
+	if got := w.text("#connect-error"); !strings.Contains(got, "BigCommerce") {
+		t.Errorf("a wrong token: %q", got)
+	}
+	w.shot("2-refused-1440")
+	account(fake.IssueToken("store_v2_orders_read_only store_v2_products_read_only store_v2_information_read_only"))
+	seen := w.watchSync()
+	if got := w.text("#shop-name"); got != "Phantom Merch" {
+		t.Errorf("connection test shows store %q", got)
+	}
+	if got := w.text("#shop-currency"); got != "USD" {
+		t.Errorf("connection test shows currency %q", got)
+	}
+	if got := w.text("#sync-done"); !strings.Contains(got, strconv.Itoa(wantLines)+" order lines") {
+		t.Errorf("done: %q, want %d order lines (counts shown while running: %v)", got, wantLines, seen)
+	}
+	if fake.Throttled() == 0 {
+		t.Errorf("the store's quota never answered 429: the sync did not meet its rate limit")
+	}
+	w.finish("BigCommerce", wantNet)
+}
