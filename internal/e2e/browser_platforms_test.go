@@ -160,11 +160,13 @@ func (w *wizard) finish(name string, wantNet int64) {
 }
 
 // TestBrowserConnectWooCommerce: an owner connects the fake WooCommerce
-// store through the wizard in a real browser by pasting a REST API key: a
-// plain-http address is refused with the reason, the store's key
-// connects, the connection test shows the store, the first sync's counts
-// move on the page while it runs, and it ends with the fake's exact
-// lines on the page and net revenue on the Overview.
+// store through the wizard in a real browser with "Connect with
+// WooCommerce": a plain-http address is refused with the reason; the
+// store's address leads to the store's grant page, whose Approve makes
+// the store post a new key to PhantomOS and brings the browser back; the
+// connection test shows the store, the first sync's counts move on the
+// page while it runs, and it ends with the fake's exact lines on the page
+// and net revenue on the Overview.
 func TestBrowserConnectWooCommerce(t *testing.T) {
 	fake := wootest.New()
 	defer fake.Close()
@@ -175,24 +177,31 @@ func TestBrowserConnectWooCommerce(t *testing.T) {
 	want := fake.Totals()
 
 	w := newWizard(t, "woocommerce", nil)
-	w.open("woocommerce", "WooCommerce", "#connect-keys")
-	keys := func(addr, key, secret string) {
+	w.open("woocommerce", "WooCommerce", "#connect-woo")
+	start := func(addr string) {
 		w.t.Helper()
-		w.step("paste the key",
-			chromedp.SetValue(chromedp.CSS(`#keys input[name="url"]`), addr),
-			chromedp.SetValue(chromedp.CSS(`#keys input[name="consumer_key"]`), key),
-			chromedp.SetValue(chromedp.CSS(`#keys input[name="consumer_secret"]`), secret),
-			chromedp.Click(chromedp.ID("connect-keys")),
+		w.step("connect with WooCommerce",
+			chromedp.SetValue(chromedp.CSS(`#authorize input[name="url"]`), addr),
+			chromedp.Click(chromedp.ID("connect-woo")),
 		)
 	}
-	keys("http://shop.example.com", fake.Key, fake.Secret)
+	start("http://shop.example.com")
 	w.step("plain http refused", chromedp.WaitVisible(chromedp.ID("connect-error")))
 	if got := w.text("#connect-error"); !strings.Contains(got, "plain http") {
 		t.Errorf("a plain-http store: %q", got)
 	}
 	w.shot("2-refused-1440")
-	keys(fake.URL, fake.Key, fake.Secret)
+	start(fake.URL)
+	w.step("the store's grant page", chromedp.WaitVisible(chromedp.ID("wc-auth-approve")))
+	if got := w.text("body"); !strings.Contains(got, "PhantomOS would like to connect to your store") {
+		t.Errorf("grant page: %q", got)
+	}
+	w.shot("2-grant-1440")
+	w.step("approve", chromedp.Click(chromedp.ID("wc-auth-approve")))
 	seen := w.watchSync()
+	if fake.Keys() != 1 {
+		t.Errorf("the store made %d keys, want 1", fake.Keys())
+	}
 	if got := w.text("#shop-name"); got != "Nova Merch" {
 		t.Errorf("connection test shows store %q", got)
 	}
