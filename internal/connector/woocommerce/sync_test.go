@@ -18,6 +18,7 @@ import (
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/woocommerce"
 	"github.com/phantomos/phantomos/internal/connector/woocommerce/wootest"
+	"github.com/phantomos/phantomos/internal/ingest"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
@@ -343,22 +344,36 @@ func TestRefundDay(t *testing.T) {
 	})
 }
 
-// TestFileThenSyncCountsOnce: an order written from a file (keyed by the
-// WooCommerce order id) and then synced is one order, as the sync wrote it.
+// TestFileThenSyncCountsOnce: the store's order history imported from
+// its orders export (the Customer / Order / Coupon Export extension's
+// "Default - One Row per Item" file, detected from its header) into the
+// store's connector, then synced: both key an order and its lines by
+// WooCommerce's own ids, so every order counts once, with the fake's
+// totals after the file, after the sync, and after the file again (which
+// changes nothing a sync wrote). Orders that are not sales bring nothing
+// in either path. On both engines.
 func TestFileThenSyncCountsOnce(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		h := newHarness(t, s, phantomos.RefundOnOrderDate)
-		h.srv.AddOrder(wootest.Order{ID: 4242, Status: "completed", Created: day0, Paid: day0,
-			Lines: []wootest.Line{{ID: 1, ProductID: 12, SKU: "MUG", Name: "Mug", Quantity: 2, Subtotal: 3000, Total: 3000}}})
-		spec := store.ImportSpec{Kind: store.ImportSales, Format: "generic", ConnectorID: h.target.ConnectorID, Source: "file"}
-		if _, err := s.Import(context.Background(), h.target.Publisher, spec, func(w *store.ImportWriter) error {
-			return w.WriteSales(context.Background(), []store.SaleRow{{Line: 1, OrderID: "4242", LineID: "MUG", SKU: "MUG", Name: "Mug",
-				OrderDate: day0, Quantity: 2, UnitPrice: 1500, Gross: 3000, Currency: "USD"}})
-		}); err != nil {
-			t.Fatal(err)
+		seed(h.srv, 30)
+		ctx := context.Background()
+		file := h.srv.ExportCSV()
+		res, err := ingest.Import(ctx, s, h.target.Publisher, ingest.KindSales, ingest.FormatAuto, strings.NewReader(file), ingest.Options{Source: h.target.ConnectorID})
+		if err != nil || res.Format != ingest.FormatWooCommerce || res.Failed != 0 || res.Inserted == 0 {
+			t.Fatalf("export file: %+v, %v", res, err)
 		}
+		h.checkTotals(t, "after the file")
 		h.sync(t, connector.SyncOptions{})
 		h.checkTotals(t, "file then sync")
+		var lines int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM sales WHERE publisher_id = $1`, h.target.Publisher).Scan(&lines); err != nil || lines != h.srv.Totals().Lines {
+			t.Errorf("%d sale lines in all (%v), want the fake's %d: the file's and the sync's are not one", lines, err, h.srv.Totals().Lines)
+		}
+		res, err = ingest.Import(ctx, s, h.target.Publisher, ingest.KindSales, ingest.FormatAuto, strings.NewReader(file), ingest.Options{Source: h.target.ConnectorID})
+		if err != nil || res.Inserted+res.Updated+res.Deleted != 0 {
+			t.Errorf("the file again after the sync: %+v, %v", res, err)
+		}
+		h.checkTotals(t, "the file again")
 	})
 }
 
