@@ -317,6 +317,47 @@ func TestHTMLPageMessage(t *testing.T) {
 	}
 }
 
+// TestPricesIncludeTax: WooCommerce keeps line subtotals and totals
+// without tax whether the store's prices include tax or not
+// (prices_include_tax says how they were entered), so an order of a
+// tax-inclusive store is stored like its twin of a tax-exclusive one:
+// gross and discount without tax, the tax apart. On both engines.
+func TestPricesIncludeTax(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		h := newHarness(t, s, phantomos.RefundOnOrderDate)
+		for i, incl := range []bool{false, true} {
+			id := int64(81 + i)
+			// 2 × 11.90 with 19% VAT included, 1.19 off: 20.00 + 3.80 tax
+			// before the discount, 19.00 + 3.61 after.
+			h.srv.AddOrder(wootest.Order{ID: id, Status: "completed", Created: day0, Paid: day0, PricesIncludeTax: incl,
+				Lines: []wootest.Line{{ID: id * 10, ProductID: 12, SKU: "MUG", Name: "Mug", Quantity: 2, Subtotal: 2000, Total: 1900, Tax: 361}}})
+		}
+		h.sync(t, connector.SyncOptions{})
+		h.checkTotals(t, "prices with and without tax")
+		rows, err := s.DB().Query(`SELECT external_order_id, gross, discount, net FROM sales WHERE publisher_id = $1 ORDER BY external_order_id`, h.target.Publisher)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		type line struct {
+			Order                string
+			Gross, Discount, Net int64
+		}
+		var got []line
+		for rows.Next() {
+			var l line
+			if err := rows.Scan(&l.Order, &l.Gross, &l.Discount, &l.Net); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, l)
+		}
+		want := []line{{"81", 2000, 100, 1900}, {"82", 2000, 100, 1900}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("lines (-want +got):\n%s", diff)
+		}
+	})
+}
+
 // TestRefundDay: with refunds booked on their own day, an order of March
 // refunded in April lowers April.
 func TestRefundDay(t *testing.T) {
