@@ -29,9 +29,10 @@ func (h platformHost) Vault() *connector.Vault {
 	return h.s.conn.vault
 }
 
-func (h platformHost) Logger() *slog.Logger        { return h.s.logger }
-func (h platformHost) Now() time.Time              { return h.s.now() }
-func (h platformHost) Nonces() platform.NonceStore { return h.s.store }
+func (h platformHost) Logger() *slog.Logger          { return h.s.logger }
+func (h platformHost) Now() time.Time                { return h.s.now() }
+func (h platformHost) Nonces() platform.NonceStore   { return h.s.store }
+func (h platformHost) Replays() platform.ReplayStore { return h.s.store }
 
 func (h platformHost) PublicURL(r *http.Request) string { return h.s.publicURL(r) }
 
