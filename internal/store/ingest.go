@@ -193,6 +193,11 @@ type SaleRow struct {
 	// counts in revenue and units, never as an order, and average order
 	// value leaves it out. Its OrderID is a synthetic key of the total.
 	NoOrder bool
+	// Removed says the row's order no longer counts (it was cancelled): its
+	// stored lines are removed as of UpdatedAt, as RemoveOrders does (a
+	// stored newer version stays), and the row itself is not written. Its
+	// amounts are ignored.
+	Removed bool
 }
 
 // AssetRow is one asset of a game IP.
@@ -980,14 +985,31 @@ func (w *ImportWriter) WriteSales(ctx context.Context, rows []SaleRow) error {
 	}
 	w.records = w.records[:0]
 	valid := make([]*SaleRow, 0, len(rows))
+	var removed []RemovedOrder
 	for i := range rows {
 		r := &rows[i]
+		if r.Removed {
+			if r.OrderID == "" {
+				w.Reject(RowError{Line: r.Line, Reason: "the sale has no order id"}, 1)
+				continue
+			}
+			removed = append(removed, RemovedOrder{ID: r.OrderID, UpdatedAt: r.UpdatedAt})
+			w.rep.Skipped++
+			continue
+		}
 		rec, ok := w.convert(r)
 		if !ok {
 			continue
 		}
 		w.records = append(w.records, rec)
 		valid = append(valid, r)
+	}
+	if len(removed) > 0 && !w.Stopped() {
+		n, err := w.RemoveOrders(ctx, removed)
+		w.rep.Deleted += n
+		if err != nil {
+			return fmt.Errorf("sales: %w", err)
+		}
 	}
 	var err error
 	if valid, err = w.dropDuplicateLines(ctx, valid); err != nil {
