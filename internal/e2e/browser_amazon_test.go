@@ -153,6 +153,11 @@ func TestBrowserConnectAmazon(t *testing.T) {
 	if got := text("#orderless-note"); !strings.Contains(got, "vendor sell-through") || !strings.Contains(got, fmt.Sprintf("%d.%02d", vendorNet/100%1000, vendorNet%100)) {
 		t.Errorf("orderless note %q (vendor revenue %d)", got, vendorNet)
 	}
+	// The vendor's ASIN that the seller sells too is the seller's product
+	// (by ASIN): its sell-through adds to "Nova Figure".
+	if body := text("main"); strings.Contains(body, "B0NOVA0001") || !strings.Contains(body, "B0VENDOR01") {
+		t.Errorf("top products should show the shared ASIN as the seller's product and the vendor-only one by its ASIN:\n%s", body)
+	}
 	shot("amazon-5-overview-1440")
 
 	step("connectors list", chromedp.Navigate(srv.URL+"/connectors"), chromedp.WaitVisible(chromedp.ID("connectors")))

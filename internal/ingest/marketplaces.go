@@ -165,6 +165,9 @@ func (p *amazonOrders) parse(t *table) (Sale, *RowError) {
 	}
 	r.Category = classify(r.Name)
 	r.LineID = p.lines.name(r.OrderID, cmpOr(r.SKU, r.ProductID))
+	// The ASIN names the product across Amazon accounts (a vendor's
+	// sell-through reports only ASINs).
+	r.SharedProductID = r.ProductID != ""
 	// A cancelled order sold nothing and is no order: it is removed (the
 	// Amazon connector removes the same order when the API says it was
 	// cancelled), so that it counts neither in revenue nor as an order.

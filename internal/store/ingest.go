@@ -193,6 +193,13 @@ type SaleRow struct {
 	// counts in revenue and units, never as an order, and average order
 	// value leaves it out. Its OrderID is a synthetic key of the total.
 	NoOrder bool
+	// SharedProductID says ProductID identifies the product across the
+	// platform's accounts (an Amazon ASIN): when this source has no
+	// product of that id, a product of another of the publisher's sources
+	// with that external id is the line's product, before SKU and name
+	// are tried. A vendor's sell-through (ASINs only) thus lands on the
+	// products the seller's orders brought.
+	SharedProductID bool
 	// Removed says the row's order no longer counts (it was cancelled): its
 	// stored lines are removed as of UpdatedAt, as RemoveOrders does (a
 	// stored newer version stays), and the row itself is not written. Its
@@ -1241,10 +1248,48 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 			return err
 		}
 	}
+	// 1b. By a shared external id among all the publisher's products.
+	var shared []string
+	for _, r := range missing {
+		if _, ok := byExt[saleExternalID(r)]; !ok && r.SharedProductID && r.ProductID != "" {
+			shared = append(shared, r.ProductID)
+		}
+	}
+	byShared := map[string]string{}
+	for i := 0; i < len(shared); i += lookupChunk {
+		part := shared[i:min(i+lookupChunk, len(shared))]
+		args := []any{w.pub}
+		for _, id := range part {
+			args = append(args, id)
+		}
+		q, err := w.tx.QueryContext(ctx, `SELECT external_id, id FROM products WHERE publisher_id = $1 AND external_id IN (`+inList(2, len(part))+`)
+			ORDER BY created_at, id`, args...)
+		if err != nil {
+			return err
+		}
+		for q.Next() {
+			var ext, id string
+			if err := q.Scan(&ext, &id); err != nil {
+				q.Close()
+				return err
+			}
+			if _, ok := byShared[ext]; !ok {
+				byShared[ext] = id
+			}
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return err
+		}
+	}
 	var skus, names []string
 	rest := missing[:0:0]
 	for _, r := range missing {
 		if id, ok := byExt[saleExternalID(r)]; ok {
+			w.products[saleProductKey(r)] = id
+			continue
+		}
+		if id, ok := byShared[r.ProductID]; ok && r.SharedProductID {
 			w.products[saleProductKey(r)] = id
 			continue
 		}

@@ -301,7 +301,7 @@ func convertOrder(a *apiOrder) (*connector.Order, error) {
 		if n := seen[key]; n > 1 {
 			id = key + "#" + strconv.Itoa(n)
 		}
-		l := connector.OrderLine{ExternalID: id, ProductExternalID: it.Product.ASIN, SKU: it.Product.SellerSKU,
+		l := connector.OrderLine{ExternalID: id, ProductExternalID: it.Product.ASIN, ProductShared: it.Product.ASIN != "", SKU: it.Product.SellerSKU,
 			Name: cmpOr(it.Product.Title, key), Quantity: it.QuantityOrdered}
 		if it.Proceeds != nil {
 			for _, b := range it.Proceeds.Breakdowns {

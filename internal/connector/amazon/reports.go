@@ -238,7 +238,7 @@ func parseReport(data []byte) ([]connector.Order, error) {
 			if o.Removed {
 				return nil
 			}
-			o.Lines = append(o.Lines, connector.OrderLine{ExternalID: s.LineID, ProductExternalID: s.ProductID, SKU: s.SKU, Name: s.Name,
+			o.Lines = append(o.Lines, connector.OrderLine{ExternalID: s.LineID, ProductExternalID: s.ProductID, ProductShared: s.SharedProductID, SKU: s.SKU, Name: s.Name,
 				Quantity: s.Quantity, UnitPrice: s.UnitPrice, Gross: s.Gross, Discount: s.Discount, Net: s.Gross - s.Discount,
 				Tax: s.Tax, Shipping: s.Shipping})
 			return nil
