@@ -7,8 +7,8 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
-	"github.com/phantomos/phantomos/internal/report"
 	"github.com/phantomos/phantomos/internal/chart"
+	"github.com/phantomos/phantomos/internal/report"
 )
 
 type assetsPage struct {

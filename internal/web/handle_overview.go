@@ -9,8 +9,8 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
-	"github.com/phantomos/phantomos/internal/report"
 	"github.com/phantomos/phantomos/internal/chart"
+	"github.com/phantomos/phantomos/internal/report"
 )
 
 // Change is the relative change of a figure against the comparison
