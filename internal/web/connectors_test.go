@@ -544,7 +544,7 @@ func TestRevokedTokenRecovery(t *testing.T) {
 			t.Errorf("connectors page does not offer to reconnect")
 		}
 		// The schedule leaves it alone.
-		h.srv.syncDue(ctx, h.a.pub.ID, time.Now().Add(24*time.Hour))
+		h.srv.work.SyncDue(ctx, h.a.pub.ID, time.Now().Add(24*time.Hour))
 		if runs, _ := s.SyncRuns(ctx, h.a.pub.ID, id, 10); len(runs) != 2 {
 			t.Errorf("the schedule synced a connector in error")
 		}
@@ -652,7 +652,7 @@ func TestConnectorsAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, src, err := h.srv.openSource(context.Background(), conn)
+		_, src, err := h.srv.work.OpenSource(context.Background(), conn)
 		if err != nil {
 			t.Fatal(err)
 		}

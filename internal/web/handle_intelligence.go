@@ -14,43 +14,10 @@ import (
 	"github.com/phantomos/phantomos/internal/insights"
 	"github.com/phantomos/phantomos/internal/llm"
 	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/worker"
 )
 
-// insightsMaxAge is how old a publisher's insights may be before opening
-// the Intelligence page runs the detectors again.
-const insightsMaxAge = 24 * time.Hour
-
-// narrator returns the narrator the configuration asks for: Claude,
-// guarded by the local engine, with ANTHROPIC_API_KEY; the local engine
-// without.
-func (s *Server) narrator() llm.Narrator {
-	return llm.New(s.llmConfig(), s.logger)
-}
-
 func (s *Server) llmConfig() llm.Config { return llm.Config{APIKey: s.cfg.AnthropicAPIKey} }
-
-// generateInsights runs the detectors for pub with a bounded wait for the
-// narrative, then refreshes the stored forecasts of total revenue by month
-// and by week (if the data changed), so that the scheduler's runs leave
-// them ready for the page and the API.
-func (s *Server) generateInsights(ctx context.Context, pub *phantomos.Publisher) ([]insights.Insight, error) {
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	asOf, _, err := s.asOf(ctx, pub)
-	if err != nil {
-		return nil, err
-	}
-	list, err := insights.GenerateWith(ctx, s.store, pub, asOf, s.narrator())
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range []string{insights.GrainMonth, insights.GrainWeek} {
-		if _, err := insights.Forecast(ctx, s.store, pub, asOf, insights.ForecastRequest{Scope: store.ScopeTotal, Grain: g}); err != nil {
-			s.logger.Warn("forecast", "publisher", pub.ID, "grain", g, "err", err)
-		}
-	}
-	return list, nil
-}
 
 type intelligencePage struct {
 	Today string
@@ -140,7 +107,7 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 	p := intelligencePage{Today: string(phantomos.DayOf(now, pub.Location())), Narration: llm.Describe(s.llmConfig()),
 		CanEdit: a.Role.Can(phantomos.PermEdit), ShowAll: r.URL.Query().Get("show") == "all"}
 	// Imported history that ended long ago is analysed up to its end.
-	asOf, lastDay, err := s.asOf(r.Context(), pub)
+	asOf, lastDay, err := s.work.AsOf(r.Context(), pub)
 	if err != nil {
 		return err
 	}
@@ -150,8 +117,8 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if last.IsZero() || now.Sub(last) > insightsMaxAge {
-		if _, err := s.generateInsights(r.Context(), pub); err != nil {
+	if last.IsZero() || now.Sub(last) > worker.InsightsMaxAge {
+		if _, err := s.work.GenerateInsights(r.Context(), pub); err != nil {
 			s.logger.Error("generate insights", "request_id", RequestID(r.Context()), "publisher", pub.ID, "err", err)
 			p.Notice = "The insights could not be refreshed just now; these are from the last run."
 		}
@@ -448,7 +415,7 @@ func (s *Server) handleIntelligenceGenerate(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	if _, err := s.generateInsights(r.Context(), pub); err != nil {
+	if _, err := s.work.GenerateInsights(r.Context(), pub); err != nil {
 		return err
 	}
 	s.audit(r, pub.ID, "insights.generate", "", nil)
@@ -511,7 +478,7 @@ func (s *Server) handleAPIInsightsGenerate(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	list, err := s.generateInsights(r.Context(), pub)
+	list, err := s.work.GenerateInsights(r.Context(), pub)
 	if err != nil {
 		return err
 	}
@@ -541,7 +508,7 @@ func (s *Server) handleAPIForecast(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	asOf, _, err := s.asOf(r.Context(), pub)
+	asOf, _, err := s.work.AsOf(r.Context(), pub)
 	if err != nil {
 		return err
 	}
