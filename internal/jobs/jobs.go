@@ -106,7 +106,10 @@ func (c *Config) defaults() {
 		c.ImportTimeout = DefaultImportTimeout
 	}
 	if c.RescueAfter <= 0 {
-		c.RescueAfter = max(DefaultRescueAfter, c.SyncTimeout+5*time.Minute, c.ImportTimeout+5*time.Minute)
+		// A sixth more than the longest job may run (at least two
+		// seconds): 35 minutes by default.
+		longest := max(c.SyncTimeout, c.ImportTimeout)
+		c.RescueAfter = longest + max(longest/6, 2*time.Second)
 	}
 	if c.PollEvery <= 0 {
 		c.PollEvery = time.Second

@@ -124,7 +124,7 @@ func newWorkers(ctx context.Context, e *env, s *store.Store, cfg config.Config, 
 	}
 	srv.EnableConnectors(keys, web.ConnectorOptions{BaseURL: cfg.BaseURL, Platforms: reg})
 	srv.EnableNotifications(keys, web.NotifyOptions{})
-	jcfg := jobs.Config{Logger: e.logger}
+	jcfg := jobsConfig(e, cfg)
 	if work {
 		jcfg.Work = srv.Worker()
 	}
@@ -134,6 +134,11 @@ func newWorkers(ctx context.Context, e *env, s *store.Store, cfg config.Config, 
 	}
 	srv.SetJobs(q)
 	return srv, q, nil
+}
+
+// jobsConfig is the queue's configuration from cfg's job settings.
+func jobsConfig(e *env, cfg config.Config) jobs.Config {
+	return jobs.Config{Logger: e.logger, ScheduleEvery: cfg.ScheduleEvery, SyncTimeout: cfg.JobTimeout, ImportTimeout: cfg.JobTimeout, ID: cfg.WorkerID}
 }
 
 // connectorSetup loads the credential keys and the configured platforms.
@@ -164,7 +169,9 @@ func newWorker(ctx context.Context, e *env, s *store.Store, cfg config.Config) (
 	}
 	w.EnableConnectors(keys, worker.ConnectorOptions{BaseURL: cfg.BaseURL, Platforms: reg})
 	w.EnableNotifications(keys, worker.NotifyOptions{})
-	q, err := jobs.Open(ctx, s, jobs.Config{Logger: e.logger, Work: w})
+	jcfg := jobsConfig(e, cfg)
+	jcfg.Work = w
+	q, err := jobs.Open(ctx, s, jcfg)
 	if err != nil {
 		return nil, err
 	}
