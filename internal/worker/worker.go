@@ -148,6 +148,11 @@ func (w *Worker) EnableConnectors(keys *secret.Keyring, opts ConnectorOptions) {
 	if ecfg.Logger == nil {
 		ecfg.Logger = w.logger
 	}
+	if ecfg.Shared == nil && w.store.Dialect() == store.Postgres {
+		// Replicas share PostgreSQL: each connector's request pace is
+		// one budget in the database. An SQLite file has one process.
+		ecfg.Shared = w.store
+	}
 	if opts.Platforms != nil {
 		w.platforms = opts.Platforms
 	}
