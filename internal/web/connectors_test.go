@@ -401,7 +401,25 @@ func (h *shop) webhook(topic string, body []byte, secret, shopDomain string) int
 		h.t.Fatal(err)
 	}
 	resp.Body.Close()
+	h.waitWebhookJobs()
 	return resp.StatusCode
+}
+
+// waitWebhookJobs waits until every webhook_apply job has ended: a
+// delivery is answered once stored, and written by a worker after.
+func (h *shop) waitWebhookJobs() {
+	h.t.Helper()
+	for range 400 {
+		var open int
+		if err := h.s.DB().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_apply' AND finalized_at IS NULL`).Scan(&open); err != nil {
+			h.t.Fatal(err)
+		}
+		if open == 0 {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	h.t.Fatal("webhook jobs did not finish")
 }
 
 // TestShopifyWebhooks connects a custom app with its API secret on a
@@ -443,6 +461,11 @@ func TestShopifyWebhooks(t *testing.T) {
 			}
 		}
 		h.check(id)
+		// Each delivery was answered once stored, and written by a job.
+		var applied int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_apply' AND state = 'completed'`).Scan(&applied); err != nil || applied != 2 {
+			t.Errorf("%d webhook jobs completed (%v), want 2", applied, err)
+		}
 		// A refund arrives as orders/updated.
 		o = h.fake.AddRefund(o.ID, shopifytest.Refund{Lines: []shopifytest.RefundLine{{LineItemID: o.Lines[0].ID, Quantity: 1, Subtotal: "15.00"}}})
 		h.wantNet -= 1500

@@ -118,3 +118,18 @@ func (w *Worker) Subscribe(ctx context.Context, p platform.Platform, t connector
 		w.logger.Warn("register webhooks", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
 	}
 }
+
+// ApplyWebhook is the work of a webhook_apply job: the batch of a
+// verified delivery for connector id of pub, written idempotently (a
+// delivery applied twice, or after a sync read the same records, changes
+// nothing twice). A connector or publisher that is gone discards it.
+func (w *Worker) ApplyWebhook(ctx context.Context, pub phantomos.PublisherID, id string, b connector.Batch) error {
+	if w.conn == nil {
+		return phantomos.Errorf(phantomos.EINVALID, "Connectors are not enabled on this worker (PHANTOMOS_SECRET_KEY).")
+	}
+	if _, err := w.store.Connector(ctx, pub, id); err != nil {
+		return err
+	}
+	_, err := w.conn.engine.Apply(ctx, connector.Target{Publisher: pub, ConnectorID: id}, b)
+	return err
+}

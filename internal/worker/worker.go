@@ -27,8 +27,8 @@ import (
 	"github.com/phantomos/phantomos/internal/tagging/claudetag"
 )
 
-// Worker does the work of the jobs. It implements jobs.Work and
-// jobs.NotifyWork.
+// Worker does the work of the jobs. It implements jobs.Work,
+// jobs.NotifyWork and jobs.WebhookWork.
 type Worker struct {
 	store  *store.Store
 	logger *slog.Logger
@@ -53,8 +53,9 @@ type Worker struct {
 }
 
 var (
-	_ jobs.Work       = (*Worker)(nil)
-	_ jobs.NotifyWork = (*Worker)(nil)
+	_ jobs.Work        = (*Worker)(nil)
+	_ jobs.NotifyWork  = (*Worker)(nil)
+	_ jobs.WebhookWork = (*Worker)(nil)
 )
 
 // New returns a worker on s. The mailer and Claude are made from cfg
