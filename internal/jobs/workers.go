@@ -133,6 +133,9 @@ func riverConfig(cfg *Config, q *Queue) (*river.Config, error) {
 	if err := addWebhookWorker(cfg, q, ws); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	if err := addTagWorker(cfg, q, ws); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
 	rc.Workers = ws
 	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 	if cfg.ScheduleEvery > 0 {

@@ -65,3 +65,17 @@ type assetGroup struct {
 	GameIP string
 	Assets []*phantomos.Asset
 }
+
+// retagLater enqueues a local tagging run after a change that calls for
+// one (a changed catalogue); a worker, here or in another process, runs
+// it. Without a queue, or when it cannot take the job, it runs here.
+func (s *Server) retagLater(ctx context.Context, pub phantomos.PublisherID, onlyNew bool) {
+	if s.jobs != nil {
+		err := s.jobs.EnqueueTagRun(ctx, pub, onlyNew)
+		if err == nil {
+			return
+		}
+		s.logger.Warn("tagging: enqueue", "publisher", pub, "err", err)
+	}
+	s.work.Retag(ctx, pub, onlyNew)
+}

@@ -77,3 +77,14 @@ func (w *Worker) RetagAfterImport(ctx context.Context, pub phantomos.PublisherID
 		w.Retag(ctx, pub, false)
 	}
 }
+
+// TagRun is the work of a tag_run job: the local tagger over pub's
+// products (those never looked at when onlyNew). Products it fails on are
+// logged and skipped, as in every automatic run.
+func (w *Worker) TagRun(ctx context.Context, pub phantomos.PublisherID, onlyNew bool) error {
+	if _, err := w.store.Publisher(ctx, pub); err != nil {
+		return err
+	}
+	w.Retag(ctx, pub, onlyNew)
+	return nil
+}

@@ -28,7 +28,7 @@ import (
 )
 
 // Worker does the work of the jobs. It implements jobs.Work,
-// jobs.NotifyWork and jobs.WebhookWork.
+// jobs.NotifyWork, jobs.WebhookWork and jobs.TagWork.
 type Worker struct {
 	store  *store.Store
 	logger *slog.Logger
@@ -56,6 +56,7 @@ var (
 	_ jobs.Work        = (*Worker)(nil)
 	_ jobs.NotifyWork  = (*Worker)(nil)
 	_ jobs.WebhookWork = (*Worker)(nil)
+	_ jobs.TagWork     = (*Worker)(nil)
 )
 
 // New returns a worker on s. The mailer and Claude are made from cfg
