@@ -127,6 +127,11 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	p.LastRun = last
+	if s.jobs != nil && p.Notice == "" {
+		if pending, err := s.jobs.InsightsPending(r.Context(), pub.ID); err == nil && pending {
+			p.Notice = "Finding insights now: refresh in a moment to see them."
+		}
+	}
 	list, err := insights.List(r.Context(), s.store, pub.ID, store.InsightFilter{})
 	if err != nil {
 		return err
@@ -407,15 +412,21 @@ func (s *Server) handleInsightStatus(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-// handleIntelligenceGenerate serves POST /intelligence/generate: run the
-// detectors now, then show the page.
+// handleIntelligenceGenerate serves POST /intelligence/generate: an
+// insights_run job finds the insights now, and the page shows them once
+// it has.
 func (s *Server) handleIntelligenceGenerate(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
 	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
 	if err != nil {
 		return err
 	}
-	if _, err := s.work.GenerateInsights(r.Context(), pub); err != nil {
+	if s.jobs != nil {
+		// A worker finds them; the page says so until it has.
+		if err := s.jobs.EnqueueInsightsRun(r.Context(), pub.ID); err != nil {
+			return err
+		}
+	} else if _, err := s.work.GenerateInsights(r.Context(), pub); err != nil {
 		return err
 	}
 	s.audit(r, pub.ID, "insights.generate", "", nil)

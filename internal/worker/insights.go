@@ -70,3 +70,14 @@ func (w *Worker) AsOf(ctx context.Context, pub *phantomos.Publisher) (time.Time,
 	}
 	return end, last, nil
 }
+
+// InsightsRun is the work of an insights_run job: pub's insights and
+// stored forecasts, regenerated.
+func (w *Worker) InsightsRun(ctx context.Context, pub phantomos.PublisherID) error {
+	p, err := w.store.Publisher(ctx, pub)
+	if err != nil {
+		return err
+	}
+	_, err = w.GenerateInsights(ctx, p)
+	return err
+}

@@ -66,7 +66,13 @@ func (w *Worker) tickPublisher(ctx context.Context, pub *phantomos.Publisher, no
 		}
 	}()
 	if last, err := w.store.LastInsightRun(ctx, pub.ID); err == nil && now.Sub(last) > InsightsMaxAge {
-		if _, err := w.GenerateInsights(ctx, pub); err != nil {
+		// A job per publisher: each is retried on its own, and replicas
+		// share the work. Without a queue (tests) it runs here.
+		if w.jobs != nil {
+			if err := w.jobs.EnqueueInsightsRun(ctx, pub.ID); err != nil {
+				w.logger.Warn("schedule: enqueue insights", "publisher", pub.ID, "err", err)
+			}
+		} else if _, err := w.GenerateInsights(ctx, pub); err != nil {
 			w.logger.Warn("schedule: insights", "publisher", pub.ID, "err", err)
 		}
 	}

@@ -28,7 +28,8 @@ import (
 )
 
 // Worker does the work of the jobs. It implements jobs.Work,
-// jobs.NotifyWork, jobs.WebhookWork and jobs.TagWork.
+// jobs.NotifyWork, jobs.WebhookWork, jobs.TagWork and
+// jobs.InsightsWork.
 type Worker struct {
 	store  *store.Store
 	logger *slog.Logger
@@ -53,10 +54,11 @@ type Worker struct {
 }
 
 var (
-	_ jobs.Work        = (*Worker)(nil)
-	_ jobs.NotifyWork  = (*Worker)(nil)
-	_ jobs.WebhookWork = (*Worker)(nil)
-	_ jobs.TagWork     = (*Worker)(nil)
+	_ jobs.Work         = (*Worker)(nil)
+	_ jobs.NotifyWork   = (*Worker)(nil)
+	_ jobs.WebhookWork  = (*Worker)(nil)
+	_ jobs.TagWork      = (*Worker)(nil)
+	_ jobs.InsightsWork = (*Worker)(nil)
 )
 
 // New returns a worker on s. The mailer and Claude are made from cfg
