@@ -11,8 +11,9 @@
 // connector to one sync at a time across every replica, and the periodic
 // schedule is enqueued by the elected leader only, once per cluster.
 //
-// The queue runs the work through a Work (workers.go), which the web
-// server implements for now; the queue does not know HTTP.
+// The queue runs the work through a Work (workers.go) and the optional
+// NotifyWork, WebhookWork, TagWork and InsightsWork, which
+// internal/worker implements; neither knows HTTP.
 package jobs
 
 import (
