@@ -207,6 +207,7 @@ func TestReplicasOnOnePostgres(t *testing.T) {
 		if err := rows.Err(); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("schedule jobs at %v", times)
 		if max := int(elapsed/period) + 1; len(times) < 3 || len(times) > max {
 			t.Errorf("%d schedule jobs in %s at a period of %s: want 3 to %d", len(times), elapsed.Round(time.Millisecond), period, max)
 		}
