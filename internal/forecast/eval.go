@@ -343,8 +343,11 @@ func evalRules() []namedRule {
 			return combine(c.etsForecast(), c.thetaForecast(), damped(c), c.logETSForecast())
 		}},
 		{"Mean(logETS,Theta)", func(c *candidates) Forecast { return combine(c.logETSForecast(), c.thetaForecast()) }},
-		{"ETS,Theta by horizon, to 1", horizonWeighted(1)},
+		{"ETS,Theta by horizon, to 1", horizonWeighted(1, true)},
 		{"Auto", ruleDefault},
+		{"ETS averaged by AICc weights", func(c *candidates) Forecast { return c.etsAverage() }},
+		{"Mean(ETS avg,Theta)", func(c *candidates) Forecast { return combine(c.etsAverage(), c.thetaForecast()) }},
+		{"best ETS,Theta by horizon", horizonWeighted(longThetaWeight, false)},
 	}
 }
 
