@@ -40,6 +40,10 @@ type Config struct {
 	// credential key: PHANTOMOS_DATA_DIR, else the SQLite file's folder, else
 	// the working directory.
 	DataDir string
+	// PullCAFile names a PEM file of certificate authorities that
+	// scheduled pulls trust beside the system's (PHANTOMOS_PULL_CA_FILE):
+	// for files served by a company's own CA, such as an internal ERP.
+	PullCAFile string
 }
 
 // DataDirectory returns DataDir, or where it defaults to.
@@ -70,6 +74,7 @@ func Load(getenv func(string) string) Config {
 		Signup:           getenv("PHANTOMOS_SIGNUP"),
 		DataDir:          getenv("PHANTOMOS_DATA_DIR"),
 		AnthropicBaseURL: getenv("PHANTOMOS_ANTHROPIC_BASE_URL"),
+		PullCAFile:       getenv("PHANTOMOS_PULL_CA_FILE"),
 	}
 	switch strings.ToLower(getenv("PHANTOMOS_DEMO")) {
 	case "1", "true", "yes", "on":

@@ -5,6 +5,7 @@ package web
 
 import (
 	"bytes"
+	"crypto/x509"
 	"embed"
 	"errors"
 	"fmt"
@@ -42,6 +43,9 @@ type Server struct {
 	cfg     config.Config
 	version string
 	now     func() time.Time
+	// pullRoots are the certificate authorities pulls trust (nil: the
+	// system's), from config.PullCAFile.
+	pullRoots *x509.CertPool
 
 	pages map[string]*template.Template
 
@@ -112,6 +116,11 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		pushes:       &pushLocks{single: s.Dialect() == store.SQLite},
 		platforms:    defaultPlatforms(logger),
 	}
+	roots, err := loadPullRoots(cfg.PullCAFile)
+	if err != nil {
+		return nil, err
+	}
+	srv.pullRoots = roots
 	if cfg.SMTPURL != "" {
 		m, err := mail.NewSMTP(cfg.SMTPURL)
 		if err != nil {
