@@ -115,14 +115,32 @@ func pushCurl(base, source, key, currency string, at time.Time) string {
 		gross, tax, ship = "3998", "320", "499"
 	}
 	at = at.UTC().Truncate(time.Hour)
-	body, _ := json.MarshalIndent(map[string]any{
-		"source": source,
-		"orders": []any{map[string]any{
-			"order_id": "1001", "order_date": at.Format(time.RFC3339), "updated_at": at.Add(5 * time.Minute).Format(time.RFC3339),
-			"currency": currency, "country": "US", "channel": "web",
-			"lines": []any{map[string]any{"line_id": "1", "product_id": "tee-hero", "name": "Hero Tee", "quantity": 2,
-				"gross": gross, "discount": "0", "tax": tax, "shipping": ship}},
-		}},
+	// Structs rather than maps, so that the fields read in a sensible order.
+	type line struct {
+		LineID    string `json:"line_id"`
+		ProductID string `json:"product_id"`
+		Name      string `json:"name"`
+		Quantity  int    `json:"quantity"`
+		Gross     string `json:"gross"`
+		Discount  string `json:"discount"`
+		Tax       string `json:"tax"`
+		Shipping  string `json:"shipping"`
+	}
+	type order struct {
+		OrderID   string `json:"order_id"`
+		OrderDate string `json:"order_date"`
+		UpdatedAt string `json:"updated_at"`
+		Currency  string `json:"currency"`
+		Country   string `json:"country"`
+		Channel   string `json:"channel"`
+		Lines     []line `json:"lines"`
+	}
+	body, _ := json.MarshalIndent(struct {
+		Source string  `json:"source"`
+		Orders []order `json:"orders"`
+	}{source, []order{{OrderID: "1001", OrderDate: at.Format(time.RFC3339), UpdatedAt: at.Add(5 * time.Minute).Format(time.RFC3339),
+		Currency: currency, Country: "US", Channel: "web",
+		Lines: []line{{LineID: "1", ProductID: "tee-hero", Name: "Hero Tee", Quantity: 2, Gross: gross, Discount: "0", Tax: tax, Shipping: ship}}}},
 	}, "", "  ")
 	// Single quotes around the body: escape any in the source's name.
 	js := strings.ReplaceAll(string(body), "'", `'\''`)
