@@ -108,7 +108,9 @@ func (v *connectorView) NeedsReconnect() bool {
 }
 
 // PullFailed reports whether the last pull of a pull source failed.
-func (v *connectorView) PullFailed() bool { return v.Pull != nil && v.Pull.LastOutcome == store.PullFailed }
+func (v *connectorView) PullFailed() bool {
+	return v.Pull != nil && v.Pull.LastOutcome == store.PullFailed
+}
 
 func (s *Server) connectorView(ctx context.Context, c *phantomos.Connector, now time.Time) (*connectorView, error) {
 	v := &connectorView{Connector: c}

@@ -274,7 +274,7 @@ func curlBody(t *testing.T, page string) string {
 	if i < 0 {
 		t.Fatal("no curl example on the page")
 	}
-	ex := html.UnescapeString(page[i:strings.Index(page[i:], "</textarea>")+i])
+	ex := html.UnescapeString(page[i : strings.Index(page[i:], "</textarea>")+i])
 	j := strings.Index(ex, "--data-binary '")
 	if j < 0 {
 		t.Fatalf("curl example without a body:\n%s", ex)
