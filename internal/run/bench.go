@@ -21,6 +21,7 @@ import (
 	"github.com/phantomos/phantomos/internal/analytics"
 	"github.com/phantomos/phantomos/internal/auth"
 	"github.com/phantomos/phantomos/internal/demo"
+	"github.com/phantomos/phantomos/internal/ingest"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/web"
 )
@@ -38,6 +39,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	conns := fs.Int("connections", 64, "concurrent connections (http)")
 	duration := fs.Duration("duration", 10*time.Second, "length of the load (http)")
 	rows := fs.Int("rows", 1_000_000, "rows of the generated sales file (import), lines pushed (push: default 100000)")
+	existing := fs.Int("existing", 0, "sales the importing publisher already holds (import)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to this file (go tool pprof)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -48,7 +50,16 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}
 	defer s.Close()
 	if what == "import" {
-		return cmdBenchImport(ctx, e, s, *rows)
+		opt := ingest.BenchOptions{Rows: *rows, Existing: *existing}
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			opt.Profile = f
+		}
+		return ingest.BenchImport(ctx, s, opt, e.stdout)
 	}
 	if what == "push" {
 		n := *rows

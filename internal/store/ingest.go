@@ -226,7 +226,8 @@ type ImportWriter struct {
 	connectorID string
 	now         time.Time
 	rep         ImportReport
-	touched     map[phantomos.Day]struct{}
+	touched     map[phantomos.Day]struct{} // days whose rollups are recomputed at the end (see rollup_delta.go)
+	refundDate  bool                       // the publisher's refund booking when the import began
 
 	rates       map[string][]fxPoint
 	lastRateCur string
@@ -264,7 +265,7 @@ func (s *Store) Import(ctx context.Context, pub phantomos.PublisherID, spec Impo
 		spec.MaxErrors = 1000
 	}
 	w := &ImportWriter{
-		s: s, pub: pub, spec: spec, reporting: p.ReportingCurrency, loc: p.Location(), now: s.nowUTC(),
+		s: s, pub: pub, spec: spec, reporting: p.ReportingCurrency, loc: p.Location(), now: s.nowUTC(), refundDate: p.Settings.RefundsOnRefundDate(),
 		touched: map[phantomos.Day]struct{}{}, products: map[string]string{}, gameIPs: map[string]string{},
 	}
 	if !spec.DryRun {
@@ -338,15 +339,14 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 		return err
 	}
 	if w.spec.DryRun {
-		w.rep.From, w.rep.To = w.touchedRange()
 		return nil
 	}
-	if err := w.refreshTouched(ctx); err != nil {
+	if err := w.updateRollups(ctx); err != nil {
 		return err
 	}
 	// An import that wrote nothing (a re-import, a sync page of unchanged
 	// records) leaves cached answers valid.
-	if w.rep.Inserted+w.rep.Updated+w.rep.ProductsCreated > 0 || len(w.touched) > 0 {
+	if w.rep.Inserted+w.rep.Updated+w.rep.Deleted+w.rep.ProductsCreated > 0 || len(w.touched) > 0 {
 		if err := bumpDataVersion(ctx, tx, w.pub); err != nil {
 			return err
 		}
@@ -547,22 +547,70 @@ func (w *ImportWriter) ensureConnector(ctx context.Context) (string, error) {
 	return id, nil
 }
 
-// touchedRange returns the first and last day touched.
-func (w *ImportWriter) touchedRange() (from, to phantomos.Day) {
-	for d := range w.touched {
-		if from == "" || d < from {
-			from = d
-		}
-		if d > to {
-			to = d
+// updateRollups brings every rollup up to date with what the import wrote:
+// the deltas of its orders, then the days to recompute. On PostgreSQL it
+// first locks the publisher's row (see refundBookingQuery), so rollup
+// writes of one publisher happen one transaction at a time; if the refund
+// booking changed since the import began, the deltas (taken under the old
+// booking) are recomputed instead, every day they cover.
+func (w *ImportWriter) updateRollups(ctx context.Context) error {
+	refundDate, err := refundDateBooking(ctx, w.tx, w.s.dialect, w.pub)
+	if err != nil {
+		return err
+	}
+	if w.orders != nil {
+		if refundDate == w.refundDate {
+			if err := w.foldDeltas(ctx); err != nil {
+				return err
+			}
+		} else {
+			var from, to any
+			if err := w.tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day) FROM ingest_delta`).Scan(&from, &to); err != nil {
+				return fmt.Errorf("rollup deltas: %w", err)
+			}
+			if err := w.recompute(from, to); err != nil {
+				return err
+			}
+			if err := w.recomputeRefundDays(ctx); err != nil {
+				return err
+			}
 		}
 	}
-	return from, to
+	return w.refreshTouched(ctx, refundDate)
 }
 
-// refreshTouched recomputes the rollups of every day a sale entered or left,
+// recomputeRefundDays adds to the days to recompute those the refunds of
+// the import's orders are booked on when booked on their own day.
+func (w *ImportWriter) recomputeRefundDays(ctx context.Context) error {
+	var from, to any
+	if err := w.tx.QueryRowContext(ctx, `SELECT MIN(refund_day), MAX(refund_day) FROM sales
+		WHERE publisher_id = $1 AND connector_id = $2 AND refund_day IS NOT NULL
+		AND external_order_id IN (SELECT order_id FROM ingest_keys UNION SELECT order_id FROM ingest_orders)`,
+		w.pub, w.connectorID).Scan(&from, &to); err != nil {
+		return fmt.Errorf("rollup deltas: %w", err)
+	}
+	return w.recompute(from, to)
+}
+
+// recompute marks days (DATE values as scanned, or Days) for recomputation
+// at the end of the import, and widens the import's reported range.
+func (w *ImportWriter) recompute(days ...any) error {
+	for _, v := range days {
+		d, err := dayValue(v)
+		if err != nil {
+			return err
+		}
+		if d != "" {
+			w.touched[d] = struct{}{}
+			w.span(d)
+		}
+	}
+	return nil
+}
+
+// refreshTouched recomputes the rollups of every day marked by recompute,
 // one statement set per run of nearby days.
-func (w *ImportWriter) refreshTouched(ctx context.Context) error {
+func (w *ImportWriter) refreshTouched(ctx context.Context, refundDate bool) error {
 	if len(w.touched) == 0 {
 		return nil
 	}
@@ -571,11 +619,6 @@ func (w *ImportWriter) refreshTouched(ctx context.Context) error {
 		days = append(days, d)
 	}
 	slices.Sort(days)
-	w.rep.From, w.rep.To = days[0], days[len(days)-1]
-	refundDate, err := refundDateBooking(ctx, w.tx, w.s.dialect, w.pub)
-	if err != nil {
-		return err
-	}
 	from, to := days[0], days[0]
 	for _, d := range days[1:] {
 		// Days a month apart or closer share one recomputation: fewer
@@ -1433,7 +1476,7 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 		} else {
 			w.rep.Updated++
 		}
-		if err := w.touch(day, prev, refundDay, prevRefundDay); err != nil {
+		if err := w.spanAny(day, prev, refundDay, prevRefundDay); err != nil {
 			return err
 		}
 	}
@@ -1445,19 +1488,16 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 	return w.orders.markChanged(ctx, w.tx, changedOrders)
 }
 
-// touch records the days whose rollups the write changed: the order days
-// and refund days a line has and had (a refund may be booked on its own
-// day; touching it under either booking keeps a change of booking during an
-// import harmless).
-func (w *ImportWriter) touch(days ...any) error {
+// spanAny widens the import's reported range of days by the days a line
+// has and had (DATE values as scanned; NULLs are skipped). The rollups of
+// those days follow from the order deltas (see rollup_delta.go).
+func (w *ImportWriter) spanAny(days ...any) error {
 	for _, v := range days {
 		d, err := dayValue(v)
 		if err != nil {
 			return err
 		}
-		if d != "" {
-			w.touched[d] = struct{}{}
-		}
+		w.span(d)
 	}
 	return nil
 }
@@ -1516,7 +1556,7 @@ func (w *ImportWriter) upsertSalesPostgres(ctx context.Context, recs []saleRecor
 		} else {
 			w.rep.Updated += n
 		}
-		if err := w.touch(day, prev, refundDay, prevRefundDay); err != nil {
+		if err := w.spanAny(day, prev, refundDay, prevRefundDay); err != nil {
 			rows.Close()
 			return err
 		}

@@ -467,3 +467,65 @@ func placeholders(n int) string {
 	}
 	return out
 }
+
+// BulkLoadBare loads sales into a bare scratch table with the columns of
+// sales and nothing else (no keys, no indexes, no constraints, no rollups),
+// the same way BulkLoadSales loads them (COPY on PostgreSQL, one prepared
+// insert in one transaction on SQLite), and drops the table. It is the
+// physical baseline of the engine that benchmarks compare the import with:
+// what writing the bytes costs, before any schema is paid for.
+func (s *Store) BulkLoadBare(ctx context.Context, pub phantomos.PublisherID, sales iter.Seq[*phantomos.Sale]) (int64, error) {
+	table := "bench_bare_sales_" + phantomos.NewID()[24:]
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE `+table+` AS SELECT `+columnList(saleColumns)+` FROM sales WHERE 1 = 0`); err != nil {
+		return 0, fmt.Errorf("store: bare load: %w", err)
+	}
+	defer s.db.ExecContext(context.WithoutCancel(ctx), `DROP TABLE `+table)
+	now := s.nowUTC()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var n int64
+	if s.dialect == Postgres {
+		err = conn.Raw(func(dc any) error {
+			pc := dc.(*stdlib.Conn).Conn()
+			tx, err := pc.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(ctx)
+			next, stop := iter.Pull(sales)
+			defer stop()
+			src := &saleSource{next: next, pub: pub, now: now, track: func(*phantomos.Sale) {}}
+			if n, err = tx.CopyFrom(ctx, pgx.Identifier{table}, saleColumns, src); err != nil {
+				return err
+			}
+			return tx.Commit(ctx)
+		})
+	} else {
+		err = func() error {
+			tx, err := conn.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO `+table+` (`+columnList(saleColumns)+`) VALUES (`+placeholders(len(saleColumns))+`)`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for x := range sales {
+				if _, err := stmt.ExecContext(ctx, saleValues(pub, x, now)...); err != nil {
+					return err
+				}
+				n++
+			}
+			return tx.Commit()
+		}()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: bare load: %w", err)
+	}
+	return n, nil
+}
