@@ -55,6 +55,10 @@ type Config struct {
 	// (PHANTOMOS_WORKER_ID), as jobs record who ran them; "" lets the
 	// queue choose.
 	WorkerID string
+	// PullCAFile names a PEM file of certificate authorities that
+	// scheduled pulls trust beside the system's (PHANTOMOS_PULL_CA_FILE):
+	// for files served by a company's own CA, such as an internal ERP.
+	PullCAFile string
 
 	// invalid are the settings that could not be read, for Validate.
 	invalid []string
@@ -97,6 +101,7 @@ func Load(getenv func(string) string) Config {
 		Signup:           getenv("PHANTOMOS_SIGNUP"),
 		DataDir:          getenv("PHANTOMOS_DATA_DIR"),
 		AnthropicBaseURL: getenv("PHANTOMOS_ANTHROPIC_BASE_URL"),
+		PullCAFile:       getenv("PHANTOMOS_PULL_CA_FILE"),
 	}
 	c.WorkerID = getenv("PHANTOMOS_WORKER_ID")
 	c.ScheduleEvery = c.duration(getenv, "PHANTOMOS_SCHEDULE_EVERY", minScheduleEvery, maxScheduleEvery)

@@ -238,7 +238,7 @@ func errorColumns(t *table, format string) map[string]string {
 	case FormatAmazon:
 		fields = map[string][]string{
 			"order": {"amazon order id"}, "line": {"sku", "asin"}, "name": {"product name"}, "sku": {"sku"}, "product id": {"asin"},
-			"date": {"purchase date"}, "channel": {"sales channel"}, "region": {"ship state"}, "country": {"ship country"},
+			"date": {"purchase date"}, "updated": {"last updated date"}, "channel": {"sales channel"}, "region": {"ship state"}, "country": {"ship country"},
 			"currency": {"currency"},
 		}
 	case FormatBigCommerce:
@@ -272,6 +272,7 @@ func errorColumns(t *table, format string) map[string]string {
 			"sku": prodSKUNames, "name": append(append([]string{}, saleNameNames...), prodNameNames...), "category": saleCatNames,
 			"date": saleDateNames, "channel": saleChannelNames, "region": saleRegionNames, "country": saleCountryNames,
 			"currency": currencyNames, "description": prodDescNames, "tags": prodTagNames, "image": prodImageNames,
+			"updated": saleUpdatedNames,
 		}
 	}
 	m := map[string]string{}

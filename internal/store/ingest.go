@@ -252,7 +252,9 @@ type ImportWriter struct {
 	salesStmt *sql.Stmt         // SQLite upsert of a full chunk
 	pgTemp    bool
 	records   []saleRecord
-	orders    *orderLedger // the orders this import writes; nil until the first sales
+	orders    *orderLedger    // the orders this import writes; nil until the first sales
+	tombs     int             // tombsUnknown, tombsNone or tombsSome: whether the connector has tombstones
+	tombStale map[string]bool // orders kept deleted by their tombstone, counted in Stale
 }
 
 type fxPoint struct {
@@ -1068,6 +1070,13 @@ func (w *ImportWriter) WriteSales(ctx context.Context, rows []SaleRow) error {
 	if w.Stopped() || len(valid) == 0 {
 		return nil
 	}
+	// An order deleted as of this version or later stays deleted.
+	if valid, err = w.dropTombstoned(ctx, valid); err != nil {
+		return fmt.Errorf("sales: %w", err)
+	}
+	if len(valid) == 0 {
+		return nil
+	}
 	if valid, err = w.dropStaleOrders(ctx, valid); err != nil {
 		return fmt.Errorf("sales: %w", err)
 	}
@@ -1108,6 +1117,12 @@ func (w *ImportWriter) convert(r *SaleRow) (saleRecord, bool) {
 	if limit := w.now.Add(MaxFutureSkew); r.OrderDate.After(limit) {
 		w.Reject(RowError{Line: r.Line, Column: w.spec.column("date"), Value: r.OrderDate.UTC().Format(time.RFC3339),
 			Reason: fmt.Sprintf("the order date is in the future (after %s)", limit.Format(time.RFC3339))}, 1)
+		return saleRecord{}, false
+	}
+	if limit := w.now.Add(MaxFutureSkew); r.UpdatedAt.After(limit) {
+		// A version from the future would win over every later update.
+		w.Reject(RowError{Line: r.Line, Column: w.spec.column("updated"), Value: r.UpdatedAt.UTC().Format(time.RFC3339),
+			Reason: fmt.Sprintf("the order's update time is in the future (after %s)", limit.Format(time.RFC3339))}, 1)
 		return saleRecord{}, false
 	}
 	day := phantomos.DayOf(r.OrderDate, w.loc)

@@ -67,6 +67,10 @@ type connectorView struct {
 	// (not active); NextSyncText says it for people.
 	NextSync     *time.Time
 	NextSyncText string
+	// Pull is the settings of a custom source that pulls a file; nil for
+	// other connectors. A failed pull is fixed on the source's page (pull
+	// again, or change the URL or credential), never by reconnecting.
+	Pull *store.PullSource
 }
 
 // Running reports whether a sync is in progress.
@@ -74,8 +78,15 @@ func (v *connectorView) Running() bool { return v.Latest != nil && v.Latest.Stat
 
 // NeedsReconnect reports whether the user must connect the store again:
 // its credentials were refused, or wiped.
+// Only a platform's connector can be reconnected; a custom source has no
+// connection to make again.
 func (v *connectorView) NeedsReconnect() bool {
-	return v.Status == store.ConnectorError || v.Status == store.ConnectorDisconnected
+	return v.Platform != "" && (v.Status == store.ConnectorError || v.Status == store.ConnectorDisconnected)
+}
+
+// PullFailed reports whether the last pull of a pull source failed.
+func (v *connectorView) PullFailed() bool {
+	return v.Pull != nil && v.Pull.LastOutcome == store.PullFailed
 }
 
 func (s *Server) connectorView(ctx context.Context, c *phantomos.Connector, now time.Time) (*connectorView, error) {
@@ -100,6 +111,18 @@ func (s *Server) connectorView(ctx context.Context, c *phantomos.Connector, now 
 		v.Latest = runs[0]
 	}
 	v.NextSync, v.NextSyncText = s.nextSync(c, now)
+	if c.Type == phantomos.ConnectorCustom {
+		p, err := s.store.PullSource(ctx, c.PublisherID, c.ID)
+		switch {
+		case err == nil:
+			v.Pull = p
+			v.NextSync, v.NextSyncText = nextPull(p, now)
+		case phantomos.ErrorCode(err) == phantomos.ENOTFOUND:
+			v.NextSyncText = "receives pushes"
+		default:
+			return nil, err
+		}
+	}
 	return v, nil
 }
 
@@ -121,6 +144,19 @@ func (s *Server) nextSync(c *phantomos.Connector, now time.Time) (*time.Time, st
 		return &now, "due now"
 	}
 	next := c.LastSyncAt.Add(p.Info().Every())
+	if !next.After(now) {
+		return &now, "due now"
+	}
+	return &next, "in " + roughDuration(next.Sub(now))
+}
+
+// nextPull is when the schedule pulls p next: a period after its last
+// pull, failed or not (a failed pull is tried again on schedule).
+func nextPull(p *store.PullSource, now time.Time) (*time.Time, string) {
+	if p.CheckedAt == nil {
+		return &now, "due now"
+	}
+	next := p.CheckedAt.Add(time.Duration(p.EveryMinutes) * time.Minute)
 	if !next.After(now) {
 		return &now, "due now"
 	}

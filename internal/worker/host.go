@@ -32,6 +32,7 @@ func (h host) Vault() *connector.Vault        { return h.w.Vault() }
 func (h host) Logger() *slog.Logger           { return h.w.logger }
 func (h host) Now() time.Time                 { return h.w.now() }
 func (h host) Nonces() platform.NonceStore    { return h.w.store }
+func (h host) Replays() platform.ReplayStore  { return h.w.store }
 func (h host) PublicURL(*http.Request) string { return strings.TrimSuffix(h.w.cfg.BaseURL, "/") }
 
 func (h host) WebhookBase() string {

@@ -101,12 +101,37 @@ func pullFailed(retry bool, format string, args ...any) error {
 	return &pullFailure{msg: fmt.Sprintf(format, args...), retry: retry}
 }
 
+// loadPullRoots returns the system's certificate authorities and those of
+// the PEM file path (config.PullCAFile), or nil (the system's alone) when
+// path is empty.
+func loadPullRoots(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("PHANTOMOS_PULL_CA_FILE: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("PHANTOMOS_PULL_CA_FILE %s: no PEM certificate in it", path)
+	}
+	return pool, nil
+}
+
 // pullClient is the HTTP client of pulls to p: redirects are followed a
 // few times, each to an address CheckPullURL accepts, and never to another
-// host when a credential is sent.
-func pullClient(p *store.PullSource) *http.Client {
+// host when a credential is sent. Certificates are checked against roots
+// (nil: the system's).
+func pullClient(p *store.PullSource, roots *x509.CertPool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = time.Minute
+	if roots != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	first, _ := url.Parse(p.URL)
 	return &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxPullRedirect {
@@ -174,7 +199,7 @@ func (f *fetched) close() {
 // fetchPull downloads p's file with credential cr into a temporary file,
 // hashing it, with a conditional request when a file was imported before.
 // A body over maxPullBody is refused, announced or not.
-func fetchPull(ctx context.Context, p *store.PullSource, cr PullCredential) (*fetched, error) {
+func fetchPull(ctx context.Context, p *store.PullSource, cr PullCredential, roots *x509.CertPool) (*fetched, error) {
 	ctx, cancel := context.WithTimeout(ctx, pullTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
@@ -192,7 +217,7 @@ func fetchPull(ctx context.Context, p *store.PullSource, cr PullCredential) (*fe
 	case "basic":
 		req.SetBasicAuth(cr.User, cr.Password)
 	}
-	resp, err := pullClient(p).Do(req)
+	resp, err := pullClient(p, roots).Do(req)
 	if err != nil {
 		return nil, describeFetchError(err)
 	}
@@ -451,7 +476,7 @@ func (w *Worker) pull(ctx context.Context, pub phantomos.PublisherID, p *store.P
 			return counts, store.PullRecord{}, pullFailed(false, "The credential of this source cannot be opened: enter it again (create the source anew).")
 		}
 	}
-	f, err := fetchPull(ctx, p, cr)
+	f, err := fetchPull(ctx, p, cr, w.pullRoots)
 	if err != nil {
 		return counts, store.PullRecord{}, err
 	}

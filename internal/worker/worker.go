@@ -9,6 +9,7 @@ package worker
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
 	"strings"
 	"sync"
@@ -51,6 +52,10 @@ type Worker struct {
 	localTagger func(context.Context, *store.Store, phantomos.PublisherID) (mapping.Local, error)
 
 	zones sync.Map // IANA name → *time.Location
+
+	// pullRoots are the certificate authorities pulls trust (nil: the
+	// system's), from config.PullCAFile.
+	pullRoots *x509.CertPool
 }
 
 var (
@@ -65,6 +70,11 @@ var (
 // (PHANTOMOS_SMTP_URL, ANTHROPIC_API_KEY).
 func New(s *store.Store, cfg config.Config, logger *slog.Logger) (*Worker, error) {
 	w := &Worker{store: s, cfg: cfg, logger: logger, now: time.Now, platforms: defaultPlatforms(logger)}
+	roots, err := loadPullRoots(cfg.PullCAFile)
+	if err != nil {
+		return nil, err
+	}
+	w.pullRoots = roots
 	if cfg.SMTPURL != "" {
 		m, err := mail.NewSMTP(cfg.SMTPURL)
 		if err != nil {
