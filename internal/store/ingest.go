@@ -575,33 +575,55 @@ func (w *ImportWriter) updateRollups(ctx context.Context) error {
 			if err := w.foldDeltas(ctx); err != nil {
 				return err
 			}
-		} else {
-			var from, to any
-			if err := w.tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day) FROM ingest_delta`).Scan(&from, &to); err != nil {
-				return fmt.Errorf("rollup deltas: %w", err)
-			}
-			if err := w.recompute(from, to); err != nil {
-				return err
-			}
-			if err := w.recomputeRefundDays(ctx); err != nil {
-				return err
-			}
+		} else if err := w.recomputeWritten(ctx); err != nil {
+			return err
 		}
 	}
 	return w.refreshTouched(ctx, refundDate)
 }
 
-// recomputeRefundDays adds to the days to recompute those the refunds of
-// the import's orders are booked on when booked on their own day.
-func (w *ImportWriter) recomputeRefundDays(ctx context.Context) error {
+// recomputeWritten marks for recomputation every day the import's orders
+// were on before it (their deltas) or are on now, order days and refund
+// days: what replaces the deltas when the refund booking changed while the
+// import ran.
+func (w *ImportWriter) recomputeWritten(ctx context.Context) error {
 	var from, to any
-	if err := w.tx.QueryRowContext(ctx, `SELECT MIN(refund_day), MAX(refund_day) FROM sales
-		WHERE publisher_id = $1 AND connector_id = $2 AND refund_day IS NOT NULL
-		AND external_order_id IN (SELECT order_id FROM ingest_keys UNION SELECT order_id FROM ingest_orders)`,
-		w.pub, w.connectorID).Scan(&from, &to); err != nil {
+	if err := w.tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day) FROM ingest_delta`).Scan(&from, &to); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)
 	}
-	return w.recompute(from, to)
+	if err := w.recomputeRange(from, to); err != nil {
+		return err
+	}
+	var dayFrom, dayTo, refundFrom, refundTo any
+	if err := w.tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day), MIN(refund_day), MAX(refund_day) FROM sales
+		WHERE publisher_id = $1 AND connector_id = $2
+		AND external_order_id IN (SELECT order_id FROM ingest_keys UNION SELECT order_id FROM ingest_orders)`,
+		w.pub, w.connectorID).Scan(&dayFrom, &dayTo, &refundFrom, &refundTo); err != nil {
+		return fmt.Errorf("rollup deltas: %w", err)
+	}
+	if err := w.recomputeRange(dayFrom, dayTo); err != nil {
+		return err
+	}
+	return w.recomputeRange(refundFrom, refundTo)
+}
+
+// recomputeRange marks every day from..to (DATE values as scanned; NULL:
+// none) for recomputation.
+func (w *ImportWriter) recomputeRange(from, to any) error {
+	first, err := dayValue(from)
+	if err != nil || first == "" {
+		return err
+	}
+	last, err := dayValue(to)
+	if err != nil {
+		return err
+	}
+	for d := first; d <= last; d = addDays(d, 1) {
+		if err := w.recompute(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recompute marks days (DATE values as scanned, or Days) for recomputation
@@ -1226,6 +1248,8 @@ func (w *ImportWriter) rate(cur string, day phantomos.Day) (float64, bool) {
 // dayValue reads a DATE column: a time on PostgreSQL, text or a time on SQLite.
 func dayValue(v any) (phantomos.Day, error) {
 	switch x := v.(type) {
+	case phantomos.Day:
+		return x, nil
 	case time.Time:
 		return phantomos.Day(x.UTC().Format(time.DateOnly)), nil
 	case string:
