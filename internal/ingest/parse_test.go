@@ -320,17 +320,18 @@ func TestAmazonFixture(t *testing.T) {
 	type line struct {
 		Order, Line, Product, SKU, Cur, Country, Channel string
 		Qty, Gross, Discount, Shipping, Tax              int64
+		Removed                                          bool
 	}
 	var got []line
 	for _, s := range c.recs {
-		got = append(got, line{s.OrderID, s.LineID, s.ProductID, s.SKU, s.Currency, s.Country, s.Channel, s.Quantity, s.Gross, s.Discount, s.Shipping, s.Tax})
+		got = append(got, line{s.OrderID, s.LineID, s.ProductID, s.SKU, s.Currency, s.Country, s.Channel, s.Quantity, s.Gross, s.Discount, s.Shipping, s.Tax, s.Removed})
 	}
 	want := []line{
-		{"111-0000001-0000001", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com FBA", 2, 5998, 500, 0, 480},
-		{"111-0000001-0000001", "NOVA-MUG-01", "B0SYNTH002", "NOVA-MUG-01", "USD", "US", "Amazon.com FBA", 1, 1499, 0, 0, 120},
-		{"302-0000002-0000002", "NOVA-HOOD-M", "B0SYNTH003", "NOVA-HOOD-M", "EUR", "DE", "Amazon.de Merchant", 1, 4999, 0, 450, 870},
-		{"111-0000003-0000003", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com FBA", 0, 0, 0, 0, 0},
-		{"111-0000004-0000004", "DRAKE-PLUSH", "B0SYNTH004", "DRAKE-PLUSH", "USD", "US", "Amazon.com FBA", 1, 0, 0, 0, 0},
+		{"111-0000001-0000001", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com FBA", 2, 5998, 500, 0, 480, false},
+		{"111-0000001-0000001", "NOVA-MUG-01", "B0SYNTH002", "NOVA-MUG-01", "USD", "US", "Amazon.com FBA", 1, 1499, 0, 0, 120, false},
+		{"302-0000002-0000002", "NOVA-HOOD-M", "B0SYNTH003", "NOVA-HOOD-M", "EUR", "DE", "Amazon.de Merchant", 1, 4999, 0, 450, 870, false},
+		{"111-0000003-0000003", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com FBA", 0, 0, 0, 0, 0, true},
+		{"111-0000004-0000004", "DRAKE-PLUSH", "B0SYNTH004", "DRAKE-PLUSH", "USD", "US", "Amazon.com FBA", 1, 0, 0, 0, 0, false},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("amazon lines (-want +got):\n%s", diff)

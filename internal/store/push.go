@@ -251,7 +251,7 @@ func (w *ImportWriter) DeleteOrder(ctx context.Context, orderID string) (int64, 
 	}
 	rows.Close()
 	for _, d := range days {
-		if err := w.touch(d[0], d[1]); err != nil {
+		if err := w.recompute(d[0], d[1]); err != nil {
 			return 0, err
 		}
 	}
