@@ -138,8 +138,10 @@ func (w *wizard) finish(name string, wantNet int64) {
 		w.t.Errorf("Overview net after the first sync = %s minor units, want the fake's %d", got, wantNet)
 	}
 	w.step("connectors list", chromedp.Navigate(w.srv.URL+"/connectors"), chromedp.WaitVisible(chromedp.ID("connectors")))
-	if body := w.text("#connectors"); !strings.Contains(body, name) || !strings.Contains(body, "active") || !strings.Contains(body, "in 6 h") {
-		w.t.Errorf("connectors list:\n%s", body)
+	// The store's platform, status, last sync (today, in UTC) and next.
+	today := time.Now().UTC().Format("2 Jan 2006")
+	if body := w.text("#connectors"); !strings.Contains(body, name) || !strings.Contains(body, "active") || !strings.Contains(body, today) || !strings.Contains(body, "in 6 h") {
+		w.t.Errorf("connectors list (want %s, active, last sync %s, next in 6 h):\n%s", name, today, body)
 	}
 	w.shot("5-connectors-1440")
 	w.step("store page", chromedp.Navigate(w.srv.URL+"/connectors/"+id), chromedp.WaitVisible(chromedp.ID("sync-runs")))

@@ -16,9 +16,11 @@
 // where JSON was expected, which are retried as transient failures with a
 // message saying what the site answered.
 //
-// Registration (platform.go) plugs it into the platform registry: a
-// pasted-key connect method, preflight, sealed credentials, Subscribe
-// (webhooks kept active) and the webhook route. Its fake is wootest.
+// Registration (platform.go) plugs it into the platform registry: two
+// connect methods (the key-generation flow started from the wizard, whose
+// routes are in keyflow_routes.go, and a pasted key), preflight, sealed
+// credentials, Subscribe (webhooks kept active) and the webhook route. Its
+// fake is wootest.
 package woocommerce
 
 import (
