@@ -143,7 +143,9 @@ func TestBrowserConnectAmazon(t *testing.T) {
 	shot("amazon-4-vendor-done-1440")
 
 	step("the Overview", chromedp.Navigate(srv.URL+"/overview?range=12m"), chromedp.WaitVisible(chromedp.ID("kpi-net")))
-	minor := func(id string) string { return do(t, ctx, chromedp.AttributeValue(chromedp.ID(id), "data-minor")).Value }
+	minor := func(id string) string {
+		return do(t, ctx, chromedp.AttributeValue(chromedp.ID(id), "data-minor")).Value
+	}
 	if got := minor("kpi-net"); got != fmt.Sprint(sellerNet+vendorNet) {
 		t.Errorf("Overview net = %s minor units, want the fake's seller %d + vendor %d", got, sellerNet, vendorNet)
 	}
