@@ -32,9 +32,11 @@
 // removed (unless the stored version is newer).
 //
 // The format is detected from the header (Import's format FormatAuto) or
-// named: generic, shopify, woocommerce (products), amazon, bigcommerce
-// (sales). A file of the wrong kind is refused with a hint ("this looks like
-// a Shopify products export").
+// named: generic, shopify, woocommerce (products; and sales from the orders
+// export of WooCommerce's Customer / Order / Coupon Export extension,
+// "Default - One Row per Item"), amazon, bigcommerce (sales). A file of the
+// wrong kind is refused with a hint ("this looks like a Shopify products
+// export").
 //
 // # Money
 //
