@@ -136,6 +136,9 @@ func TestBrowserConnectAmazon(t *testing.T) {
 	if got := text("#shop-name"); got != "Amazon Vendor Central NA: Amazon.com" {
 		t.Errorf("vendor connection test shows %q", got)
 	}
+	if got := text("h1"); got != "Amazon Vendor Central NA (NOVAVENDOR)" {
+		t.Errorf("the vendor connector is named %q", got)
+	}
 	step("watch the vendor's first sync", chromedp.WaitVisible(chromedp.ID("sync-done")))
 	shot("amazon-4-vendor-done-1440")
 

@@ -226,8 +226,8 @@ func TestAmazonConsentFlow(t *testing.T) {
 		if err := h.srv.conn.vault.Load(ctx, target, &cr2); err != nil || cr2.RefreshToken == cr.RefreshToken {
 			t.Errorf("reconnect kept the old token (%v)", err)
 		}
-		if list := h.connectors(); len(list) != 1 {
-			t.Errorf("%d connectors after reconnecting, want 1", len(list))
+		if list := h.connectors(); len(list) != 1 || list[0].Name != "Amazon Seller Central NA ("+fake.SellerID()+")" {
+			t.Errorf("connectors after reconnecting: %+v, want one named after the account", list)
 		}
 		h.check(id)
 	})

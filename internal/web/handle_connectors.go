@@ -366,7 +366,11 @@ func (s *Server) connectStore(r *http.Request, p platform.Platform, cr platform.
 		}
 	}
 	account := cr.Account()
-	c, err := s.connectorFor(ctx, a.PublisherID, p, account, reconnectID, true)
+	name := account
+	if n, ok := cr.(platform.Namer); ok && n.AccountName() != "" {
+		name = n.AccountName()
+	}
+	c, err := s.connectorFor(ctx, a.PublisherID, p, account, name, reconnectID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +440,7 @@ func (s *Server) preflight(ctx context.Context, p platform.Platform, cr platform
 // connectorFor returns the connector that credentials for account go to:
 // reconnectID (checked to be of p and account), else the publisher's
 // connector of account, else, with create, a new one.
-func (s *Server) connectorFor(ctx context.Context, pub phantomos.PublisherID, p platform.Platform, account, reconnectID string, create bool) (*phantomos.Connector, error) {
+func (s *Server) connectorFor(ctx context.Context, pub phantomos.PublisherID, p platform.Platform, account, name, reconnectID string, create bool) (*phantomos.Connector, error) {
 	info := p.Info()
 	if reconnectID != "" {
 		c, err := s.store.Connector(ctx, pub, reconnectID)
@@ -459,7 +463,7 @@ func (s *Server) connectorFor(ctx context.Context, pub phantomos.PublisherID, p 
 	if !create || err == nil || phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
 		return c, err
 	}
-	c = &phantomos.Connector{Type: info.Type, Name: account}
+	c = &phantomos.Connector{Type: info.Type, Name: name}
 	if err := s.store.CreateConnector(ctx, pub, c); err != nil {
 		return nil, err
 	}

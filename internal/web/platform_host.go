@@ -69,7 +69,7 @@ func (h platformHost) ConnectFailed(w http.ResponseWriter, r *http.Request, p pl
 }
 
 func (h platformHost) ConnectorFor(ctx context.Context, pub phantomos.PublisherID, p platform.Platform, account, reconnectID string) (*phantomos.Connector, error) {
-	return h.s.connectorFor(ctx, pub, p, account, reconnectID, false)
+	return h.s.connectorFor(ctx, pub, p, account, account, reconnectID, false)
 }
 
 func (h platformHost) Park(w http.ResponseWriter, r *http.Request, p platform.Platform, cr platform.Credentials) error {

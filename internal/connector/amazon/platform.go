@@ -169,6 +169,16 @@ func (c Credentials) Account() string {
 	return a
 }
 
+// AccountName implements platform.Namer: "Amazon Seller Central NA
+// (A1B2C3D4E5F6G7)", or Vendor Central with the vendor code.
+func (c Credentials) AccountName() string {
+	kind := "Seller Central"
+	if c.Kind == KindVendor {
+		kind = "Vendor Central"
+	}
+	return "Amazon " + kind + " " + strings.ToUpper(c.Region) + " (" + c.SellingPartnerID + ")"
+}
+
 func (p *live) Info() platform.Info {
 	fields := func(account string) []platform.Field {
 		return []platform.Field{

@@ -29,6 +29,9 @@ var sellingPartnerPattern = regexp.MustCompile(`^[A-Z0-9]{6,32}$`)
 // maxCode bounds the spapi_oauth_code of a callback.
 const maxCode = 512
 
+// authorizationFlow names the consent flow in messages.
+const authorizationFlow = "Amazon authorization"
+
 // consentApp is the public application with the callback of this server,
 // or ENOTFOUND when the server has none.
 func (p *live) consentApp(h platform.Host, r *http.Request) (*App, error) {
@@ -87,7 +90,7 @@ func handleAuthorize(pl platform.Platform, h platform.Host, w http.ResponseWrite
 		}
 		st.ConnectorID = id
 	}
-	state, err := platform.IssueState(r.Context(), h, p.stateKey, st)
+	state, err := platform.IssueState(r.Context(), h.Nonces(), p.stateKey, h.Now(), st)
 	if err != nil {
 		return err
 	}
@@ -107,7 +110,7 @@ func handleCallback(pl platform.Platform, h platform.Host, w http.ResponseWriter
 		return fail(err)
 	}
 	q := r.URL.Query()
-	st, err := platform.OpenState(r.Context(), h, p.stateKey, "Amazon", q.Get("state"))
+	st, err := platform.OpenState(r.Context(), h.Nonces(), p.stateKey, h.Now(), authorizationFlow, q.Get("state"))
 	if err != nil {
 		if phantomos.ErrorCode(err) == phantomos.EUNAUTHORIZED {
 			// A bad link for the person holding it, who is signed in.
@@ -115,7 +118,7 @@ func handleCallback(pl platform.Platform, h platform.Host, w http.ResponseWriter
 		}
 		return fail(err)
 	}
-	if err := st.CheckActor(phantomos.ActorFrom(r.Context()), "Amazon"); err != nil {
+	if err := st.CheckActor(phantomos.ActorFrom(r.Context()), authorizationFlow); err != nil {
 		return fail(err)
 	}
 	spid, code := q.Get("selling_partner_id"), q.Get("spapi_oauth_code")

@@ -144,6 +144,13 @@ type Credentials interface {
 	Account() string
 }
 
+// Namer is implemented by credentials whose account key is not what
+// people call the account (an Amazon merchant token): AccountName names a
+// connector created for them.
+type Namer interface {
+	AccountName() string
+}
+
 // Subscriber is implemented by platforms that push changes: Subscribe
 // (re-)creates the subscriptions of connector t (platforms drop hooks
 // whose deliveries fail). It is called after a connection and before each

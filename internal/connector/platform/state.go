@@ -47,19 +47,21 @@ func StateKey(typ, clientSecret string) []byte {
 	return m.Sum(nil)
 }
 
-// IssueState records a fresh nonce for st's publisher in h's nonce store,
-// valid StateTTL from h.Now(), and returns st signed with key: the value
-// of the state parameter sent to the platform's consent page.
-func IssueState(ctx context.Context, h Host, key []byte, st OAuthState) (string, error) {
-	if len(key) < 32 {
-		return "", errors.New("platform: state key too short")
+// IssueState records a fresh nonce for st's publisher in nonces (a
+// Host's Nonces, shared by every replica), valid StateTTL from now, and
+// returns st signed with key: the value of the state parameter sent to
+// the platform's consent page. The publisher may be empty for a flow
+// started on the platform before anyone signed in.
+func IssueState(ctx context.Context, nonces NonceStore, key []byte, now time.Time, st OAuthState) (string, error) {
+	if len(key) < 32 || nonces == nil {
+		return "", errors.New("platform: state key too short, or no nonce store")
 	}
 	nonce := make([]byte, 16)
 	rand.Read(nonce)
 	st.Nonce = base64.RawURLEncoding.EncodeToString(nonce)
-	exp := h.Now().Add(StateTTL)
+	exp := now.Add(StateTTL)
 	st.Expires = exp.Unix()
-	if err := h.Nonces().PutOAuthNonce(ctx, st.Publisher, st.Nonce, exp); err != nil {
+	if err := nonces.PutOAuthNonce(ctx, st.Publisher, st.Nonce, exp); err != nil {
 		return "", fmt.Errorf("platform: store oauth nonce: %w", err)
 	}
 	payload, _ := json.Marshal(st)
@@ -74,14 +76,15 @@ func stateMAC(key, payload []byte) []byte {
 }
 
 // OpenState checks a state a callback brought back: signed with key,
-// unexpired, and its nonce still pending, which it consumes so that the
-// state works once. Anything else is EUNAUTHORIZED with a message for the
-// person holding the link; name is the platform's name.
-func OpenState(ctx context.Context, h Host, key []byte, name, s string) (OAuthState, error) {
+// unexpired at now, and its nonce still pending in nonces, which it
+// consumes so that the state works once. Anything else is EUNAUTHORIZED
+// with a message for the person holding the link; flow names the flow for
+// them ("Amazon authorization", "Shopify install").
+func OpenState(ctx context.Context, nonces NonceStore, key []byte, now time.Time, flow, s string) (OAuthState, error) {
 	var st OAuthState
-	bad := phantomos.Errorf(phantomos.EUNAUTHORIZED, "The %s authorization link is not valid or was already used. Start connecting again.", name)
+	bad := phantomos.Errorf(phantomos.EUNAUTHORIZED, "The %s link is not valid or was already used. Start connecting again.", flow)
 	p64, s64, ok := strings.Cut(s, ".")
-	if !ok || len(s) > maxState || len(key) < 32 {
+	if !ok || len(s) > maxState || len(key) < 32 || nonces == nil {
 		return st, bad
 	}
 	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
@@ -89,13 +92,13 @@ func OpenState(ctx context.Context, h Host, key []byte, name, s string) (OAuthSt
 	if err1 != nil || err2 != nil || !hmac.Equal(stateMAC(key, payload), sig) {
 		return st, bad
 	}
-	if json.Unmarshal(payload, &st) != nil || st.Nonce == "" || st.Publisher == "" {
+	if json.Unmarshal(payload, &st) != nil || st.Nonce == "" {
 		return OAuthState{}, bad
 	}
-	if h.Now().Unix() > st.Expires {
-		return OAuthState{}, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The %s authorization took too long. Start connecting again.", name)
+	if now.Unix() > st.Expires {
+		return OAuthState{}, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The %s took too long. Start connecting again.", flow)
 	}
-	fresh, err := h.Nonces().ConsumeOAuthNonce(ctx, st.Publisher, st.Nonce)
+	fresh, err := nonces.ConsumeOAuthNonce(ctx, st.Publisher, st.Nonce)
 	if err != nil {
 		return OAuthState{}, fmt.Errorf("platform: consume oauth nonce: %w", err)
 	}
@@ -110,14 +113,15 @@ func OpenState(ctx context.Context, h Host, key []byte, name, s string) (OAuthSt
 // it, in the same organization. A callback reached by someone else (a
 // link sent to a colleague, or planted on a victim) is refused, so that
 // nobody attaches an account to an organization that did not ask for it.
-func (st OAuthState) CheckActor(a *phantomos.Actor, name string) error {
+// flow names the flow as for OpenState.
+func (st OAuthState) CheckActor(a *phantomos.Actor, flow string) error {
 	switch {
 	case a == nil:
-		return phantomos.Errorf(phantomos.EUNAUTHORIZED, "Your session ended during the %s authorization. Sign in and start connecting again.", name)
+		return phantomos.Errorf(phantomos.EUNAUTHORIZED, "Your session ended during the %s. Sign in and start connecting again.", flow)
 	case !a.Role.Can(phantomos.PermConnectors):
 		return phantomos.Errorf(phantomos.EFORBIDDEN, "Your role (%s) cannot connect stores.", a.Role)
-	case st.Publisher != a.PublisherID || st.UserID != a.UserID:
-		return phantomos.Errorf(phantomos.EINVALID, "This %s authorization was started by someone else. Start connecting again from Connectors.", name)
+	case st.Publisher == "" || st.Publisher != a.PublisherID || st.UserID != a.UserID:
+		return phantomos.Errorf(phantomos.EINVALID, "This %s was started by someone else. Start connecting again from Connectors.", flow)
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func TestOAuthStateSignedSingleUseAndExpiring(t *testing.T) {
 	want := OAuthState{Publisher: "pub-a", UserID: "user-1", ConnectorID: "c-9", Data: "EU"}
 	issue := func() string {
 		t.Helper()
-		s, err := IssueState(ctx, h, key, want)
+		s, err := IssueState(ctx, h.nonces, key, h.now, want)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,11 +59,11 @@ func TestOAuthStateSignedSingleUseAndExpiring(t *testing.T) {
 	}
 
 	s := issue()
-	st, err := OpenState(ctx, h, key, "Amazon", s)
+	st, err := OpenState(ctx, h.nonces, key, h.now, "Amazon authorization", s)
 	if err != nil || st.Publisher != want.Publisher || st.UserID != want.UserID || st.ConnectorID != want.ConnectorID || st.Data != want.Data {
 		t.Fatalf("OpenState = %+v, %v", st, err)
 	}
-	if _, err := OpenState(ctx, h, key, "Amazon", s); phantomos.ErrorCode(err) != phantomos.EUNAUTHORIZED {
+	if _, err := OpenState(ctx, h.nonces, key, h.now, "Amazon authorization", s); phantomos.ErrorCode(err) != phantomos.EUNAUTHORIZED {
 		t.Errorf("a used state opened again: %v", err)
 	}
 
@@ -73,25 +73,25 @@ func TestOAuthStateSignedSingleUseAndExpiring(t *testing.T) {
 	p64, sig, _ := strings.Cut(s, ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(p64)
 	forged := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), "pub-a", "pub-b", 1))) + "." + sig
-	other, _ := IssueState(ctx, h, StateKey("shopify", "app-secret"), want)
+	other, _ := IssueState(ctx, h.nonces, StateKey("shopify", "app-secret"), h.now, want)
 	for name, bad := range map[string]string{"payload changed": forged, "other platform": other, "garbage": "abc", "empty": "", "long": strings.Repeat("a.", 2000)} {
-		if _, err := OpenState(ctx, h, key, "Amazon", bad); phantomos.ErrorCode(err) != phantomos.EUNAUTHORIZED {
+		if _, err := OpenState(ctx, h.nonces, key, h.now, "Amazon authorization", bad); phantomos.ErrorCode(err) != phantomos.EUNAUTHORIZED {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	// The refused attempts did not use up the genuine state.
-	if _, err := OpenState(ctx, h, key, "Amazon", s); err != nil {
+	if _, err := OpenState(ctx, h.nonces, key, h.now, "Amazon authorization", s); err != nil {
 		t.Errorf("genuine state after forgeries: %v", err)
 	}
 
 	s = issue()
 	h.now = h.now.Add(StateTTL + time.Second)
-	if _, err := OpenState(ctx, h, key, "Amazon", s); phantomos.ErrorCode(err) != phantomos.EUNAUTHORIZED || !strings.Contains(phantomos.ErrorMessage(err), "took too long") {
+	if _, err := OpenState(ctx, h.nonces, key, h.now, "Amazon authorization", s); phantomos.ErrorCode(err) != phantomos.EUNAUTHORIZED || !strings.Contains(phantomos.ErrorMessage(err), "took too long") {
 		t.Errorf("expired state: %v", err)
 	}
 
 	a := &phantomos.Actor{PublisherID: "pub-a", UserID: "user-1", Role: phantomos.RoleAdmin}
-	if err := want.CheckActor(a, "Amazon"); err != nil {
+	if err := want.CheckActor(a, "Amazon authorization"); err != nil {
 		t.Errorf("the starter: %v", err)
 	}
 	for name, tc := range map[string]struct {
@@ -103,7 +103,7 @@ func TestOAuthStateSignedSingleUseAndExpiring(t *testing.T) {
 		"colleague":  {&phantomos.Actor{PublisherID: "pub-a", UserID: "user-2", Role: phantomos.RoleOwner}, phantomos.EINVALID},
 		"other org":  {&phantomos.Actor{PublisherID: "pub-b", UserID: "user-1", Role: phantomos.RoleOwner}, phantomos.EINVALID},
 	} {
-		if err := want.CheckActor(tc.a, "Amazon"); phantomos.ErrorCode(err) != tc.code {
+		if err := want.CheckActor(tc.a, "Amazon authorization"); phantomos.ErrorCode(err) != tc.code {
 			t.Errorf("%s: %v, want %s", name, err, tc.code)
 		}
 	}

@@ -3,11 +3,8 @@ package shopify
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,6 +17,7 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
+	"github.com/phantomos/phantomos/internal/connector/platform"
 )
 
 // Scopes are the access scopes the public app requests: products and
@@ -30,9 +28,6 @@ const Scopes = "read_products,read_orders"
 
 // ScopeAllOrders unlocks order history beyond 60 days.
 const ScopeAllOrders = "read_all_orders"
-
-// stateTTL is how long an install may take from redirect to callback.
-const stateTTL = 15 * time.Minute
 
 // maxRequestAge bounds the age of a signed install or callback request
 // (its timestamp parameter), so a captured URL cannot be replayed later.
@@ -121,7 +116,8 @@ func (a *App) scopes() string {
 }
 
 // State is what an install carries through Shopify and back: who started
-// it, for which connector and shop. It is signed and single use.
+// it, for which connector and shop. It is signed and single use; it
+// travels as a platform.OAuthState whose Data is the shop.
 type State struct {
 	Publisher   phantomos.PublisherID `json:"p"`
 	ConnectorID string                `json:"c,omitempty"`
@@ -134,6 +130,7 @@ type State struct {
 // AuthorizeURL starts an install of the app on shop for st: it records a
 // fresh nonce and returns the URL of Shopify's consent screen. The offline
 // access mode (no grant_options) gives a token that outlives the session.
+// The state is signed and single use (platform.IssueState).
 func (a *App) AuthorizeURL(ctx context.Context, shop string, st State) (string, error) {
 	if !ValidShop(shop) {
 		return "", phantomos.Errorf(phantomos.EINVALID, "%q is not a myshopify.com store address.", shop)
@@ -141,20 +138,16 @@ func (a *App) AuthorizeURL(ctx context.Context, shop string, st State) (string, 
 	if len(a.StateKey) < 32 || a.ClientID == "" || a.ClientSecret == "" || a.Nonces == nil {
 		return "", errors.New("shopify: app is not configured (client id, secret, state key, nonce store)")
 	}
-	nonce := make([]byte, 16)
-	rand.Read(nonce)
-	st.Nonce = base64.RawURLEncoding.EncodeToString(nonce)
-	st.Shop = shop
-	exp := a.now().Add(stateTTL)
-	st.Expires = exp.Unix()
-	if err := a.Nonces.PutOAuthNonce(ctx, st.Publisher, st.Nonce, exp); err != nil {
-		return "", fmt.Errorf("shopify: store nonce: %w", err)
+	state, err := platform.IssueState(ctx, a.Nonces, a.StateKey, a.now(),
+		platform.OAuthState{Publisher: st.Publisher, UserID: st.UserID, ConnectorID: st.ConnectorID, Data: shop})
+	if err != nil {
+		return "", fmt.Errorf("shopify: %w", err)
 	}
 	q := url.Values{}
 	q.Set("client_id", a.ClientID)
 	q.Set("scope", a.scopes())
 	q.Set("redirect_uri", a.RedirectURL)
-	q.Set("state", a.signState(st))
+	q.Set("state", state)
 	return a.shopURL(shop) + "/admin/oauth/authorize?" + q.Encode(), nil
 }
 
@@ -165,45 +158,23 @@ func (a *App) shopURL(shop string) string {
 	return "https://" + shop
 }
 
-func (a *App) signState(st State) string {
-	payload, _ := json.Marshal(st)
-	m := hmac.New(sha256.New, a.StateKey)
-	m.Write([]byte("shopify-state\x00"))
-	m.Write(payload)
-	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
+// installFlow names the install in messages.
+const installFlow = "Shopify install"
 
 // openState checks the signature and expiry of a state and consumes its
-// nonce, so that it works once.
+// nonce, so that it works once (platform.OpenState).
 func (a *App) openState(ctx context.Context, s string) (State, error) {
-	var st State
-	bad := phantomos.Errorf(phantomos.EUNAUTHORIZED, "The Shopify install link is not valid or was already used. Start connecting again.")
-	p64, s64, ok := strings.Cut(s, ".")
-	if !ok {
-		return st, bad
-	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
-	sig, err2 := base64.RawURLEncoding.DecodeString(s64)
-	if err1 != nil || err2 != nil {
-		return st, bad
-	}
-	m := hmac.New(sha256.New, a.StateKey)
-	m.Write([]byte("shopify-state\x00"))
-	m.Write(payload)
-	if !hmac.Equal(m.Sum(nil), sig) || json.Unmarshal(payload, &st) != nil || st.Nonce == "" {
-		return st, bad
-	}
-	if a.now().Unix() > st.Expires {
-		return st, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The Shopify install took too long. Start connecting again.")
-	}
-	fresh, err := a.Nonces.ConsumeOAuthNonce(ctx, st.Publisher, st.Nonce)
+	os, err := platform.OpenState(ctx, a.Nonces, a.StateKey, a.now(), installFlow, s)
 	if err != nil {
-		return st, fmt.Errorf("shopify: consume nonce: %w", err)
+		return State{}, err
 	}
-	if !fresh {
-		return st, bad
-	}
-	return st, nil
+	return State{Publisher: os.Publisher, ConnectorID: os.ConnectorID, UserID: os.UserID, Shop: os.Data, Nonce: os.Nonce, Expires: os.Expires}, nil
+}
+
+// CheckActor reports whether the signed-in person a may finish the install
+// of st (platform.OAuthState.CheckActor).
+func (st State) CheckActor(a *phantomos.Actor) error {
+	return platform.OAuthState{Publisher: st.Publisher, UserID: st.UserID}.CheckActor(a, installFlow)
 }
 
 // QueryHMAC returns the hex HMAC-SHA256 Shopify puts in the hmac parameter

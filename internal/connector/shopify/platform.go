@@ -2,8 +2,6 @@ package shopify
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,19 +99,9 @@ func NewPlatform(o Options) platform.Platform {
 	}
 	p := &live{opts: o}
 	if o.ClientID != "" && o.ClientSecret != "" {
-		p.app = &App{ClientID: o.ClientID, ClientSecret: o.ClientSecret, StateKey: stateKey(o.ClientSecret), BaseURL: o.BaseURL}
+		p.app = &App{ClientID: o.ClientID, ClientSecret: o.ClientSecret, StateKey: platform.StateKey(Type, o.ClientSecret), BaseURL: o.BaseURL}
 	}
 	return p
-}
-
-// stateKey derives the key that signs OAuth states from the app secret, so
-// that every replica derives the same one; it is distinct from the secret,
-// which Shopify also knows. The single-use nonce behind each state is what
-// makes a state unforgeable in practice: it exists only in the database.
-func stateKey(clientSecret string) []byte {
-	m := hmac.New(sha256.New, []byte(clientSecret))
-	m.Write([]byte("phantomos shopify oauth state v1"))
-	return m.Sum(nil)
 }
 
 // Account implements platform.Credentials: the shop's myshopify.com

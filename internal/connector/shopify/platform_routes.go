@@ -113,14 +113,8 @@ func handleCallback(pl platform.Platform, h platform.Host, w http.ResponseWriter
 		}
 		return err
 	}
-	if a == nil {
-		return phantomos.Errorf(phantomos.EUNAUTHORIZED, "Your session ended during the Shopify install. Sign in and start connecting again.")
-	}
-	if !a.Role.Can(phantomos.PermConnectors) {
-		return phantomos.Errorf(phantomos.EFORBIDDEN, "Your role (%s) cannot connect stores.", a.Role)
-	}
-	if st.Publisher != a.PublisherID || st.UserID != a.UserID {
-		return phantomos.Errorf(phantomos.EINVALID, "This Shopify install was started by someone else. Start connecting again from Connectors.")
+	if err := st.CheckActor(a); err != nil {
+		return err
 	}
 	cr, err := app.Exchange(r.Context(), st.Shop, q.Get("code"))
 	if err != nil {
