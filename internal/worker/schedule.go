@@ -13,8 +13,9 @@ import (
 )
 
 // Tick is the work of the periodic schedule job (internal/jobs runs it
-// once per period across every replica): it regenerates insights older
-// than a day, enqueues the syncs of active connectors whose last sync is
+// once per period across every replica): it enqueues an insights run for
+// each publisher whose insights are older than a day (without a queue it
+// runs them itself), enqueues the syncs of active connectors whose last sync is
 // older than their platform's interval, runs the local tagger over
 // products it has not looked at yet, removes expired demo copies, enqueues
 // again the file imports left waiting without a queue job and forgets old
