@@ -26,15 +26,17 @@ const (
 //     autocorrelation, 90%, as for Theta in M3; needs more than two full
 //     seasons). Additive-error ETS models with no or a damped trend, and
 //     additive or (for positive data) multiplicative seasonality when the
-//     test finds it, none otherwise, are fitted; the one with the lowest
-//     AICc is averaged with the Theta method, equally up to 6 steps ahead,
-//     with Theta's weight rising to 3/4 by 18 steps. This combination beat
-//     each of its parts and the other rules tried on the M3 monthly series
-//     (see EvalM3 with CompareRules and Validation).
+//     test finds it, none otherwise, are fitted; their forecasts, averaged
+//     with Akaike weights (exp(-ΔAICc/2)), are averaged with the Theta
+//     method, equally up to 6 steps ahead, with Theta's weight rising to
+//     3/4 by 18 steps. This combination beat each of its parts and the
+//     other rules tried on the M3 monthly and quarterly series (see
+//     EvalAll with CompareRules and Validation).
 //
 // Intervals: each model's interval is the wider of its analytical one and
 // one from the spread of its own in-sample multi-step errors (with their
-// empirical tail quantiles); the combination averages the bounds and adds
+// empirical tail quantiles, corrected for the parameters fitted to the
+// same data: see dfScaled); the combination averages the bounds and adds
 // the models' disagreement as mixture variance. Forecasts of non-negative
 // data are never negative.
 //
@@ -109,6 +111,8 @@ type candidates struct {
 	pos bool
 
 	ets      *ETSModel
+	fits     []*ETSModel // every model fitted by bestETS
+	avgFcast *Forecast
 	sa       *deseason
 	theta    *Forecast
 	etsFcast *Forecast
@@ -180,6 +184,7 @@ func (c *candidates) bestETS() *ETSModel {
 			m = c.m
 		}
 		mod := fitETS(c.y, m, spec)
+		c.fits = append(c.fits, mod)
 		if c.ets == nil || mod.AICc < c.ets.AICc {
 			c.ets = mod
 		}
@@ -280,16 +285,26 @@ const (
 // bears. Shifting the weight to 3/4 Theta by 18 months kept the short
 // horizons and nearly all of Theta's long-horizon gain, with the same
 // interval coverage; all the way to Theta alone cost sMAPE.
+//
+// The ETS part is the AICc-weighted average of the ETS models rather than
+// the single best one: on the training parts it lowered MASE at 13–18
+// months (1.062 to 1.058), at 5–8 quarters (1.442 to 1.432) and on the
+// classic series, at the same coverage.
 func ruleDefault(c *candidates) Forecast {
-	return horizonWeighted(longThetaWeight)(c)
+	return horizonWeighted(longThetaWeight, true)(c)
 }
 
-// horizonWeighted returns the rule combining ETS and Theta with Theta's
+// horizonWeighted returns the rule combining the best ETS model (or, with
+// avg, the AICc-weighted average of the ETS models) and Theta with Theta's
 // weight one half up to shortHorizon steps, rising linearly to last at
 // longHorizon steps.
-func horizonWeighted(last float64) rule {
+func horizonWeighted(last float64, avg bool) rule {
 	return func(c *candidates) Forecast {
-		return combineWeighted([]Forecast{c.etsForecast(), c.thetaForecast()}, func(k, i int) float64 {
+		ets := c.etsForecast
+		if avg {
+			ets = c.etsAverage
+		}
+		return combineWeighted([]Forecast{ets(), c.thetaForecast()}, func(k, i int) float64 {
 			ramp := math.Min(1, math.Max(0, float64(i+1-shortHorizon)/float64(longHorizon-shortHorizon)))
 			theta := 0.5 + (last-0.5)*ramp
 			if k == 1 {
@@ -401,4 +416,57 @@ func (f Forecast) isFinite() bool {
 		}
 	}
 	return true
+}
+
+// etsAverage returns the forecasts of every ETS model fitted by bestETS,
+// averaged with their Akaike weights exp(-ΔAICc/2) (models below 1/1000
+// of the best one's weight left out), bounds included, with the models'
+// disagreement added as mixture variance. Averaging hedges the choice
+// between damped and flat trends and between seasonal forms that AICc
+// makes on little evidence; on the M3 training parts (held-out last 18
+// months and 8 quarters) and the classic series it beat the single best
+// model at every horizon block.
+func (c *candidates) etsAverage() Forecast {
+	if c.avgFcast != nil {
+		return *c.avgFcast
+	}
+	best := c.bestETS()
+	if len(c.fits) < 2 {
+		f := c.etsForecast()
+		c.avgFcast = &f
+		return f
+	}
+	type weighted struct {
+		f    Forecast
+		w    float64
+		code string
+	}
+	var parts []weighted
+	var tot float64
+	for _, mod := range c.fits {
+		w := math.Exp(-0.5 * (mod.AICc - best.AICc))
+		if !(w > 1e-3) {
+			continue
+		}
+		f, _ := mod.Forecast(c.h)
+		f.widen(mod.empiricalSD(c.h))
+		code := mod.Spec.String()
+		parts = append(parts, weighted{f, w, code[len("ETS(") : len(code)-1]})
+		tot += w
+	}
+	sort.SliceStable(parts, func(i, j int) bool { return parts[i].w > parts[j].w })
+	fs := make([]Forecast, len(parts))
+	var codes []string
+	for i, p := range parts {
+		fs[i] = p.f
+		if p.w/tot >= 0.1 {
+			codes = append(codes, p.code)
+		}
+	}
+	f := combineWeighted(fs, func(k, i int) float64 { return parts[k].w / tot })
+	// The models holding at least a tenth of the weight, heaviest first:
+	// "ETS(AAdA/ANA)".
+	f.Model = "ETS(" + strings.Join(codes, "/") + ")"
+	c.avgFcast = &f
+	return f
 }

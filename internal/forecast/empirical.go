@@ -3,6 +3,8 @@ package forecast
 import (
 	"math"
 	"sort"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Empirical intervals. Analytical ETS variances assume the model is right
@@ -96,7 +98,8 @@ func (mod *ETSModel) empiricalSD(h int) empirical {
 		pw *= mod.Phi
 		damp[k] = damp[k-1] + pw
 	}
-	return multiStepSD(y, h, warmup(len(y), m), func(t, k int) float64 {
+	params := mod.Spec.numSmoothing() + mod.Spec.numStates(m)
+	e := multiStepSD(y, h, warmup(len(y), m), func(t, k int) float64 {
 		point := p.level[t-1] + damp[k]*p.slope[t-1]
 		if mod.Spec.Season != NoSeason {
 			// The seasonal state for observation t+k-1 was last written
@@ -114,6 +117,7 @@ func (mod *ETSModel) empiricalSD(h int) empirical {
 		}
 		return point
 	})
+	return e.dfScaled(len(y), params)
 }
 
 // widen widens each bound to the empirical one where that is wider.
@@ -135,7 +139,11 @@ func (f *Forecast) widen(e empirical) {
 // the drift, with the season put back.
 func thetaEmpiricalSD(y []float64, d deseason, ses *ETSModel, drift float64, h int) empirical {
 	a := ses.Alpha
-	return multiStepSD(y, h, warmup(len(y), d.m), func(t, k int) float64 {
+	params := 3
+	if d.valid {
+		params += d.m - 1
+	}
+	e := multiStepSD(y, h, warmup(len(y), d.m), func(t, k int) float64 {
 		point := ses.path.level[t-1] + drift*(float64(k-1)+(1-math.Pow(1-a, float64(t)))/a)
 		if d.valid {
 			s := d.idx[(t+k-1)%d.m]
@@ -147,4 +155,27 @@ func thetaEmpiricalSD(y []float64, d deseason, ses *ETSModel, drift float64, h i
 		}
 		return point
 	})
+	return e.dfScaled(len(y), params)
+}
+
+// dfScaled corrects the spread of in-sample errors for the k parameters
+// fitted to the same n observations: errors on data the parameters were
+// chosen for are smaller than those ahead, as a residual variance divided
+// by n rather than n-k is. The standard deviations are multiplied by
+// sqrt(n/(n-k)), at most doubled, and the quantiles are at least Student's
+// t ones with n-k degrees of freedom (the normal's for long series; wider
+// in the tails for short ones).
+func (e empirical) dfScaled(n, k int) empirical {
+	df := n - k
+	f := 2.0
+	if df > 0 {
+		f = math.Min(2, math.Sqrt(float64(n)/float64(df)))
+	}
+	for i := range e.sd {
+		e.sd[i] *= f
+	}
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(max(df, 2))}
+	e.q80 = math.Max(e.q80, t.Quantile(0.9))
+	e.q95 = math.Max(e.q95, t.Quantile(0.975))
+	return e
 }

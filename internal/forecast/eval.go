@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -43,6 +44,21 @@ type EvalOptions struct {
 	// made without looking at the test part. Published forecasts, which
 	// are of the test part, are not scored.
 	Validation bool
+	// Rscript, when set, is the R interpreter used to forecast the same
+	// series with R's forecast package (EvalOptions.RMethods), scored
+	// beside the engine. Empty: R is not run.
+	Rscript string
+	// RMethods names the R methods: "ets" (forecast::ets(), the default)
+	// and "arima" (forecast::auto.arima()).
+	RMethods []string
+	// RCores is the number of R processes (default 1).
+	RCores int
+	// RCacheDir keeps R's forecasts keyed by their input, so that a
+	// second evaluation of the same series reuses them; empty: no cache.
+	RCacheDir string
+	// RNote is printed instead of R's rows when Rscript is empty (why R
+	// was skipped).
+	RNote string
 }
 
 // MethodScore is the accuracy of one method over the evaluated series.
@@ -59,13 +75,10 @@ type MethodScore struct {
 	// inside the 80% and 95% prediction intervals; NaN for methods without
 	// intervals.
 	Coverage80, Coverage95 float64
-	// Bands scores the horizons in blocks of six months (1–6, 7–12,
-	// 13–18), to show how accuracy holds up at long horizons.
+	// Bands scores the horizons in blocks (of six months for monthly data:
+	// 1–6, 7–12, 13–18), to show how accuracy holds up at long horizons.
 	Bands []BandScore
 }
-
-// bandWidth is the number of horizons in each block of MethodScore.Bands.
-const bandWidth = 6
 
 // BandScore is the accuracy of a method over horizons From to To (1-based,
 // inclusive).
@@ -81,6 +94,10 @@ type BandScore struct {
 
 // EvalReport is the outcome of EvalM3.
 type EvalReport struct {
+	// Name names the data set ("M3 monthly", …); Season is its cycle and
+	// Band the width of the horizon blocks.
+	Name         string
+	Season, Band int
 	// Series is the number of series evaluated; Horizon the test length.
 	Series, Horizon int
 	// Workers is the number of parallel workers used.
@@ -93,6 +110,13 @@ type EvalReport struct {
 	// not measured). On a machine shared with other work, CPU divided by
 	// Workers estimates the wall time on an idle machine.
 	CPU time.Duration
+	// SeasonalNaive scores the seasonal naive method, the MASE scale's
+	// method, with its intervals.
+	SeasonalNaive MethodScore
+	// R scores R's methods (EvalOptions.Rscript), in RMethods order; RNote
+	// says how R was run, or why not.
+	R     []MethodScore
+	RNote string
 	// Published scores the competition's published forecasts, recomputed
 	// from the forecasts themselves.
 	Published []MethodScore
@@ -122,31 +146,58 @@ type m3Series struct {
 // The forecasts use only each series' training part; the test part is read
 // for scoring alone.
 func EvalM3(dir string, w io.Writer, opts EvalOptions) (EvalReport, error) {
+	set, err := loadM3Set(dir, "M3 monthly", m3SeriesFile, m3PublishedFile, m3Season, 6)
+	if err != nil {
+		return EvalReport{}, err
+	}
+	return set.eval(w, opts)
+}
+
+// evalSet is a data set to evaluate: series with their split, the season,
+// the width of the horizon blocks and any published forecasts.
+type evalSet struct {
+	name         string
+	season, band int
+	series       []m3Series
+	published    map[string]map[string][]float64
+	methods      []string // published methods, in report order
+}
+
+// loadM3Set reads an M3 folder: the series file and, when present, the
+// published forecasts.
+func loadM3Set(dir, name, seriesFile, publishedFile string, season, band int) (evalSet, error) {
+	series, err := loadM3(filepath.Join(dir, seriesFile))
+	if err != nil {
+		return evalSet{}, err
+	}
+	published, err := loadPublished(filepath.Join(dir, publishedFile))
+	if err != nil {
+		return evalSet{}, err
+	}
+	return evalSet{name: name, season: season, band: band, series: series, published: published, methods: publishedMethods()}, nil
+}
+
+// eval forecasts every series of the set from its training part, in
+// parallel, scores the forecasts and prints the report to w.
+func (set evalSet) eval(w io.Writer, opts EvalOptions) (EvalReport, error) {
 	if w == nil {
 		w = io.Discard
 	}
-	series, err := loadM3(filepath.Join(dir, m3SeriesFile))
-	if err != nil {
-		return EvalReport{}, err
-	}
+	series, published, m := set.series, set.published, set.season
 	if opts.Limit > 0 && opts.Limit < len(series) {
 		series = series[:opts.Limit]
-	}
-	published, err := loadPublished(filepath.Join(dir, m3PublishedFile))
-	if err != nil {
-		return EvalReport{}, err
 	}
 	if opts.Validation {
 		var held []m3Series
 		for _, s := range series {
 			h := len(s.test)
-			if len(s.train)-h >= 2*m3Season+2 {
+			if len(s.train)-h >= 2*m+2 {
 				held = append(held, m3Series{id: s.id, category: s.category, train: s.train[:len(s.train)-h], test: s.train[len(s.train)-h:]})
 			}
 		}
 		series, published = held, nil
 		if len(series) == 0 {
-			return EvalReport{}, fmt.Errorf("forecast: eval: no series long enough to validate on")
+			return EvalReport{}, fmt.Errorf("forecast: eval: %s: no series long enough to validate on", set.name)
 		}
 	}
 	workers := opts.Workers
@@ -154,11 +205,14 @@ func EvalM3(dir string, w io.Writer, opts EvalOptions) (EvalReport, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	horizon := len(series[0].test)
-	rep := EvalReport{Series: len(series), Horizon: horizon, Workers: workers, Validation: opts.Validation}
+	rep := EvalReport{Name: set.name, Season: m, Band: set.band, Series: len(series), Horizon: horizon, Workers: workers, Validation: opts.Validation}
+	score := func(name string, series []m3Series, get func(i int) *Forecast) MethodScore {
+		return scoreSet(name, series, m, set.band, get)
+	}
 
 	start, startCPU := time.Now(), processCPUTime()
 	engine := forecastAll(series, workers, func(s m3Series) []Forecast {
-		f, err := Auto(s.train, m3Season, len(s.test))
+		f, err := Auto(s.train, m, len(s.test))
 		if err != nil {
 			return nil
 		}
@@ -174,8 +228,34 @@ func EvalM3(dir string, w io.Writer, opts EvalOptions) (EvalReport, error) {
 		}
 	}
 	rep.Engine = score("PhantomOS Auto", series, func(i int) *Forecast { return &engine[i][0] })
+	snaive := make([]Forecast, len(series))
+	for i, s := range series {
+		f, err := SeasonalNaive(s.train, m, len(s.test))
+		if err != nil {
+			return rep, fmt.Errorf("forecast: eval: series %s: %w", s.id, err)
+		}
+		snaive[i] = f
+	}
+	rep.SeasonalNaive = score("Seasonal naive", series, func(i int) *Forecast { return &snaive[i] })
 
-	for _, method := range publishedMethods() {
+	rep.RNote = opts.RNote
+	if opts.Rscript != "" {
+		methods := opts.RMethods
+		if len(methods) == 0 {
+			methods = []string{"ets"}
+		}
+		rf, note, err := runR(context.Background(), series, m, rOptions{rscript: opts.Rscript, methods: methods, cores: opts.RCores, cacheDir: opts.RCacheDir})
+		if err != nil {
+			return rep, err
+		}
+		rep.RNote = "R forecast package: " + note
+		for _, meth := range methods {
+			fs := rf[meth]
+			rep.R = append(rep.R, score(rMethodNames[meth], series, func(i int) *Forecast { return &fs[i] }))
+		}
+	}
+
+	for _, method := range set.methods {
 		pf, ok := published[method]
 		if !ok {
 			continue
@@ -220,7 +300,7 @@ func EvalM3(dir string, w io.Writer, opts EvalOptions) (EvalReport, error) {
 			for i, r := range rules {
 				fns[i] = r.fn
 			}
-			return autoRules(s.train, m3Season, len(s.test), fns...)
+			return autoRules(s.train, m, len(s.test), fns...)
 		})
 		for k, r := range rules {
 			rep.Rules = append(rep.Rules, score(r.name, series, func(i int) *Forecast { return &all[i][k] }))
@@ -263,8 +343,11 @@ func evalRules() []namedRule {
 			return combine(c.etsForecast(), c.thetaForecast(), damped(c), c.logETSForecast())
 		}},
 		{"Mean(logETS,Theta)", func(c *candidates) Forecast { return combine(c.logETSForecast(), c.thetaForecast()) }},
-		{"ETS,Theta by horizon, to 1", horizonWeighted(1)},
+		{"ETS,Theta by horizon, to 1", horizonWeighted(1, true)},
 		{"Auto", ruleDefault},
+		{"ETS averaged by AICc weights", func(c *candidates) Forecast { return c.etsAverage() }},
+		{"Mean(ETS avg,Theta)", func(c *candidates) Forecast { return combine(c.etsAverage(), c.thetaForecast()) }},
+		{"best ETS,Theta by horizon", horizonWeighted(longThetaWeight, false)},
 	}
 }
 
@@ -291,8 +374,14 @@ func forecastAll(series []m3Series, workers int, fn func(m3Series) []Forecast) [
 	return out
 }
 
-// score computes the accuracy of the forecasts get(i) of series i.
+// score computes the accuracy of the forecasts get(i) of monthly series i.
 func score(name string, series []m3Series, get func(i int) *Forecast) MethodScore {
+	return scoreSet(name, series, m3Season, 6, get)
+}
+
+// scoreSet computes the accuracy of the forecasts get(i) of series i with
+// season m (the MASE scale) in horizon blocks of bandWidth.
+func scoreSet(name string, series []m3Series, m, bandWidth int, get func(i int) *Forecast) MethodScore {
 	var smape, mase float64
 	var in80, in95, points, scaled int
 	horizon := 0
@@ -311,7 +400,7 @@ func score(name string, series []m3Series, get func(i int) *Forecast) MethodScor
 		if f.Lo80 == nil {
 			intervals = false
 		}
-		sc := seasonalNaiveMAE(s.train, m3Season)
+		sc := seasonalNaiveMAE(s.train, m)
 		var ss, ae float64
 		bandAE := make([]float64, nb)
 		for k, y := range s.test {
@@ -382,11 +471,19 @@ func seasonalNaiveMAE(y []float64, m int) float64 {
 
 // print writes the report as a table.
 func (r EvalReport) print(w io.Writer) {
-	if r.Validation {
-		fmt.Fprintf(w, "VALIDATION on the training parts (last %d months of each held out; the test part is not read)\n", r.Horizon)
+	name := r.Name
+	if name == "" {
+		name = "M3 monthly"
 	}
-	fmt.Fprintf(w, "M3 monthly: %d series, horizon %d, %d workers, Auto took %.2f s wall (%.0f series/s), %.2f s CPU\n\n",
-		r.Series, r.Horizon, r.Workers, r.Elapsed.Seconds(), float64(r.Series)/r.Elapsed.Seconds(), r.CPU.Seconds())
+	if r.Validation {
+		fmt.Fprintf(w, "VALIDATION on the training parts (last %d steps of each held out; the test part is not read)\n", r.Horizon)
+	}
+	fmt.Fprintf(w, "%s: %d series, horizon %d, %d workers, Auto took %.2f s wall (%.0f series/s), %.2f s CPU\n",
+		name, r.Series, r.Horizon, r.Workers, r.Elapsed.Seconds(), float64(r.Series)/r.Elapsed.Seconds(), r.CPU.Seconds())
+	if r.RNote != "" {
+		fmt.Fprintf(w, "%s\n", r.RNote)
+	}
+	fmt.Fprintln(w)
 	const format = "%-28s %7s %7s %7s %7s\n"
 	fmt.Fprintf(w, format, "method", "sMAPE", "MASE", "cov80", "cov95")
 	row := func(s MethodScore) {
@@ -399,7 +496,9 @@ func (r EvalReport) print(w io.Writer) {
 		fmt.Fprintf(w, format, s.Method, strconv.FormatFloat(s.SMAPE, 'f', 2, 64),
 			strconv.FormatFloat(s.MASE, 'f', 3, 64), cov(s.Coverage80), cov(s.Coverage95))
 	}
-	row(r.Engine)
+	for _, s := range r.headline() {
+		row(s)
+	}
 	section := func(title string, scores []MethodScore) {
 		if len(scores) == 0 {
 			return
@@ -415,13 +514,24 @@ func (r EvalReport) print(w io.Writer) {
 	r.printBands(w)
 }
 
+// headline returns the engine, R's methods and the seasonal naive method,
+// the rows the report leads with.
+func (r EvalReport) headline() []MethodScore {
+	out := append([]MethodScore{r.Engine}, r.R...)
+	if r.SeasonalNaive.Method != "" {
+		out = append(out, r.SeasonalNaive)
+	}
+	return out
+}
+
 // printBands writes the long-horizon table: MASE and interval coverage by
-// block of horizons for the engine, its rules and the published methods.
+// block of horizons for the engine, R's methods, seasonal naive, the
+// engine's rules and the published methods.
 func (r EvalReport) printBands(w io.Writer) {
 	if len(r.Engine.Bands) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nlong horizons: MASE (and the engine's coverage 80%%/95%%) by horizon\n")
+	fmt.Fprintf(w, "\nlong horizons: MASE (and coverage 80%%/95%%) by horizon\n")
 	fmt.Fprintf(w, "%-28s", "method")
 	for _, b := range r.Engine.Bands {
 		fmt.Fprintf(w, " %15s", fmt.Sprintf("h=%d-%d", b.From, b.To))
@@ -438,7 +548,9 @@ func (r EvalReport) printBands(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
-	row(r.Engine)
+	for _, s := range r.headline() {
+		row(s)
+	}
 	for _, s := range r.Rules {
 		row(s)
 	}

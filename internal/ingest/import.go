@@ -215,6 +215,8 @@ func salesParser(t *table, format string, cfg Config) (parser[Sale], error) {
 		return newAmazonOrders(t, cfg)
 	case FormatBigCommerce:
 		return newBigCommerceOrders(t, cfg)
+	case FormatWooCommerce:
+		return newWooOrders(t, cfg)
 	}
 	return newGenericSales(t, cfg)
 }
@@ -247,6 +249,14 @@ func errorColumns(t *table, format string) map[string]string {
 			"currency": {"order currency code", "currency code", "currency"},
 		}
 	case FormatWooCommerce:
+		if t.has("order id") { // the orders export
+			fields = map[string][]string{
+				"order": {"order id"}, "order name": {"order number"}, "line": {"item id"}, "name": {"item name"}, "sku": {"item sku"},
+				"product id": {"item product id"}, "date": {"date", "order date"}, "currency": {"order currency", "currency"},
+				"region": {"shipping state", "billing state"}, "country": {"shipping country", "billing country"},
+			}
+			break
+		}
 		fields = map[string][]string{
 			"product id": {"id", "sku"}, "name": {"name"}, "sku": {"sku"}, "description": {"description", "short description"},
 			"category": {"categories"}, "tags": {"tags"}, "image": {"images"},

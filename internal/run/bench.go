@@ -66,6 +66,11 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		if !flagSet(fs, "rows") {
 			n = 100_000
 		}
+		stop, err := startProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 		return cmdBenchPush(ctx, e, s, cfg, n)
 	}
 	b, err := newBench(ctx, e, s, *sales)
@@ -86,17 +91,11 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		ts := httptest.NewServer(srv.Handler())
 		return srv, ts.URL, ts.Close, nil
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	if what == "http" {
 		return b.loadTest(ctx, e, *conns, *duration)
 	}
@@ -580,4 +579,20 @@ func (b *bench) mixedPaths() []string {
 		out = append(out, "/api/analytics?range=12m&category="+cat)
 	}
 	return out
+}
+
+// startProfile writes a CPU profile to path (none when empty) until stop.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

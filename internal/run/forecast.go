@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/phantomos/phantomos/internal/forecast"
 )
@@ -34,9 +36,43 @@ func cmdForecast(ctx context.Context, e *env, args []string) error {
 	return forecast.RunCSV(in, e.stdout, *horizon, *season)
 }
 
-// evalForecast runs the M3 monthly evaluation in dir, on the training
-// parts alone when validation is set.
-func evalForecast(ctx context.Context, e *env, dir string, validation bool) error {
-	_, err := forecast.EvalM3(dir, e.stdout, forecast.EvalOptions{CompareRules: true, Validation: validation})
+// evalForecast runs the forecast evaluation on the data sets in dataDir
+// (M3 monthly, M3 quarterly, the classic series), on the training parts
+// alone when validation is set. rMode says whether R's forecast package is
+// scored beside the engine: "auto" when Rscript is installed, "on" (an
+// error without it) or "off".
+func evalForecast(ctx context.Context, e *env, dataDir string, validation bool, rMode, rMethods string, rCores int) error {
+	opts := forecast.EvalOptions{CompareRules: true, Validation: validation, RCores: rCores}
+	if rMethods != "" {
+		opts.RMethods = strings.Split(rMethods, ",")
+		for _, m := range opts.RMethods {
+			if m != "ets" && m != "arima" {
+				return fmt.Errorf("%w: --r-methods: %q is not ets or arima", ErrUsage, m)
+			}
+		}
+	}
+	if rCores < 1 || rCores > 64 {
+		return fmt.Errorf("%w: --r-cores must be between 1 and 64, got %d", ErrUsage, rCores)
+	}
+	switch rMode {
+	case "off":
+		opts.RNote = "R: skipped (--r off)"
+	case "auto", "on":
+		path, err := forecast.FindRscript()
+		if err != nil {
+			if rMode == "on" {
+				return fmt.Errorf("eval forecast --r on: %w", err)
+			}
+			opts.RNote = "R: skipped ets(): " + err.Error()
+			break
+		}
+		opts.Rscript = path
+		if dir, err := os.UserCacheDir(); err == nil {
+			opts.RCacheDir = filepath.Join(dir, "phantomos", "eval-r")
+		}
+	default:
+		return fmt.Errorf("%w: --r must be auto, on or off, got %q", ErrUsage, rMode)
+	}
+	_, err := forecast.EvalAll(dataDir, e.stdout, opts)
 	return err
 }

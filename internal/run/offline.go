@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/phantomos/phantomos/internal/tagging"
 )
@@ -45,13 +44,16 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		return evalAsk(ctx, e, args[1:])
 	}
 	if len(args) == 0 || (args[0] != "tagging" && args[0] != "forecast") {
-		fmt.Fprintln(e.stderr, "Usage: phantomos eval {tagging|forecast|ask} [--data DIR] [--validation]")
+		fmt.Fprintln(e.stderr, "Usage: phantomos eval {tagging|forecast|ask} [--data DIR] [--validation] [--r auto|on|off]")
 		return fmt.Errorf("%w: eval needs tagging, forecast or ask", ErrUsage)
 	}
 	what := args[0]
 	fs := flags(e, "eval "+what, "[--data DIR]")
 	data := fs.String("data", defaultEvalData, "the eval-data folder")
-	validation := fs.Bool("validation", false, "forecast: score on the training parts only, holding out their last 18 months")
+	validation := fs.Bool("validation", false, "forecast: score on the training parts only, holding out their last test-length values")
+	rMode := fs.String("r", "auto", "forecast: score R's forecast::ets() beside the engine: auto (when Rscript is installed), on or off")
+	rMethods := fs.String("r-methods", "ets", "forecast: R methods, comma-separated: ets, arima (auto.arima)")
+	rCores := fs.Int("r-cores", 2, "forecast: R processes in parallel")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -63,6 +65,6 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		_, err := tagging.Eval(*data, e.stdout, tagging.EvalOptions{})
 		return err
 	default:
-		return evalForecast(ctx, e, filepath.Join(*data, "forecast-m3-monthly"), *validation)
+		return evalForecast(ctx, e, *data, *validation, *rMode, *rMethods, *rCores)
 	}
 }

@@ -193,6 +193,18 @@ type SaleRow struct {
 	// counts in revenue and units, never as an order, and average order
 	// value leaves it out. Its OrderID is a synthetic key of the total.
 	NoOrder bool
+	// SharedProductID says ProductID identifies the product across the
+	// platform's accounts (an Amazon ASIN): when this source has no
+	// product of that id, a product of another of the publisher's sources
+	// with that external id is the line's product, before SKU and name
+	// are tried. A vendor's sell-through (ASINs only) thus lands on the
+	// products the seller's orders brought.
+	SharedProductID bool
+	// Removed says the row's order no longer counts (it was cancelled): its
+	// stored lines are removed as of UpdatedAt, as RemoveOrders does (a
+	// stored newer version stays), and the row itself is not written. Its
+	// amounts are ignored.
+	Removed bool
 }
 
 // AssetRow is one asset of a game IP.
@@ -563,33 +575,55 @@ func (w *ImportWriter) updateRollups(ctx context.Context) error {
 			if err := w.foldDeltas(ctx); err != nil {
 				return err
 			}
-		} else {
-			var from, to any
-			if err := w.tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day) FROM ingest_delta`).Scan(&from, &to); err != nil {
-				return fmt.Errorf("rollup deltas: %w", err)
-			}
-			if err := w.recompute(from, to); err != nil {
-				return err
-			}
-			if err := w.recomputeRefundDays(ctx); err != nil {
-				return err
-			}
+		} else if err := w.recomputeWritten(ctx); err != nil {
+			return err
 		}
 	}
 	return w.refreshTouched(ctx, refundDate)
 }
 
-// recomputeRefundDays adds to the days to recompute those the refunds of
-// the import's orders are booked on when booked on their own day.
-func (w *ImportWriter) recomputeRefundDays(ctx context.Context) error {
+// recomputeWritten marks for recomputation every day the import's orders
+// were on before it (their deltas) or are on now, order days and refund
+// days: what replaces the deltas when the refund booking changed while the
+// import ran.
+func (w *ImportWriter) recomputeWritten(ctx context.Context) error {
 	var from, to any
-	if err := w.tx.QueryRowContext(ctx, `SELECT MIN(refund_day), MAX(refund_day) FROM sales
-		WHERE publisher_id = $1 AND connector_id = $2 AND refund_day IS NOT NULL
-		AND external_order_id IN (SELECT order_id FROM ingest_keys UNION SELECT order_id FROM ingest_orders)`,
-		w.pub, w.connectorID).Scan(&from, &to); err != nil {
+	if err := w.tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day) FROM ingest_delta`).Scan(&from, &to); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)
 	}
-	return w.recompute(from, to)
+	if err := w.recomputeRange(from, to); err != nil {
+		return err
+	}
+	var dayFrom, dayTo, refundFrom, refundTo any
+	if err := w.tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day), MIN(refund_day), MAX(refund_day) FROM sales
+		WHERE publisher_id = $1 AND connector_id = $2
+		AND external_order_id IN (SELECT order_id FROM ingest_keys UNION SELECT order_id FROM ingest_orders)`,
+		w.pub, w.connectorID).Scan(&dayFrom, &dayTo, &refundFrom, &refundTo); err != nil {
+		return fmt.Errorf("rollup deltas: %w", err)
+	}
+	if err := w.recomputeRange(dayFrom, dayTo); err != nil {
+		return err
+	}
+	return w.recomputeRange(refundFrom, refundTo)
+}
+
+// recomputeRange marks every day from..to (DATE values as scanned; NULL:
+// none) for recomputation.
+func (w *ImportWriter) recomputeRange(from, to any) error {
+	first, err := dayValue(from)
+	if err != nil || first == "" {
+		return err
+	}
+	last, err := dayValue(to)
+	if err != nil {
+		return err
+	}
+	for d := first; d <= last; d = addDays(d, 1) {
+		if err := w.recompute(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recompute marks days (DATE values as scanned, or Days) for recomputation
@@ -1025,14 +1059,31 @@ func (w *ImportWriter) WriteSales(ctx context.Context, rows []SaleRow) error {
 	}
 	w.records = w.records[:0]
 	valid := make([]*SaleRow, 0, len(rows))
+	var removed []RemovedOrder
 	for i := range rows {
 		r := &rows[i]
+		if r.Removed {
+			if r.OrderID == "" {
+				w.Reject(RowError{Line: r.Line, Reason: "the sale has no order id"}, 1)
+				continue
+			}
+			removed = append(removed, RemovedOrder{ID: r.OrderID, UpdatedAt: r.UpdatedAt})
+			w.rep.Skipped++
+			continue
+		}
 		rec, ok := w.convert(r)
 		if !ok {
 			continue
 		}
 		w.records = append(w.records, rec)
 		valid = append(valid, r)
+	}
+	if len(removed) > 0 && !w.Stopped() {
+		n, err := w.RemoveOrders(ctx, removed)
+		w.rep.Deleted += n
+		if err != nil {
+			return fmt.Errorf("sales: %w", err)
+		}
 	}
 	var err error
 	if valid, err = w.dropDuplicateLines(ctx, valid); err != nil {
@@ -1197,6 +1248,8 @@ func (w *ImportWriter) rate(cur string, day phantomos.Day) (float64, bool) {
 // dayValue reads a DATE column: a time on PostgreSQL, text or a time on SQLite.
 func dayValue(v any) (phantomos.Day, error) {
 	switch x := v.(type) {
+	case phantomos.Day:
+		return x, nil
 	case time.Time:
 		return phantomos.Day(x.UTC().Format(time.DateOnly)), nil
 	case string:
@@ -1277,10 +1330,48 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 			return err
 		}
 	}
+	// 1b. By a shared external id among all the publisher's products.
+	var shared []string
+	for _, r := range missing {
+		if _, ok := byExt[saleExternalID(r)]; !ok && r.SharedProductID && r.ProductID != "" {
+			shared = append(shared, r.ProductID)
+		}
+	}
+	byShared := map[string]string{}
+	for i := 0; i < len(shared); i += lookupChunk {
+		part := shared[i:min(i+lookupChunk, len(shared))]
+		args := []any{w.pub}
+		for _, id := range part {
+			args = append(args, id)
+		}
+		q, err := w.tx.QueryContext(ctx, `SELECT external_id, id FROM products WHERE publisher_id = $1 AND external_id IN (`+inList(2, len(part))+`)
+			ORDER BY created_at, id`, args...)
+		if err != nil {
+			return err
+		}
+		for q.Next() {
+			var ext, id string
+			if err := q.Scan(&ext, &id); err != nil {
+				q.Close()
+				return err
+			}
+			if _, ok := byShared[ext]; !ok {
+				byShared[ext] = id
+			}
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return err
+		}
+	}
 	var skus, names []string
 	rest := missing[:0:0]
 	for _, r := range missing {
 		if id, ok := byExt[saleExternalID(r)]; ok {
+			w.products[saleProductKey(r)] = id
+			continue
+		}
+		if id, ok := byShared[r.ProductID]; ok && r.SharedProductID {
 			w.products[saleProductKey(r)] = id
 			continue
 		}

@@ -386,7 +386,7 @@ func TestCrossTenant(t *testing.T) {
 // work, until the test ends: what handlers enqueue runs as in serve.
 func startJobs(t *testing.T, srv *Server, s *store.Store) {
 	t.Helper()
-	q, err := jobs.Open(context.Background(), s, jobs.Config{Work: srv, ScheduleEvery: -1, PollEvery: 20 * time.Millisecond,
+	q, err := jobs.Open(context.Background(), s, jobs.Config{Work: srv.work, ScheduleEvery: -1, PollEvery: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

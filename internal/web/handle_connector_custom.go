@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -55,7 +56,7 @@ func (s *Server) renderCustomConnector(w http.ResponseWriter, r *http.Request, s
 	if err != nil {
 		return err
 	}
-	p := customConnectorPage{Connector: c, Stats: st, Curl: pushCurl(base, c.Name, key, cmpOr(pub.ReportingCurrency, "USD"), s.now().Add(-24*time.Hour)), Key: key, CanKeys: a.Role.Can(phantomos.PermTeam),
+	p := customConnectorPage{Connector: c, Stats: st, Curl: pushCurl(base, c.Name, key, cmp.Or(pub.ReportingCurrency, "USD"), s.now().Add(-24*time.Hour)), Key: key, CanKeys: a.Role.Can(phantomos.PermTeam),
 		Pull: pv, CanManage: a.Role.Can(phantomos.PermConnectors)}
 	data := s.pageData(r, c.Name, "connectors")
 	data.Data = p

@@ -74,7 +74,7 @@ func TestPullKeepsTombstones(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatalf("first pull: %v (%s)", err, h.source(id).LastError)
 		}
 		key := ingestKey(t, s, h.a)
@@ -86,7 +86,7 @@ func TestPullKeepsTombstones(t *testing.T) {
 			f.etag = `"v2"`
 			f.body = v1 + "T3,2026-01-08,2026-01-08T10:00:00Z,X,1,5.00,USD\n"
 		})
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatalf("second pull: %v (%s)", err, h.source(id).LastError)
 		}
 		if got := h.orders(); got["T1"] != 0 || got["T2"] != 1 || got["T3"] != 1 {
@@ -105,7 +105,7 @@ func TestPullKeepsTombstones(t *testing.T) {
 			f.etag = `"v3"`
 			f.body = strings.Replace(f.body, "T1,2026-01-05,2026-01-05T10:00:00Z,X,2,10.00", "T1,2026-01-05,2026-01-09T08:00:00Z,X,1,5.00", 1)
 		})
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatalf("third pull: %v (%s)", err, h.source(id).LastError)
 		}
 		if got := h.orders(); got["T1"] != 1 {
@@ -138,7 +138,7 @@ func TestPullFailureIsFixedInPlace(t *testing.T) {
 		}
 		id := strings.TrimPrefix(loc, "/connectors/")
 		files.set(func(f *fileServer) { f.status = http.StatusNotFound })
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err == nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err == nil {
 			t.Fatal("a pull of a missing file succeeded")
 		}
 		list := h.page("/connectors")
@@ -181,7 +181,7 @@ func TestPullFailureIsFixedInPlace(t *testing.T) {
 		if st != http.StatusSeeOther || loc != "/connectors/"+id {
 			t.Fatalf("save: %d %q %s", st, loc, body)
 		}
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatalf("pull after the fix: %v", err)
 		}
 		p := h.source(id)
@@ -203,7 +203,7 @@ func TestPullFailureIsFixedInPlace(t *testing.T) {
 			"auth": {"header"}, "header": {"X-Api-Key"}, "value": {"second-secret"}}); st != http.StatusSeeOther {
 			t.Fatalf("new credential: %d %s", st, body)
 		}
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatalf("pull with the new credential: %v (%s)", err, h.source(id).LastError)
 		}
 		if got := files.last().Get("X-Api-Key"); got != "second-secret" {
@@ -248,7 +248,7 @@ func TestPullTrustsConfiguredCA(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := srv.SyncConnector(ctx, tn.pub.ID, id); err != nil {
+		if err := srv.work.SyncConnector(ctx, tn.pub.ID, id); err != nil {
 			p, _ := s.PullSource(ctx, tn.pub.ID, id)
 			t.Fatalf("pull over https with the CA trusted: %v (%s)", err, p.LastError)
 		}
@@ -369,7 +369,7 @@ func TestPushPullCrossTenant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatal(err)
 		}
 		for _, role := range []phantomos.Role{phantomos.RoleOwner, phantomos.RoleAdmin} {
