@@ -62,8 +62,14 @@ func lowerRole(a, b phantomos.Role) phantomos.Role {
 	return a
 }
 
+// MaxAPIKeys bounds the live (unrevoked) API keys of one publisher: far
+// more than any integration needs, few enough that a loop of key
+// creations cannot grow the table without end.
+const MaxAPIKeys = 500
+
 // CreateAPIKey stores a key of publisher pub acting as role, whose token
-// hashes to tokenHash; prefix is the visible start of the token.
+// hashes to tokenHash; prefix is the visible start of the token. A
+// publisher holding MaxAPIKeys live keys gets EINVALID.
 func (s *Store) CreateAPIKey(ctx context.Context, pub phantomos.PublisherID, userID, name, prefix, tokenHash string, role phantomos.Role) (string, error) {
 	id := phantomos.NewID()
 	now := s.nowUTC()
@@ -71,10 +77,17 @@ func (s *Store) CreateAPIKey(ctx context.Context, pub phantomos.PublisherID, use
 	if userID != "" {
 		uid = userID
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, publisher_id, user_id, name, prefix, token_hash, role, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, id, pub, uid, name, prefix, tokenHash, role, now)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, publisher_id, user_id, name, prefix, token_hash, role, created_at, updated_at)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8
+		WHERE (SELECT COUNT(*) FROM api_keys WHERE publisher_id = $2 AND revoked_at IS NULL) < $9`,
+		id, pub, uid, name, prefix, tokenHash, role, now, MaxAPIKeys)
 	if err != nil {
 		return "", fmt.Errorf("store: create api key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return "", fmt.Errorf("store: create api key: %w", err)
+	} else if n == 0 {
+		return "", phantomos.Errorf(phantomos.EINVALID, "This organization has %d live API keys, the most it may have: revoke unused keys first.", MaxAPIKeys)
 	}
 	return id, nil
 }
