@@ -22,11 +22,16 @@ type Figures struct {
 	Orders            int64 `json:"orders"`
 	Units             int64 `json:"units"`
 	AverageOrderValue int64 `json:"average_order_value"`
+	// OrderlessRevenue is the part of NetRevenue from sales reported
+	// without orders (a vendor's sell-through by day and product): it
+	// counts in revenue and units, not in Orders, and AverageOrderValue
+	// leaves it out, so pages say so when it is not zero.
+	OrderlessRevenue int64 `json:"orderless_revenue"`
 }
 
 func figures(m store.Summary) Figures {
 	return Figures{NetRevenue: m.Net, GrossRevenue: m.Gross, Discounts: m.Discount, Refunds: m.Refunded,
-		Orders: m.Orders, Units: m.Units, AverageOrderValue: m.AverageOrderValue()}
+		Orders: m.Orders, Units: m.Units, AverageOrderValue: m.AverageOrderValue(), OrderlessRevenue: m.OrderlessNet}
 }
 
 // Point is one bucket of a trend.

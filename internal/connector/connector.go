@@ -159,6 +159,10 @@ func (o *Order) Date() time.Time {
 type OrderLine struct {
 	ExternalID        string
 	ProductExternalID string // "" when the product was deleted or is a custom item
+	// ProductShared says ProductExternalID identifies the product across
+	// the platform's accounts (an Amazon ASIN): a product another source
+	// of the publisher brought under that id is this line's product.
+	ProductShared     bool
 	VariantExternalID string
 	SKU               string
 	Name              string

@@ -37,6 +37,10 @@ type Config struct {
 	// top of any platform-specific throttle in the source (4/s, 8).
 	Rate  float64
 	Burst int
+	// Shared, when set, keeps that pace in the database, so that every
+	// replica's requests to a connector's platform count against one
+	// budget; nil keeps it in this process.
+	Shared SharedRate
 	// ReconcileWindow is how far back from the orders watermark each sync
 	// compares the platform's order ids with the stored ones, removing
 	// orders the platform deleted, when the source and sink can list them
@@ -145,6 +149,9 @@ func (e *Engine) limiter(id string) *Limiter {
 	l, ok := e.limiters[id]
 	if !ok {
 		l = NewLimiter(e.cfg.Rate, e.cfg.Burst)
+		if e.cfg.Shared != nil {
+			l.shared, l.key = e.cfg.Shared, "connector:"+id
+		}
 		e.limiters[id] = l
 	}
 	return l

@@ -15,6 +15,20 @@ type Limiter struct {
 	tokens float64
 	last   time.Time
 	now    func() time.Time
+
+	// shared, when set, paces key in the database instead (one budget
+	// for every process); the bucket above is the fallback when the
+	// database cannot answer.
+	shared SharedRate
+	key    string
+}
+
+// SharedRate paces the requests of a key across every process;
+// *store.Store does, in the database (store.RateTake).
+type SharedRate interface {
+	// RateTake reserves the next request of key at rate a second with
+	// bursts of burst and returns how long to wait before sending it.
+	RateTake(ctx context.Context, key string, rate float64, burst int, now time.Time) (time.Duration, error)
 }
 
 // NewLimiter returns a full bucket. A rate <= 0 means no limit.
@@ -29,6 +43,17 @@ func NewLimiter(rate float64, burst int) *Limiter {
 func (l *Limiter) Wait(ctx context.Context) error {
 	if l == nil || l.rate <= 0 {
 		return ctx.Err()
+	}
+	if l.shared != nil {
+		l.mu.Lock()
+		rate, burst, now := l.rate, int(l.burst), l.now()
+		l.mu.Unlock()
+		if wait, err := l.shared.RateTake(ctx, l.key, rate, burst, now); err == nil {
+			return sleep(ctx, wait)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 	}
 	l.mu.Lock()
 	now := l.now()

@@ -68,7 +68,7 @@ func (k *StoreSink) Commit(ctx context.Context, t Target, b Batch, cursor Cursor
 			for _, l := range o.Lines {
 				sales = append(sales, store.SaleRow{
 					Line: int64(len(sales) + 1), OrderID: o.ExternalID, OrderName: o.Name, UpdatedAt: o.UpdatedAt,
-					LineID: l.ExternalID, ProductID: l.ProductExternalID,
+					LineID: l.ExternalID, ProductID: l.ProductExternalID, SharedProductID: l.ProductShared,
 					SKU: l.SKU, Name: l.Name, UnitPrice: l.UnitPrice, OrderDate: o.Date(), RefundedAt: l.RefundedAt, Quantity: l.Quantity,
 					Gross: l.Gross, Discount: l.Discount, Refunded: l.Refunded, Tax: l.Tax, Shipping: l.Shipping,
 					ChargesRefunded: l.ChargesRefunded, Currency: o.Currency,

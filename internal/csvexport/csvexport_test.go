@@ -63,7 +63,7 @@ func TestEveryCSVWriterIsThisOne(t *testing.T) {
 	// Writers whose CSV never leaves the process, so formula
 	// neutralising would only corrupt values (a leading "-" of an amount).
 	internal := map[string]string{
-		"internal/web/pull.go": "turns a pulled JSON file into CSV for the importer",
+		"internal/worker/pull.go": "turns a pulled JSON file into CSV for the importer",
 	}
 	used := map[string]bool{}
 	root := filepath.Join("..", "..")

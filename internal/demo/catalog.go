@@ -328,15 +328,18 @@ func demoCountries() []countrySpec {
 	}
 }
 
-// demoConnectors are the demo's sales sources. Only Shopify is a live
-// connector: the Amazon and partner sales arrive as imported files, so the
-// demo claims no live connection the product does not have.
+// demoConnectors are the demo's sales sources: two live connectors of
+// platforms the product syncs (a Shopify store and an Amazon Seller
+// Central account, each with the backfill run that brought its history),
+// and the partner sales, which arrive as imported files. The live ones
+// hold no credentials: they show what a connected store looks like, and
+// cannot sync against the real platforms (a sync asks to reconnect).
 func demoConnectors() [numConnectors]connectorSpec {
 	return [numConnectors]connectorSpec{
 		connShopify: {phantomos.ConnectorShopify, "Nebula Forge Store (Shopify)", "online_store", []countryShare{
 			{"US", 42}, {"CA", 7}, {"GB", 9}, {"DE", 7}, {"FR", 5}, {"AU", 5}, {"JP", 3}, {"NL", 3}, {"ES", 2}, {"IT", 2},
 			{"SE", 2}, {"BR", 2}, {"MX", 2}, {"KR", 1.5}, {"PL", 1.5}, {"IE", 1}, {"NZ", 1}, {"SG", 1}, {"NO", 1}, {"DK", 1}, {"BE", 1}, {"AT", 0.5}}},
-		connAmazon: {phantomos.ConnectorCSV, "Amazon Seller Central (report files)", "marketplace", []countryShare{
+		connAmazon: {phantomos.ConnectorAmazon, "Nebula Forge on Amazon (Seller Central)", "marketplace", []countryShare{
 			{"US", 55}, {"GB", 12}, {"DE", 12}, {"FR", 5}, {"IT", 4}, {"ES", 4}, {"JP", 5}, {"CA", 3}}},
 		connWoo: {phantomos.ConnectorCSV, "Retail Partner Portal (WooCommerce exports)", "retail_partner", []countryShare{
 			{"US", 50}, {"CA", 10}, {"GB", 15}, {"DE", 10}, {"AU", 10}, {"NL", 5}}},

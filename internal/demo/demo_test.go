@@ -132,7 +132,7 @@ func TestLoad(t *testing.T) {
 					if c.LastSyncAt != nil || len(runs) != 0 {
 						t.Errorf("file source %s claims a sync: last sync %v, %d runs", c.Name, c.LastSyncAt, len(runs))
 					}
-				case phantomos.ConnectorShopify:
+				case phantomos.ConnectorShopify, phantomos.ConnectorAmazon:
 					live++
 					if c.Status != "active" || c.LastSyncAt == nil || len(runs) != 1 || runs[0].State != store.SyncSucceeded ||
 						runs[0].FinishedAt == nil || !runs[0].FinishedAt.Equal(*c.LastSyncAt) || runs[0].Counts.Inserted == 0 {
@@ -142,8 +142,8 @@ func TestLoad(t *testing.T) {
 					t.Errorf("connector %s is a %s connector, which the product cannot sync", c.Name, c.Type)
 				}
 			}
-			if live != 1 {
-				t.Errorf("%d live connectors, want the Shopify store", live)
+			if live != 2 {
+				t.Errorf("%d live connectors, want the Shopify store and the Amazon Seller Central account", live)
 			}
 
 			categories := map[string]int{}

@@ -27,11 +27,11 @@ func TestBenchImport(t *testing.T) {
 	}
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		var out bytes.Buffer
-		if err := ingest.BenchImport(context.Background(), s, rows, &out); err != nil {
+		if err := ingest.BenchImport(context.Background(), s, ingest.BenchOptions{Rows: rows, Existing: rows / 2}, &out); err != nil {
 			t.Fatal(err)
 		}
 		t.Log("\n" + out.String())
-		if !strings.Contains(out.String(), "ratio") {
+		if !strings.Contains(out.String(), "of bare") || !strings.Contains(out.String(), "holding "+strconv.Itoa(rows/2)) {
 			t.Errorf("output lacks the ratio:\n%s", out.String())
 		}
 		var n int

@@ -27,12 +27,16 @@
 // now is refused, and so are negative quantities and prices. Zero units
 // are refused except where a format has them: Shopify's orders export
 // (an order edit can leave a line at 0) and Amazon's report (cancelled
-// items).
+// items). A cancelled Amazon order (order-status Cancelled) is no sale and
+// no order: its rows are not written, and lines stored for it before are
+// removed (unless the stored version is newer).
 //
 // The format is detected from the header (Import's format FormatAuto) or
-// named: generic, shopify, woocommerce (products), amazon, bigcommerce
-// (sales). A file of the wrong kind is refused with a hint ("this looks like
-// a Shopify products export").
+// named: generic, shopify, woocommerce (products; and sales from the orders
+// export of WooCommerce's Customer / Order / Coupon Export extension,
+// "Default - One Row per Item"), amazon, bigcommerce (sales). A file of the
+// wrong kind is refused with a hint ("this looks like a Shopify products
+// export").
 //
 // # Money
 //

@@ -215,6 +215,8 @@ func salesParser(t *table, format string, cfg Config) (parser[Sale], error) {
 		return newAmazonOrders(t, cfg)
 	case FormatBigCommerce:
 		return newBigCommerceOrders(t, cfg)
+	case FormatWooCommerce:
+		return newWooOrders(t, cfg)
 	}
 	return newGenericSales(t, cfg)
 }
@@ -236,7 +238,7 @@ func errorColumns(t *table, format string) map[string]string {
 	case FormatAmazon:
 		fields = map[string][]string{
 			"order": {"amazon order id"}, "line": {"sku", "asin"}, "name": {"product name"}, "sku": {"sku"}, "product id": {"asin"},
-			"date": {"purchase date"}, "channel": {"sales channel"}, "region": {"ship state"}, "country": {"ship country"},
+			"date": {"purchase date"}, "updated": {"last updated date"}, "channel": {"sales channel"}, "region": {"ship state"}, "country": {"ship country"},
 			"currency": {"currency"},
 		}
 	case FormatBigCommerce:
@@ -247,6 +249,14 @@ func errorColumns(t *table, format string) map[string]string {
 			"currency": {"order currency code", "currency code", "currency"},
 		}
 	case FormatWooCommerce:
+		if t.has("order id") { // the orders export
+			fields = map[string][]string{
+				"order": {"order id"}, "order name": {"order number"}, "line": {"item id"}, "name": {"item name"}, "sku": {"item sku"},
+				"product id": {"item product id"}, "date": {"date", "order date"}, "currency": {"order currency", "currency"},
+				"region": {"shipping state", "billing state"}, "country": {"shipping country", "billing country"},
+			}
+			break
+		}
 		fields = map[string][]string{
 			"product id": {"id", "sku"}, "name": {"name"}, "sku": {"sku"}, "description": {"description", "short description"},
 			"category": {"categories"}, "tags": {"tags"}, "image": {"images"},
@@ -262,6 +272,7 @@ func errorColumns(t *table, format string) map[string]string {
 			"sku": prodSKUNames, "name": append(append([]string{}, saleNameNames...), prodNameNames...), "category": saleCatNames,
 			"date": saleDateNames, "channel": saleChannelNames, "region": saleRegionNames, "country": saleCountryNames,
 			"currency": currencyNames, "description": prodDescNames, "tags": prodTagNames, "image": prodImageNames,
+			"updated": saleUpdatedNames,
 		}
 	}
 	m := map[string]string{}

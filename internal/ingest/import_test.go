@@ -321,10 +321,10 @@ func TestImportMarketplaceFixtures(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := importFile(t, s, a, ingest.KindSales, "testdata/synthetic_amazon_all_orders.txt", ingest.Options{})
-		if res.Format != ingest.FormatAmazon || res.Source != "Amazon report" || countsOf(res) != (counts{Seen: 5, Inserted: 5, Created: 4}) {
+		if res.Format != ingest.FormatAmazon || res.Source != "Amazon report" || countsOf(res) != (counts{Seen: 5, Inserted: 4, Skipped: 1, Created: 4}) {
 			t.Errorf("amazon: %+v", res)
 		}
-		if got, want := salesTotals(t, s, a, "Amazon report"), (totals{Lines: 5, Orders: 4, Charged: 5998 - 500 + 480 + 1499 + 120 + 4999 + 450 + 870, Net: 5498 + 1499 + 4999}); got != want {
+		if got, want := salesTotals(t, s, a, "Amazon report"), (totals{Lines: 4, Orders: 3, Charged: 5998 - 500 + 480 + 1499 + 120 + 4999 + 450 + 870, Net: 5498 + 1499 + 4999}); got != want {
 			t.Errorf("amazon totals (-want +got):\n%s", cmp.Diff(want, got))
 		}
 		res = importFile(t, s, a, ingest.KindSales, "testdata/synthetic_bigcommerce_orders.csv", ingest.Options{})
@@ -351,6 +351,61 @@ func TestImportMarketplaceFixtures(t *testing.T) {
 		as, _ := s.Assets(ctx, a)
 		if len(as) != 2 || !cmp.Equal(as[1].Aliases, []string{"Captain Nova", "Nova"}) {
 			t.Errorf("assets = %+v", as)
+		}
+	})
+}
+
+// amazonReport is an All Orders flat file of the given rows, each
+// "order-id|purchase-date|last-updated-date|order-status|sku|quantity|item-price".
+func amazonReport(rows ...string) string {
+	var b strings.Builder
+	b.WriteString(strings.Join(ingest.AmazonColumns, "\t") + "\n")
+	for _, r := range rows {
+		f := strings.Split(r, "|")
+		rec := make([]string, len(ingest.AmazonColumns))
+		rec[0], rec[2], rec[3], rec[4], rec[5], rec[6] = f[0], f[1], f[2], f[3], "Amazon", "Amazon.com"
+		rec[10], rec[11], rec[13], rec[14], rec[15], rec[16], rec[27] = f[4]+" Figure", f[4], f[3], f[5], "USD", f[6], "US"
+		b.WriteString(strings.Join(rec, "\t") + "\n")
+	}
+	return b.String()
+}
+
+// TestImportAmazonCancelledOrders: a cancelled order in Amazon's report
+// is neither revenue nor an order, and a later report in which a shipped
+// order was cancelled removes its lines (the same rule as the connector's
+// sync, which reads these files through the same parser).
+func TestImportAmazonCancelledOrders(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := newPublisher(t, s, "alpha", "USD")
+		const src = "Amazon report"
+		first := amazonReport(
+			"111-1|2024-03-01T10:00:00Z|2024-03-02T08:00:00Z|Shipped|FIG-1|2|59.98",
+			"111-2|2024-03-01T11:00:00Z|2024-03-02T09:00:00Z|Shipped|FIG-1|1|29.99",
+			"111-3|2024-03-01T12:00:00Z|2024-03-01T13:00:00Z|Cancelled|FIG-1|0|",
+		)
+		res, err := importString(t, s, a, ingest.KindSales, first, ingest.Options{})
+		if err != nil || res.Inserted != 2 || res.Skipped != 1 {
+			t.Fatalf("first report: %+v, %v", res, err)
+		}
+		if got, want := salesTotals(t, s, a, src), (totals{Lines: 2, Orders: 2, Charged: 8997, Net: 8997}); got != want {
+			t.Errorf("first report (-want +got):\n%s", cmp.Diff(want, got))
+		}
+		sum, err := s.Summary(ctx, a, "2024-03-01", "2024-03-01")
+		if err != nil || sum.Orders != 2 {
+			t.Errorf("summary orders = %d, %v; want 2 (the cancelled order is no order)", sum.Orders, err)
+		}
+
+		// 111-2 is cancelled after it shipped.
+		later := amazonReport("111-2|2024-03-01T11:00:00Z|2024-03-04T09:00:00Z|Cancelled|FIG-1|0|")
+		if res, err := importString(t, s, a, ingest.KindSales, later, ingest.Options{}); err != nil || res.Deleted != 1 {
+			t.Fatalf("report with the cancellation: %+v, %v", res, err)
+		}
+		if got, want := salesTotals(t, s, a, src), (totals{Lines: 1, Orders: 1, Charged: 5998, Net: 5998}); got != want {
+			t.Errorf("after the cancellation (-want +got):\n%s", cmp.Diff(want, got))
+		}
+		if err := s.CheckRollups(ctx, a); err != nil {
+			t.Error(err)
 		}
 	})
 }

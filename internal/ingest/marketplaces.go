@@ -51,7 +51,7 @@ type amazonOrders struct {
 	cfg                                                          Config
 	order, date, name, sku, asin, qty, cur, price, itemTax       int
 	shipPrice, shipTax, wrapPrice, wrapTax, itemPromo, shipPromo int
-	country, state, channel, fulfilment, updated                 int
+	country, state, channel, fulfilment, updated, status         int
 	lines                                                        lineNamer
 }
 
@@ -72,6 +72,7 @@ func newAmazonOrders(t *table, cfg Config) (*amazonOrders, error) {
 		wrapPrice: t.col("gift wrap price"), wrapTax: t.col("gift wrap tax"), itemPromo: t.col("item promotion discount"),
 		shipPromo: t.col("ship promotion discount"), country: t.col("ship country"), state: t.col("ship state"),
 		channel: t.col("sales channel"), fulfilment: t.col("fulfillment channel"), updated: t.col("last updated date"),
+		status: t.col("order status"),
 	}
 	for _, c := range []struct {
 		i    int
@@ -122,8 +123,9 @@ func (p *amazonOrders) parse(t *table) (Sale, *RowError) {
 	if r.Quantity, err = parseQuantity(t.get(p.qty)); err != nil {
 		return fail(p.qty, "quantity %v", err)
 	}
-	// Cancelled items have quantity 0 (and no price): they stay as lines of
-	// no revenue. Negative quantities are no Amazon report's.
+	// An item cancelled within an order that goes on has quantity 0 (and no
+	// price): it stays as a line of no revenue. Negative quantities are no
+	// Amazon report's.
 	if r.Quantity < 0 {
 		return fail(p.qty, "the quantity is negative")
 	}
@@ -163,6 +165,13 @@ func (p *amazonOrders) parse(t *table) (Sale, *RowError) {
 	}
 	r.Category = classify(r.Name)
 	r.LineID = p.lines.name(r.OrderID, cmpOr(r.SKU, r.ProductID))
+	// The ASIN names the product across Amazon accounts (a vendor's
+	// sell-through reports only ASINs).
+	r.SharedProductID = r.ProductID != ""
+	// A cancelled order sold nothing and is no order: it is removed (the
+	// Amazon connector removes the same order when the API says it was
+	// cancelled), so that it counts neither in revenue nor as an order.
+	r.Removed = strings.EqualFold(t.get(p.status), "Cancelled")
 	return r, nil
 }
 

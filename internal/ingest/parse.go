@@ -36,7 +36,7 @@ const (
 // Formats lists the formats of each kind.
 var Formats = map[Kind][]string{
 	KindProducts: {FormatGeneric, FormatShopify, FormatWooCommerce},
-	KindSales:    {FormatGeneric, FormatShopify, FormatAmazon, FormatBigCommerce},
+	KindSales:    {FormatGeneric, FormatShopify, FormatWooCommerce, FormatAmazon, FormatBigCommerce},
 	KindAssets:   {FormatGeneric},
 	KindFX:       {FormatGeneric},
 }
@@ -162,6 +162,8 @@ func ParseSales(r io.Reader, format string, cfg Config, s Sink[Sale]) (string, e
 		p, err = newAmazonOrders(t, cfg)
 	case FormatBigCommerce:
 		p, err = newBigCommerceOrders(t, cfg)
+	case FormatWooCommerce:
+		p, err = newWooOrders(t, cfg)
 	default:
 		p, err = newGenericSales(t, cfg)
 	}
@@ -217,6 +219,8 @@ func detect(t *table) (Kind, string) {
 		return KindSales, FormatAmazon
 	case t.has("order id", "product details"):
 		return KindSales, FormatBigCommerce
+	case t.has("order id", "item id", "item quantity", "item total"):
+		return KindSales, FormatWooCommerce
 	case t.has("handle", "title") && (t.has("variant price") || t.has("body (html)")):
 		return KindProducts, FormatShopify
 	case t.has("type", "sku", "regular price") && (t.has("parent") || t.has("visibility in catalog")):

@@ -320,17 +320,18 @@ func TestAmazonFixture(t *testing.T) {
 	type line struct {
 		Order, Line, Product, SKU, Cur, Country, Channel string
 		Qty, Gross, Discount, Shipping, Tax              int64
+		Removed                                          bool
 	}
 	var got []line
 	for _, s := range c.recs {
-		got = append(got, line{s.OrderID, s.LineID, s.ProductID, s.SKU, s.Currency, s.Country, s.Channel, s.Quantity, s.Gross, s.Discount, s.Shipping, s.Tax})
+		got = append(got, line{s.OrderID, s.LineID, s.ProductID, s.SKU, s.Currency, s.Country, s.Channel, s.Quantity, s.Gross, s.Discount, s.Shipping, s.Tax, s.Removed})
 	}
 	want := []line{
-		{"111-0000001-0000001", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com FBA", 2, 5998, 500, 0, 480},
-		{"111-0000001-0000001", "NOVA-MUG-01", "B0SYNTH002", "NOVA-MUG-01", "USD", "US", "Amazon.com FBA", 1, 1499, 0, 0, 120},
-		{"302-0000002-0000002", "NOVA-HOOD-M", "B0SYNTH003", "NOVA-HOOD-M", "EUR", "DE", "Amazon.de Merchant", 1, 4999, 0, 450, 870},
-		{"111-0000003-0000003", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com FBA", 0, 0, 0, 0, 0},
-		{"111-0000004-0000004", "DRAKE-PLUSH", "B0SYNTH004", "DRAKE-PLUSH", "USD", "US", "Amazon.com FBA", 1, 0, 0, 0, 0},
+		{"111-0000001-0000001", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com FBA", 2, 5998, 500, 0, 480, false},
+		{"111-0000001-0000001", "NOVA-MUG-01", "B0SYNTH002", "NOVA-MUG-01", "USD", "US", "Amazon.com FBA", 1, 1499, 0, 0, 120, false},
+		{"302-0000002-0000002", "NOVA-HOOD-M", "B0SYNTH003", "NOVA-HOOD-M", "EUR", "DE", "Amazon.de Merchant", 1, 4999, 0, 450, 870, false},
+		{"111-0000003-0000003", "NOVA-FIG-01", "B0SYNTH001", "NOVA-FIG-01", "USD", "US", "Amazon.com FBA", 0, 0, 0, 0, 0, true},
+		{"111-0000004-0000004", "DRAKE-PLUSH", "B0SYNTH004", "DRAKE-PLUSH", "USD", "US", "Amazon.com FBA", 1, 0, 0, 0, 0, false},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("amazon lines (-want +got):\n%s", diff)
@@ -467,5 +468,45 @@ func TestEvalDataParses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWooCommerceOrdersExport reads the Customer / Order / Coupon Export
+// extension's "Default - One Row per Item" file (a synthetic one written
+// from its documented columns): WooCommerce's order and item ids are the
+// keys, discounts are subtotal minus total, a refunded order is refunded
+// whole, shipping goes on an order's first item, orders that are not sales
+// bring nothing, and a bad amount is refused naming its line and column.
+func TestWooCommerceOrdersExport(t *testing.T) {
+	head := "order_id,order_number,date,status,shipping_total,tax_total,discount_total,order_total,refunded_total,order_currency," +
+		"billing_country,shipping_state,shipping_country,item_id,item_product_id,item_name,item_sku,item_quantity,item_subtotal," +
+		"item_subtotal_tax,item_total,item_total_tax,item_refunded,item_refunded_qty\n"
+	in := head +
+		"501,501,2026-03-02 10:15:00,completed,5.00,2.00,4.00,41.00,10.00,EUR,DE,BE,DE,9001,11,Nova Hoodie - M,NOVA-M,2,30.00,1.00,26.00,1.00,10.00,-1\n" +
+		"501,501,2026-03-02 10:15:00,completed,5.00,2.00,4.00,41.00,10.00,EUR,DE,BE,DE,9002,0,Gift wrap,,1,8.00,1.00,8.00,1.00,0.00,0\n" +
+		"502,502,2026-03-03 09:00:00,cancelled,0.00,0.00,0.00,12.00,0.00,EUR,FR,,,9003,12,Mug,MUG,1,12.00,0.00,12.00,0.00,0.00,0\n" +
+		"503,503,2026-03-04 09:00:00,refunded,0.00,0.00,0.00,12.00,12.00,EUR,,,GB,9004,12,Mug,MUG,1,12.00,0.00,12.00,0.00,0.00,0\n" +
+		"504,504,2026-03-05 09:00:00,processing,0.00,0.00,0.00,12.00,0.00,EUR,,,US,9005,12,Mug,MUG,1,12.x0,0.00,12.00,0.00,0.00,0\n"
+	c := parseSales(t, FormatAuto, in)
+	wantRejects := []RowError{{Line: 6, Column: "item_subtotal", Value: "12.x0", Reason: c.rejects[0].Reason}}
+	if diff := cmp.Diff(wantRejects, c.rejects); diff != "" || !strings.Contains(c.rejects[0].Reason, "amount") {
+		t.Errorf("rejects (-want +got):\n%s%v", diff, c.rejects)
+	}
+	at := time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)
+	want := []Sale{
+		{Line: 2, OrderID: "501", OrderName: "#501", LineID: "9001", ProductID: "11", SKU: "NOVA-M", Name: "Nova Hoodie - M", Category: classify("Nova Hoodie - M"),
+			UnitPrice: 1500, OrderDate: at, Quantity: 2, Gross: 3000, Discount: 400, Refunded: 1000, Shipping: 500, Tax: 100, Currency: "EUR",
+			Country: "DE", Region: "BE", Channel: "woocommerce"},
+		{Line: 3, OrderID: "501", OrderName: "#501", LineID: "9002", Name: "Gift wrap", Category: classify("Gift wrap"), UnitPrice: 800, OrderDate: at,
+			Quantity: 1, Gross: 800, Tax: 100, Currency: "EUR", Country: "DE", Region: "BE", Channel: "woocommerce"},
+		{Line: 5, OrderID: "503", OrderName: "#503", LineID: "9004", ProductID: "12", SKU: "MUG", Name: "Mug", Category: classify("Mug"), UnitPrice: 1200,
+			OrderDate: time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC), Quantity: 1, Gross: 1200, Refunded: 1200, Currency: "EUR", Country: "GB", Channel: "woocommerce"},
+	}
+	if diff := cmp.Diff(want, c.recs); diff != "" {
+		t.Errorf("sales (-want +got):\n%s", diff)
+	}
+	// Named explicitly, the format is a sales format.
+	if c := parseSales(t, FormatWooCommerce, in); len(c.recs) != 3 {
+		t.Errorf("--format woocommerce: %d lines", len(c.recs))
 	}
 }

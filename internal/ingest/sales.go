@@ -21,6 +21,11 @@ var (
 	saleRefundNames   = []string{"refunded", "refund", "refunds", "refunded amount", "refund amount", "returns"}
 	saleRefundAtNames = []string{"refund date", "refunded at", "refunded on", "refunded date", "date refunded", "refund at",
 		"refund created at", "refund time", "refund timestamp"}
+	// The order's last update at the source: a newer version of an order
+	// replaces an older one, and an order deleted through the API comes
+	// back only in a version updated after its deletion.
+	saleUpdatedNames = []string{"updated at", "updated", "order updated at", "last updated", "last updated at", "last updated date",
+		"modified at", "last modified", "modified", "updated date", "date modified"}
 	saleNetNames      = []string{"net", "net revenue", "net sales", "revenue", "total", "amount", "line total", "sales", "net amount"}
 	saleCountryNames  = []string{"country", "country code", "country region", "ship country", "shipping country", "billing country"}
 	saleRegionNames   = []string{"region", "state", "province", "ship state", "shipping state", "shipping province"}
@@ -36,7 +41,7 @@ type genericSales struct {
 	order, line, date, pid, sku, name, cat, qty   int
 	price, gross, discount, refunded, net         int
 	cur, country, region, channel, ship, tax, tip int
-	refundedAt                                    int
+	refundedAt, updated                           int
 	lines                                         lineNamer
 }
 
@@ -48,7 +53,7 @@ func newGenericSales(t *table, cfg Config) (*genericSales, error) {
 		discount: t.col(saleDiscountNames...), refunded: t.col(saleRefundNames...), net: t.col(saleNetNames...),
 		cur: t.col(currencyNames...), country: t.col(saleCountryNames...), region: t.col(saleRegionNames...),
 		channel: t.col(saleChannelNames...), ship: t.col(saleShippingNames...), tax: t.col(saleTaxNames...), tip: t.col(saleTipNames...),
-		refundedAt: t.col(saleRefundAtNames...),
+		refundedAt: t.col(saleRefundAtNames...), updated: t.col(saleUpdatedNames...),
 	}
 	if p.country < 0 && p.region >= 0 {
 		// "country/region" style: a lone region column holds the country.
@@ -191,6 +196,12 @@ func (p *genericSales) parse(t *table) (Sale, *RowError) {
 		if e := refundBeforeOrder(t, p.refundedAt, r, p.cfg.loc()); e != nil {
 			return Sale{}, e
 		}
+	}
+	if v := t.get(p.updated); v != "" {
+		if r.UpdatedAt, err = parseTime(v, p.cfg.loc(), isoLayouts); err != nil {
+			return fail(p.updated, "updated date %v", err)
+		}
+		r.UpdatedAt = r.UpdatedAt.UTC()
 	}
 	for _, c := range []struct {
 		col int

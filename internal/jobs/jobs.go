@@ -11,8 +11,9 @@
 // connector to one sync at a time across every replica, and the periodic
 // schedule is enqueued by the elected leader only, once per cluster.
 //
-// The queue runs the work through a Work (workers.go), which the web
-// server implements for now; the queue does not know HTTP.
+// The queue runs the work through a Work (workers.go) and the optional
+// NotifyWork, WebhookWork, TagWork and InsightsWork, which
+// internal/worker implements; neither knows HTTP.
 package jobs
 
 import (
@@ -106,7 +107,10 @@ func (c *Config) defaults() {
 		c.ImportTimeout = DefaultImportTimeout
 	}
 	if c.RescueAfter <= 0 {
-		c.RescueAfter = max(DefaultRescueAfter, c.SyncTimeout+5*time.Minute, c.ImportTimeout+5*time.Minute)
+		// A sixth more than the longest job may run (at least two
+		// seconds): 35 minutes by default.
+		longest := max(c.SyncTimeout, c.ImportTimeout)
+		c.RescueAfter = longest + max(longest/6, 2*time.Second)
 	}
 	if c.PollEvery <= 0 {
 		c.PollEvery = time.Second

@@ -28,7 +28,7 @@ const (
 	DefaultDeliverBackoff = 30 * time.Second
 )
 
-// NotifyWork does the notification jobs; the web server implements it.
+// NotifyWork does the notification jobs; internal/worker implements it.
 type NotifyWork interface {
 	// NotifySweep finds what is due (new alerts, digests, reports) for
 	// every publisher, records the deliveries and enqueues them.

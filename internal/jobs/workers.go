@@ -130,6 +130,15 @@ func riverConfig(cfg *Config, q *Queue) (*river.Config, error) {
 	if err := addNotifyWorkers(cfg, q, ws, rc); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	if err := addWebhookWorker(cfg, q, ws); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if err := addTagWorker(cfg, q, ws); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if err := addInsightsWorker(cfg, q, ws); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
 	rc.Workers = ws
 	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 	if cfg.ScheduleEvery > 0 {

@@ -21,6 +21,7 @@ import (
 	"github.com/phantomos/phantomos/internal/analytics"
 	"github.com/phantomos/phantomos/internal/auth"
 	"github.com/phantomos/phantomos/internal/demo"
+	"github.com/phantomos/phantomos/internal/ingest"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/web"
 )
@@ -38,6 +39,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	conns := fs.Int("connections", 64, "concurrent connections (http)")
 	duration := fs.Duration("duration", 10*time.Second, "length of the load (http)")
 	rows := fs.Int("rows", 1_000_000, "rows of the generated sales file (import), lines pushed (push: default 100000)")
+	existing := fs.Int("existing", 0, "sales the importing publisher already holds (import)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to this file (go tool pprof)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -48,13 +50,27 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}
 	defer s.Close()
 	if what == "import" {
-		return cmdBenchImport(ctx, e, s, *rows)
+		opt := ingest.BenchOptions{Rows: *rows, Existing: *existing}
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			opt.Profile = f
+		}
+		return ingest.BenchImport(ctx, s, opt, e.stdout)
 	}
 	if what == "push" {
 		n := *rows
 		if !flagSet(fs, "rows") {
 			n = 100_000
 		}
+		stop, err := startProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 		return cmdBenchPush(ctx, e, s, cfg, n)
 	}
 	b, err := newBench(ctx, e, s, *sales)
@@ -75,17 +91,11 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		ts := httptest.NewServer(srv.Handler())
 		return srv, ts.URL, ts.Close, nil
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	if what == "http" {
 		return b.loadTest(ctx, e, *conns, *duration)
 	}
@@ -569,4 +579,20 @@ func (b *bench) mixedPaths() []string {
 		out = append(out, "/api/analytics?range=12m&category="+cat)
 	}
 	return out
+}
+
+// startProfile writes a CPU profile to path (none when empty) until stop.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/phantomos/phantomos/internal/ingest"
-	"github.com/phantomos/phantomos/internal/store"
 )
 
 // cmdImport imports a file of products, sales, assets or FX rates for a
@@ -237,10 +236,4 @@ func printImport(e *env, file string, res *ingest.Result, took time.Duration) {
 	if n := res.ErrorCount - int64(len(res.Errors)); n > 0 {
 		fmt.Fprintf(e.stdout, "  … and %d more errors\n", n)
 	}
-}
-
-// cmdBenchImport generates a sales CSV of --rows rows, imports it and
-// prints its rate next to the raw bulk-load rate of the same engine.
-func cmdBenchImport(ctx context.Context, e *env, s *store.Store, rows int) error {
-	return ingest.BenchImport(ctx, s, rows, e.stdout)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/phantomos/phantomos/internal/secret"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/web"
+	"github.com/phantomos/phantomos/internal/worker"
 )
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -110,13 +111,38 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// newWorkers makes the server (whose methods do the jobs' work) and the
+// newWorkers makes the server, whose worker does the jobs' work, and the
 // job queue; work false makes an insert-only queue.
 func newWorkers(ctx context.Context, e *env, s *store.Store, cfg config.Config, work bool) (*web.Server, *jobs.Queue, error) {
 	srv, err := web.New(s, cfg, e.logger, version())
 	if err != nil {
 		return nil, nil, err
 	}
+	keys, reg, err := connectorSetup(e, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv.EnableConnectors(keys, web.ConnectorOptions{BaseURL: cfg.BaseURL, Platforms: reg})
+	srv.EnableNotifications(keys, web.NotifyOptions{})
+	jcfg := jobsConfig(e, cfg)
+	if work {
+		jcfg.Work = srv.Worker()
+	}
+	q, err := jobs.Open(ctx, s, jcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv.SetJobs(q)
+	return srv, q, nil
+}
+
+// jobsConfig is the queue's configuration from cfg's job settings.
+func jobsConfig(e *env, cfg config.Config) jobs.Config {
+	return jobs.Config{Logger: e.logger, ScheduleEvery: cfg.ScheduleEvery, SyncTimeout: cfg.JobTimeout, ImportTimeout: cfg.JobTimeout, ID: cfg.WorkerID}
+}
+
+// connectorSetup loads the credential keys and the configured platforms.
+func connectorSetup(e *env, cfg config.Config) (*secret.Keyring, *platform.Registry, error) {
 	keys, err := secret.LoadOrCreate(cfg.DataDirectory(), cfg.SecretKey)
 	if err != nil {
 		return nil, nil, err
@@ -127,24 +153,36 @@ func newWorkers(ctx context.Context, e *env, s *store.Store, cfg config.Config, 
 	if err != nil {
 		return nil, nil, err
 	}
-	srv.EnableConnectors(keys, web.ConnectorOptions{BaseURL: cfg.BaseURL, Platforms: reg})
-	srv.EnableNotifications(keys, web.NotifyOptions{})
-	jcfg := jobs.Config{Logger: e.logger}
-	if work {
-		jcfg.Work = srv
-	}
-	q, err := jobs.Open(ctx, s, jcfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	srv.SetJobs(q)
-	return srv, q, nil
+	return keys, reg, nil
 }
 
-// cmdWorker runs the background workers without the web server: syncs
-// and the periodic schedule (which one process of the cluster runs at a
-// time), until interrupted, then lets running jobs finish or hands them
-// back.
+// newWorker makes a worker and the queue that runs it, without a web
+// server.
+func newWorker(ctx context.Context, e *env, s *store.Store, cfg config.Config) (*jobs.Queue, error) {
+	w, err := worker.New(s, cfg, e.logger)
+	if err != nil {
+		return nil, err
+	}
+	keys, reg, err := connectorSetup(e, cfg)
+	if err != nil {
+		return nil, err
+	}
+	w.EnableConnectors(keys, worker.ConnectorOptions{BaseURL: cfg.BaseURL, Platforms: reg})
+	w.EnableNotifications(keys, worker.NotifyOptions{})
+	jcfg := jobsConfig(e, cfg)
+	jcfg.Work = w
+	q, err := jobs.Open(ctx, s, jcfg)
+	if err != nil {
+		return nil, err
+	}
+	w.SetJobs(q)
+	return q, nil
+}
+
+// cmdWorker runs the background workers without the web server (syncs,
+// imports, tagging, insights, notifications and the periodic schedule,
+// which one process of the cluster runs at a time) until interrupted,
+// then lets running jobs finish or hands them back.
 func cmdWorker(ctx context.Context, e *env, args []string) error {
 	fs := flags(e, "worker", "[--db URL]")
 	db := fs.String("db", "", "database URL or SQLite file (default $DATABASE_URL or phantomos.db)")
@@ -156,7 +194,7 @@ func cmdWorker(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	_, q, err := newWorkers(ctx, e, s, cfg, true)
+	q, err := newWorker(ctx, e, s, cfg)
 	if err != nil {
 		return err
 	}

@@ -193,6 +193,18 @@ type SaleRow struct {
 	// counts in revenue and units, never as an order, and average order
 	// value leaves it out. Its OrderID is a synthetic key of the total.
 	NoOrder bool
+	// SharedProductID says ProductID identifies the product across the
+	// platform's accounts (an Amazon ASIN): when this source has no
+	// product of that id, a product of another of the publisher's sources
+	// with that external id is the line's product, before SKU and name
+	// are tried. A vendor's sell-through (ASINs only) thus lands on the
+	// products the seller's orders brought.
+	SharedProductID bool
+	// Removed says the row's order no longer counts (it was cancelled): its
+	// stored lines are removed as of UpdatedAt, as RemoveOrders does (a
+	// stored newer version stays), and the row itself is not written. Its
+	// amounts are ignored.
+	Removed bool
 }
 
 // AssetRow is one asset of a game IP.
@@ -226,7 +238,8 @@ type ImportWriter struct {
 	connectorID string
 	now         time.Time
 	rep         ImportReport
-	touched     map[phantomos.Day]struct{}
+	touched     map[phantomos.Day]struct{} // days whose rollups are recomputed at the end (see rollup_delta.go)
+	refundDate  bool                       // the publisher's refund booking when the import began
 
 	rates       map[string][]fxPoint
 	lastRateCur string
@@ -239,7 +252,9 @@ type ImportWriter struct {
 	salesStmt *sql.Stmt         // SQLite upsert of a full chunk
 	pgTemp    bool
 	records   []saleRecord
-	orders    *orderLedger // the orders this import writes; nil until the first sales
+	orders    *orderLedger    // the orders this import writes; nil until the first sales
+	tombs     int             // tombsUnknown, tombsNone or tombsSome: whether the connector has tombstones
+	tombStale map[string]bool // orders kept deleted by their tombstone, counted in Stale
 }
 
 type fxPoint struct {
@@ -262,7 +277,7 @@ func (s *Store) Import(ctx context.Context, pub phantomos.PublisherID, spec Impo
 		spec.MaxErrors = 1000
 	}
 	w := &ImportWriter{
-		s: s, pub: pub, spec: spec, reporting: p.ReportingCurrency, loc: p.Location(), now: s.nowUTC(),
+		s: s, pub: pub, spec: spec, reporting: p.ReportingCurrency, loc: p.Location(), now: s.nowUTC(), refundDate: p.Settings.RefundsOnRefundDate(),
 		touched: map[phantomos.Day]struct{}{}, products: map[string]string{}, gameIPs: map[string]string{},
 	}
 	if !spec.DryRun {
@@ -336,15 +351,14 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 		return err
 	}
 	if w.spec.DryRun {
-		w.rep.From, w.rep.To = w.touchedRange()
 		return nil
 	}
-	if err := w.refreshTouched(ctx); err != nil {
+	if err := w.updateRollups(ctx); err != nil {
 		return err
 	}
 	// An import that wrote nothing (a re-import, a sync page of unchanged
 	// records) leaves cached answers valid.
-	if w.rep.Inserted+w.rep.Updated+w.rep.ProductsCreated > 0 || len(w.touched) > 0 {
+	if w.rep.Inserted+w.rep.Updated+w.rep.Deleted+w.rep.ProductsCreated > 0 || len(w.touched) > 0 {
 		if err := bumpDataVersion(ctx, tx, w.pub); err != nil {
 			return err
 		}
@@ -545,22 +559,92 @@ func (w *ImportWriter) ensureConnector(ctx context.Context) (string, error) {
 	return id, nil
 }
 
-// touchedRange returns the first and last day touched.
-func (w *ImportWriter) touchedRange() (from, to phantomos.Day) {
-	for d := range w.touched {
-		if from == "" || d < from {
-			from = d
-		}
-		if d > to {
-			to = d
+// updateRollups brings every rollup up to date with what the import wrote:
+// the deltas of its orders, then the days to recompute. On PostgreSQL it
+// first locks the publisher's row (see refundBookingQuery), so rollup
+// writes of one publisher happen one transaction at a time; if the refund
+// booking changed since the import began, the deltas (taken under the old
+// booking) are recomputed instead, every day they cover.
+func (w *ImportWriter) updateRollups(ctx context.Context) error {
+	refundDate, err := refundDateBooking(ctx, w.tx, w.s.dialect, w.pub)
+	if err != nil {
+		return err
+	}
+	if w.orders != nil {
+		if refundDate == w.refundDate {
+			if err := w.foldDeltas(ctx); err != nil {
+				return err
+			}
+		} else if err := w.recomputeWritten(ctx); err != nil {
+			return err
 		}
 	}
-	return from, to
+	return w.refreshTouched(ctx, refundDate)
 }
 
-// refreshTouched recomputes the rollups of every day a sale entered or left,
+// recomputeWritten marks for recomputation every day the import's orders
+// were on before it (their deltas) or are on now, order days and refund
+// days: what replaces the deltas when the refund booking changed while the
+// import ran.
+func (w *ImportWriter) recomputeWritten(ctx context.Context) error {
+	var from, to any
+	if err := w.tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day) FROM ingest_delta`).Scan(&from, &to); err != nil {
+		return fmt.Errorf("rollup deltas: %w", err)
+	}
+	if err := w.recomputeRange(from, to); err != nil {
+		return err
+	}
+	var dayFrom, dayTo, refundFrom, refundTo any
+	if err := w.tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day), MIN(refund_day), MAX(refund_day) FROM sales
+		WHERE publisher_id = $1 AND connector_id = $2
+		AND external_order_id IN (SELECT order_id FROM ingest_keys UNION SELECT order_id FROM ingest_orders)`,
+		w.pub, w.connectorID).Scan(&dayFrom, &dayTo, &refundFrom, &refundTo); err != nil {
+		return fmt.Errorf("rollup deltas: %w", err)
+	}
+	if err := w.recomputeRange(dayFrom, dayTo); err != nil {
+		return err
+	}
+	return w.recomputeRange(refundFrom, refundTo)
+}
+
+// recomputeRange marks every day from..to (DATE values as scanned; NULL:
+// none) for recomputation.
+func (w *ImportWriter) recomputeRange(from, to any) error {
+	first, err := dayValue(from)
+	if err != nil || first == "" {
+		return err
+	}
+	last, err := dayValue(to)
+	if err != nil {
+		return err
+	}
+	for d := first; d <= last; d = addDays(d, 1) {
+		if err := w.recompute(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recompute marks days (DATE values as scanned, or Days) for recomputation
+// at the end of the import, and widens the import's reported range.
+func (w *ImportWriter) recompute(days ...any) error {
+	for _, v := range days {
+		d, err := dayValue(v)
+		if err != nil {
+			return err
+		}
+		if d != "" {
+			w.touched[d] = struct{}{}
+			w.span(d)
+		}
+	}
+	return nil
+}
+
+// refreshTouched recomputes the rollups of every day marked by recompute,
 // one statement set per run of nearby days.
-func (w *ImportWriter) refreshTouched(ctx context.Context) error {
+func (w *ImportWriter) refreshTouched(ctx context.Context, refundDate bool) error {
 	if len(w.touched) == 0 {
 		return nil
 	}
@@ -569,11 +653,6 @@ func (w *ImportWriter) refreshTouched(ctx context.Context) error {
 		days = append(days, d)
 	}
 	slices.Sort(days)
-	w.rep.From, w.rep.To = days[0], days[len(days)-1]
-	refundDate, err := refundDateBooking(ctx, w.tx, w.s.dialect, w.pub)
-	if err != nil {
-		return err
-	}
 	from, to := days[0], days[0]
 	for _, d := range days[1:] {
 		// Days a month apart or closer share one recomputation: fewer
@@ -980,8 +1059,18 @@ func (w *ImportWriter) WriteSales(ctx context.Context, rows []SaleRow) error {
 	}
 	w.records = w.records[:0]
 	valid := make([]*SaleRow, 0, len(rows))
+	var removed []RemovedOrder
 	for i := range rows {
 		r := &rows[i]
+		if r.Removed {
+			if r.OrderID == "" {
+				w.Reject(RowError{Line: r.Line, Reason: "the sale has no order id"}, 1)
+				continue
+			}
+			removed = append(removed, RemovedOrder{ID: r.OrderID, UpdatedAt: r.UpdatedAt})
+			w.rep.Skipped++
+			continue
+		}
 		rec, ok := w.convert(r)
 		if !ok {
 			continue
@@ -989,11 +1078,25 @@ func (w *ImportWriter) WriteSales(ctx context.Context, rows []SaleRow) error {
 		w.records = append(w.records, rec)
 		valid = append(valid, r)
 	}
+	if len(removed) > 0 && !w.Stopped() {
+		n, err := w.RemoveOrders(ctx, removed)
+		w.rep.Deleted += n
+		if err != nil {
+			return fmt.Errorf("sales: %w", err)
+		}
+	}
 	var err error
 	if valid, err = w.dropDuplicateLines(ctx, valid); err != nil {
 		return fmt.Errorf("sales: %w", err)
 	}
 	if w.Stopped() || len(valid) == 0 {
+		return nil
+	}
+	// An order deleted as of this version or later stays deleted.
+	if valid, err = w.dropTombstoned(ctx, valid); err != nil {
+		return fmt.Errorf("sales: %w", err)
+	}
+	if len(valid) == 0 {
 		return nil
 	}
 	if valid, err = w.dropStaleOrders(ctx, valid); err != nil {
@@ -1036,6 +1139,12 @@ func (w *ImportWriter) convert(r *SaleRow) (saleRecord, bool) {
 	if limit := w.now.Add(MaxFutureSkew); r.OrderDate.After(limit) {
 		w.Reject(RowError{Line: r.Line, Column: w.spec.column("date"), Value: r.OrderDate.UTC().Format(time.RFC3339),
 			Reason: fmt.Sprintf("the order date is in the future (after %s)", limit.Format(time.RFC3339))}, 1)
+		return saleRecord{}, false
+	}
+	if limit := w.now.Add(MaxFutureSkew); r.UpdatedAt.After(limit) {
+		// A version from the future would win over every later update.
+		w.Reject(RowError{Line: r.Line, Column: w.spec.column("updated"), Value: r.UpdatedAt.UTC().Format(time.RFC3339),
+			Reason: fmt.Sprintf("the order's update time is in the future (after %s)", limit.Format(time.RFC3339))}, 1)
 		return saleRecord{}, false
 	}
 	day := phantomos.DayOf(r.OrderDate, w.loc)
@@ -1139,6 +1248,8 @@ func (w *ImportWriter) rate(cur string, day phantomos.Day) (float64, bool) {
 // dayValue reads a DATE column: a time on PostgreSQL, text or a time on SQLite.
 func dayValue(v any) (phantomos.Day, error) {
 	switch x := v.(type) {
+	case phantomos.Day:
+		return x, nil
 	case time.Time:
 		return phantomos.Day(x.UTC().Format(time.DateOnly)), nil
 	case string:
@@ -1219,10 +1330,48 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 			return err
 		}
 	}
+	// 1b. By a shared external id among all the publisher's products.
+	var shared []string
+	for _, r := range missing {
+		if _, ok := byExt[saleExternalID(r)]; !ok && r.SharedProductID && r.ProductID != "" {
+			shared = append(shared, r.ProductID)
+		}
+	}
+	byShared := map[string]string{}
+	for i := 0; i < len(shared); i += lookupChunk {
+		part := shared[i:min(i+lookupChunk, len(shared))]
+		args := []any{w.pub}
+		for _, id := range part {
+			args = append(args, id)
+		}
+		q, err := w.tx.QueryContext(ctx, `SELECT external_id, id FROM products WHERE publisher_id = $1 AND external_id IN (`+inList(2, len(part))+`)
+			ORDER BY created_at, id`, args...)
+		if err != nil {
+			return err
+		}
+		for q.Next() {
+			var ext, id string
+			if err := q.Scan(&ext, &id); err != nil {
+				q.Close()
+				return err
+			}
+			if _, ok := byShared[ext]; !ok {
+				byShared[ext] = id
+			}
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return err
+		}
+	}
 	var skus, names []string
 	rest := missing[:0:0]
 	for _, r := range missing {
 		if id, ok := byExt[saleExternalID(r)]; ok {
+			w.products[saleProductKey(r)] = id
+			continue
+		}
+		if id, ok := byShared[r.ProductID]; ok && r.SharedProductID {
 			w.products[saleProductKey(r)] = id
 			continue
 		}
@@ -1418,7 +1567,7 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 		} else {
 			w.rep.Updated++
 		}
-		if err := w.touch(day, prev, refundDay, prevRefundDay); err != nil {
+		if err := w.spanAny(day, prev, refundDay, prevRefundDay); err != nil {
 			return err
 		}
 	}
@@ -1430,19 +1579,16 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 	return w.orders.markChanged(ctx, w.tx, changedOrders)
 }
 
-// touch records the days whose rollups the write changed: the order days
-// and refund days a line has and had (a refund may be booked on its own
-// day; touching it under either booking keeps a change of booking during an
-// import harmless).
-func (w *ImportWriter) touch(days ...any) error {
+// spanAny widens the import's reported range of days by the days a line
+// has and had (DATE values as scanned; NULLs are skipped). The rollups of
+// those days follow from the order deltas (see rollup_delta.go).
+func (w *ImportWriter) spanAny(days ...any) error {
 	for _, v := range days {
 		d, err := dayValue(v)
 		if err != nil {
 			return err
 		}
-		if d != "" {
-			w.touched[d] = struct{}{}
-		}
+		w.span(d)
 	}
 	return nil
 }
@@ -1501,7 +1647,7 @@ func (w *ImportWriter) upsertSalesPostgres(ctx context.Context, recs []saleRecor
 		} else {
 			w.rep.Updated += n
 		}
-		if err := w.touch(day, prev, refundDay, prevRefundDay); err != nil {
+		if err := w.spanAny(day, prev, refundDay, prevRefundDay); err != nil {
 			rows.Close()
 			return err
 		}

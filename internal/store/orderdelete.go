@@ -43,7 +43,7 @@ func (w *ImportWriter) DeleteOrders(ctx context.Context, orderIDs []string) (int
 				rows.Close()
 				return n, fmt.Errorf("store: delete orders: %w", err)
 			}
-			if err := w.touch(day, refundDay); err != nil {
+			if err := w.recompute(day, refundDay); err != nil {
 				rows.Close()
 				return n, fmt.Errorf("store: delete orders: %w", err)
 			}

@@ -40,7 +40,7 @@ func (w *ImportWriter) startOrders(ctx context.Context) error {
 		`CREATE TEMP TABLE IF NOT EXISTS ingest_keys (order_id TEXT NOT NULL, line_id TEXT NOT NULL, line BIGINT NOT NULL,
 			batch BIGINT NOT NULL, PRIMARY KEY (order_id, line_id))`,
 		`CREATE TEMP TABLE IF NOT EXISTS ingest_orders (order_id TEXT PRIMARY KEY, name TEXT NOT NULL, line BIGINT NOT NULL,
-			existed INTEGER NOT NULL, stale INTEGER NOT NULL, changed INTEGER NOT NULL)`,
+			existed INTEGER NOT NULL, stale INTEGER NOT NULL, changed INTEGER NOT NULL, batch BIGINT NOT NULL)`,
 		// A connection of the pool may hold the tables of an earlier import.
 		`DELETE FROM ingest_keys`,
 		`DELETE FROM ingest_orders`,
@@ -58,7 +58,7 @@ func (w *ImportWriter) startOrders(ctx context.Context) error {
 		}
 	}
 	w.orders = &orderLedger{existed: map[string]bool{}}
-	return nil
+	return w.startDelta(ctx)
 }
 
 // keep compacts valid and w.records (parallel slices) to the entries ok
@@ -98,16 +98,21 @@ func (w *ImportWriter) dropDuplicateLines(ctx context.Context, valid []*SaleRow)
 	for len(fresh) > 0 {
 		part := fresh[:min(len(fresh), lookupChunk)]
 		fresh = fresh[len(part):]
-		args := make([]any, 0, 3*len(part)+1)
-		args = append(args, w.orders.batch)
+		args := make([]any, 0, 4*len(part))
 		var b strings.Builder
 		b.WriteString(`INSERT INTO ingest_keys (order_id, line_id, line, batch) VALUES `)
 		for j, i := range part {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $1)", 3*j+2, 3*j+3, 3*j+4)
-			args = append(args, w.records[i].orderID, w.records[i].lineID, w.records[i].line)
+			// Anonymous parameters on SQLite: the driver looks each
+			// numbered one up by a scan of them all, quadratic here.
+			if w.s.dialect == SQLite {
+				b.WriteString("(?, ?, ?, ?)")
+			} else {
+				fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", 4*j+1, 4*j+2, 4*j+3, 4*j+4)
+			}
+			args = append(args, w.records[i].orderID, w.records[i].lineID, w.records[i].line, w.orders.batch)
 		}
 		b.WriteString(` ON CONFLICT (order_id, line_id) DO NOTHING`)
 		res, err := w.tx.ExecContext(ctx, b.String(), args...)
@@ -209,6 +214,7 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 	}
 	clear(w.orders.existed)
 	stale := map[string]bool{}
+	met := 0 // orders that existed, met for the first time in this batch
 	for len(ids) > 0 {
 		part := ids[:min(len(ids), lookupChunk)]
 		ids = ids[len(part):]
@@ -281,20 +287,27 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 			} else {
 				w.orders.existed[id] = true
 				w.orders.replaced++
+				met++
 			}
 			if ins.Len() == 0 {
-				ins.WriteString(`INSERT INTO ingest_orders (order_id, name, line, existed, stale, changed) VALUES `)
+				ins.WriteString(`INSERT INTO ingest_orders (order_id, name, line, existed, stale, changed, batch) VALUES `)
 			} else {
 				ins.WriteString(", ")
 			}
 			n := len(insArgs)
-			fmt.Fprintf(&ins, "($%d, $%d, $%d, 1, $%d, 0)", n+1, n+2, n+3, n+4)
-			insArgs = append(insArgs, id, o.name, o.line, isStale)
+			fmt.Fprintf(&ins, "($%d, $%d, $%d, 1, $%d, 0, $%d)", n+1, n+2, n+3, n+4, n+5)
+			insArgs = append(insArgs, id, o.name, o.line, isStale, w.orders.batch)
 		}
 		if len(insArgs) > 0 {
 			if _, err := w.tx.ExecContext(ctx, ins.String(), insArgs...); err != nil {
 				return nil, fmt.Errorf("orders: %w", err)
 			}
+		}
+	}
+	// Before any line of them changes: what those orders count for now.
+	if met > 0 {
+		if err := w.subtractExisting(ctx); err != nil {
+			return nil, err
 		}
 	}
 	if len(stale) == 0 {
@@ -391,7 +404,7 @@ func (w *ImportWriter) replaceOrders(ctx context.Context) error {
 			return fmt.Errorf("orders: replace: %w", err)
 		}
 		w.rep.Deleted++
-		if err := w.touch(day, refundDay); err != nil {
+		if err := w.spanAny(day, refundDay); err != nil {
 			rows.Close()
 			return err
 		}

@@ -190,3 +190,20 @@ func (s *Store) DeletePullSource(ctx context.Context, pub phantomos.PublisherID,
 	}
 	return nil
 }
+
+// UpdatePullSource changes the URL, format, credential kind and period of
+// pull source id of publisher pub (its name, kind and data stay). The
+// ETag and hash of the last file are forgotten, so that the next pull
+// fetches and imports the file at the new address even if it equals the
+// last one: importing it again changes nothing that is already stored.
+func (s *Store) UpdatePullSource(ctx context.Context, pub phantomos.PublisherID, id string, p PullSource) error {
+	if !phantomos.ValidID(id) {
+		return phantomos.Errorf(phantomos.ENOTFOUND, "Pull source not found.")
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE pull_sources SET url = $3, format = $4, auth = $5, every_minutes = $6, etag = '', content_sha256 = '',
+		updated_at = $7 WHERE publisher_id = $1 AND connector_id = $2`, pub, id, p.URL, p.Format, p.Auth, p.EveryMinutes, s.nowUTC())
+	if err != nil {
+		return fmt.Errorf("store: update pull source: %w", err)
+	}
+	return affected(res, "Pull source")
+}

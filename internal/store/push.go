@@ -251,7 +251,7 @@ func (w *ImportWriter) DeleteOrder(ctx context.Context, orderID string) (int64, 
 	}
 	rows.Close()
 	for _, d := range days {
-		if err := w.touch(d[0], d[1]); err != nil {
+		if err := w.recompute(d[0], d[1]); err != nil {
 			return 0, err
 		}
 	}
@@ -279,107 +279,3 @@ func (s *Store) APIKeyScopes(ctx context.Context, pub phantomos.PublisherID) (ma
 // maxStaleOrders bounds the stale order ids a report keeps: a push holds
 // at most 1,000 orders.
 const maxStaleOrders = 1000
-
-// Tombstone records that order orderID of the import's connector was
-// deleted as of at, keeping the latest time when it was deleted before.
-func (w *ImportWriter) Tombstone(ctx context.Context, orderID string, at time.Time) error {
-	if w.connectorID == "" {
-		return fmt.Errorf("store: tombstone: not a sales import")
-	}
-	at = at.UTC().Truncate(time.Microsecond)
-	var prev sql.NullTime
-	err := w.tx.QueryRowContext(ctx, `SELECT deleted_at FROM order_tombstones WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id = $3`,
-		w.pub, w.connectorID, orderID).Scan(&prev)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		_, err = w.tx.ExecContext(ctx, `INSERT INTO order_tombstones (publisher_id, connector_id, external_order_id, deleted_at) VALUES ($1, $2, $3, $4)`,
-			w.pub, w.connectorID, orderID, at)
-	case err == nil && at.After(prev.Time):
-		_, err = w.tx.ExecContext(ctx, `UPDATE order_tombstones SET deleted_at = $4 WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id = $3`,
-			w.pub, w.connectorID, orderID, at)
-	}
-	if err != nil {
-		return fmt.Errorf("store: tombstone %s: %w", orderID, err)
-	}
-	return nil
-}
-
-// DropTombstoned returns rows without the orders of the import's connector
-// that were deleted (Tombstone) as of their version's UpdatedAt or later:
-// a late push of an older version does not bring a deleted order back
-// (such orders count as Stale, and their indexes in rows are returned). A
-// version newer than the deletion restores the order and lifts its
-// tombstone. A version without UpdatedAt is older than any deletion.
-func (w *ImportWriter) DropTombstoned(ctx context.Context, rows []SaleRow) ([]SaleRow, []int, error) {
-	if w.connectorID == "" {
-		return nil, nil, fmt.Errorf("store: tombstones: not a sales import")
-	}
-	var ids []string
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if !seen[r.OrderID] {
-			seen[r.OrderID] = true
-			ids = append(ids, r.OrderID)
-		}
-	}
-	deleted := map[string]time.Time{}
-	for len(ids) > 0 {
-		part := ids[:min(len(ids), lookupChunk)]
-		ids = ids[len(part):]
-		args := []any{w.pub, w.connectorID}
-		for _, id := range part {
-			args = append(args, id)
-		}
-		rs, err := w.tx.QueryContext(ctx, `SELECT external_order_id, deleted_at FROM order_tombstones
-			WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id IN (`+inList(3, len(part))+`)`, args...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("store: tombstones: %w", err)
-		}
-		for rs.Next() {
-			var id string
-			var at time.Time
-			if err := rs.Scan(&id, &at); err != nil {
-				rs.Close()
-				return nil, nil, fmt.Errorf("store: tombstones: %w", err)
-			}
-			deleted[id] = at
-		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
-			return nil, nil, fmt.Errorf("store: tombstones: %w", err)
-		}
-	}
-	if len(deleted) == 0 {
-		return rows, nil, nil
-	}
-	kept := make([]SaleRow, 0, len(rows))
-	var dropped []int
-	stale, lifted := map[string]bool{}, map[string]bool{}
-	for i, r := range rows {
-		at, ok := deleted[r.OrderID]
-		if !ok {
-			kept = append(kept, r)
-			continue
-		}
-		if r.UpdatedAt.After(at) {
-			lifted[r.OrderID] = true
-			kept = append(kept, r)
-			continue
-		}
-		dropped = append(dropped, i)
-		if !stale[r.OrderID] {
-			stale[r.OrderID] = true
-			w.rep.Stale++
-			if len(w.rep.StaleOrders) < maxStaleOrders {
-				w.rep.StaleOrders = append(w.rep.StaleOrders, r.OrderID)
-			}
-		}
-	}
-	for id := range lifted {
-		if _, err := w.tx.ExecContext(ctx, `DELETE FROM order_tombstones WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id = $3`,
-			w.pub, w.connectorID, id); err != nil {
-			return nil, nil, fmt.Errorf("store: lift tombstone %s: %w", id, err)
-		}
-	}
-	return kept, dropped, nil
-}

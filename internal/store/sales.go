@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -76,6 +77,10 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 			return err
 		}
 		defer tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = -%d`, sqliteCacheKiB))
+		restore, err := deferSalesIndexes(ctx, sqlTx{tx}, SQLite)
+		if err != nil {
+			return err
+		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO sales (`+columnList(saleColumns)+`) VALUES (`+placeholders(len(saleColumns))+`)`)
 		if err != nil {
 			return err
@@ -90,6 +95,9 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 				return err
 			}
 			n++
+		}
+		if err := restore(); err != nil {
+			return err
 		}
 		if n == 0 {
 			return nil
@@ -127,12 +135,19 @@ func (s *Store) copySales(ctx context.Context, pub phantomos.PublisherID, sales 
 		defer tx.Rollback(ctx)
 		next, stop := iter.Pull(sales)
 		defer stop()
+		restore, err := deferSalesIndexes(ctx, pgxExec{tx}, Postgres)
+		if err != nil {
+			return err
+		}
 		src := &saleSource{next: next, pub: pub, now: now, track: track}
 		n, err = tx.CopyFrom(ctx, pgx.Identifier{"sales"}, saleColumns, src)
 		if err != nil {
 			if isUniqueViolation(err) {
 				return phantomos.Errorf(phantomos.ECONFLICT, "Some of these sales are already loaded.")
 			}
+			return err
+		}
+		if err := restore(); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -197,6 +212,81 @@ type execer interface {
 }
 
 type pgxExec struct{ tx pgx.Tx }
+
+// textQuerier runs statements, and queries of one text column, on either
+// path (database/sql or native pgx).
+type textQuerier interface {
+	execer
+	texts(ctx context.Context, query string) ([]string, error)
+}
+
+func (p pgxExec) texts(ctx context.Context, query string) ([]string, error) {
+	rows, err := p.tx.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+type sqlTx struct{ *sql.Tx }
+
+func (t sqlTx) texts(ctx context.Context, query string) ([]string, error) {
+	rows, err := t.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// deferSalesIndexes drops the secondary indexes of sales (not those that
+// enforce a key) when the table holds no row at all, and returns restore,
+// which builds them again: a bulk load into an empty table (the demo, a
+// benchmark) then writes rows and sorts each index once, instead of
+// inserting every key into every B-tree as it goes. Inside the load's
+// transaction, so a failed load leaves the indexes as they were. On
+// PostgreSQL dropping an index locks the (empty) table until the load
+// commits. With rows in the table it does nothing.
+func deferSalesIndexes(ctx context.Context, tx textQuerier, d Dialect) (restore func() error, err error) {
+	none := func() error { return nil }
+	held, err := tx.texts(ctx, `SELECT 'x' FROM sales LIMIT 1`)
+	if err != nil || len(held) > 0 {
+		return none, err
+	}
+	// Each index as name and definition, one text: "name\tdefinition".
+	q := `SELECT name || char(9) || sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sales' AND sql IS NOT NULL ORDER BY name`
+	if d == Postgres {
+		q = `SELECT indexname || chr(9) || indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'sales'
+			AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'sales'::regclass) ORDER BY indexname`
+	}
+	defs, err := tx.texts(ctx, q)
+	if err != nil {
+		return none, fmt.Errorf("sales indexes: %w", err)
+	}
+	for _, def := range defs {
+		name, _, _ := strings.Cut(def, "\t")
+		if _, err := tx.ExecContext(ctx, `DROP INDEX `+name); err != nil {
+			return none, fmt.Errorf("sales indexes: %w", err)
+		}
+	}
+	return func() error {
+		for _, def := range defs {
+			_, sql, _ := strings.Cut(def, "\t")
+			if _, err := tx.ExecContext(ctx, sql); err != nil {
+				return fmt.Errorf("sales indexes: %w", err)
+			}
+		}
+		return nil
+	}, nil
+}
 
 func (p pgxExec) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	_, err := p.tx.Exec(ctx, query, args...)
@@ -466,4 +556,66 @@ func placeholders(n int) string {
 		out += fmt.Sprintf("$%d", i)
 	}
 	return out
+}
+
+// BulkLoadBare loads sales into a bare scratch table with the columns of
+// sales and nothing else (no keys, no indexes, no constraints, no rollups),
+// the same way BulkLoadSales loads them (COPY on PostgreSQL, one prepared
+// insert in one transaction on SQLite), and drops the table. It is the
+// physical baseline of the engine that benchmarks compare the import with:
+// what writing the bytes costs, before any schema is paid for.
+func (s *Store) BulkLoadBare(ctx context.Context, pub phantomos.PublisherID, sales iter.Seq[*phantomos.Sale]) (int64, error) {
+	table := "bench_bare_sales_" + phantomos.NewID()[24:]
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE `+table+` AS SELECT `+columnList(saleColumns)+` FROM sales WHERE 1 = 0`); err != nil {
+		return 0, fmt.Errorf("store: bare load: %w", err)
+	}
+	defer s.db.ExecContext(context.WithoutCancel(ctx), `DROP TABLE `+table)
+	now := s.nowUTC()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var n int64
+	if s.dialect == Postgres {
+		err = conn.Raw(func(dc any) error {
+			pc := dc.(*stdlib.Conn).Conn()
+			tx, err := pc.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(ctx)
+			next, stop := iter.Pull(sales)
+			defer stop()
+			src := &saleSource{next: next, pub: pub, now: now, track: func(*phantomos.Sale) {}}
+			if n, err = tx.CopyFrom(ctx, pgx.Identifier{table}, saleColumns, src); err != nil {
+				return err
+			}
+			return tx.Commit(ctx)
+		})
+	} else {
+		err = func() error {
+			tx, err := conn.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO `+table+` (`+columnList(saleColumns)+`) VALUES (`+placeholders(len(saleColumns))+`)`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for x := range sales {
+				if _, err := stmt.ExecContext(ctx, saleValues(pub, x, now)...); err != nil {
+					return err
+				}
+				n++
+			}
+			return tx.Commit()
+		}()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: bare load: %w", err)
+	}
+	return n, nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"testing"
 	"time"
@@ -182,6 +183,61 @@ func TestBulkLoadSalesKeepsRollupsExact(t *testing.T) {
 		}
 		if c, _ := s.SalesCount(ctx, a.pub.ID); c != 4 {
 			t.Errorf("after failed load: %d sales, want 4", c)
+		}
+	})
+}
+
+// A bulk load into an empty sales table builds the secondary indexes after
+// the rows (see deferSalesIndexes): afterwards, and after a load that
+// fails half-way, the table has exactly the indexes it had, and they work.
+func TestBulkLoadIntoEmptyTableKeepsIndexes(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		indexes := func() []string {
+			q := `SELECT name || ' ' || sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sales' ORDER BY name`
+			if s.Dialect() == store.Postgres {
+				q = `SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'sales' ORDER BY indexname`
+			}
+			rows, err := s.DB().QueryContext(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var out []string
+			for rows.Next() {
+				var v sql.NullString
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, v.String)
+			}
+			return out
+		}
+		before := indexes()
+		if len(before) < 4 {
+			t.Fatalf("sales has %d indexes: %q", len(before), before)
+		}
+		f := newFixture(t, s, "empty")
+		mk := func(order string, day phantomos.Day) *phantomos.Sale {
+			return &phantomos.Sale{ProductID: f.products[0].ID, ConnectorID: f.conn.ID, ExternalOrderID: order, ExternalLineID: "1",
+				OrderDate: day.Time().Add(time.Hour), Day: day, Quantity: 1, Gross: 100, Net: 100, Currency: "EUR",
+				NetReporting: 100, GrossReporting: 100, Country: "DE", Channel: "web"}
+		}
+		// The same line twice: the key still holds, the load fails whole.
+		if _, err := s.BulkLoadSales(ctx, f.pub.ID, slices.Values([]*phantomos.Sale{mk("o1", "2026-01-05"), mk("o1", "2026-01-05")})); phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+			t.Fatalf("duplicate line in an empty table: %v, want a conflict", err)
+		}
+		if d := cmp.Diff(before, indexes()); d != "" {
+			t.Fatalf("indexes after a failed load (-before +after):\n%s", d)
+		}
+		if _, err := s.BulkLoadSales(ctx, f.pub.ID, slices.Values([]*phantomos.Sale{mk("o1", "2026-01-05"), mk("o2", "2026-01-06")})); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(before, indexes()); d != "" {
+			t.Fatalf("indexes after a load (-before +after):\n%s", d)
+		}
+		if err := s.CheckRollups(ctx, f.pub.ID); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

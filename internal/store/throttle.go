@@ -98,3 +98,36 @@ func (s *Store) SweepThrottles(ctx context.Context, before time.Time) error {
 	}
 	return nil
 }
+
+// RateTake reserves the next request of key at rate requests a second
+// with bursts of up to burst, and returns how long the caller waits
+// before sending it. The pace is one budget for every process on the
+// database: each call moves the key's theoretical arrival time (kept in
+// window_start, in milliseconds) one interval on, atomically, so callers
+// in several replicas queue behind one another. A rate of at most zero
+// waits for nothing; the interval is at least a millisecond.
+func (s *Store) RateTake(ctx context.Context, key string, rate float64, burst int, now time.Time) (time.Duration, error) {
+	if rate <= 0 {
+		return 0, nil
+	}
+	burst = max(burst, 1)
+	interval := max(int64(1000/rate), 1)
+	nowMs := now.UnixMilli()
+	var tat int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO throttle_hits (name, key_hash, window_start, hits) VALUES ($1, $2, $3, 1)
+		ON CONFLICT (name, key_hash) DO UPDATE SET
+			window_start = CASE WHEN throttle_hits.window_start > $4 THEN throttle_hits.window_start ELSE $4 END + $5,
+			hits = 1
+		RETURNING window_start`, rateName, key, nowMs+interval, nowMs, interval).Scan(&tat)
+	if err != nil {
+		return 0, fmt.Errorf("store: rate: %w", err)
+	}
+	// This request's slot is burst intervals before the new arrival time.
+	if at := tat - int64(burst)*interval; at > nowMs {
+		return time.Duration(at-nowMs) * time.Millisecond, nil
+	}
+	return 0, nil
+}
+
+// rateName is the throttle name of the request paces of RateTake.
+const rateName = "rate"

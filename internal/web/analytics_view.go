@@ -7,11 +7,11 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
+	"github.com/phantomos/phantomos/internal/report"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -33,72 +33,19 @@ type view struct {
 	Elsewhere *dataSpan
 }
 
-// parseView reads range=7d|30d|90d|12m|qtd|ytd|lq or from/to, compare=
-// previous|year|none, and the filters ip, asset, category, channel,
-// connector and country (each repeatable).
+// parseView reads the view of the request's query string (report.Parse).
 func (s *Server) parseView(r *http.Request, pub *phantomos.Publisher) (*view, error) {
-	q := r.URL.Query()
-	v := &view{Preset: q.Get("range"), CompareMode: q.Get("compare")}
-	var err error
-	if from, to := q.Get("from"), q.Get("to"); from != "" || to != "" {
-		v.Preset = "custom"
-		v.Period, err = analytics.Custom(from, to)
-	} else {
-		if v.Preset == "" {
-			v.Preset = "12m"
-		}
-		v.Period, err = analytics.Range(v.Preset, s.now(), s.location(pub))
-	}
+	sp, err := report.Parse(r.URL.Query(), s.now(), s.location(pub))
 	if err != nil {
 		return nil, err
 	}
-	if v.CompareMode == "" {
-		v.CompareMode = analytics.ComparePrevious
-	}
-	if v.Compare, v.HasCompare, err = analytics.Compare(v.Period, v.CompareMode); err != nil {
-		return nil, err
-	}
-	clean := func(key string, upper bool) []string {
-		var out []string
-		for _, val := range q[key] {
-			val = strings.TrimSpace(val)
-			if upper {
-				val = strings.ToUpper(val)
-			}
-			switch {
-			case val == noValue:
-				// Sales without a country or channel (a file without
-				// that column), as the filter's "Unknown" choice.
-				out = append(out, "")
-			case val != "" && len(val) <= 100:
-				out = append(out, val)
-			}
-		}
-		return out
-	}
-	v.Filter = store.Filter{
-		GameIPs: clean("ip", false), Assets: clean("asset", false), Categories: clean("category", false),
-		Channels: clean("channel", false), Connectors: clean("connector", false), Countries: clean("country", true),
-	}
-	for _, ids := range [][]string{v.Filter.GameIPs, v.Filter.Assets, v.Filter.Connectors} {
-		for _, id := range ids {
-			if !phantomos.ValidID(id) {
-				return nil, phantomos.Errorf(phantomos.EINVALID, "Filter value %q is not an id.", id)
-			}
-		}
-	}
-	v.query = url.Values{}
-	for _, k := range []string{"range", "from", "to", "compare", "ip", "asset", "category", "channel", "connector", "country"} {
-		if vals, ok := q[k]; ok {
-			v.query[k] = vals
-		}
-	}
-	return v, nil
+	return &view{Preset: sp.Preset, Period: sp.Period, CompareMode: sp.CompareMode, Compare: sp.Compare,
+		HasCompare: sp.HasCompare, Filter: sp.Filter, query: sp.Values}, nil
 }
 
 // noValue is the query value that selects sales whose country or channel
 // is unknown: the empty value means "no filter".
-const noValue = "-"
+const noValue = report.NoValue
 
 // Query returns the view's query string with key set to val (or removed
 // when val is empty), for links that change one thing.

@@ -401,7 +401,25 @@ func (h *shop) webhook(topic string, body []byte, secret, shopDomain string) int
 		h.t.Fatal(err)
 	}
 	resp.Body.Close()
+	h.waitWebhookJobs()
 	return resp.StatusCode
+}
+
+// waitWebhookJobs waits until every webhook_apply job has ended: a
+// delivery is answered once stored, and written by a worker after.
+func (h *shop) waitWebhookJobs() {
+	h.t.Helper()
+	for range 400 {
+		var open int
+		if err := h.s.DB().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_apply' AND finalized_at IS NULL`).Scan(&open); err != nil {
+			h.t.Fatal(err)
+		}
+		if open == 0 {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	h.t.Fatal("webhook jobs did not finish")
 }
 
 // TestShopifyWebhooks connects a custom app with its API secret on a
@@ -443,6 +461,11 @@ func TestShopifyWebhooks(t *testing.T) {
 			}
 		}
 		h.check(id)
+		// Each delivery was answered once stored, and written by a job.
+		var applied int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_apply' AND state = 'completed'`).Scan(&applied); err != nil || applied != 2 {
+			t.Errorf("%d webhook jobs completed (%v), want 2", applied, err)
+		}
 		// A refund arrives as orders/updated.
 		o = h.fake.AddRefund(o.ID, shopifytest.Refund{Lines: []shopifytest.RefundLine{{LineItemID: o.Lines[0].ID, Quantity: 1, Subtotal: "15.00"}}})
 		h.wantNet -= 1500
@@ -544,7 +567,7 @@ func TestRevokedTokenRecovery(t *testing.T) {
 			t.Errorf("connectors page does not offer to reconnect")
 		}
 		// The schedule leaves it alone.
-		h.srv.syncDue(ctx, h.a.pub.ID, time.Now().Add(24*time.Hour))
+		h.srv.work.SyncDue(ctx, h.a.pub.ID, time.Now().Add(24*time.Hour))
 		if runs, _ := s.SyncRuns(ctx, h.a.pub.ID, id, 10); len(runs) != 2 {
 			t.Errorf("the schedule synced a connector in error")
 		}
@@ -652,7 +675,7 @@ func TestConnectorsAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, src, err := h.srv.openSource(context.Background(), conn)
+		_, src, err := h.srv.work.OpenSource(context.Background(), conn)
 		if err != nil {
 			t.Fatal(err)
 		}

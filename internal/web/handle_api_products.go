@@ -226,7 +226,7 @@ func (s *Server) handleAPITagging(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 	}
-	run, err := s.suggestMappings(r.Context(), a.PublisherID, !req.All)
+	run, err := s.work.SuggestMappings(r.Context(), a.PublisherID, !req.All)
 	if err != nil {
 		return err
 	}

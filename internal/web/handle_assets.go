@@ -1,16 +1,14 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
 	"github.com/phantomos/phantomos/internal/chart"
-	"github.com/phantomos/phantomos/internal/csvexport"
+	"github.com/phantomos/phantomos/internal/report"
 )
 
 type assetsPage struct {
@@ -80,28 +78,8 @@ func (s *Server) handleAssetsCSV(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	cw := csvexport.NewWriter(&buf)
-	cw.Write([]string{"section", "id", "name", "asset_type", "game_ip", "net_revenue", "share", "previous_net_revenue", "currency", "attribution_model"})
-	for _, a := range rep.Assets {
-		prev := ""
-		if a.Previous != nil {
-			prev = decimal(*a.Previous, pub.ReportingCurrency)
-		}
-		cw.Write([]string{"asset", a.ID, a.Name, a.Type, a.GameIP, decimal(a.NetRevenue, pub.ReportingCurrency), strconv.FormatFloat(a.Share, 'f', 4, 64), prev, rep.Currency, rep.Model})
-	}
-	// Sections in a fixed order (a map's would change between downloads).
-	for _, sec := range []struct {
-		name string
-		rows []analytics.Row
-	}{{"asset_type", rep.Types}, {"game_ip", rep.GameIPs}} {
-		name := sec.name
-		for _, row := range sec.rows {
-			cw.Write([]string{name, row.Key, row.Label, "", "", decimal(row.NetRevenue, pub.ReportingCurrency), strconv.FormatFloat(row.Share, 'f', 4, 64), "", rep.Currency, rep.Model})
-		}
-	}
-	cw.Flush()
-	return sendCSV(w, fmt.Sprintf("assets-%s-%s.csv", rep.Period.From, rep.Period.To), buf.Bytes(), cw.Error())
+	name, b, err := report.AssetsCSV(pub, rep)
+	return sendCSV(w, name, b, err)
 }
 
 type assetPage struct {

@@ -192,7 +192,7 @@ func (s *Server) handleAssetCreate(w http.ResponseWriter, r *http.Request) error
 		return s.catalogFormError(w, r, err)
 	}
 	s.audit(r, a.PublisherID, "asset.create", as.ID, map[string]any{"name": as.Name})
-	s.retag(r.Context(), a.PublisherID, false)
+	s.retagLater(r.Context(), a.PublisherID, false)
 	http.Redirect(w, r, "/catalog?done=asset#asset-"+as.ID, http.StatusSeeOther)
 	return nil
 }
@@ -270,7 +270,7 @@ func (s *Server) handleGameIPArchive(w http.ResponseWriter, r *http.Request) err
 	}
 	done := map[bool]string{true: "archived", false: "restored"}[archive]
 	s.audit(r, a.PublisherID, "game_ip."+done, g.ID, map[string]any{"name": g.Name})
-	s.retag(r.Context(), a.PublisherID, false)
+	s.retagLater(r.Context(), a.PublisherID, false)
 	http.Redirect(w, r, "/catalog/game-ips/"+g.ID+"?done="+done, http.StatusSeeOther)
 	return nil
 }
@@ -351,7 +351,7 @@ func (s *Server) handleAssetSave(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.audit(r, a.PublisherID, "asset.update", as.ID, map[string]any{"name": as.Name})
-	s.retag(r.Context(), a.PublisherID, false)
+	s.retagLater(r.Context(), a.PublisherID, false)
 	http.Redirect(w, r, "/catalog/assets/"+as.ID+"?done=asset", http.StatusSeeOther)
 	return nil
 }
@@ -371,7 +371,7 @@ func (s *Server) handleAssetArchive(w http.ResponseWriter, r *http.Request) erro
 	}
 	done := map[bool]string{true: "archived", false: "restored"}[archive]
 	s.audit(r, a.PublisherID, "asset."+done, as.ID, map[string]any{"name": as.Name})
-	s.retag(r.Context(), a.PublisherID, false)
+	s.retagLater(r.Context(), a.PublisherID, false)
 	http.Redirect(w, r, "/catalog/assets/"+as.ID+"?done="+done, http.StatusSeeOther)
 	return nil
 }
@@ -394,7 +394,7 @@ func (s *Server) handleAssetMerge(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	s.audit(r, a.PublisherID, "asset.merge", into, map[string]any{"merged": as.Name, "links": res.Links})
-	s.retag(r.Context(), a.PublisherID, false)
+	s.retagLater(r.Context(), a.PublisherID, false)
 	http.Redirect(w, r, "/catalog/assets/"+into+"?done=merged", http.StatusSeeOther)
 	return nil
 }

@@ -3,21 +3,18 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/platform"
-	"github.com/phantomos/phantomos/internal/connector/platforms"
 	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/secret"
 	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/worker"
 )
 
 // ConnectorOptions configure the connectors of a server.
@@ -48,32 +45,12 @@ type connectors struct {
 }
 
 // EnableConnectors lets the server store credentials sealed with keys,
-// sync stores of the configured platforms and receive their webhooks.
+// sync stores of the configured platforms and receive their webhooks. The
+// vault and the engine are the worker's.
 func (s *Server) EnableConnectors(keys *secret.Keyring, opts ConnectorOptions) {
-	ecfg := opts.Engine
-	if ecfg.Logger == nil {
-		ecfg.Logger = s.logger
-	}
-	if opts.Platforms != nil {
-		s.platforms = opts.Platforms
-	}
-	s.conn = &connectors{
-		keys:   keys,
-		vault:  connector.NewVault(keys, s.store),
-		engine: connector.NewEngine(&connector.StoreSink{Store: s.store}, s.store, ecfg),
-		opts:   opts,
-	}
-}
-
-// defaultPlatforms is every live platform with an empty configuration,
-// until EnableConnectors says otherwise.
-func defaultPlatforms(logger *slog.Logger) *platform.Registry {
-	reg, err := platform.Open(platforms.All(), platform.Config{Logger: logger})
-	if err != nil {
-		logger.Warn("platforms without configuration", "err", err)
-		reg, _ = platform.With(platforms.All())
-	}
-	return reg
+	s.work.EnableConnectors(keys, worker.ConnectorOptions{BaseURL: opts.BaseURL, Platforms: opts.Platforms, Engine: opts.Engine})
+	s.platforms = s.work.Platforms()
+	s.conn = &connectors{keys: keys, vault: s.work.Vault(), engine: s.work.Engine(), opts: opts}
 }
 
 // platform returns the configured platform of connector type typ.
@@ -90,6 +67,10 @@ type connectorView struct {
 	// (not active); NextSyncText says it for people.
 	NextSync     *time.Time
 	NextSyncText string
+	// Pull is the settings of a custom source that pulls a file; nil for
+	// other connectors. A failed pull is fixed on the source's page (pull
+	// again, or change the URL or credential), never by reconnecting.
+	Pull *store.PullSource
 }
 
 // Running reports whether a sync is in progress.
@@ -97,8 +78,15 @@ func (v *connectorView) Running() bool { return v.Latest != nil && v.Latest.Stat
 
 // NeedsReconnect reports whether the user must connect the store again:
 // its credentials were refused, or wiped.
+// Only a platform's connector can be reconnected; a custom source has no
+// connection to make again.
 func (v *connectorView) NeedsReconnect() bool {
-	return v.Status == store.ConnectorError || v.Status == store.ConnectorDisconnected
+	return v.Platform != "" && (v.Status == store.ConnectorError || v.Status == store.ConnectorDisconnected)
+}
+
+// PullFailed reports whether the last pull of a pull source failed.
+func (v *connectorView) PullFailed() bool {
+	return v.Pull != nil && v.Pull.LastOutcome == store.PullFailed
 }
 
 func (s *Server) connectorView(ctx context.Context, c *phantomos.Connector, now time.Time) (*connectorView, error) {
@@ -123,6 +111,18 @@ func (s *Server) connectorView(ctx context.Context, c *phantomos.Connector, now 
 		v.Latest = runs[0]
 	}
 	v.NextSync, v.NextSyncText = s.nextSync(c, now)
+	if c.Type == phantomos.ConnectorCustom {
+		p, err := s.store.PullSource(ctx, c.PublisherID, c.ID)
+		switch {
+		case err == nil:
+			v.Pull = p
+			v.NextSync, v.NextSyncText = nextPull(p, now)
+		case phantomos.ErrorCode(err) == phantomos.ENOTFOUND:
+			v.NextSyncText = "receives pushes"
+		default:
+			return nil, err
+		}
+	}
 	return v, nil
 }
 
@@ -144,6 +144,19 @@ func (s *Server) nextSync(c *phantomos.Connector, now time.Time) (*time.Time, st
 		return &now, "due now"
 	}
 	next := c.LastSyncAt.Add(p.Info().Every())
+	if !next.After(now) {
+		return &now, "due now"
+	}
+	return &next, "in " + roughDuration(next.Sub(now))
+}
+
+// nextPull is when the schedule pulls p next: a period after its last
+// pull, failed or not (a failed pull is tried again on schedule).
+func nextPull(p *store.PullSource, now time.Time) (*time.Time, string) {
+	if p.CheckedAt == nil {
+		return &now, "due now"
+	}
+	next := p.CheckedAt.Add(time.Duration(p.EveryMinutes) * time.Minute)
 	if !next.After(now) {
 		return &now, "due now"
 	}
@@ -192,103 +205,9 @@ func (s *Server) handleConnectors(w http.ResponseWriter, r *http.Request) error 
 	return s.render(w, http.StatusOK, "connectors", data)
 }
 
-// openSource returns the configured platform of connector c and a sync
-// source over its stored credentials.
-func (s *Server) openSource(ctx context.Context, c *phantomos.Connector) (platform.Platform, connector.Source, error) {
-	p, ok := s.platform(c.Type)
-	if s.conn == nil || !ok {
-		return nil, nil, phantomos.Errorf(phantomos.EINVALID, "This connector cannot sync.")
-	}
-	src, err := p.Open(ctx, s.host(), connector.Target{Publisher: c.PublisherID, ConnectorID: c.ID})
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, src, nil
-}
-
-// beginSync enqueues a sync of t; a worker (in this process or another)
-// runs it. A sync already waiting or running is ECONFLICT: a connector
-// syncs once at a time across every replica.
-func (s *Server) beginSync(ctx context.Context, t connector.Target) error {
-	if s.jobs == nil {
-		return errors.New("web: sync: no job queue")
-	}
-	_, added, err := s.jobs.EnqueueSync(ctx, t.Publisher, t.ConnectorID)
-	if err != nil {
-		return err
-	}
-	if !added {
-		return phantomos.Errorf(phantomos.ECONFLICT, "A sync of this connector is already running.")
-	}
-	return nil
-}
-
 // SetJobs gives the server the queue its handlers enqueue background
 // work to.
-func (s *Server) SetJobs(q *jobs.Queue) { s.jobs = q }
-
-// SyncConnector is the work of a sync job: connector id of pub, from its
-// checkpoint to the end. A connector that is gone, disconnected or has no
-// credentials is EINVALID or ENOTFOUND, and the job is discarded;
-// credentials the store refuses end it at once (the connector shows why).
-func (s *Server) SyncConnector(ctx context.Context, pub phantomos.PublisherID, id string) error {
-	c, err := s.store.Connector(ctx, pub, id)
-	if err != nil {
-		return err
-	}
-	if c.Type == phantomos.ConnectorCustom {
-		return s.pullConnector(ctx, pub, c) // a scheduled pull (pull.go)
-	}
-	t := connector.Target{Publisher: pub, ConnectorID: id}
-	_, src, err := s.openSource(ctx, c)
-	if err != nil {
-		return err
-	}
-	res, err := s.conn.engine.Sync(ctx, t, src, connector.SyncOptions{})
-	if res != nil && len(res.Notices) > 0 {
-		if nerr := s.keepNotices(ctx, t, res.Notices); nerr != nil {
-			s.logger.Warn("sync notices", "publisher", t.Publisher, "connector", t.ConnectorID, "err", nerr)
-		}
-	}
-	if err != nil {
-		if connector.KindOf(err) == connector.Auth {
-			return jobs.Permanent(err)
-		}
-		return err
-	}
-	return nil
-}
-
-// keepNotices adds what a sync had to tell the user (e.g. that the
-// platform withholds addresses) to the notices the connector's page shows, each
-// once.
-func (s *Server) keepNotices(ctx context.Context, t connector.Target, notices []string) error {
-	ca, err := s.store.ConnectorAccount(ctx, t.Publisher, t.ConnectorID)
-	if err != nil {
-		return err
-	}
-	var acc connector.Account
-	if len(ca.Info) > 0 {
-		if err := json.Unmarshal(ca.Info, &acc); err != nil {
-			return err
-		}
-	}
-	changed := false
-	for _, n := range notices {
-		if !slices.Contains(acc.Notices, n) {
-			acc.Notices = append(acc.Notices, n)
-			changed = true
-		}
-	}
-	if !changed {
-		return nil
-	}
-	ca.Info, err = json.Marshal(acc)
-	if err != nil {
-		return err
-	}
-	return s.store.SaveConnectorAccount(ctx, t.Publisher, t.ConnectorID, ca)
-}
+func (s *Server) SetJobs(q *jobs.Queue) { s.jobs = q; s.work.SetJobs(q) }
 
 type connectorPage struct {
 	Connector *connectorView
@@ -358,18 +277,18 @@ func (s *Server) handleConnectorSync(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	t := connector.Target{Publisher: a.PublisherID, ConnectorID: c.ID}
-	p, src, err := s.openSource(r.Context(), c)
+	p, src, err := s.work.OpenSource(r.Context(), c)
 	if err != nil {
 		return err
 	}
 	// Platforms delete subscriptions whose deliveries keep failing: every
 	// sync checks them and re-creates what is missing.
-	s.subscribe(r.Context(), p, t, src)
+	s.work.Subscribe(r.Context(), p, t, src)
 	next := "/connectors/" + c.ID
 	if r.PostFormValue("next") == "setup" {
 		next += "/setup"
 	}
-	if err := s.beginSync(r.Context(), t); err != nil {
+	if err := s.work.BeginSync(r.Context(), t); err != nil {
 		if phantomos.ErrorCode(err) == phantomos.ECONFLICT {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return nil
@@ -483,8 +402,8 @@ func (s *Server) connectStore(r *http.Request, p platform.Platform, cr platform.
 	if err := s.store.SaveConnectorAccount(ctx, a.PublisherID, c.ID, store.ConnectorAccount{External: account, Info: info}); err != nil {
 		return nil, err
 	}
-	s.subscribe(ctx, p, t, src)
-	if err := s.beginSync(ctx, t); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+	s.work.Subscribe(ctx, p, t, src)
+	if err := s.work.BeginSync(ctx, t); err != nil && phantomos.ErrorCode(err) != phantomos.ECONFLICT {
 		return nil, err
 	}
 	return c, nil
@@ -551,19 +470,6 @@ func (s *Server) connectorFor(ctx context.Context, pub phantomos.PublisherID, p 
 // the server has a public https address to receive them.
 func (s *Server) webhooksOn() bool {
 	return s.conn != nil && strings.HasPrefix(s.conn.opts.BaseURL, "https://")
-}
-
-// subscribe lets a platform that pushes changes (re-)create the webhook
-// subscriptions of t, when this server receives webhooks. Failures are
-// logged: the schedule's syncs catch up anyway.
-func (s *Server) subscribe(ctx context.Context, p platform.Platform, t connector.Target, src connector.Source) {
-	sub, ok := p.(platform.Subscriber)
-	if !ok || !s.webhooksOn() {
-		return
-	}
-	if err := sub.Subscribe(ctx, s.host(), t, src); err != nil {
-		s.logger.Warn("register webhooks", "publisher", t.Publisher, "connector", t.ConnectorID, "err", err)
-	}
 }
 
 // errNoConnectors is returned when the server cannot store credentials.

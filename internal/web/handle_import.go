@@ -17,10 +17,11 @@ import (
 	"github.com/phantomos/phantomos/internal/auth"
 	"github.com/phantomos/phantomos/internal/ingest"
 	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/worker"
 )
 
 // maxUpload bounds an uploaded file (the body limit of the server).
-const maxUpload = 32 << 20
+const maxUpload = worker.MaxFileBytes
 
 // uploadBody returns the file of an import request: the "file" part of a
 // multipart form, or the body itself for text/csv and the like.
@@ -39,43 +40,11 @@ func uploadBody(r *http.Request) (io.ReadCloser, string, error) {
 	return r.Body, "upload.csv", nil
 }
 
-type importJSON struct {
-	RunID           string            `json:"run_id,omitempty"`
-	Kind            string            `json:"kind"`
-	Format          string            `json:"format"`
-	Source          string            `json:"source"`
-	DryRun          bool              `json:"dry_run"`
-	Seen            int64             `json:"rows_read"`
-	Inserted        int64             `json:"inserted"`
-	Updated         int64             `json:"updated"`
-	Skipped         int64             `json:"unchanged"`
-	Failed          int64             `json:"failed"`
-	ProductsCreated int64             `json:"products_created"`
-	Stale           int64             `json:"stale_orders"`
-	Deleted         int64             `json:"lines_removed"`
-	OrdersChanged   int64             `json:"orders_changed"`
-	ChangedExamples []string          `json:"changed_examples"`
-	ErrorCount      int64             `json:"error_count"`
-	Errors          []ingest.RowError `json:"errors"`
-	// FirstDay and LastDay bound the days of the file's sales ("" for
-	// other kinds), so a preview says which period it brings.
-	FirstDay phantomos.Day `json:"first_day,omitempty"`
-	LastDay  phantomos.Day `json:"last_day,omitempty"`
-}
+// importJSON is an import's outcome as the API and the import pages
+// show it.
+type importJSON = worker.ImportResult
 
-func toImportJSON(res *ingest.Result) importJSON {
-	out := importJSON{RunID: res.RunID, Kind: string(res.Kind), Format: res.Format, Source: res.Source, DryRun: res.DryRun,
-		Seen: res.Seen, Inserted: res.Inserted, Updated: res.Updated, Skipped: res.Skipped, Failed: res.Failed,
-		ProductsCreated: res.ProductsCreated, Stale: res.Stale, Deleted: res.Deleted, OrdersChanged: res.OrdersChanged,
-		ChangedExamples: res.ChangedExamples, ErrorCount: res.ErrorCount, Errors: res.Errors, FirstDay: res.From, LastDay: res.To}
-	if out.Errors == nil {
-		out.Errors = []ingest.RowError{}
-	}
-	if out.ChangedExamples == nil {
-		out.ChangedExamples = []string{}
-	}
-	return out
-}
+func toImportJSON(res *ingest.Result) importJSON { return worker.NewImportResult(res) }
 
 // apiImport serves POST /api/products/import and /api/sales/import:
 // ?format=auto|…&valid_only=true&dry_run=true&source=NAME. A refused file
@@ -102,7 +71,7 @@ func (s *Server) apiImport(kind ingest.Kind) handlerFunc {
 				"inserted": res.Inserted, "updated": res.Updated, "failed": res.Failed, "accepted": err == nil})
 		}
 		if err == nil {
-			s.retagAfterImport(r.Context(), a.PublisherID, kind, res)
+			s.work.RetagAfterImport(r.Context(), a.PublisherID, kind, res)
 		}
 		if err != nil {
 			if res == nil || phantomos.ErrorCode(err) != phantomos.EINVALID {
@@ -180,7 +149,7 @@ func (s *Server) handleImportUpload(w http.ResponseWriter, r *http.Request) erro
 		return phantomos.Errorf(phantomos.EINVALID, "Choose a file to upload.")
 	}
 	defer f.Close()
-	if _, err := s.store.SweepImports(r.Context(), uploadTTL, importJobKeep); err != nil {
+	if _, err := s.store.SweepImports(r.Context(), uploadTTL, worker.ImportJobKeep); err != nil {
 		s.logger.Warn("sweep uploads", "err", err)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxUpload+1))
@@ -237,11 +206,11 @@ func (s *Server) handleImportConfirm(w http.ResponseWriter, r *http.Request) err
 	if u.Rows >= s.imports.backgroundRows {
 		return s.startImportJob(w, r, u, validOnly)
 	}
-	ia := importActor{pub: a.PublisherID, userID: a.UserID, actor: a.Email, ip: clientIP(r)}
+	ia := worker.ImportActor{Pub: a.PublisherID, UserID: a.UserID, Actor: a.Email, IP: clientIP(r)}
 	if a.APIKeyID != "" {
-		ia.actor = "api key " + a.APIKeyID
+		ia.Actor = "api key " + a.APIKeyID
 	}
-	res, ierr := s.importUpload(r.Context(), ia, u, validOnly, nil)
+	res, ierr := s.work.ImportUpload(r.Context(), ia, u, validOnly, nil)
 	if res == nil {
 		return ierr
 	}

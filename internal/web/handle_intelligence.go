@@ -14,43 +14,10 @@ import (
 	"github.com/phantomos/phantomos/internal/insights"
 	"github.com/phantomos/phantomos/internal/llm"
 	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/worker"
 )
 
-// insightsMaxAge is how old a publisher's insights may be before opening
-// the Intelligence page runs the detectors again.
-const insightsMaxAge = 24 * time.Hour
-
-// narrator returns the narrator the configuration asks for: Claude,
-// guarded by the local engine, with ANTHROPIC_API_KEY; the local engine
-// without.
-func (s *Server) narrator() llm.Narrator {
-	return llm.New(s.llmConfig(), s.logger)
-}
-
 func (s *Server) llmConfig() llm.Config { return llm.Config{APIKey: s.cfg.AnthropicAPIKey} }
-
-// generateInsights runs the detectors for pub with a bounded wait for the
-// narrative, then refreshes the stored forecasts of total revenue by month
-// and by week (if the data changed), so that the scheduler's runs leave
-// them ready for the page and the API.
-func (s *Server) generateInsights(ctx context.Context, pub *phantomos.Publisher) ([]insights.Insight, error) {
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	asOf, _, err := s.asOf(ctx, pub)
-	if err != nil {
-		return nil, err
-	}
-	list, err := insights.GenerateWith(ctx, s.store, pub, asOf, s.narrator())
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range []string{insights.GrainMonth, insights.GrainWeek} {
-		if _, err := insights.Forecast(ctx, s.store, pub, asOf, insights.ForecastRequest{Scope: store.ScopeTotal, Grain: g}); err != nil {
-			s.logger.Warn("forecast", "publisher", pub.ID, "grain", g, "err", err)
-		}
-	}
-	return list, nil
-}
 
 type intelligencePage struct {
 	Today string
@@ -140,7 +107,7 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 	p := intelligencePage{Today: string(phantomos.DayOf(now, pub.Location())), Narration: llm.Describe(s.llmConfig()),
 		CanEdit: a.Role.Can(phantomos.PermEdit), ShowAll: r.URL.Query().Get("show") == "all"}
 	// Imported history that ended long ago is analysed up to its end.
-	asOf, lastDay, err := s.asOf(r.Context(), pub)
+	asOf, lastDay, err := s.work.AsOf(r.Context(), pub)
 	if err != nil {
 		return err
 	}
@@ -150,8 +117,8 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if last.IsZero() || now.Sub(last) > insightsMaxAge {
-		if _, err := s.generateInsights(r.Context(), pub); err != nil {
+	if last.IsZero() || now.Sub(last) > worker.InsightsMaxAge {
+		if _, err := s.work.GenerateInsights(r.Context(), pub); err != nil {
 			s.logger.Error("generate insights", "request_id", RequestID(r.Context()), "publisher", pub.ID, "err", err)
 			p.Notice = "The insights could not be refreshed just now; these are from the last run."
 		}
@@ -160,6 +127,11 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	p.LastRun = last
+	if s.jobs != nil && p.Notice == "" {
+		if pending, err := s.jobs.InsightsPending(r.Context(), pub.ID); err == nil && pending {
+			p.Notice = "Finding insights now: refresh in a moment to see them."
+		}
+	}
 	list, err := insights.List(r.Context(), s.store, pub.ID, store.InsightFilter{})
 	if err != nil {
 		return err
@@ -440,15 +412,21 @@ func (s *Server) handleInsightStatus(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-// handleIntelligenceGenerate serves POST /intelligence/generate: run the
-// detectors now, then show the page.
+// handleIntelligenceGenerate serves POST /intelligence/generate: an
+// insights_run job finds the insights now, and the page shows them once
+// it has.
 func (s *Server) handleIntelligenceGenerate(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
 	pub, err := s.store.Publisher(r.Context(), a.PublisherID)
 	if err != nil {
 		return err
 	}
-	if _, err := s.generateInsights(r.Context(), pub); err != nil {
+	if s.jobs != nil {
+		// A worker finds them; the page says so until it has.
+		if err := s.jobs.EnqueueInsightsRun(r.Context(), pub.ID); err != nil {
+			return err
+		}
+	} else if _, err := s.work.GenerateInsights(r.Context(), pub); err != nil {
 		return err
 	}
 	s.audit(r, pub.ID, "insights.generate", "", nil)
@@ -511,7 +489,7 @@ func (s *Server) handleAPIInsightsGenerate(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	list, err := s.generateInsights(r.Context(), pub)
+	list, err := s.work.GenerateInsights(r.Context(), pub)
 	if err != nil {
 		return err
 	}
@@ -541,7 +519,7 @@ func (s *Server) handleAPIForecast(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	asOf, _, err := s.asOf(r.Context(), pub)
+	asOf, _, err := s.work.AsOf(r.Context(), pub)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func (s *Server) invite(r *http.Request, email string, role phantomos.Role) (*in
 
 func (s *Server) deliverInvitation(r *http.Request, inv *store.Invitation, token string) *invited {
 	out := &invited{Invitation: inv, Link: s.baseURL(r) + "/invite?token=" + token}
-	if s.mailer == nil {
+	if s.work.Mailer() == nil {
 		return out
 	}
 	inviter := inv.InviterName
@@ -57,7 +57,7 @@ func (s *Server) deliverInvitation(r *http.Request, inv *store.Invitation, token
 		inviter, inv.PublisherName, inv.Role, inv.ExpiresAt.Format("2 Jan 2006 15:04 UTC"), out.Link)
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
-	err := s.mailer.Send(ctx, mail.Message{To: inv.Email, Subject: "Join " + inv.PublisherName + " on PhantomOS", Body: body})
+	err := s.work.Mailer().Send(ctx, mail.Message{To: inv.Email, Subject: "Join " + inv.PublisherName + " on PhantomOS", Body: body})
 	if err != nil {
 		s.logger.Warn("send invitation", "request_id", RequestID(r.Context()), "err", err)
 		out.MailError = "The email could not be sent; copy the link instead."

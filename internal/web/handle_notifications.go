@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/notify"
 	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/worker"
 )
 
 // notificationsPage is Settings → Notifications.
@@ -82,7 +84,7 @@ func (s *Server) renderNotifications(w http.ResponseWriter, r *http.Request, sta
 			Target: p.Target, Rhythm: p.Rhythm, Failure: failures[p.ID]}
 		var scope []string
 		for _, id := range append(slices.Clone(p.GameIPs), p.Assets...) {
-			scope = append(scope, orString(names[id], "(removed)"))
+			scope = append(scope, cmp.Or(names[id], "(removed)"))
 		}
 		row.Scope = "All game IPs and assets"
 		if len(scope) > 0 {
@@ -103,7 +105,7 @@ func (s *Server) renderNotifications(w http.ResponseWriter, r *http.Request, sta
 		return err
 	}
 	d.WeeklyDigest = nu.WeeklyDigest
-	d.Kinds, d.Webhooks, d.Email, d.MaxRules = notify.Kinds, s.notif != nil, s.mailer != nil, store.MaxNotifyPrefsPerUser
+	d.Kinds, d.Webhooks, d.Email, d.MaxRules = notify.Kinds, s.notif != nil, s.work.Mailer() != nil, store.MaxNotifyPrefsPerUser
 	d.CanTeam = a.Role.Can(phantomos.PermTeam)
 	if d.CanTeam {
 		if d.Reports, err = s.store.Reports(ctx, a.PublisherID); err != nil {
@@ -130,7 +132,7 @@ func (s *Server) handleNotificationCreate(w http.ResponseWriter, r *http.Request
 		return formError(err, fail)
 	}
 	f := r.PostForm
-	conf, err := strconv.ParseFloat(orString(strings.TrimSpace(f.Get("min_confidence")), "0"), 64)
+	conf, err := strconv.ParseFloat(cmp.Or(strings.TrimSpace(f.Get("min_confidence")), "0"), 64)
 	if err != nil {
 		return fail(http.StatusUnprocessableEntity, "Minimum confidence must be a number from 0 to 100.")
 	}
@@ -174,7 +176,7 @@ func (s *Server) handleNotificationCreate(w http.ResponseWriter, r *http.Request
 			}
 			p.Target = u.Host + "/…" // the path is the secret
 		}
-		ct, keyID, err := s.notif.keys.SealFor([]byte(sec), secretAD(a.PublisherID, a.UserID))
+		ct, keyID, err := s.notif.keys.SealFor([]byte(sec), worker.SecretAD(a.PublisherID, a.UserID))
 		if err != nil {
 			return err
 		}

@@ -1,19 +1,16 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/analytics"
 	"github.com/phantomos/phantomos/internal/chart"
-	"github.com/phantomos/phantomos/internal/csvexport"
+	"github.com/phantomos/phantomos/internal/report"
 )
 
 // Change is the relative change of a figure against the comparison
@@ -167,38 +164,8 @@ func (s *Server) handleOverviewCSV(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	cw := csvexport.NewWriter(&buf)
-	amount := func(v int64) string { return decimal(v, pub.ReportingCurrency) }
-	cw.Write([]string{"section", "key", "label", "net_revenue", "units", "share_or_change", "currency"})
-	f := o.Current
-	for _, k := range []struct {
-		k string
-		v string
-	}{{"net_revenue", amount(f.NetRevenue)}, {"gross_revenue", amount(f.GrossRevenue)}, {"discounts", amount(f.Discounts)},
-		{"refunds", amount(f.Refunds)}, {"orders", strconv.FormatInt(f.Orders, 10)}, {"units", strconv.FormatInt(f.Units, 10)},
-		{"average_order_value", amount(f.AverageOrderValue)}} {
-		cw.Write([]string{"summary", k.k, string(o.Period.From) + ".." + string(o.Period.To), k.v, "", "", pub.ReportingCurrency})
-	}
-	for _, pt := range o.Trend {
-		cmp := ""
-		if pt.Compare != nil {
-			cmp = amount(*pt.Compare)
-		}
-		cw.Write([]string{"trend_" + o.Grain, string(pt.Start), "", amount(pt.NetRevenue), "", cmp, pub.ReportingCurrency})
-	}
-	// Sections in a fixed order (a map's would change between downloads).
-	for _, sec := range []struct {
-		name string
-		rows []analytics.Row
-	}{{"category", o.Categories}, {"top_product", o.Products}, {"country", o.Countries}, {"channel", o.Channels}} {
-		name := sec.name
-		for _, row := range sec.rows {
-			cw.Write([]string{name, row.Key, row.Label, amount(row.NetRevenue), strconv.FormatInt(row.Units, 10), strconv.FormatFloat(row.Share, 'f', 4, 64), pub.ReportingCurrency})
-		}
-	}
-	cw.Flush()
-	return sendCSV(w, fmt.Sprintf("overview-%s-%s.csv", o.Period.From, o.Period.To), buf.Bytes(), cw.Error())
+	name, b, err := report.OverviewCSV(pub, o)
+	return sendCSV(w, name, b, err)
 }
 
 func sendCSV(w http.ResponseWriter, name string, b []byte, err error) error {
@@ -212,21 +179,7 @@ func sendCSV(w http.ResponseWriter, name string, b []byte, err error) error {
 }
 
 // decimal formats minor units as a plain decimal for CSV: 123456 → "1234.56".
-func decimal(v int64, currency string) string {
-	d := phantomos.MinorDigits(currency)
-	if d == 0 {
-		return strconv.FormatInt(v, 10)
-	}
-	sign := ""
-	if v < 0 {
-		sign, v = "-", -v
-	}
-	div := int64(1)
-	for range d {
-		div *= 10
-	}
-	return fmt.Sprintf("%s%d.%0*d", sign, v/div, d, v%div)
-}
+func decimal(v int64, currency string) string { return report.Decimal(v, currency) }
 
 // trendChart draws an overview's trend as a line, with the comparison
 // period dashed beside it when there is one.

@@ -148,7 +148,7 @@ func (f productFilter) URL(n int) string {
 // counted back from the publisher's last sale when its sales ended long ago
 // (imported history), so revenue at stake is not zero for every product.
 func (s *Server) revenueSince(ctx context.Context, pub *phantomos.Publisher) (string, error) {
-	asOf, _, err := s.asOf(ctx, pub)
+	asOf, _, err := s.work.AsOf(ctx, pub)
 	if err != nil {
 		return "", err
 	}
@@ -337,7 +337,7 @@ func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := productsPage{Filter: f, Total: list.Total, Progress: buildProgress(sum), Currency: pub.ReportingCurrency, GameIPs: c.GameIPs,
 		Groups: c.live(), Connectors: conns, Categories: phantomos.Categories, CanEdit: a.Role.Can(phantomos.PermEdit),
-		Claude: s.claude != nil, Notice: productNotice(r.URL.Query()), ReturnTo: f.URL(f.Page), Since: since}
+		Claude: s.work.Claude() != nil, Notice: productNotice(r.URL.Query()), ReturnTo: f.URL(f.Page), Since: since}
 	if p.Products, err = s.productViews(r, a.PublisherID, c, list.Rows); err != nil {
 		return err
 	}
@@ -411,7 +411,7 @@ func withDone(target, done string, n, m int) string {
 // every product waiting for a decision.
 func (s *Server) handleProductsSuggest(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
-	run, err := s.suggestMappings(r.Context(), a.PublisherID, false)
+	run, err := s.work.SuggestMappings(r.Context(), a.PublisherID, false)
 	if err != nil {
 		return err
 	}

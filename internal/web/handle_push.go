@@ -530,12 +530,9 @@ func (s *Server) writePushedOrders(ctx context.Context, a *phantomos.Actor, res 
 		}
 		rep, err := s.store.Import(ctx, a.PublisherID, spec, func(w *store.ImportWriter) error {
 			w.AddSeen(int64(len(rows)))
-			// An order deleted as of this version or later stays deleted.
-			kept, _, err := w.DropTombstoned(ctx, rows)
-			if err != nil || len(kept) == 0 {
-				return err
-			}
-			return w.WriteSales(ctx, kept)
+			// An order deleted as of this version or later stays deleted
+			// (WriteSales keeps tombstones on every path).
+			return w.WriteSales(ctx, rows)
 		})
 		if rep != nil {
 			// Rows the store refused (an amount without an exchange rate).

@@ -48,11 +48,11 @@ func TestImportCrashHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.imports.pause = func(ctx context.Context, rows int64) {
+	srv.work.SetImportPause(func(ctx context.Context, rows int64) {
 		os.WriteFile(os.Getenv(crashMarkerEnv), []byte("reached"), 0o600)
 		select {} // until killed
-	}
-	q, err := jobs.Open(ctx, s, jobs.Config{Work: srv, ScheduleEvery: -1, PollEvery: 20 * time.Millisecond, RescueAfter: crashRescueAfter})
+	})
+	q, err := jobs.Open(ctx, s, jobs.Config{Work: srv.work, ScheduleEvery: -1, PollEvery: 20 * time.Millisecond, RescueAfter: crashRescueAfter})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,20 +1,15 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/api"
 	"github.com/phantomos/phantomos/internal/ingest"
-	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -33,37 +28,12 @@ import (
 // confirmed upload is imported by a job.
 const DefaultImportBackgroundRows = 10000
 
-// importJobKeep is how long a finished import job's outcome stays.
-const importJobKeep = 7 * 24 * time.Hour
-
-// importProgressEvery is how often a running import writes its progress
-// to the database.
-const importProgressEvery = 500 * time.Millisecond
-
 // importJobs holds the server's settings for import jobs and the progress
 // of those this process runs.
 type importJobs struct {
 	// backgroundRows: an upload whose preview read at least this many rows
 	// is imported by a job; a smaller one while the request waits.
 	backgroundRows int64
-
-	// live are the imports this process runs (*liveImport), by job id.
-	// On SQLite an import's transaction holds the write lock, so neither
-	// its progress nor a request to cancel it can be written until it
-	// ends: the page reads the progress here, and a cancellation stops
-	// the import here first (one process serves an SQLite file).
-	live sync.Map
-
-	// pause, when set (tests), is called after each batch of a running
-	// import with the rows read so far.
-	pause func(ctx context.Context, rows int64)
-}
-
-// liveImport is an import running in this process.
-type liveImport struct {
-	rows      atomic.Int64
-	cancelled atomic.Bool // by a user
-	cancel    context.CancelFunc
 }
 
 func newImportJobs() *importJobs {
@@ -94,165 +64,6 @@ func (s *Server) startImportJob(w http.ResponseWriter, r *http.Request, u *store
 	}
 	http.Redirect(w, r, "/products/import/jobs/"+j.ID, http.StatusSeeOther)
 	return nil
-}
-
-// importActor is who an import is for: in a request, its actor; in a job,
-// the user who confirmed it.
-type importActor struct {
-	pub    phantomos.PublisherID
-	userID string
-	actor  string // for the audit log
-	ip     string
-}
-
-// importUpload imports upload u for a, audits it and, when it succeeded,
-// removes the upload and retags. It is the confirmation's work, in the
-// request or in a job.
-func (s *Server) importUpload(ctx context.Context, a importActor, u *store.ImportUpload, validOnly bool, progress func(int64)) (*ingest.Result, error) {
-	data, err := s.store.ImportUploadData(ctx, a.pub, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	res, err := ingest.Import(ctx, s.store, a.pub, ingest.Kind(u.Kind), u.Format, bytes.NewReader(data), ingest.Options{
-		ValidOnly: validOnly, FileName: u.FileName, CreatedBy: a.userID, Progress: progress, Source: u.Source})
-	if res == nil {
-		return nil, err
-	}
-	actx := context.WithoutCancel(ctx)
-	if aerr := s.store.Audit(actx, a.pub, store.AuditEntry{ActorID: a.userID, Actor: a.actor, Action: "data.import", Target: u.FileName, IP: a.ip,
-		Details: map[string]any{"kind": u.Kind, "format": res.Format, "inserted": res.Inserted, "updated": res.Updated, "failed": res.Failed,
-			"valid_only": validOnly, "accepted": err == nil}}); aerr != nil {
-		s.logger.Error("audit", "action", "data.import", "err", aerr)
-	}
-	if err == nil {
-		if derr := s.store.DeleteImportUpload(actx, a.pub, u.ID); derr != nil {
-			s.logger.Warn("import: remove upload", "publisher", a.pub, "err", derr)
-		}
-		s.retagAfterImport(ctx, a.pub, ingest.Kind(u.Kind), res)
-	}
-	return res, err
-}
-
-// ImportFile is the work of a file_import job: one attempt at import job
-// at.ImportID. It records the job's progress and outcome. A refused file
-// is an outcome (the job ends, failed, with its bad rows); a cancelled
-// import ends cancelled with nothing written; an attempt cut short
-// (shutdown, a database error) puts the job back to wait for the next,
-// and the last attempt's failure ends it with a readable error.
-func (s *Server) ImportFile(ctx context.Context, at jobs.ImportAttempt) error {
-	j, err := s.store.StartImportJob(ctx, at.Publisher, at.ImportID, at.Attempt)
-	if err != nil {
-		return err // ENOTFOUND: the job or its publisher is gone; discarded
-	}
-	bg := context.WithoutCancel(ctx)
-	switch {
-	case j.Finished() && j.State != store.ImportCancelled:
-		return nil // its outcome is recorded: a repeat of a finished attempt
-	case j.State == store.ImportCancelled || j.CancelRequested:
-		s.store.FinishImportJob(bg, j.ID, store.ImportCancelled, nil, store.ImportCancelledMessage)
-		return jobs.Permanent(phantomos.Errorf(phantomos.ECONFLICT, "%s", store.ImportCancelledMessage))
-	}
-	if at.Attempt > 1 {
-		// An earlier attempt's process may have died mid-import: its run
-		// is failed now rather than left "running".
-		if _, err := s.store.InterruptImportRuns(ctx); err != nil {
-			s.logger.Warn("import: interrupted runs", "err", err)
-		}
-	}
-	fail := func(msg string, cause error) error {
-		if ferr := s.store.FinishImportJob(bg, j.ID, store.ImportFailed, nil, msg); ferr != nil {
-			return ferr
-		}
-		return jobs.Permanent(cause)
-	}
-	if j.UploadID == "" {
-		return fail("The uploaded file is gone. Upload it again.", errors.New("upload gone"))
-	}
-	u, err := s.store.ImportUpload(ctx, at.Publisher, j.UploadID, importJobKeep)
-	if phantomos.ErrorCode(err) == phantomos.ENOTFOUND {
-		return fail("The uploaded file is gone. Upload it again.", err)
-	}
-	if err != nil {
-		return s.importAttemptFailed(bg, j, at, err)
-	}
-	a := importActor{pub: at.Publisher, userID: j.CreatedBy, actor: "import job"}
-	if usr, err := s.store.User(ctx, at.Publisher, j.CreatedBy); err == nil {
-		a.actor = usr.Email
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	live := &liveImport{cancel: cancel}
-	s.imports.live.Store(j.ID, live)
-	defer s.imports.live.Delete(j.ID)
-	var last time.Time
-	progress := func(rows int64) {
-		live.rows.Store(rows)
-		if s.store.Dialect() == store.Postgres && time.Since(last) >= importProgressEvery {
-			last = time.Now()
-			if err := s.store.ImportJobProgress(ctx, j.ID, rows); err != nil && ctx.Err() == nil {
-				s.logger.Warn("import: progress", "job", j.ID, "err", err)
-			}
-		}
-		if s.imports.pause != nil {
-			s.imports.pause(ctx, rows)
-		}
-	}
-	res, err := s.importUpload(ctx, a, u, j.ValidOnly, progress)
-	switch {
-	case err == nil:
-		return s.store.FinishImportJob(bg, j.ID, store.ImportSucceeded, toImportJSON(res), "")
-	case res != nil && phantomos.ErrorCode(err) == phantomos.EINVALID && ctx.Err() == nil:
-		// Refused: the outcome, with its bad rows, is the job's end.
-		return s.store.FinishImportJob(bg, j.ID, store.ImportFailed, toImportJSON(res), phantomos.ErrorMessage(err))
-	}
-	if ctx.Err() != nil {
-		if now, gerr := s.store.ImportJob(bg, at.Publisher, j.ID); live.cancelled.Load() || (gerr == nil && now.CancelRequested) {
-			s.store.FinishImportJob(bg, j.ID, store.ImportCancelled, nil, store.ImportCancelledMessage)
-			return jobs.Permanent(phantomos.Errorf(phantomos.ECONFLICT, "%s", store.ImportCancelledMessage))
-		}
-	}
-	return s.importAttemptFailed(bg, j, at, err)
-}
-
-// importAttemptFailed records an attempt that did not finish: the job
-// waits for the next attempt, or ends failed after the last one.
-func (s *Server) importAttemptFailed(ctx context.Context, j *store.ImportJob, at jobs.ImportAttempt, err error) error {
-	s.logger.Warn("import attempt failed", "publisher", at.Publisher, "job", j.ID, "attempt", at.Attempt, "final", at.Final, "err", err)
-	if at.Final {
-		msg := fmt.Sprintf("The import failed after %d attempts; nothing was written. The last error: %s", at.Attempt, phantomos.ErrorMessage(err))
-		if errors.Is(err, context.DeadlineExceeded) {
-			msg = fmt.Sprintf("The import did not finish in time after %d attempts; nothing was written. Split the file and import the parts.", at.Attempt)
-		}
-		if ferr := s.store.FinishImportJob(ctx, j.ID, store.ImportFailed, nil, msg); ferr != nil {
-			return errors.Join(err, ferr)
-		}
-		return err
-	}
-	msg := fmt.Sprintf("Attempt %d did not finish, and nothing of it was written; the import starts again shortly.", at.Attempt)
-	if rerr := s.store.RequeueImportJob(ctx, j.ID, msg); rerr != nil {
-		return errors.Join(err, rerr)
-	}
-	return err
-}
-
-// requeueWaitingImports enqueues again the imports that have waited for a
-// minute: an import whose queue job was never stored (its process died
-// between the two) runs all the same. The queue keeps one job per import,
-// so one waiting or running already is not doubled.
-func (s *Server) requeueWaitingImports(ctx context.Context) {
-	if s.jobs == nil {
-		return
-	}
-	waiting, err := s.store.WaitingImportJobs(ctx, s.now().Add(-time.Minute), 1000)
-	if err != nil {
-		s.logger.Warn("schedule: waiting imports", "err", err)
-		return
-	}
-	for _, j := range waiting {
-		if _, err := s.jobs.EnqueueImport(ctx, j.Publisher, j.ID); err != nil {
-			s.logger.Warn("schedule: enqueue import", "publisher", j.Publisher, "job", j.ID, "err", err)
-		}
-	}
 }
 
 // importResultPage is the page of a finished import: its summary, or why
@@ -290,8 +101,8 @@ func (p importProgress) Ended() bool {
 func (s *Server) importProgressOf(j *store.ImportJob) importProgress {
 	p := importProgress{ID: j.ID, State: j.State, Done: j.RowsDone, Total: j.RowsTotal, Seconds: int64(s.now().Sub(j.CreatedAt).Seconds())}
 	if j.State == store.ImportRunning {
-		if v, ok := s.imports.live.Load(j.ID); ok {
-			p.Done = max(p.Done, v.(*liveImport).rows.Load())
+		if rows, ok := s.work.ImportRows(j.ID); ok {
+			p.Done = max(p.Done, rows)
 		}
 	}
 	switch {
@@ -389,12 +200,9 @@ func (s *Server) handleImportJobCancel(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	if !j.Finished() {
-		if v, ok := s.imports.live.Load(j.ID); ok {
-			// Running here: stopped at once, which on SQLite also frees
-			// the write lock the next steps need.
-			v.(*liveImport).cancelled.Store(true)
-			v.(*liveImport).cancel()
-		}
+		// Running here: stopped at once, which on SQLite also frees the
+		// write lock the next steps need.
+		s.work.StopImport(j.ID)
 		if j, err = s.store.CancelImportJob(r.Context(), a.PublisherID, j.ID); err != nil {
 			return err
 		}

@@ -33,7 +33,7 @@ func salesFile(n int) string {
 // started, and stopped when the test ends unless the test stops it.
 func openJobs(t *testing.T, srv *Server, s *store.Store, cfg jobs.Config) *jobs.Queue {
 	t.Helper()
-	cfg.Work, cfg.ScheduleEvery, cfg.PollEvery = srv, -1, 20*time.Millisecond
+	cfg.Work, cfg.ScheduleEvery, cfg.PollEvery = srv.work, -1, 20*time.Millisecond
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	q, err := jobs.Open(context.Background(), s, cfg)
 	if err != nil {
@@ -60,10 +60,10 @@ func openJobs(t *testing.T, srv *Server, s *store.Store, cfg jobs.Config) *jobs.
 func pauseImports(srv *Server) (reached chan struct{}) {
 	reached = make(chan struct{})
 	var once sync.Once
-	srv.imports.pause = func(ctx context.Context, rows int64) {
+	srv.work.SetImportPause(func(ctx context.Context, rows int64) {
 		once.Do(func() { close(reached) })
 		<-ctx.Done()
-	}
+	})
 	return reached
 }
 
@@ -254,7 +254,7 @@ func TestImportJobOfRemovedPublisherDiscarded(t *testing.T) {
 		gone := newTenant(t, s, "gone")
 		srv, _ := newTestServer(t, s)
 		var logs logBuffer
-		q, err := jobs.Open(ctx, s, jobs.Config{Work: srv, ScheduleEvery: -1, PollEvery: 20 * time.Millisecond,
+		q, err := jobs.Open(ctx, s, jobs.Config{Work: srv.work, ScheduleEvery: -1, PollEvery: 20 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)

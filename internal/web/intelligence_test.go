@@ -406,7 +406,7 @@ func TestScheduleStoresForecasts(t *testing.T) {
 	pub, users := demoTenantN(t, s, 6_000)
 	srv, _ := newTestServer(t, s)
 	srv.SetClock(func() time.Time { return intelligenceNow })
-	srv.tick(ctx)
+	srv.work.Tick(ctx)
 	for _, grain := range []string{insights.GrainMonth, insights.GrainWeek} {
 		f, err := s.StoredForecast(ctx, pub.ID, store.ScopeTotal, "", grain)
 		if err != nil || !f.GeneratedAt.Equal(intelligenceNow) || len(f.Points) < 10 {

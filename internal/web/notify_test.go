@@ -92,7 +92,7 @@ func notifyServer(t *testing.T, s *store.Store) (*Server, *httptest.Server, *mai
 	srv.EnableNotifications(keys, NotifyOptions{AllowPrivateTargets: true})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	q, err := jobs.Open(context.Background(), s, jobs.Config{Work: srv, ScheduleEvery: -1, NotifyEvery: -1, PollEvery: 20 * time.Millisecond,
+	q, err := jobs.Open(context.Background(), s, jobs.Config{Work: srv.work, ScheduleEvery: -1, NotifyEvery: -1, PollEvery: 20 * time.Millisecond,
 		DeliverAttempts: 3, DeliverBackoff: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestRiskAlertReachesEmailWebhookAndSlackOnce(t *testing.T) {
 		if err := s.UpsertInsights(ctx, a.pub.ID, []*store.Insight{risk, low, trend}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := srv.NotifySweep(ctx); err != nil {
+		if err := srv.work.NotifySweep(ctx); err != nil {
 			t.Fatal(err)
 		}
 		settle(t, s, a.pub.ID)
@@ -217,7 +217,7 @@ func TestRiskAlertReachesEmailWebhookAndSlackOnce(t *testing.T) {
 			t.Fatal("the re-found insight kept its id; the test needs a new one")
 		}
 		for range 2 {
-			if err := srv.NotifySweep(ctx); err != nil {
+			if err := srv.work.NotifySweep(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -247,7 +247,7 @@ func TestFailedDeliveryShowsOnTheSettingsPage(t *testing.T) {
 		if err := s.UpsertInsights(ctx, a.pub.ID, []*store.Insight{in}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := srv.NotifySweep(ctx); err != nil {
+		if err := srv.work.NotifySweep(ctx); err != nil {
 			t.Fatal(err)
 		}
 		settle(t, s, a.pub.ID)
@@ -277,7 +277,7 @@ func TestWeeklyDigestArrivesWithItsPNGAndUnsubscribes(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 2 { // twice in the same week: one digest
-			if err := srv.NotifySweep(ctx); err != nil {
+			if err := srv.work.NotifySweep(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -362,7 +362,7 @@ func TestWeeklyDigestArrivesWithItsPNGAndUnsubscribes(t *testing.T) {
 			t.Error("still subscribed")
 		}
 		srv.SetClock(func() time.Time { return intelligenceNow.Add(7 * 24 * time.Hour) })
-		if err := srv.NotifySweep(ctx); err != nil {
+		if err := srv.work.NotifySweep(ctx); err != nil {
 			t.Fatal(err)
 		}
 		settle(t, s, pub.ID)
@@ -399,7 +399,7 @@ func TestScheduledReportArrivesAsCSV(t *testing.T) {
 			t.Errorf("report to a stranger: %d", st)
 		}
 		for range 2 {
-			if err := srv.NotifySweep(ctx); err != nil {
+			if err := srv.work.NotifySweep(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -438,7 +438,7 @@ func TestDailyDigestBundlesNewAlertsOncePerDay(t *testing.T) {
 		}
 		sweep := func() {
 			t.Helper()
-			if err := srv.NotifySweep(ctx); err != nil {
+			if err := srv.work.NotifySweep(ctx); err != nil {
 				t.Fatal(err)
 			}
 			settle(t, s, a.pub.ID)

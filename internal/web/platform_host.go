@@ -29,9 +29,10 @@ func (h platformHost) Vault() *connector.Vault {
 	return h.s.conn.vault
 }
 
-func (h platformHost) Logger() *slog.Logger        { return h.s.logger }
-func (h platformHost) Now() time.Time              { return h.s.now() }
-func (h platformHost) Nonces() platform.NonceStore { return h.s.store }
+func (h platformHost) Logger() *slog.Logger          { return h.s.logger }
+func (h platformHost) Now() time.Time                { return h.s.now() }
+func (h platformHost) Nonces() platform.NonceStore   { return h.s.store }
+func (h platformHost) Replays() platform.ReplayStore { return h.s.store }
 
 func (h platformHost) PublicURL(r *http.Request) string { return h.s.publicURL(r) }
 
@@ -105,9 +106,15 @@ func (h platformHost) Account(ctx context.Context, t connector.Target) (connecto
 	return info, nil
 }
 
+// Apply stores a verified webhook's batch as a job, so that the request
+// answers at once and a worker writes it (retried with backoff when the
+// database is busy); without a queue it is written here.
 func (h platformHost) Apply(ctx context.Context, t connector.Target, b connector.Batch) error {
 	if h.s.conn == nil {
 		return errNoConnectors
+	}
+	if h.s.jobs != nil {
+		return h.s.jobs.EnqueueWebhook(ctx, t, b)
 	}
 	_, err := h.s.conn.engine.Apply(ctx, t, b)
 	return err

@@ -501,7 +501,7 @@ func TestClaudeTaggerInTheWorkbench(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv.claude = claude
+		srv.work.SetClaude(claude)
 		member := client{t: t, ts: ts, ck: cookie(t, s, a.users[phantomos.RoleMember])}
 
 		var run mapping.Run

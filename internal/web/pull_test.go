@@ -212,13 +212,13 @@ func TestPullSource(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		// Not due yet: the schedule enqueues nothing.
-		h.srv.pullDue(ctx, h.a.pub.ID, time.Now())
+		h.srv.work.PullDue(ctx, h.a.pub.ID, time.Now())
 		time.Sleep(100 * time.Millisecond)
 		if runs, _ := s.SyncRuns(ctx, h.a.pub.ID, id, 10); len(runs) != 1 {
 			t.Fatalf("%d pulls before the source is due", len(runs))
 		}
 		// Due: the schedule pulls; the file's ETag is unchanged (304).
-		h.srv.pullDue(ctx, h.a.pub.ID, time.Now().Add(61*time.Minute))
+		h.srv.work.PullDue(ctx, h.a.pub.ID, time.Now().Add(61*time.Minute))
 		run = h.waitRuns(id, 2)
 		if files.last().Get("If-None-Match") != `"v1"` || run.State != store.SyncSucceeded || run.Counts.Seen != 0 {
 			t.Errorf("second pull: If-None-Match %q, %s %+v", files.last().Get("If-None-Match"), run.State, run.Counts)
@@ -228,7 +228,7 @@ func TestPullSource(t *testing.T) {
 		}
 		// Without an ETag, the same content is recognised by its hash.
 		files.set(func(f *fileServer) { f.etag = "" })
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatal(err)
 		}
 		if p := h.source(id); p.LastOutcome != store.PullUnchanged {
@@ -241,7 +241,7 @@ func TestPullSource(t *testing.T) {
 
 		// A changed file: P1 updated, P3 added, P2 unchanged.
 		files.set(func(f *fileServer) { f.body, f.etag = pullV2, `"v2"` })
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatal(err)
 		}
 		run = h.waitRuns(id, 4)
@@ -292,7 +292,7 @@ func TestPullFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatal(err)
 		}
 		tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(pullV2)) }))
@@ -320,7 +320,7 @@ func TestPullFailures(t *testing.T) {
 		}
 		for _, c := range cases {
 			c.setup()
-			err := h.srv.SyncConnector(ctx, h.a.pub.ID, id)
+			err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id)
 			if err == nil {
 				t.Errorf("%s: pull succeeded", c.name)
 			}
@@ -340,7 +340,7 @@ func TestPullFailures(t *testing.T) {
 		}
 		// Fixed: the next pull imports and clears the error.
 		files.set(func(f *fileServer) { f.body, f.etag = pullV2, `"v2"` })
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatal(err)
 		}
 		if conn, _ := s.Connector(ctx, h.a.pub.ID, id); conn.Status != store.ConnectorActive || conn.LastError != "" {
@@ -372,7 +372,7 @@ func TestPullJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatalf("%v (%s)", err, h.source(id).LastError)
 		}
 		if n, g := salesCount(t, s, h.a.pub.ID); n != 2 || g != 1550 {
@@ -382,14 +382,14 @@ func TestPullJSON(t *testing.T) {
 			f.etag = `"v2"`
 			f.body = strings.Replace(f.body, `"quantity":1`, `"quantity":3`, 1)
 		})
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err != nil {
 			t.Fatal(err)
 		}
 		if n := h.lines(); n != 2 {
 			t.Errorf("re-pulled JSON: %d lines, want 2", n)
 		}
 		files.set(func(f *fileServer) { f.etag = `"v3"`; f.body = `[{"order_id":{"nested":1}}]` })
-		if err := h.srv.SyncConnector(ctx, h.a.pub.ID, id); err == nil || !strings.Contains(h.source(id).LastError, `JSON record 1, field "order_id"`) {
+		if err := h.srv.work.SyncConnector(ctx, h.a.pub.ID, id); err == nil || !strings.Contains(h.source(id).LastError, `JSON record 1, field "order_id"`) {
 			t.Errorf("nested JSON: %v %q", err, h.source(id).LastError)
 		}
 	})

@@ -85,6 +85,9 @@ func (s *Server) routes() []Route {
 		{"GET /connectors/new/pull", conns, s.handlePullNew},
 		{"POST /connectors/pull", conns, s.handlePullCreate},
 		{"POST /connectors/{id}/pull", conns, s.handlePullNow},
+		{"GET /connectors/{id}/pull/edit", conns, s.handlePullEdit},
+		{"POST /connectors/{id}/pull/edit", conns, s.handlePullUpdate},
+		{"POST /connectors/{id}/key", team, s.handleCustomConnectorKey},
 		// The claim of an install started from a platform before anyone
 		// signed in (Host.Park).
 		{"GET /connectors/claim", conns, s.handleClaimPage},

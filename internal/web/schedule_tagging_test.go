@@ -84,7 +84,8 @@ func TestScheduleIsolatesTaggingFailures(t *testing.T) {
 			}
 			return panicky{Local: tg, word: "POISON"}, nil
 		}
-		srv.tickWith(ctx, local)
+		srv.work.SetLocalTagger(local)
+		srv.work.Tick(ctx)
 
 		tagged := func(pub phantomos.PublisherID, id string) int {
 			it, err := s.ProductItem(ctx, pub, id, "2000-01-01")

@@ -22,13 +22,13 @@ func TestScheduleGeneratesStaleInsights(t *testing.T) {
 	}
 	srv, _ := newTestServer(t, s)
 	srv.SetClock(func() time.Time { return now })
-	srv.tick(ctx)
+	srv.work.Tick(ctx)
 	list, err := s.Insights(ctx, pub.ID, store.InsightFilter{})
 	if err != nil || len(list) == 0 {
 		t.Fatalf("after a tick: %d insights, %v", len(list), err)
 	}
 	last, _ := s.LastInsightRun(ctx, pub.ID)
-	srv.tick(ctx)
+	srv.work.Tick(ctx)
 	if again, _ := s.LastInsightRun(ctx, pub.ID); !again.Equal(last) {
 		t.Errorf("fresh insights regenerated: %v then %v", last, again)
 	}

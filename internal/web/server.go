@@ -26,9 +26,8 @@ import (
 	"github.com/phantomos/phantomos/internal/config"
 	"github.com/phantomos/phantomos/internal/connector/platform"
 	"github.com/phantomos/phantomos/internal/jobs"
-	"github.com/phantomos/phantomos/internal/mail"
 	"github.com/phantomos/phantomos/internal/store"
-	"github.com/phantomos/phantomos/internal/tagging/claudetag"
+	"github.com/phantomos/phantomos/internal/worker"
 )
 
 //go:embed templates static
@@ -49,8 +48,12 @@ type Server struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 
-	mailer mail.Sender // nil without PHANTOMOS_SMTP_URL
-	conn   *connectors // nil until EnableConnectors
+	// work does the background work the handlers enqueue, and the few
+	// steps a request does while it waits (a small import, a tagging run
+	// someone asked for); the jobs run it in this or another process.
+	work *worker.Worker
+
+	conn *connectors // nil until EnableConnectors
 	// platforms are the configured commerce platforms (every live one
 	// unconfigured until EnableConnectors).
 	platforms *platform.Registry
@@ -62,10 +65,6 @@ type Server struct {
 	// demoCopySales is the size of a visitor's private demo copy (0:
 	// demo.CopySales); tests make it small.
 	demoCopySales int
-
-	// claude tags the products the local tagger is unsure about; nil
-	// without ANTHROPIC_API_KEY.
-	claude *claudetag.Tagger
 
 	// answers caches analytics answers by publisher data version; zones
 	// the time zones they are asked in (loading one reads tzdata).
@@ -110,22 +109,12 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		hasher:       auth.NewHasher(auth.DefaultHashBudget, auth.DefaultHashWait),
 		keyRate:      newKeyLimiter(keyRequestsPerSecond, keyRequestBurst, maxLimitedKeys),
 		pushes:       &pushLocks{single: s.Dialect() == store.SQLite},
-		platforms:    defaultPlatforms(logger),
 	}
-	if cfg.SMTPURL != "" {
-		m, err := mail.NewSMTP(cfg.SMTPURL)
-		if err != nil {
-			return nil, err
-		}
-		srv.mailer = m
+	work, err := worker.New(s, cfg, logger)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.AnthropicAPIKey != "" {
-		c, err := claudetag.New(claudetag.Config{APIKey: cfg.AnthropicAPIKey})
-		if err != nil {
-			return nil, err
-		}
-		srv.claude = c
-	}
+	srv.work, srv.platforms = work, work.Platforms()
 	if err := srv.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -145,7 +134,11 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 }
 
 // SetClock replaces the server's clock; tests use it.
-func (s *Server) SetClock(now func() time.Time) { s.now = now }
+func (s *Server) SetClock(now func() time.Time) { s.now = now; s.work.SetClock(now) }
+
+// Worker is the server's worker: the jobs' work, for a queue of this
+// process to run.
+func (s *Server) Worker() *worker.Worker { return s.work }
 
 // handlerFunc is a handler that returns its error to one adapter, which
 // decides the status, the format (HTML or problem+json) and what to log.

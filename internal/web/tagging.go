@@ -2,13 +2,8 @@ package web
 
 import (
 	"context"
-	"runtime/debug"
-	"time"
 
 	"github.com/phantomos/phantomos"
-	"github.com/phantomos/phantomos/internal/ingest"
-	"github.com/phantomos/phantomos/internal/mapping"
-	"github.com/phantomos/phantomos/internal/store"
 )
 
 // catalogue is a publisher's game IPs and assets, indexed for pages.
@@ -71,69 +66,16 @@ type assetGroup struct {
 	Assets []*phantomos.Asset
 }
 
-// suggestMappings runs the tagger over publisher pub's products waiting
-// for a decision (only those never looked at when onlyNew), with Claude for
-// the products the local tagger is unsure about when one is configured. A
-// person asks for it (the Suggest mappings button, POST /api/ai/tagging):
-// Claude costs money, so automatic runs use retag.
-func (s *Server) suggestMappings(ctx context.Context, pub phantomos.PublisherID, onlyNew bool) (mapping.Run, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	run, err := mapping.Suggest(ctx, s.store, pub, onlyNew, s.claude)
-	for _, f := range run.Failures {
-		s.logger.Error("tagging: product skipped", "publisher", pub, "product", f.ProductID, "name", f.Product, "err", f.Err)
-	}
-	if err != nil && run.Products > 0 {
-		// Claude failed part-way: every local suggestion and what Claude
-		// answered are stored; say so in the log and carry on.
-		s.logger.Warn("tagging: claude", "publisher", pub, "err", err)
-		return run, nil
-	}
-	return run, err
-}
-
-// retag runs the local tagger alone, after changes that call for it: new
-// products (imports, the schedule after syncs) or a changed catalogue. A
-// failure is logged: the change itself has succeeded.
-func (s *Server) retag(ctx context.Context, pub phantomos.PublisherID, onlyNew bool) {
-	s.retagWith(ctx, pub, onlyNew, nil)
-}
-
-// retagWith is retag with the local tagger built by local (nil: the
-// publisher's own; tests pass a failing one). It never panics: it runs after
-// imports in the background and on the schedule for every publisher, where
-// a panic would take the process down. A product the tagger fails on is
-// skipped by the run (and recorded in the audit log); each is logged here
-// with its publisher.
-func (s *Server) retagWith(ctx context.Context, pub phantomos.PublisherID, onlyNew bool, local func(context.Context, *store.Store, phantomos.PublisherID) (mapping.Local, error)) {
-	defer func() {
-		if r := recover(); r != nil {
-			s.logger.Error("tagging: run failed", "publisher", pub, "panic", r, "stack", string(debug.Stack()))
+// retagLater enqueues a local tagging run after a change that calls for
+// one (a changed catalogue); a worker, here or in another process, runs
+// it. Without a queue, or when it cannot take the job, it runs here.
+func (s *Server) retagLater(ctx context.Context, pub phantomos.PublisherID, onlyNew bool) {
+	if s.jobs != nil {
+		err := s.jobs.EnqueueTagRun(ctx, pub, onlyNew)
+		if err == nil {
+			return
 		}
-	}()
-	run, err := mapping.SuggestWith(ctx, s.store, pub, mapping.Options{OnlyNew: onlyNew, Local: local})
-	for _, f := range run.Failures {
-		s.logger.Error("tagging: product skipped", "publisher", pub, "product", f.ProductID, "name", f.Product, "err", f.Err)
+		s.logger.Warn("tagging: enqueue", "publisher", pub, "err", err)
 	}
-	if run.Failed > len(run.Failures) {
-		s.logger.Error("tagging: more products skipped", "publisher", pub, "count", run.Failed-len(run.Failures))
-	}
-	if err != nil {
-		s.logger.Warn("tagging", "publisher", pub, "err", err)
-	}
-}
-
-// retagAfterImport brings suggestions up to date after an import that wrote
-// something: new products get theirs, and a new catalogue re-examines every
-// product waiting for review.
-func (s *Server) retagAfterImport(ctx context.Context, pub phantomos.PublisherID, kind ingest.Kind, res *ingest.Result) {
-	if res == nil || res.DryRun || res.Inserted+res.Updated == 0 {
-		return
-	}
-	switch kind {
-	case ingest.KindProducts, ingest.KindSales:
-		s.retag(ctx, pub, true)
-	case ingest.KindAssets:
-		s.retag(ctx, pub, false)
-	}
+	s.work.Retag(ctx, pub, onlyNew)
 }

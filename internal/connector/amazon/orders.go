@@ -281,10 +281,14 @@ func convertOrder(a *apiOrder) (*connector.Order, error) {
 		}
 		o.Region = a.Recipient.DeliveryAddress.StateOrRegion
 	}
-	cancelled := status == "CANCELLED"
-	if cancelled {
+	if status == "CANCELLED" {
+		// A cancelled order sold nothing and is no order: its stored lines
+		// go, as the flat-file parser has it for the same order in a
+		// report or an imported file.
 		at := o.UpdatedAt
 		o.CancelledAt = &at
+		o.Removed = true
+		return o, nil
 	}
 	seen := map[string]int{}
 	for _, it := range a.OrderItems {
@@ -297,14 +301,8 @@ func convertOrder(a *apiOrder) (*connector.Order, error) {
 		if n := seen[key]; n > 1 {
 			id = key + "#" + strconv.Itoa(n)
 		}
-		l := connector.OrderLine{ExternalID: id, ProductExternalID: it.Product.ASIN, SKU: it.Product.SellerSKU,
+		l := connector.OrderLine{ExternalID: id, ProductExternalID: it.Product.ASIN, ProductShared: it.Product.ASIN != "", SKU: it.Product.SellerSKU,
 			Name: cmpOr(it.Product.Title, key), Quantity: it.QuantityOrdered}
-		if cancelled {
-			// As Amazon's report has it: a cancelled item sold nothing.
-			l.Quantity = 0
-			o.Lines = append(o.Lines, l)
-			continue
-		}
 		if it.Proceeds != nil {
 			for _, b := range it.Proceeds.Breakdowns {
 				if o.Currency == "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -21,17 +22,40 @@ const Type = "amazon"
 
 // Environment variables the platform reads.
 const (
+	// EnvApplicationID, EnvClientID and EnvClientSecret are a public
+	// SP-API application (Solution Provider Portal): its application id
+	// (amzn1.sp.solution.…), for the consent page, and its LWA client
+	// credentials, for the code exchange. With them the wizard offers
+	// "Authorize with Amazon". EnvDraft ("true") says the application is
+	// still a draft, whose consent page needs version=beta.
+	EnvApplicationID = "AMAZON_APPLICATION_ID"
+	EnvClientID      = "AMAZON_CLIENT_ID"
+	EnvClientSecret  = "AMAZON_CLIENT_SECRET"
+	EnvDraft         = "AMAZON_APP_DRAFT"
 	// EnvBaseURL and EnvTokenURL send every SP-API and LWA request to a
-	// fake (tests and demos only).
-	EnvBaseURL  = "PHANTOMOS_AMAZON_BASE_URL"
-	EnvTokenURL = "PHANTOMOS_AMAZON_TOKEN_URL"
+	// fake, and EnvConsentURL the consent page (tests and demos only).
+	EnvBaseURL    = "PHANTOMOS_AMAZON_BASE_URL"
+	EnvTokenURL   = "PHANTOMOS_AMAZON_TOKEN_URL"
+	EnvConsentURL = "PHANTOMOS_AMAZON_CONSENT_URL"
 )
 
-// Connect methods: a private app's refresh token pasted by a seller
-// (Seller Central) or a vendor (Vendor Central).
+// Connect methods: the Seller Central authorization of the public app
+// (consent, then spapi_oauth_code, then a refresh token), or a private
+// app's refresh token pasted by a seller (Seller Central) or a vendor
+// (Vendor Central).
 const (
+	ModeConsent        = "consent"
 	ModeSelfAuthorized = "self_authorized"
 	ModeVendor         = "vendor_self_authorized"
+)
+
+// Paths of the consent flow: the wizard's "Authorize with Amazon" form
+// posts to authorizePath, which sends the browser to Seller Central;
+// Seller Central sends it back to callbackPath (the app's OAuth redirect
+// URI, as registered with the application).
+const (
+	authorizePath = "/connectors/" + Type + "/authorize"
+	callbackPath  = "/connectors/" + Type + "/callback"
 )
 
 // KindVendor marks Vendor Central credentials (Credentials.Kind).
@@ -45,10 +69,20 @@ var Registration = platform.Registration{
 	Name:  "Amazon",
 	Blurb: "Seller Central orders, refunds and history, or Vendor Central sell-through, through the Selling Partner API.",
 	Env: []platform.EnvVar{
-		{Name: EnvBaseURL + ", " + EnvTokenURL, Help: "send every Amazon SP-API and Login with Amazon request to these addresses (tests and demos against a fake only)"},
+		{Name: EnvApplicationID + ", " + EnvClientID + ", " + EnvClientSecret, Help: "a public SP-API application (its id and LWA client credentials), set all three; without them accounts connect with a private app's self-authorization"},
+		{Name: EnvDraft, Help: "true while the SP-API application is a draft (its consent page then asks for version=beta)"},
+		{Name: EnvBaseURL + ", " + EnvTokenURL + ", " + EnvConsentURL, Help: "send every Amazon SP-API, Login with Amazon and consent-page request to these addresses (tests and demos against a fake only)"},
 	},
 	New: func(cfg platform.Config) (platform.Platform, error) {
-		o := PlatformOptions{BaseURL: cfg.Getenv(EnvBaseURL), TokenURL: cfg.Getenv(EnvTokenURL), Logger: cfg.Logger}
+		o := PlatformOptions{BaseURL: cfg.Getenv(EnvBaseURL), TokenURL: cfg.Getenv(EnvTokenURL), ConsentURL: cfg.Getenv(EnvConsentURL),
+			ApplicationID: cfg.Getenv(EnvApplicationID), ClientID: cfg.Getenv(EnvClientID), ClientSecret: cfg.Getenv(EnvClientSecret), Logger: cfg.Logger}
+		switch v := strings.ToLower(strings.TrimSpace(cfg.Getenv(EnvDraft))); v {
+		case "", "false", "0", "no":
+		case "true", "1", "yes":
+			o.Draft = true
+		default:
+			return nil, fmt.Errorf("%s %q must be true or false", EnvDraft, v)
+		}
 		if err := o.Validate(); err != nil {
 			return nil, err
 		}
@@ -57,25 +91,56 @@ var Registration = platform.Registration{
 		}
 		return NewPlatform(o), nil
 	},
+	Routes: []platform.Route{
+		// For those who manage connectors: the consent flow is started by,
+		// and comes back to, the person signed in; the signed single-use
+		// state binds the two.
+		{Method: http.MethodPost, Path: authorizePath, Handle: handleAuthorize},
+		{Method: http.MethodGet, Path: callbackPath, Handle: handleCallback},
+	},
 }
 
 // PlatformOptions configure the platform.
 type PlatformOptions struct {
 	BaseURL, TokenURL string
-	Logger            *slog.Logger
+	// ConsentURL replaces the Seller Central host of the consent page
+	// (tests).
+	ConsentURL string
+	// ApplicationID, ClientID and ClientSecret are the public application;
+	// empty without one. Draft asks for version=beta on the consent page.
+	ApplicationID, ClientID, ClientSecret string
+	Draft                                 bool
+	Logger                                *slog.Logger
 	// Cache shares access tokens across the syncs of the process.
 	Cache *TokenCache
 }
 
-// Validate reports a bad override URL.
+// Validate reports a bad override URL or a half-configured application.
 func (o PlatformOptions) Validate() error {
-	if err := platform.CheckURLSetting(EnvBaseURL, o.BaseURL); err != nil {
+	if err := platform.CheckAppPair(EnvClientID, o.ClientID, EnvClientSecret, o.ClientSecret); err != nil {
 		return err
 	}
-	return platform.CheckURLSetting(EnvTokenURL, o.TokenURL)
+	if (o.ApplicationID == "") != (o.ClientID == "") {
+		return fmt.Errorf("%s, %s and %s must be set together", EnvApplicationID, EnvClientID, EnvClientSecret)
+	}
+	if o.ApplicationID != "" && !strings.HasPrefix(o.ApplicationID, "amzn1.") {
+		return fmt.Errorf("%s %q is not an SP-API application id (amzn1.sp.solution.…)", EnvApplicationID, o.ApplicationID)
+	}
+	for _, u := range []struct{ name, value string }{{EnvBaseURL, o.BaseURL}, {EnvTokenURL, o.TokenURL}, {EnvConsentURL, o.ConsentURL}} {
+		if err := platform.CheckURLSetting(u.name, u.value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-type live struct{ opts PlatformOptions }
+type live struct {
+	opts PlatformOptions
+	// app is the public application, nil without one; stateKey signs
+	// the states of its consent flows.
+	app      *App
+	stateKey []byte
+}
 
 // NewPlatform returns Amazon configured with o.
 func NewPlatform(o PlatformOptions) platform.Platform {
@@ -85,7 +150,13 @@ func NewPlatform(o PlatformOptions) platform.Platform {
 	if o.Cache == nil {
 		o.Cache = NewTokenCache()
 	}
-	return &live{opts: o}
+	p := &live{opts: o}
+	if o.ApplicationID != "" && o.ClientID != "" && o.ClientSecret != "" {
+		p.app = &App{ApplicationID: o.ApplicationID, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Draft: o.Draft,
+			TokenURL: o.TokenURL, ConsentHost: o.ConsentURL}
+		p.stateKey = platform.StateKey(Type, o.ClientSecret)
+	}
+	return p
 }
 
 // Account implements platform.Credentials: the selling partner id (the
@@ -108,32 +179,50 @@ func (p *live) Info() platform.Info {
 			{Name: "refresh_token", Label: "Refresh token", Type: "password", Placeholder: "Atzr|…", Required: true, MaxLen: 2048},
 		}
 	}
-	return platform.Info{Type: Type, Name: "Amazon", Account: "Merchant token", SyncEvery: 6 * time.Hour,
-		Reading: "Reading orders, reports and refunds from Amazon…",
-		Methods: []platform.Method{
-			{ID: ModeSelfAuthorized, Section: "seller", Title: "Seller Central: authorize your private SP-API app", Primary: true,
-				Intro: "For a seller's own app registered in Seller Central's Developer Central, with the Orders, Reports and Finances roles.",
-				Steps: []template.HTML{
-					"In Seller Central: Apps and Services → Develop Apps, then Authorize on your app: Amazon shows the refresh token once.",
-					"Copy the app's LWA client identifier and client secret (View under LWA credentials).",
-					"Your merchant token is under Settings → Account Info → Business Information.",
-				},
-				Hint:   "Credentials are encrypted at rest and never shown again. Amazon authorizations expire after a year: you are warned a month ahead.",
-				Action: connectPath, Submit: "Connect and test", ButtonID: "connect-amazon", Fields: fields("Merchant token")},
-			{ID: ModeVendor, Section: "vendor", Title: "Or Vendor Central: sell-through of the products Amazon buys from you",
-				Intro: "Daily ordered revenue and units per ASIN from Amazon's vendor sales report. These are sales without orders: they add to revenue and units, not to orders or average order value.",
-				Steps: []template.HTML{
-					"In Vendor Central: Integration → API Integration, then authorize your app with the Brand Analytics (vendor reports) role.",
-					"Copy the refresh token, and the app's LWA client identifier and secret.",
-				},
-				Hint:   "Credentials are encrypted at rest and never shown again.",
-				Action: connectPath, Submit: "Connect and test", ButtonID: "connect-amazon-vendor", Fields: fields("Vendor code")},
-		}}
+	i := platform.Info{Type: Type, Name: "Amazon", Account: "Merchant token", SyncEvery: 6 * time.Hour,
+		Reading: "Reading orders, reports and refunds from Amazon…"}
+	selfTitle := "Seller Central: authorize your private SP-API app"
+	if p.app != nil {
+		selfTitle = "Or Seller Central with your own private SP-API app"
+		i.FormAction = p.consentOrigins()
+		i.Methods = append(i.Methods, platform.Method{ID: ModeConsent, Section: "consent", Title: "Seller Central: authorize PhantomOS", Badge: "recommended", Primary: true,
+			Intro: "Amazon shows you what PhantomOS asks for — read-only access to orders, reports and finances — and brings you back here once you confirm.",
+			Steps: []template.HTML{
+				"Choose the region of your Seller Central account: NA (North America and Brazil), EU (Europe, Middle East and India) or FE (Japan, Australia, Singapore).",
+				"Sign in to Seller Central if asked, check the access PhantomOS requests, and confirm.",
+			},
+			Hint:   "PhantomOS receives a token that it encrypts at rest; you can revoke it any time under Apps and Services → Manage Your Apps. Amazon authorizations expire after a year: you are warned a month ahead.",
+			Action: authorizePath, Submit: "Authorize with Amazon", ButtonID: "authorize-amazon",
+			Fields: []platform.Field{{Name: "region", Label: "Region", Placeholder: "NA, EU or FE", Required: true, MaxLen: 2}}})
+	}
+	i.Methods = append(i.Methods,
+		platform.Method{ID: ModeSelfAuthorized, Section: "seller", Title: selfTitle, Primary: p.app == nil,
+			Intro: "For a seller's own app registered in Seller Central's Developer Central, with the Orders, Reports and Finances roles.",
+			Steps: []template.HTML{
+				"In Seller Central: Apps and Services → Develop Apps, then Authorize on your app: Amazon shows the refresh token once.",
+				"Copy the app's LWA client identifier and client secret (View under LWA credentials).",
+				"Your merchant token is under Settings → Account Info → Business Information.",
+			},
+			Hint:   "Credentials are encrypted at rest and never shown again. Amazon authorizations expire after a year: you are warned a month ahead.",
+			Action: connectPath, Submit: "Connect and test", ButtonID: "connect-amazon", Fields: fields("Merchant token")},
+		platform.Method{ID: ModeVendor, Section: "vendor", Title: "Or Vendor Central: sell-through of the products Amazon buys from you",
+			Intro: "Daily ordered revenue and units per ASIN from Amazon's vendor sales report. These are sales without orders: they add to revenue and units, not to orders or average order value.",
+			Steps: []template.HTML{
+				"In Vendor Central: Integration → API Integration, then authorize your app with the Brand Analytics (vendor reports) role.",
+				"Copy the refresh token, and the app's LWA client identifier and secret.",
+			},
+			Hint:   "Credentials are encrypted at rest and never shown again.",
+			Action: connectPath, Submit: "Connect and test", ButtonID: "connect-amazon-vendor", Fields: fields("Vendor code")})
+	return i
 }
 
 // Credentials implements platform.Platform for a pasted refresh token.
 func (p *live) Credentials(ctx context.Context, h platform.Host, method string, form url.Values) (platform.Credentials, error) {
-	if method != ModeVendor {
+	switch method {
+	case ModeConsent:
+		return nil, phantomos.Errorf(phantomos.EINVALID, "Authorize PhantomOS with the Authorize with Amazon button.")
+	case ModeVendor:
+	default:
 		method = ModeSelfAuthorized
 	}
 	m, _ := p.Info().MethodByID(method)

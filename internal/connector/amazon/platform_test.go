@@ -3,6 +3,7 @@ package amazon_test
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +79,53 @@ func TestPlatformConnectForm(t *testing.T) {
 	}
 	if err := p.Preflight(ctx, cr); phantomos.ErrorCode(err) != phantomos.EINVALID {
 		t.Errorf("unknown refresh token: preflight %v, want EINVALID", err)
+	}
+}
+
+// TestPlatformApplicationSettings: the public application is configured
+// by its three settings together (a half-configured one is refused at
+// start, naming them), AMAZON_APP_DRAFT is a boolean, and only a draft's
+// consent URL asks for version=beta.
+func TestPlatformApplicationSettings(t *testing.T) {
+	open := func(env map[string]string) error {
+		_, err := platform.Open([]platform.Registration{amazon.Registration}, platform.Config{Getenv: func(k string) string { return env[k] }, Logger: quiet})
+		return err
+	}
+	app := map[string]string{amazon.EnvApplicationID: "amzn1.sp.solution.x", amazon.EnvClientID: "amzn1.application-oa2-client.x", amazon.EnvClientSecret: "s"}
+	if err := open(app); err != nil {
+		t.Errorf("a complete application: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		drop, set, value, want string
+	}{
+		"no secret":      {drop: amazon.EnvClientSecret, want: amazon.EnvClientSecret},
+		"no client":      {drop: amazon.EnvClientID, want: amazon.EnvClientID},
+		"no application": {drop: amazon.EnvApplicationID, want: amazon.EnvApplicationID},
+		"bad app id":     {set: amazon.EnvApplicationID, value: "my-app", want: "not an SP-API application id"},
+		"bad draft":      {set: amazon.EnvDraft, value: "maybe", want: amazon.EnvDraft},
+		"bad consent":    {set: amazon.EnvConsentURL, value: "ftp://x", want: amazon.EnvConsentURL},
+	} {
+		env := map[string]string{}
+		for k, v := range app {
+			env[k] = v
+		}
+		delete(env, tc.drop)
+		if tc.set != "" {
+			env[tc.set] = tc.value
+		}
+		if err := open(env); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want it to name %q", name, err, tc.want)
+		}
+	}
+	for _, draft := range []bool{false, true} {
+		a := amazon.App{ApplicationID: "amzn1.sp.solution.x", RedirectURI: "https://app.example/connectors/amazon/callback", Draft: draft}
+		u, err := url.Parse(a.ConsentURL("EU", false, "st"))
+		if err != nil || u.Host != "sellercentral-europe.amazon.com" || u.Path != "/apps/authorize/consent" {
+			t.Fatalf("consent URL %v, %v", u, err)
+		}
+		q := u.Query()
+		if q.Get("application_id") != "amzn1.sp.solution.x" || q.Get("state") != "st" || q.Has("version") != draft || draft && q.Get("version") != "beta" {
+			t.Errorf("draft %v: consent query %v", draft, q)
+		}
 	}
 }

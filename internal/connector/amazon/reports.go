@@ -230,7 +230,15 @@ func parseReport(data []byte) ([]connector.Order, error) {
 			if s.UpdatedAt.After(o.UpdatedAt) {
 				o.UpdatedAt = s.UpdatedAt
 			}
-			o.Lines = append(o.Lines, connector.OrderLine{ExternalID: s.LineID, ProductExternalID: s.ProductID, SKU: s.SKU, Name: s.Name,
+			if s.Removed {
+				// Cancelled: the parser's verdict, as for an imported file.
+				o.Removed, o.Lines = true, nil
+				return nil
+			}
+			if o.Removed {
+				return nil
+			}
+			o.Lines = append(o.Lines, connector.OrderLine{ExternalID: s.LineID, ProductExternalID: s.ProductID, ProductShared: s.SharedProductID, SKU: s.SKU, Name: s.Name,
 				Quantity: s.Quantity, UnitPrice: s.UnitPrice, Gross: s.Gross, Discount: s.Discount, Net: s.Gross - s.Discount,
 				Tax: s.Tax, Shipping: s.Shipping})
 			return nil
@@ -254,7 +262,7 @@ func parseReport(data []byte) ([]connector.Order, error) {
 			// shipping address is not shown.
 			o.Country = m.Country
 		}
-		if !pending(&o) {
+		if o.Removed || !pending(&o) {
 			out = append(out, o)
 		}
 	}

@@ -364,7 +364,7 @@ func (v *VendorSource) orders(ctx context.Context, sales []VendorSale, version t
 		if v.opt.DistributorView == ViewSourcing {
 			units, revenue = s.ShippedUnits, s.ShippedRevenue
 		}
-		l := connector.OrderLine{ExternalID: s.ASIN, ProductExternalID: s.ASIN, Name: s.ASIN, Quantity: units, Gross: revenue, Net: revenue}
+		l := connector.OrderLine{ExternalID: s.ASIN, ProductExternalID: s.ASIN, ProductShared: true, Name: s.ASIN, Quantity: units, Gross: revenue, Net: revenue}
 		if units > 0 {
 			l.UnitPrice = revenue / units
 		}

@@ -96,6 +96,20 @@ func TestVendorBesideSeller(t *testing.T) {
 			vt.Publisher, vt.ConnectorID).Scan(&nova); err != nil {
 			t.Fatal(err)
 		}
+		// The ASIN the seller sells too is the seller's product (the
+		// catalog's, by ASIN), not a new one; the other ASIN is new.
+		var sellerNova string
+		if err := s.DB().QueryRow(`SELECT id FROM products WHERE publisher_id = $1 AND connector_id = $2 AND external_id = 'B0NOVA0001'`,
+			vt.Publisher, h.target.ConnectorID).Scan(&sellerNova); err != nil {
+			t.Fatal(err)
+		}
+		if nova != sellerNova {
+			t.Errorf("the vendor's B0NOVA0001 is product %s, not the seller's %s", nova, sellerNova)
+		}
+		var vendorProducts int64
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM products WHERE publisher_id = $1 AND connector_id = $2`, vt.Publisher, vt.ConnectorID).Scan(&vendorProducts); err != nil || vendorProducts != 1 {
+			t.Errorf("the vendor created %d products (%v), want 1 (B0VENDOR01)", vendorProducts, err)
+		}
 		var sellerNovaOrders int64
 		if err := s.DB().QueryRow(`SELECT COUNT(DISTINCT external_order_id) FROM sales WHERE publisher_id = $1 AND product_id = $2 AND connector_id = $3`,
 			vt.Publisher, nova, h.target.ConnectorID).Scan(&sellerNovaOrders); err != nil {

@@ -14,11 +14,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
+	"github.com/phantomos/phantomos/internal/connector/platform"
 )
 
 // LoginBase is BigCommerce's login service, which exchanges codes.
@@ -52,38 +52,20 @@ type App struct {
 
 // JTIStore remembers the ids (jti) of signed payloads already used.
 type JTIStore interface {
-	// ConsumeJTI records jti until expires and reports whether it was new.
-	ConsumeJTI(ctx context.Context, jti string, expires time.Time) (bool, error)
+	// ConsumeJTI records jti for ttl and reports whether it was new.
+	ConsumeJTI(ctx context.Context, jti string, ttl time.Duration) (bool, error)
 }
 
-// MemoryJTIs is a JTIStore for one process.
-type MemoryJTIs struct {
-	Now  func() time.Time // time.Now when nil
-	mu   sync.Mutex
-	seen map[string]time.Time
-}
+// StoreJTIs is a JTIStore in the database, shared by every replica, so a
+// payload replayed to another replica or after a restart is refused.
+type StoreJTIs struct{ Store platform.ReplayStore }
+
+// maxJTITTL bounds how long an id is kept (signed payloads live minutes).
+const maxJTITTL = 7 * 24 * time.Hour
 
 // ConsumeJTI implements JTIStore.
-func (m *MemoryJTIs) ConsumeJTI(_ context.Context, jti string, expires time.Time) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.seen == nil {
-		m.seen = map[string]time.Time{}
-	}
-	now := time.Now()
-	if m.Now != nil {
-		now = m.Now()
-	}
-	for k, exp := range m.seen {
-		if now.After(exp.Add(jwtLeeway)) {
-			delete(m.seen, k)
-		}
-	}
-	if _, ok := m.seen[jti]; ok {
-		return false, nil
-	}
-	m.seen[jti] = expires
-	return true, nil
+func (j StoreJTIs) ConsumeJTI(ctx context.Context, jti string, ttl time.Duration) (bool, error) {
+	return j.Store.ConsumeSignedID(ctx, Type, jti, min(ttl, maxJTITTL))
 }
 
 func (a *App) now() time.Time {
@@ -258,7 +240,8 @@ func (a *App) VerifySignedPayload(ctx context.Context, token string) (SignedPayl
 		if c.JTI == "" {
 			return SignedPayload{}, bad
 		}
-		fresh, err := a.JTIs.ConsumeJTI(ctx, c.JTI, p.Expires)
+		// Kept until the payload has expired for good (its leeway included).
+		fresh, err := a.JTIs.ConsumeJTI(ctx, c.JTI, p.Expires.Sub(now)+jwtLeeway)
 		if err != nil {
 			return SignedPayload{}, fmt.Errorf("bigcommerce: consume jti: %w", err)
 		}

@@ -17,14 +17,19 @@ import (
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
 
-func newApp(srv *bctest.Server) *bigcommerce.App {
-	return &bigcommerce.App{ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: "https://app.example/connectors/bigcommerce/auth",
-		LoginURL: srv.URL, Now: srv.Now, JTIs: &bigcommerce.MemoryJTIs{Now: srv.Now}}
+// newApp is the app of srv; with s, its signed payloads work once, in s.
+func newApp(srv *bctest.Server, s *store.Store) *bigcommerce.App {
+	app := &bigcommerce.App{ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: "https://app.example/connectors/bigcommerce/auth",
+		LoginURL: srv.URL, Now: srv.Now}
+	if s != nil {
+		app.JTIs = bigcommerce.StoreJTIs{Store: s}
+	}
+	return app
 }
 
 func TestOAuthInstall(t *testing.T) {
 	srv := bctest.New(t, bctest.Options{})
-	app := newApp(srv)
+	app := newApp(srv, nil)
 	ctx := context.Background()
 	q := url.Values{"code": {srv.Authorize(allScopes)}, "scope": {allScopes}, "context": {"stores/" + srv.StoreHash()}, "account_uuid": {"x"}}
 	cr, err := app.Exchange(ctx, q)
@@ -64,9 +69,18 @@ func TestOAuthInstall(t *testing.T) {
 	}
 }
 
+// TestSignedPayload: a load or uninstall callback's signed_payload_jwt is
+// accepted once — also when replayed to another replica (a second App over
+// the same database) — and refused when forged, expired, unsigned, for
+// another app, not from BigCommerce, without a store or not yet valid. On
+// both engines.
 func TestSignedPayload(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) { testSignedPayload(t, s) })
+}
+
+func testSignedPayload(t *testing.T, s *store.Store) {
 	srv := bctest.New(t, bctest.Options{})
-	app := newApp(srv)
+	app, replica := newApp(srv, s), newApp(srv, s)
 	ctx := context.Background()
 	now := srv.Now()
 	valid := srv.SignedPayload(srv.ClientSecret(), now.Add(time.Hour))
@@ -74,8 +88,10 @@ func TestSignedPayload(t *testing.T) {
 	if err != nil || p.StoreHash != srv.StoreHash() || p.UserEmail != "owner@merch.example" {
 		t.Fatalf("valid load: %+v, %v", p, err)
 	}
-	if _, err := app.Load(ctx, url.Values{"signed_payload_jwt": {valid}}); phantomos.ErrorCode(err) != phantomos.EUNAUTHORIZED {
-		t.Errorf("replayed payload: %v", err)
+	for name, a := range map[string]*bigcommerce.App{"same replica": app, "another replica": replica} {
+		if _, err := a.Load(ctx, url.Values{"signed_payload_jwt": {valid}}); phantomos.ErrorCode(err) != phantomos.EUNAUTHORIZED {
+			t.Errorf("payload replayed to the %s: %v", name, err)
+		}
 	}
 	claims := func(mod func(map[string]any)) map[string]any {
 		c := map[string]any{"aud": srv.ClientID(), "iss": "bc", "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),

@@ -84,9 +84,8 @@ func (o Options) Validate() error {
 }
 
 type live struct {
-	opts   Options
-	app    *App // nil without an app
-	dedupe *MemoryDeduper
+	opts Options
+	app  *App // nil without an app
 }
 
 // NewPlatform returns BigCommerce configured with o.
@@ -94,9 +93,9 @@ func NewPlatform(o Options) platform.Platform {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &live{opts: o, dedupe: &MemoryDeduper{}}
+	p := &live{opts: o}
 	if o.ClientID != "" {
-		p.app = &App{ClientID: o.ClientID, ClientSecret: o.ClientSecret, LoginURL: o.BaseURL, JTIs: &MemoryJTIs{}}
+		p.app = &App{ClientID: o.ClientID, ClientSecret: o.ClientSecret, LoginURL: o.BaseURL}
 	}
 	return p
 }
@@ -226,6 +225,8 @@ func (p *live) oauthApp(h platform.Host, r *http.Request) (*App, error) {
 	app := *p.app
 	app.RedirectURL = h.PublicURL(r) + authPath
 	app.Now = h.Now
+	// Signed payloads work once, whichever replica receives them.
+	app.JTIs = StoreJTIs{Store: h.Replays()}
 	return &app, nil
 }
 
@@ -320,7 +321,7 @@ func handleWebhook(pl platform.Platform, h platform.Host, w http.ResponseWriter,
 			return src.(*Client), nil
 		},
 		Apply:  h.Apply,
-		Dedupe: p.dedupe,
+		Dedupe: StoreDeduper{Store: h.Replays()},
 		Logger: h.Logger(),
 	}
 	wh.ServeHTTP(w, r)

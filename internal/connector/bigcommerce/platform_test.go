@@ -35,6 +35,7 @@ func (x *host) Vault() *connector.Vault          { return x.vault }
 func (x *host) Logger() *slog.Logger             { return quiet }
 func (x *host) Now() time.Time                   { return x.h.srv.Now() }
 func (x *host) Nonces() platform.NonceStore      { return x.h.s }
+func (x *host) Replays() platform.ReplayStore    { return x.h.s }
 func (x *host) PublicURL(r *http.Request) string { return "https://app.example" }
 func (x *host) WebhookBase() string              { return x.webhookBase }
 func (x *host) Connect(w http.ResponseWriter, r *http.Request, p platform.Platform, cr platform.Credentials, id string) error {

@@ -14,10 +14,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/phantomos/phantomos/internal/connector"
+	"github.com/phantomos/phantomos/internal/connector/platform"
 )
 
 // WebhookPath is the path of the server's BigCommerce webhook endpoint,
@@ -122,47 +122,27 @@ type OrderReader interface {
 
 // Deduper remembers deliveries already applied.
 type Deduper interface {
-	Seen(ctx context.Context, key string) (bool, error)
-	Mark(ctx context.Context, key string, ttl time.Duration) error
+	// Claim records delivery key of connector t for ttl and reports
+	// whether it is new.
+	Claim(ctx context.Context, t connector.Target, key string, ttl time.Duration) (bool, error)
+	// Release forgets key: its delivery failed, and the retry must be
+	// applied.
+	Release(ctx context.Context, t connector.Target, key string) error
 }
 
-// MemoryDeduper is a Deduper for one process, holding at most Max keys
-// (100,000 when zero), the oldest dropped first.
-type MemoryDeduper struct {
-	Max   int
-	mu    sync.Mutex
-	keys  map[string]time.Time
-	order []string
+// StoreDeduper is a Deduper in the database, shared by every replica: a
+// delivery retried to another replica, or after a restart, is applied
+// once.
+type StoreDeduper struct{ Store platform.ReplayStore }
+
+// Claim implements Deduper.
+func (d StoreDeduper) Claim(ctx context.Context, t connector.Target, key string, ttl time.Duration) (bool, error) {
+	return d.Store.ClaimDelivery(ctx, t.Publisher, t.ConnectorID, key, ttl)
 }
 
-// Seen implements Deduper.
-func (d *MemoryDeduper) Seen(_ context.Context, key string) (bool, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	exp, ok := d.keys[key]
-	return ok && time.Now().Before(exp), nil
-}
-
-// Mark implements Deduper.
-func (d *MemoryDeduper) Mark(_ context.Context, key string, ttl time.Duration) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.keys == nil {
-		d.keys = map[string]time.Time{}
-	}
-	limit := d.Max
-	if limit <= 0 {
-		limit = 100_000
-	}
-	for len(d.order) >= limit {
-		delete(d.keys, d.order[0])
-		d.order = d.order[1:]
-	}
-	if _, ok := d.keys[key]; !ok {
-		d.order = append(d.order, key)
-	}
-	d.keys[key] = time.Now().Add(ttl)
-	return nil
+// Release implements Deduper.
+func (d StoreDeduper) Release(ctx context.Context, t connector.Target, key string) error {
+	return d.Store.ReleaseDelivery(ctx, t.Publisher, t.ConnectorID, key)
 }
 
 // dedupeTTL is how long a delivery's hash is remembered: BigCommerce
@@ -177,8 +157,9 @@ const dedupeTTL = 72 * time.Hour
 // through Apply: its current state, whatever the event, so a late or
 // out-of-order delivery writes the newest version (and the store keeps
 // the newer of two versions anyway). An order that is gone (archived,
-// deleted, or no longer a sale) is removed (connector.Order.Removed). Deliveries are deduplicated
-// by connector and payload hash once applied. Responses:
+// deleted, or no longer a sale) is removed (connector.Order.Removed).
+// Deliveries are deduplicated by connector and payload hash (Dedupe, in
+// the database: every replica sees the same). Responses:
 //
 //   - 200 when applied, a duplicate, or nothing to do (another resource);
 //   - 401 when no connector's token matches (forged, or an unknown store:
@@ -257,14 +238,27 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		event = hex.EncodeToString(sum[:])
 	}
 	for _, t := range verified {
-		key := t.Target.ConnectorID + "\x00" + event
+		// Claimed before it is applied, so that of two replicas handed one
+		// event (BigCommerce retries, or delivers twice) one applies it;
+		// released when applying fails, so that the retry is applied.
 		if h.Dedupe != nil {
-			if seen, err := h.Dedupe.Seen(r.Context(), key); err == nil && seen {
+			fresh, err := h.Dedupe.Claim(r.Context(), t.Target, event, dedupeTTL)
+			if err != nil {
+				log.Error("bigcommerce webhook: claim delivery", "connector", t.Target.ConnectorID, "err", err)
+				reply(http.StatusInternalServerError)
+				return
+			}
+			if !fresh {
 				log.Info("bigcommerce webhook: duplicate delivery", "connector", t.Target.ConnectorID, "order", id)
 				continue
 			}
 		}
 		if readErr, err := h.apply(r.Context(), t.Target, id); err != nil {
+			if h.Dedupe != nil {
+				if err := h.Dedupe.Release(r.Context(), t.Target, event); err != nil {
+					log.Warn("bigcommerce webhook: release delivery", "err", err)
+				}
+			}
 			if k := connector.KindOf(err); readErr && (k == connector.Auth || k == connector.Permanent) {
 				log.Warn("bigcommerce webhook: order not readable; the next sync reads it", "connector", t.Target.ConnectorID, "order", id, "err", err)
 				continue
@@ -272,11 +266,6 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			log.Error("bigcommerce webhook: apply", "connector", t.Target.ConnectorID, "order", id, "err", err)
 			reply(http.StatusInternalServerError)
 			return
-		}
-		if h.Dedupe != nil {
-			if err := h.Dedupe.Mark(r.Context(), key, dedupeTTL); err != nil {
-				log.Warn("bigcommerce webhook: remember delivery", "err", err)
-			}
 		}
 		log.Info("bigcommerce webhook applied", "connector", t.Target.ConnectorID, "scope", p.Scope, "order", id)
 	}

@@ -36,7 +36,7 @@ func (h *harness) hooks(t *testing.T, token string) string {
 			_, err := h.engine.Apply(ctx, tg, b)
 			return err
 		},
-		Dedupe: &bigcommerce.MemoryDeduper{},
+		Dedupe: bigcommerce.StoreDeduper{Store: h.s},
 		Logger: quiet,
 	})
 	srv := httptest.NewServer(mux)
@@ -83,6 +83,15 @@ func TestWebhooks(t *testing.T) {
 		}
 		if n := h.srv.Requests("/v2/orders/"+strconv.FormatInt(o.ID, 10)) - reads; n != 0 {
 			t.Errorf("a replayed delivery read the order again (%d requests)", n)
+		}
+		// Replayed to another replica (its own handler, the same
+		// database): applied once all the same.
+		replica := h.hooks(t, token)
+		if got := post(t, forged(replica, created, token)); got != http.StatusOK {
+			t.Fatalf("replayed to another replica: %d", got)
+		}
+		if n := h.srv.Requests("/v2/orders/"+strconv.FormatInt(o.ID, 10)) - reads; n != 0 {
+			t.Errorf("a delivery replayed to another replica read the order again (%d requests)", n)
 		}
 
 		// Forged: no token, a wrong token, another store's producer.

@@ -32,7 +32,10 @@
 // only through Host (connect, including for a callback that is not the
 // person's browser, apply a batch, mark an uninstall, erase, audit, find
 // the connectors of an account, park an install until it is claimed at
-// /connectors/claim, OAuth nonces, the public URL, the vault). A platform
+// /connectors/claim, OAuth nonces, replay guards, the public URL, the
+// vault). Nothing that must hold across replicas lives in a platform's
+// memory: the server is stateless, so nonces, webhook deduplication and
+// signed-request ids go through Host to the database. A platform
 // that must tell the store when a connector is disconnected implements
 // Disconnecter.
 //
@@ -264,6 +267,10 @@ type Host interface {
 	Now() time.Time
 	// Nonces keeps single-use OAuth state nonces, shared by every replica.
 	Nonces() NonceStore
+	// Replays remembers, for every replica and across restarts, the
+	// webhook deliveries already applied and the signed requests already
+	// accepted.
+	Replays() ReplayStore
 	// PublicURL is the server's public address, without a trailing slash.
 	PublicURL(r *http.Request) string
 	// WebhookBase is the public https address webhooks are delivered to,
@@ -314,6 +321,19 @@ type Host interface {
 type NonceStore interface {
 	PutOAuthNonce(ctx context.Context, pub phantomos.PublisherID, nonce string, expires time.Time) error
 	ConsumeOAuthNonce(ctx context.Context, pub phantomos.PublisherID, nonce string) (bool, error)
+}
+
+// ReplayStore keeps what must be handled once whichever replica receives
+// it; *store.Store implements it. Lifetimes count from the store's clock.
+type ReplayStore interface {
+	// ClaimDelivery records delivery key of a connector for ttl and
+	// reports whether it is new; ReleaseDelivery forgets it (the delivery
+	// failed, and its retry must be applied).
+	ClaimDelivery(ctx context.Context, pub phantomos.PublisherID, connectorID, key string, ttl time.Duration) (bool, error)
+	ReleaseDelivery(ctx context.Context, pub phantomos.PublisherID, connectorID, key string) error
+	// ConsumeSignedID records the id of a signed request from issuer (the
+	// platform's type) for ttl and reports whether it was new.
+	ConsumeSignedID(ctx context.Context, issuer, id string, ttl time.Duration) (bool, error)
 }
 
 var typePattern = regexp.MustCompile(`^[a-z0-9]{1,32}$`)

@@ -1,8 +1,6 @@
 package woocommerce
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -17,26 +15,39 @@ import (
 )
 
 // KeyFlow is the store's key-generation flow: the user is sent to
-// {store}/wc-auth/v1/authorize, approves read access, and WooCommerce
-// POSTs the new key and secret as JSON to our callback URL, then sends the
-// user back to the return URL. The flow's user_id carries a signed state
-// naming the publisher, the connector and the store, so that a callback
-// is accepted only for a flow PhantomOS started, within its lifetime.
+// {store}/wc-auth/v1/authorize, approves access, and WooCommerce POSTs the
+// new key and secret as JSON to our callback URL, then sends the user back
+// to the return URL. The flow's user_id carries a sealed state naming the
+// publisher, the user, the connector, the store and a single-use nonce,
+// so that a callback is accepted only for a flow PhantomOS started, within
+// its lifetime, once.
 type KeyFlow struct {
 	AppName string
-	// Secret signs the state (a server secret, at least 32 bytes).
-	Secret []byte
+	// Sealer seals the state: the server's credential vault.
+	Sealer Sealer
 	// TTL is how long a started flow may complete (30 minutes).
 	TTL time.Duration
 	Now func() time.Time
 }
 
+// Sealer seals and opens values bound to a label; *connector.Vault
+// implements it.
+type Sealer interface {
+	Seal(label string, v any) ([]byte, string, error)
+	Open(label string, ct []byte, keyID string, v any) error
+}
+
+// stateLabel binds a sealed state to this flow.
+const stateLabel = "woocommerce key flow"
+
 // KeyState is what a flow's user_id carries.
 type KeyState struct {
 	Publisher   phantomos.PublisherID `json:"p"`
-	ConnectorID string                `json:"c"`
-	URL         string                `json:"u"` // the store's site root
-	Expires     int64                 `json:"e"` // unix seconds
+	User        string                `json:"s,omitempty"` // who started it
+	ConnectorID string                `json:"c,omitempty"` // when reconnecting
+	URL         string                `json:"u"`           // the store's site root
+	Nonce       string                `json:"n,omitempty"` // single use (platform.NonceStore)
+	Expires     int64                 `json:"e"`           // unix seconds
 }
 
 func (f *KeyFlow) now() time.Time {
@@ -46,22 +57,27 @@ func (f *KeyFlow) now() time.Time {
 	return time.Now()
 }
 
-// AuthorizeURL returns where to send the user to approve a read key for
-// the store at storeURL. WooCommerce requires an https callback URL.
+// TTLOrDefault is how long a flow may take.
+func (f *KeyFlow) TTLOrDefault() time.Duration {
+	if f.TTL > 0 {
+		return f.TTL
+	}
+	return 30 * time.Minute
+}
+
+// AuthorizeURL returns where to send the user to approve a key for the
+// store at storeURL. WooCommerce requires an https callback URL.
 func (f *KeyFlow) AuthorizeURL(storeURL string, st KeyState, returnURL, callbackURL string) (string, error) {
 	base, err := NormalizeURL(storeURL)
 	if err != nil {
 		return "", err
 	}
-	if len(f.Secret) < 32 {
-		return "", fmt.Errorf("woocommerce: key flow secret too short")
+	st.URL, st.Expires = base, f.now().Add(f.TTLOrDefault()).Unix()
+	state, err := f.seal(st)
+	if err != nil {
+		return "", err
 	}
-	ttl := f.TTL
-	if ttl <= 0 {
-		ttl = 30 * time.Minute
-	}
-	st.URL, st.Expires = base, f.now().Add(ttl).Unix()
-	q := url.Values{"app_name": {f.AppName}, "scope": {"read_write"}, "user_id": {f.sign(st)},
+	q := url.Values{"app_name": {f.AppName}, "scope": {"read_write"}, "user_id": {state},
 		"return_url": {returnURL}, "callback_url": {callbackURL}}
 	return base + "/wc-auth/v1/authorize?" + q.Encode(), nil
 }
@@ -69,27 +85,34 @@ func (f *KeyFlow) AuthorizeURL(storeURL string, st KeyState, returnURL, callback
 // Scope is asked read_write: PhantomOS reads orders and products and
 // manages its own webhooks (creating a webhook needs write access).
 
-func (f *KeyFlow) sign(st KeyState) string {
-	b, _ := json.Marshal(st)
-	m := hmac.New(sha256.New, f.Secret)
-	m.Write(b)
-	return base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+// seal returns the state as "keyid.ciphertext" (base64url: WooCommerce's
+// sanitising of user_id leaves it alone).
+func (f *KeyFlow) seal(st KeyState) (string, error) {
+	if f.Sealer == nil {
+		return "", fmt.Errorf("woocommerce: key flow without a sealer")
+	}
+	ct, keyID, err := f.Sealer.Seal(stateLabel, st)
+	if err != nil {
+		return "", fmt.Errorf("woocommerce: seal key flow state: %w", err)
+	}
+	return keyID + "." + base64.RawURLEncoding.EncodeToString(ct), nil
 }
 
-// OpenState checks a user_id that a callback or return carries: signed by
+// maxState bounds a state read back.
+const maxState = 2048
+
+// OpenState checks a user_id that a callback or return carries: sealed by
 // us and not expired.
 func (f *KeyFlow) OpenState(s string) (KeyState, error) {
 	var st KeyState
-	payload, sig, ok := strings.Cut(s, ".")
-	b, err1 := base64.RawURLEncoding.DecodeString(payload)
-	got, err2 := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || err1 != nil || err2 != nil || len(s) > 2048 {
-		return st, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The store's answer does not belong to a connection PhantomOS started.")
+	refused := phantomos.Errorf(phantomos.EUNAUTHORIZED, "The store's answer does not belong to a connection PhantomOS started.")
+	i := strings.LastIndexByte(s, '.')
+	if i <= 0 || len(s) > maxState || f.Sealer == nil {
+		return st, refused
 	}
-	m := hmac.New(sha256.New, f.Secret)
-	m.Write(b)
-	if !hmac.Equal(m.Sum(nil), got) || json.Unmarshal(b, &st) != nil {
-		return st, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The store's answer does not belong to a connection PhantomOS started.")
+	ct, err := base64.RawURLEncoding.DecodeString(s[i+1:])
+	if err != nil || f.Sealer.Open(stateLabel, ct, s[:i], &st) != nil {
+		return st, refused
 	}
 	if f.now().Unix() > st.Expires {
 		return st, phantomos.Errorf(phantomos.EUNAUTHORIZED, "The connection took too long; start it again.")

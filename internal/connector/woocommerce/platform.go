@@ -35,6 +35,12 @@ var Registration = platform.Registration{
 	},
 	Routes: []platform.Route{
 		{Method: http.MethodPost, Path: webhookRoute, Public: true, Handle: handleWebhook},
+		// The key-generation flow: started and finished by the signed-in
+		// user; the keys arrive from the store itself, proven by the
+		// sealed single-use state they carry.
+		{Method: http.MethodPost, Path: authorizePath, Handle: handleAuthorize},
+		{Method: http.MethodPost, Path: keysPath, Public: true, Handle: handleKeys},
+		{Method: http.MethodGet, Path: returnPath, Handle: handleReturn},
 	},
 }
 
@@ -47,7 +53,20 @@ func (c Credentials) Account() string { return c.URL }
 func (p *live) Info() platform.Info {
 	return platform.Info{Type: Type, Name: Platform, Account: "Store address", Pushes: true,
 		Reading: "Reading products, orders and refunds from WooCommerce…",
-		Methods: []platform.Method{{ID: MethodKeys, Section: "keys", Title: "Paste a REST API key", Primary: true,
+		// The key-generation flow's form leads to the store's own address,
+		// which can be any https site (or one on this machine).
+		FormAction: []string{"https:", "http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"},
+		Methods: []platform.Method{{ID: MethodAuthorize, Section: "authorize", Title: "Connect with WooCommerce", Badge: "recommended", Primary: true,
+			Intro: "Your store makes a key for PhantomOS after you approve it: no key to copy.",
+			Steps: []template.HTML{
+				"Enter the store's address and continue: the store asks you to sign in to WordPress as an administrator or shop manager if you are not.",
+				"Approve PhantomOS on the store's page. It asks for read/write access: write is only used to create PhantomOS's order webhooks.",
+				"You come back here, and the first sync starts.",
+			},
+			Hint:   "The store must be reached over https. The key is encrypted at rest and never shown.",
+			Action: authorizePath, Submit: "Connect with WooCommerce", ButtonID: "connect-woo",
+			Fields: []platform.Field{{Name: "url", Label: "Store address", Placeholder: "https://shop.example.com", Required: true, MaxLen: 2048, Account: true}},
+		}, {ID: MethodKeys, Section: "keys", Title: "Or paste a REST API key",
 			Intro: "PhantomOS reads orders, refunds and products with a key of your store, and keeps its own order webhooks there.",
 			Steps: []template.HTML{
 				"In WordPress: WooCommerce → Settings → Advanced → REST API → Add key.",

@@ -18,6 +18,7 @@ import (
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/woocommerce"
 	"github.com/phantomos/phantomos/internal/connector/woocommerce/wootest"
+	"github.com/phantomos/phantomos/internal/ingest"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
@@ -316,6 +317,47 @@ func TestHTMLPageMessage(t *testing.T) {
 	}
 }
 
+// TestPricesIncludeTax: WooCommerce keeps line subtotals and totals
+// without tax whether the store's prices include tax or not
+// (prices_include_tax says how they were entered), so an order of a
+// tax-inclusive store is stored like its twin of a tax-exclusive one:
+// gross and discount without tax, the tax apart. On both engines.
+func TestPricesIncludeTax(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		h := newHarness(t, s, phantomos.RefundOnOrderDate)
+		for i, incl := range []bool{false, true} {
+			id := int64(81 + i)
+			// 2 × 11.90 with 19% VAT included, 1.19 off: 20.00 + 3.80 tax
+			// before the discount, 19.00 + 3.61 after.
+			h.srv.AddOrder(wootest.Order{ID: id, Status: "completed", Created: day0, Paid: day0, PricesIncludeTax: incl,
+				Lines: []wootest.Line{{ID: id * 10, ProductID: 12, SKU: "MUG", Name: "Mug", Quantity: 2, Subtotal: 2000, Total: 1900, Tax: 361}}})
+		}
+		h.sync(t, connector.SyncOptions{})
+		h.checkTotals(t, "prices with and without tax")
+		rows, err := s.DB().Query(`SELECT external_order_id, gross, discount, net FROM sales WHERE publisher_id = $1 ORDER BY external_order_id`, h.target.Publisher)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		type line struct {
+			Order                string
+			Gross, Discount, Net int64
+		}
+		var got []line
+		for rows.Next() {
+			var l line
+			if err := rows.Scan(&l.Order, &l.Gross, &l.Discount, &l.Net); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, l)
+		}
+		want := []line{{"81", 2000, 100, 1900}, {"82", 2000, 100, 1900}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("lines (-want +got):\n%s", diff)
+		}
+	})
+}
+
 // TestRefundDay: with refunds booked on their own day, an order of March
 // refunded in April lowers April.
 func TestRefundDay(t *testing.T) {
@@ -343,22 +385,36 @@ func TestRefundDay(t *testing.T) {
 	})
 }
 
-// TestFileThenSyncCountsOnce: an order written from a file (keyed by the
-// WooCommerce order id) and then synced is one order, as the sync wrote it.
+// TestFileThenSyncCountsOnce: the store's order history imported from
+// its orders export (the Customer / Order / Coupon Export extension's
+// "Default - One Row per Item" file, detected from its header) into the
+// store's connector, then synced: both key an order and its lines by
+// WooCommerce's own ids, so every order counts once, with the fake's
+// totals after the file, after the sync, and after the file again (which
+// changes nothing a sync wrote). Orders that are not sales bring nothing
+// in either path. On both engines.
 func TestFileThenSyncCountsOnce(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		h := newHarness(t, s, phantomos.RefundOnOrderDate)
-		h.srv.AddOrder(wootest.Order{ID: 4242, Status: "completed", Created: day0, Paid: day0,
-			Lines: []wootest.Line{{ID: 1, ProductID: 12, SKU: "MUG", Name: "Mug", Quantity: 2, Subtotal: 3000, Total: 3000}}})
-		spec := store.ImportSpec{Kind: store.ImportSales, Format: "generic", ConnectorID: h.target.ConnectorID, Source: "file"}
-		if _, err := s.Import(context.Background(), h.target.Publisher, spec, func(w *store.ImportWriter) error {
-			return w.WriteSales(context.Background(), []store.SaleRow{{Line: 1, OrderID: "4242", LineID: "MUG", SKU: "MUG", Name: "Mug",
-				OrderDate: day0, Quantity: 2, UnitPrice: 1500, Gross: 3000, Currency: "USD"}})
-		}); err != nil {
-			t.Fatal(err)
+		seed(h.srv, 30)
+		ctx := context.Background()
+		file := h.srv.ExportCSV()
+		res, err := ingest.Import(ctx, s, h.target.Publisher, ingest.KindSales, ingest.FormatAuto, strings.NewReader(file), ingest.Options{Source: h.target.ConnectorID})
+		if err != nil || res.Format != ingest.FormatWooCommerce || res.Failed != 0 || res.Inserted == 0 {
+			t.Fatalf("export file: %+v, %v", res, err)
 		}
+		h.checkTotals(t, "after the file")
 		h.sync(t, connector.SyncOptions{})
 		h.checkTotals(t, "file then sync")
+		var lines int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM sales WHERE publisher_id = $1`, h.target.Publisher).Scan(&lines); err != nil || lines != h.srv.Totals().Lines {
+			t.Errorf("%d sale lines in all (%v), want the fake's %d: the file's and the sync's are not one", lines, err, h.srv.Totals().Lines)
+		}
+		res, err = ingest.Import(ctx, s, h.target.Publisher, ingest.KindSales, ingest.FormatAuto, strings.NewReader(file), ingest.Options{Source: h.target.ConnectorID})
+		if err != nil || res.Inserted+res.Updated+res.Deleted != 0 {
+			t.Errorf("the file again after the sync: %+v, %v", res, err)
+		}
+		h.checkTotals(t, "the file again")
 	})
 }
 

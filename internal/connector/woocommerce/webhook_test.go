@@ -1,12 +1,14 @@
 package woocommerce_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/woocommerce"
 	"github.com/phantomos/phantomos/internal/connector/woocommerce/wootest"
+	"github.com/phantomos/phantomos/internal/secret"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
@@ -143,14 +146,19 @@ func TestWebhooks(t *testing.T) {
 	})
 }
 
-// TestKeyFlow: the store's key-generation flow POSTs working keys to our
-// callback for a flow we started; a tampered or expired state is refused
-// and WooCommerce drops the key.
+// TestKeyFlow: the store's key-generation flow — its grant page, then
+// Approve — POSTs working keys to our callback for a flow we started; a
+// tampered or expired state is refused and WooCommerce drops the key;
+// Deny returns without a key.
 func TestKeyFlow(t *testing.T) {
 	srv := wootest.New()
 	defer srv.Close()
 	now := time.Date(2026, 12, 6, 18, 0, 0, 0, time.UTC)
-	flow := &woocommerce.KeyFlow{AppName: "PhantomOS", Secret: bytes.Repeat([]byte("k"), 32), Now: func() time.Time { return now }}
+	keys, err := secret.Parse("k1:" + secret.Generate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := &woocommerce.KeyFlow{AppName: "PhantomOS", Sealer: connector.NewVault(keys, nil), Now: func() time.Time { return now }}
 	var got []woocommerce.Credentials
 	var states []woocommerce.KeyState
 	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -162,28 +170,23 @@ func TestKeyFlow(t *testing.T) {
 		got, states = append(got, cr), append(states, st)
 	}))
 	defer cb.Close()
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	start := func(authURL string) (*http.Response, error) {
-		resp, err := noFollow.Get(authURL)
-		if resp != nil {
-			resp.Body.Close()
-		}
-		return resp, err
-	}
 	u, err := flow.AuthorizeURL(srv.URL, woocommerce.KeyState{Publisher: "pub1", ConnectorID: "c1"}, "https://app.example/return", cb.URL+"/callback")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := start(u)
-	if err != nil || resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize: %v %v", resp, err)
+	resp := grant(t, u, "wc-auth-approve")
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("approve: %d", resp.StatusCode)
 	}
 	ret, _ := url.Parse(resp.Header.Get("Location"))
-	if !woocommerce.ReturnSucceeded(ret.Query()) {
+	if !woocommerce.ReturnSucceeded(ret.Query()) || ret.Host != "app.example" || ret.Query().Get("user_id") == "" {
 		t.Errorf("return URL %s", ret)
 	}
 	if len(got) != 1 || states[0].Publisher != "pub1" || states[0].ConnectorID != "c1" || got[0].URL != srv.URL || got[0].KeyPermissions != "read_write" {
 		t.Fatalf("callback got %+v %+v", got, states)
+	}
+	if st, err := flow.OpenState(ret.Query().Get("user_id")); err != nil || st.Publisher != "pub1" {
+		t.Errorf("the return's state: %+v, %v", st, err)
 	}
 	c, err := woocommerce.FromCredentials(got[0], woocommerce.Config{Logger: quiet})
 	if err != nil {
@@ -193,24 +196,69 @@ func TestKeyFlow(t *testing.T) {
 		t.Errorf("test with the generated key: %+v, %v", acc, err)
 	}
 
-	// A tampered state: the callback refuses, WooCommerce reports an error.
+	// A tampered state: the callback refuses, WooCommerce drops the key
+	// and shows an error.
 	q, _ := url.Parse(u)
 	v := q.Query()
-	v.Set("user_id", strings.Replace(v.Get("user_id"), "c1", "c2", 1)+"x")
+	v.Set("user_id", v.Get("user_id")[:len(v.Get("user_id"))-2]+"AA")
 	q.RawQuery = v.Encode()
-	if resp, err := start(q.String()); err != nil || resp.StatusCode != http.StatusBadGateway {
-		t.Errorf("tampered state: %v %v", resp, err)
+	if resp := grant(t, q.String(), "wc-auth-approve"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("tampered state: %d", resp.StatusCode)
 	}
-	// An expired one likewise.
+	// Deny: back to the return URL with success=0 and no key.
+	if ret, _ := url.Parse(grantLink(t, u, "wc-auth-deny")); woocommerce.ReturnSucceeded(ret.Query()) || ret.Query().Get("success") != "0" || ret.Host != "app.example" {
+		t.Errorf("deny: %s", ret)
+	}
+	// An expired state likewise.
 	now = now.Add(time.Hour)
-	if resp, err := start(u); err != nil || resp.StatusCode != http.StatusBadGateway {
-		t.Errorf("expired state: %v %v", resp, err)
+	if resp := grant(t, u, "wc-auth-approve"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("expired state: %d", resp.StatusCode)
 	}
-	if len(got) != 1 {
-		t.Errorf("callbacks accepted: %d, want 1", len(got))
+	if len(got) != 1 || srv.Keys() != 1 {
+		t.Errorf("callbacks accepted: %d, keys kept by the store: %d; want 1 and 1", len(got), srv.Keys())
 	}
 	// A plain-http store is refused before the user leaves.
 	if _, err := flow.AuthorizeURL("http://shop.example.com", woocommerce.KeyState{}, "https://app.example/r", "https://app.example/c"); err == nil {
 		t.Error("plain http store accepted")
 	}
+	// The store refuses a plain-http callback (other than on this machine).
+	v = url.Values{"app_name": {"x"}, "scope": {"read"}, "user_id": {"1"}, "return_url": {"https://app.example/r"}, "callback_url": {"http://app.example/c"}}
+	if resp, err := http.Get(srv.URL + "/wc-auth/v1/authorize?" + v.Encode()); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("plain-http callback: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+}
+
+// grant opens the store's grant page at authURL, follows its link with id
+// (wc-auth-approve) and returns that answer, unfollowed.
+func grant(t *testing.T, authURL, id string) *http.Response {
+	t.Helper()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(grantLink(t, authURL, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// grantLink returns the link with id (wc-auth-approve or wc-auth-deny) of
+// the store's grant page at authURL.
+func grantLink(t *testing.T, authURL, id string) string {
+	t.Helper()
+	resp, err := http.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("grant page: %d %s", resp.StatusCode, page)
+	}
+	m := regexp.MustCompile(`<a href="([^"]+)"[^>]*id="` + id + `"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("grant page has no %s link:\n%s", id, page)
+	}
+	return html.UnescapeString(string(m[1]))
 }

@@ -41,4 +41,24 @@
     }
     pending = e.key === "g";
   });
+
+  // Copy buttons: a button with data-copy="ID" copies the value of the
+  // field ID. Hidden without JavaScript, where the field is selectable.
+  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+    var field = document.getElementById(b.getAttribute("data-copy"));
+    if (!field) return;
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      var done = function () {
+        b.textContent = "Copied";
+        setTimeout(function () { b.textContent = "Copy"; }, 2000);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+      } else {
+        field.select();
+        try { if (document.execCommand("copy")) done(); } catch (e) { /* the selection stays for Ctrl+C */ }
+      }
+    });
+  });
 })();

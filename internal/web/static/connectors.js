@@ -26,7 +26,9 @@
       })
       .then(function (c) {
         var run = c.runs && c.runs[0];
-        if (!run || run.state !== "running") {
+        // Reload when the sync has finished, and when a queued sync has
+        // started: the queued page has no counts to update yet.
+        if (!run || run.state !== "running" || !document.getElementById(fields.seen)) {
           window.location.reload();
           return;
         }

@@ -1,5 +1,8 @@
 // Package amazontest is a fake Selling Partner API for tests: an httptest
-// server speaking the documented wire formats of Login with Amazon's token
+// server speaking the documented wire formats of Seller Central's consent
+// page (/apps/authorize/consent: application_id, state, redirect_uri,
+// version=beta for a draft application; it sends the browser back with
+// state, selling_partner_id and spapi_oauth_code), Login with Amazon's token
 // endpoint (/auth/o2/token: refresh_token and authorization_code grants),
 // the Sellers API (marketplaceParticipations), the Orders API v2026-01-01
 // (searchOrders with lastUpdatedAfter/Before, marketplace and status
@@ -23,6 +26,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -46,7 +50,7 @@ type Options struct {
 	Rate  float64
 	Burst int
 	// ReportPolls is how many getReport calls a report stays IN_PROGRESS
-	// (1).
+	// (1; negative: none).
 	ReportPolls int
 	// URLTTL is how long a document URL works on the fake clock (5 min).
 	URLTTL time.Duration
@@ -54,6 +58,13 @@ type Options struct {
 	TransactionsPage int
 	// Start is the fake clock's start (2026-11-01T12:00:00Z).
 	Start time.Time
+	// ApplicationID is the public application the consent page knows
+	// ("amzn1.sp.solution.test"); Draft says it is a draft, whose consent
+	// URL must carry version=beta (and a published one's must not).
+	ApplicationID string
+	Draft         bool
+	// SellerID is the selling partner who consents ("A2FAKESELLER01").
+	SellerID string
 }
 
 // Item is one item of an order. Amounts are minor units of the
@@ -161,6 +172,7 @@ type Server struct {
 	refresh  map[string]bool      // refresh token → valid
 	access   map[string]time.Time // access token → expiry
 	codes    map[string]string    // authorization code → refresh token
+	redirect map[string]string    // authorization code → the redirect_uri of its consent
 	reports  map[string]*report
 	docs     map[string]*report
 	urls     map[string]time.Time // document URL key → expiry
@@ -191,8 +203,11 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 	if opts.Burst <= 0 {
 		opts.Burst = 1000
 	}
-	if opts.ReportPolls == 0 {
+	switch {
+	case opts.ReportPolls == 0:
 		opts.ReportPolls = 1
+	case opts.ReportPolls < 0:
+		opts.ReportPolls = 0 // done at the first poll
 	}
 	if opts.URLTTL <= 0 {
 		opts.URLTTL = 5 * time.Minute
@@ -200,14 +215,22 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 	if opts.TransactionsPage <= 0 {
 		opts.TransactionsPage = 100
 	}
+	if opts.ApplicationID == "" {
+		opts.ApplicationID = "amzn1.sp.solution.test"
+	}
+	if opts.SellerID == "" {
+		opts.SellerID = "A2FAKESELLER01"
+	}
 	if opts.Start.IsZero() {
 		opts.Start = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	}
 	s := &Server{opts: opts, now: opts.Start, orders: map[string]*Order{}, refresh: map[string]bool{}, access: map[string]time.Time{},
-		codes: map[string]string{}, reports: map[string]*report{}, docs: map[string]*report{}, urls: map[string]time.Time{},
+		codes: map[string]string{}, redirect: map[string]string{}, reports: map[string]*report{}, docs: map[string]*report{}, urls: map[string]time.Time{},
 		pages: map[string]*page{}, buckets: map[string]*bucket{}, faults: map[string][]int{}, requests: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /auth/o2/token", s.handleToken)
+	mux.HandleFunc("GET /apps/authorize/consent", s.handleConsentPage)
+	mux.HandleFunc("POST /apps/authorize/consent", s.handleConsentConfirm)
 	mux.HandleFunc("GET /sellers/v1/marketplaceParticipations", s.api("getMarketplaceParticipations", s.handleParticipations))
 	mux.HandleFunc("GET /orders/2026-01-01/orders", s.api("searchOrders", s.handleSearchOrders))
 	mux.HandleFunc("GET /orders/2026-01-01/orders/{id}", s.api("getOrder", s.handleGetOrder))
@@ -268,6 +291,80 @@ func (s *Server) IssueCode() string {
 	tok := "Atzr|" + s.newID("refresh")
 	s.codes[code] = tok
 	return code
+}
+
+// SellerID is the selling partner who consents on the consent page.
+func (s *Server) SellerID() string { return s.opts.SellerID }
+
+// ApplicationID is the public application the consent page knows.
+func (s *Server) ApplicationID() string { return s.opts.ApplicationID }
+
+// checkConsent validates the query of a consent URL as Seller Central
+// does: this application, version=beta exactly for a draft, and an
+// absolute redirect URI (the application's registered one).
+func (s *Server) checkConsent(q url.Values) error {
+	switch {
+	case q.Get("application_id") != s.opts.ApplicationID:
+		return fmt.Errorf("unknown application %q", q.Get("application_id"))
+	case s.opts.Draft && q.Get("version") != "beta":
+		return fmt.Errorf("the application is a draft: its consent URL needs version=beta")
+	case !s.opts.Draft && q.Get("version") != "":
+		return fmt.Errorf("the application is published: version=%s is for drafts", q.Get("version"))
+	case q.Get("state") == "":
+		return fmt.Errorf("no state")
+	}
+	u, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("redirect_uri %q is not the application's redirect URI", q.Get("redirect_uri"))
+	}
+	return nil
+}
+
+// Approve is the seller confirming on the consent page of consentURL: it
+// returns where Seller Central sends the browser (the redirect URI with
+// state, selling_partner_id, mws_auth_token and spapi_oauth_code), or why
+// the page refuses the URL.
+func (s *Server) Approve(consentURL string) (string, error) {
+	u, err := url.Parse(consentURL)
+	if err != nil || u.Path != "/apps/authorize/consent" {
+		return "", fmt.Errorf("not a consent URL: %q", consentURL)
+	}
+	q := u.Query()
+	if err := s.checkConsent(q); err != nil {
+		return "", err
+	}
+	code := s.IssueCode()
+	s.mu.Lock()
+	s.redirect[code] = q.Get("redirect_uri")
+	s.mu.Unlock()
+	back := url.Values{"state": {q.Get("state")}, "selling_partner_id": {s.opts.SellerID}, "mws_auth_token": {"amzn.mws." + code},
+		"spapi_oauth_code": {code}}
+	return q.Get("redirect_uri") + "?" + back.Encode(), nil
+}
+
+// handleConsentPage is Seller Central's consent page: what the
+// application asks for, and a button to confirm.
+func (s *Server) handleConsentPage(w http.ResponseWriter, r *http.Request) {
+	if err := s.checkConsent(r.URL.Query()); err != nil {
+		http.Error(w, "We're sorry: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!doctype html><html><head><title>Authorize application</title></head><body>
+<h1>Authorize %s</h1><p>This application asks for read-only access to Orders, Reports and Finances of seller %s.</p>
+<form method="post" action="/apps/authorize/consent?%s"><button type="submit" id="consent-confirm">Confirm</button></form></body></html>`,
+		html.EscapeString(s.opts.ApplicationID), html.EscapeString(s.opts.SellerID), html.EscapeString(r.URL.RawQuery))
+}
+
+// handleConsentConfirm is the seller's confirmation: the browser goes to
+// the application's redirect URI.
+func (s *Server) handleConsentConfirm(w http.ResponseWriter, r *http.Request) {
+	back, err := s.Approve(s.URL + r.URL.RequestURI())
+	if err != nil {
+		http.Error(w, "We're sorry: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, back, http.StatusFound)
 }
 
 // Revoke revokes every authorization: refresh tokens stop working and so
@@ -475,8 +572,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	case "authorization_code":
 		code := r.PostForm.Get("code")
 		refresh = s.codes[code]
+		redirect, bound := s.redirect[code]
 		delete(s.codes, code) // single use
-		if refresh == "" {
+		delete(s.redirect, code)
+		if refresh == "" || bound && r.PostForm.Get("redirect_uri") != redirect {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "The authorization code is invalid or has expired"})
 			return
 		}

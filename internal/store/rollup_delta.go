@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/phantomos/phantomos"
+)
+
+// An import keeps the rollups exact by deltas that cost in proportion to
+// what it writes, not to what the publisher already holds on the days it
+// touches (recomputing whole days of a publisher with ten million sales to
+// add a thousand was what made imports and pushes slow).
+//
+// Every order has one day, one country, one channel and one connector, so
+// each rollup is a sum of per-order contributions: an order adds 1 to the
+// order count of each group it has a line with an order in, and its lines'
+// amounts. The import records, per order, the contribution it had before
+// the import touched it (sign -1, taken when the order ledger first meets
+// an order that existed) and, when the rows are all written, the
+// contribution of every order it created or changed (sign +1). The rollups
+// then take the sum of both, grouped by each rollup's key, in one upsert
+// per table. Orders the import met but left unchanged cancel out and are
+// left out of the sum.
+//
+// A group whose rows all go (a corrected order moved to another day) would
+// be left as a row of zeros, which a recomputation does not have; the days
+// of such rows are recomputed from sales instead (refreshRollups), and so
+// are the days of orders deleted outside the ledger (DeleteOrders,
+// tombstones), after the deltas are in.
+
+// deltaTables create the import's delta table (one row per order and group
+// of sales_daily, with the order's has-order flag and amounts) and the
+// tables its sums go through. IDTYPE is the engine's type of ids.
+var deltaTables = []string{
+	`CREATE TEMP TABLE IF NOT EXISTS ingest_delta (order_id TEXT NOT NULL, sign INTEGER NOT NULL, day DATE NOT NULL,
+		product_id IDTYPE NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL, connector_id IDTYPE NOT NULL,
+		ho BIGINT NOT NULL, q BIGINT NOT NULL, g BIGINT NOT NULL, d BIGINT NOT NULL, r BIGINT NOT NULL, n BIGINT NOT NULL)`,
+	`CREATE TEMP TABLE IF NOT EXISTS ingest_fold_sales (day DATE NOT NULL, product_id IDTYPE NOT NULL, country TEXT NOT NULL,
+		channel TEXT NOT NULL, connector_id IDTYPE NOT NULL, orders BIGINT NOT NULL, units BIGINT NOT NULL, gross BIGINT NOT NULL,
+		discount BIGINT NOT NULL, refunded BIGINT NOT NULL, net BIGINT NOT NULL)`,
+	`CREATE TEMP TABLE IF NOT EXISTS ingest_fold_orders (day DATE NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL,
+		connector_id IDTYPE NOT NULL, orders BIGINT NOT NULL)`,
+}
+
+// perOrderContribution returns the rows of ingest_delta for the orders of
+// the import's connector that match orderFilter (a condition on
+// external_order_id), with the given sign, under the publisher's refund
+// booking (see refreshRollups): $1 is the publisher, $2 the connector.
+func perOrderContribution(refundDate bool, sign int, orderFilter string) string {
+	where := `publisher_id = $1 AND connector_id = $2 AND ` + orderFilter
+	keys := `external_order_id, day, product_id, country, channel, connector_id`
+	r, n := `SUM(refunded_reporting)`, `SUM(net_reporting)`
+	if refundDate {
+		r = `SUM(CASE WHEN ` + refundMoved + ` THEN 0 ELSE refunded_reporting END)`
+		n = `SUM(CASE WHEN ` + refundMoved + ` THEN net_reporting + refunded_reporting ELSE net_reporting END)`
+	}
+	q := fmt.Sprintf(`INSERT INTO ingest_delta (order_id, sign, day, product_id, country, channel, connector_id, ho, q, g, d, r, n)
+		SELECT external_order_id, %d, day, product_id, country, channel, connector_id,
+			MAX(CASE WHEN has_order THEN 1 ELSE 0 END), SUM(quantity), SUM(gross_reporting), SUM(discount_reporting), %s, %s
+		FROM sales WHERE %s GROUP BY %s`, sign, r, n, where, keys)
+	if refundDate {
+		q += fmt.Sprintf(`
+		UNION ALL
+		SELECT external_order_id, %d, refund_day, product_id, country, channel, connector_id, 0, 0, 0, 0, SUM(refunded_reporting), -SUM(refunded_reporting)
+		FROM sales WHERE %s AND %s
+		GROUP BY external_order_id, refund_day, product_id, country, channel, connector_id`, sign, where, refundMoved)
+	}
+	return q
+}
+
+// startDelta creates (or empties) the import's delta tables.
+func (w *ImportWriter) startDelta(ctx context.Context) error {
+	stmts := append([]string{}, deltaTables...)
+	var args [][]any
+	if w.s.dialect == Postgres {
+		for i, q := range stmts {
+			stmts[i] = strings.ReplaceAll(strings.Replace(q, "IF NOT EXISTS ", "", 1), "IDTYPE", "UUID") + ` ON COMMIT DROP`
+		}
+		// Two imports of one connector at once could each take an order's
+		// contribution before the other changed it: they take turns, from
+		// their first sales to their commit. Imports of other connectors
+		// (other orders) go on beside them.
+		stmts = append(stmts, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`)
+		args = make([][]any, len(stmts))
+		args[len(stmts)-1] = []any{"phantomos-import/" + string(w.pub) + "/" + w.connectorID}
+	} else {
+		// A connection of the pool may hold the tables of an earlier import.
+		for i, q := range stmts {
+			stmts[i] = strings.ReplaceAll(q, "IDTYPE", "TEXT")
+		}
+		stmts = append(stmts, `DELETE FROM ingest_delta`, `DELETE FROM ingest_fold_sales`, `DELETE FROM ingest_fold_orders`)
+	}
+	for i, q := range stmts {
+		var a []any
+		if i < len(args) {
+			a = args[i]
+		}
+		if _, err := w.tx.ExecContext(ctx, q, a...); err != nil {
+			return fmt.Errorf("rollup deltas: %w", err)
+		}
+	}
+	return nil
+}
+
+// subtractExisting records the contribution, before any change, of the
+// orders that the ledger met for the first time in the current batch and
+// that existed before the import (and are not stale).
+func (w *ImportWriter) subtractExisting(ctx context.Context) error {
+	q := perOrderContribution(w.refundDate, -1,
+		`external_order_id IN (SELECT order_id FROM ingest_orders WHERE batch = $3 AND existed = 1 AND stale = 0)`)
+	if _, err := w.tx.ExecContext(ctx, q, w.pub, w.connectorID, w.orders.batch); err != nil {
+		return fmt.Errorf("rollup deltas: %w", err)
+	}
+	return nil
+}
+
+// foldDeltas adds the contributions of the orders the import created or
+// changed, minus what those had before, into every rollup, then recomputes
+// the days left with a group of zeros. It runs once, when all rows are
+// written and the replaced orders' missing lines are deleted.
+func (w *ImportWriter) foldDeltas(ctx context.Context) error {
+	if w.orders == nil {
+		return nil
+	}
+	// Orders the import wrote that have no ledger entry are its own; with
+	// an entry, those that changed.
+	written := `external_order_id IN (SELECT k.order_id FROM ingest_keys k WHERE NOT EXISTS (SELECT 1 FROM ingest_orders o WHERE o.order_id = k.order_id)
+		UNION SELECT order_id FROM ingest_orders WHERE changed = 1)`
+	if _, err := w.tx.ExecContext(ctx, perOrderContribution(w.refundDate, 1, written), w.pub, w.connectorID); err != nil {
+		return fmt.Errorf("rollup deltas: %w", err)
+	}
+	counted := `(sign = 1 OR order_id IN (SELECT order_id FROM ingest_orders WHERE changed = 1))`
+	d := w.s.dialect
+	week, month := d.weekOf("day"), d.monthOf("day")
+	add := func(table string, cols ...string) string {
+		var set []string
+		for _, c := range cols {
+			set = append(set, c+" = "+table+"."+c+" + excluded."+c)
+		}
+		return strings.Join(set, ", ")
+	}
+	amounts := []string{"orders", "units", "gross", "discount", "refunded", "net"}
+	sums := `SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)`
+	stmts := []string{
+		`INSERT INTO ingest_fold_sales (day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		 SELECT day, product_id, country, channel, connector_id, SUM(sign * ho), SUM(sign * q), SUM(sign * g), SUM(sign * d), SUM(sign * r), SUM(sign * n)
+		 FROM ingest_delta WHERE ` + counted + ` GROUP BY day, product_id, country, channel, connector_id`,
+		`INSERT INTO ingest_fold_orders (day, country, channel, connector_id, orders)
+		 SELECT day, country, channel, connector_id, SUM(sign)
+		 FROM (SELECT DISTINCT order_id, sign, day, country, channel, connector_id FROM ingest_delta WHERE ho = 1 AND ` + counted + `) o
+		 GROUP BY day, country, channel, connector_id`,
+		`INSERT INTO sales_daily (publisher_id, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		 SELECT $1, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ingest_fold_sales WHERE true
+		 ON CONFLICT (publisher_id, day, product_id, country, channel, connector_id) DO UPDATE SET ` + add("sales_daily", amounts...),
+		`INSERT INTO orders_daily (publisher_id, day, country, channel, connector_id, orders)
+		 SELECT $1, day, country, channel, connector_id, orders FROM ingest_fold_orders WHERE true
+		 ON CONFLICT (publisher_id, day, country, channel, connector_id) DO UPDATE SET ` + add("orders_daily", "orders"),
+		`INSERT INTO product_daily (publisher_id, day, product_id, orders, units, gross, discount, refunded, net)
+		 SELECT $1, day, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY day, product_id
+		 ON CONFLICT (publisher_id, day, product_id) DO UPDATE SET ` + add("product_daily", amounts...),
+		`INSERT INTO geo_daily (publisher_id, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		 SELECT $1, s.day, s.country, s.channel, s.connector_id, COALESCE(MAX(o.orders), 0), SUM(s.units), SUM(s.gross), SUM(s.discount), SUM(s.refunded), SUM(s.net)
+		 FROM ingest_fold_sales s LEFT JOIN ingest_fold_orders o ON o.day = s.day AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
+		 GROUP BY s.day, s.country, s.channel, s.connector_id
+		 ON CONFLICT (publisher_id, day, country, channel, connector_id) DO UPDATE SET ` + add("geo_daily", amounts...),
+		`INSERT INTO product_weekly (publisher_id, week, product_id, orders, units, gross, discount, refunded, net)
+		 SELECT $1, ` + week + `, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY product_id, ` + week + `
+		 ON CONFLICT (publisher_id, product_id, week) DO UPDATE SET ` + add("product_weekly", amounts...),
+		`INSERT INTO product_monthly (publisher_id, month, product_id, orders, units, gross, discount, refunded, net)
+		 SELECT $1, ` + month + `, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY ` + month + `, product_id
+		 ON CONFLICT (publisher_id, month, product_id) DO UPDATE SET ` + add("product_monthly", amounts...),
+		// Orders per month and place are the sum of the days', as geo_daily
+		// has them: an order has one day.
+		`INSERT INTO geo_monthly (publisher_id, month, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		 SELECT $1, m, country, channel, connector_id, SUM(o), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
+		 FROM (SELECT ` + month + ` AS m, country, channel, connector_id, units, gross, discount, refunded, net, 0 AS o
+		       FROM ingest_fold_sales
+		       UNION ALL
+		       SELECT ` + month + `, country, channel, connector_id, 0, 0, 0, 0, 0, orders FROM ingest_fold_orders) x
+		 GROUP BY m, country, channel, connector_id
+		 ON CONFLICT (publisher_id, month, country, channel, connector_id) DO UPDATE SET ` + add("geo_monthly", amounts...),
+	}
+	for i, q := range stmts {
+		args := []any{w.pub}
+		if i < 2 {
+			args = nil
+		}
+		if _, err := w.tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("rollup deltas: %w", err)
+		}
+	}
+	// Groups left with nothing: their days are recomputed.
+	const zero = `x.orders = 0 AND x.units = 0 AND x.gross = 0 AND x.discount = 0 AND x.refunded = 0 AND x.net = 0`
+	rows, err := w.tx.QueryContext(ctx, `
+		SELECT f.day FROM ingest_fold_sales f JOIN sales_daily x ON x.publisher_id = $1 AND x.day = f.day AND x.product_id = f.product_id
+			AND x.country = f.country AND x.channel = f.channel AND x.connector_id = f.connector_id WHERE `+zero+`
+		UNION SELECT f.day FROM ingest_fold_sales f JOIN product_daily x ON x.publisher_id = $1 AND x.day = f.day AND x.product_id = f.product_id WHERE `+zero+`
+		UNION SELECT f.day FROM ingest_fold_sales f JOIN geo_daily x ON x.publisher_id = $1 AND x.day = f.day AND x.country = f.country
+			AND x.channel = f.channel AND x.connector_id = f.connector_id WHERE `+zero+`
+		UNION SELECT f.day FROM ingest_fold_orders f JOIN orders_daily x ON x.publisher_id = $1 AND x.day = f.day AND x.country = f.country
+			AND x.channel = f.channel AND x.connector_id = f.connector_id WHERE x.orders = 0`, w.pub)
+	if err != nil {
+		return fmt.Errorf("rollup deltas: %w", err)
+	}
+	defer rows.Close()
+	var days []any
+	for rows.Next() {
+		var day any
+		if err := rows.Scan(&day); err != nil {
+			return fmt.Errorf("rollup deltas: %w", err)
+		}
+		days = append(days, day)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("rollup deltas: %w", err)
+	}
+	rows.Close()
+	return w.recompute(days...)
+}
+
+// span widens the range of days the import wrote, for its report.
+func (w *ImportWriter) span(d phantomos.Day) {
+	if d == "" {
+		return
+	}
+	if w.rep.From == "" || d < w.rep.From {
+		w.rep.From = d
+	}
+	if d > w.rep.To {
+		w.rep.To = d
+	}
+}
