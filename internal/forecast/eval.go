@@ -56,6 +56,9 @@ type EvalOptions struct {
 	// RCacheDir keeps R's forecasts keyed by their input, so that a
 	// second evaluation of the same series reuses them; empty: no cache.
 	RCacheDir string
+	// Sets restricts EvalAll to the named data sets ("monthly",
+	// "quarterly", "classic"); empty: all.
+	Sets []string
 	// RNote is printed instead of R's rows when Rscript is empty (why R
 	// was skipped).
 	RNote string

@@ -33,8 +33,9 @@ const (
 // classicFiles are the classic monthly series (month,value CSV files).
 var classicFiles = []string{"airpassengers.csv", "wineind.csv"}
 
-// EvalAll evaluates the engine on every forecast data set in dataDir: M3
-// monthly (required; 18 months ahead, blocks of 6), M3 quarterly (8
+// EvalAll evaluates the engine on every forecast data set in dataDir (or
+// those named by opts.Sets): M3 monthly (required; 18 months ahead, blocks
+// of 6), M3 quarterly (8
 // quarters ahead, blocks of 4; folder forecast-m3-quarterly, made by
 // eval/forecast/m3-quarterly.R) and the classic series (AirPassengers and
 // wineind, 18 months ahead from 4 origins), each with R's methods beside
@@ -44,20 +45,35 @@ func EvalAll(dataDir string, w io.Writer, opts EvalOptions) ([]EvalReport, error
 	if w == nil {
 		w = io.Discard
 	}
-	monthly, err := loadM3Set(filepath.Join(dataDir, m3MonthlyDir), "M3 monthly", m3SeriesFile, m3PublishedFile, m3Season, 6)
-	if err != nil {
-		return nil, err
-	}
-	sets := []func() (evalSet, error){
-		func() (evalSet, error) { return monthly, nil },
-		func() (evalSet, error) {
+	sets := []struct {
+		name string
+		load func() (evalSet, error)
+	}{
+		{"monthly", func() (evalSet, error) {
+			return loadM3Set(filepath.Join(dataDir, m3MonthlyDir), "M3 monthly", m3SeriesFile, m3PublishedFile, m3Season, 6)
+		}},
+		{"quarterly", func() (evalSet, error) {
 			return loadM3Set(filepath.Join(dataDir, m3QuarterlyDir), "M3 quarterly", m3QuarterlyFile, m3QuarterlyPublished, 4, 4)
-		},
-		func() (evalSet, error) { return loadClassicSet(filepath.Join(dataDir, classicDir)) },
+		}},
+		{"classic", func() (evalSet, error) { return loadClassicSet(filepath.Join(dataDir, classicDir)) }},
+	}
+	want := map[string]bool{}
+	for _, s := range opts.Sets {
+		known := false
+		for _, set := range sets {
+			known = known || set.name == s
+		}
+		if !known {
+			return nil, fmt.Errorf("forecast: eval: unknown data set %q (want monthly, quarterly or classic)", s)
+		}
+		want[s] = true
 	}
 	var reps []EvalReport
-	for i, load := range sets {
-		set, err := load()
+	for i, s := range sets {
+		if len(want) > 0 && !want[s.name] {
+			continue
+		}
+		set, err := s.load()
 		if errors.Is(err, fs.ErrNotExist) && i > 0 {
 			fmt.Fprintf(w, "%s\nskipped: %v\n\n", strings.Repeat("=", 78), err)
 			continue

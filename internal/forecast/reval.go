@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -72,11 +71,7 @@ func runR(ctx context.Context, series []m3Series, season int, o rOptions) (out m
 		}
 	}
 	input := rInput(series, season)
-	sum := sha256.New()
-	sum.Write(etsScript)
-	fmt.Fprintf(sum, "\x00%s\x00", strings.Join(o.methods, ","))
-	sum.Write(input)
-	key := hex.EncodeToString(sum.Sum(nil))[:24]
+	key := rCacheKey(input, o.methods)
 	var cached string
 	if o.cacheDir != "" {
 		cached = filepath.Join(o.cacheDir, "r-"+key+".csv")
@@ -130,6 +125,16 @@ func runR(ctx context.Context, series []m3Series, season int, o rOptions) (out m
 		}
 	}
 	return out, note, nil
+}
+
+// rCacheKey identifies R's forecasts of an input: a hash of the script,
+// the methods and the input.
+func rCacheKey(input []byte, methods []string) string {
+	sum := sha256.New()
+	sum.Write(etsScript)
+	fmt.Fprintf(sum, "\x00%s\x00", strings.Join(methods, ","))
+	sum.Write(input)
+	return hex.EncodeToString(sum.Sum(nil))[:24]
 }
 
 // parseROutput reads the script's output: every series must have a
@@ -203,6 +208,3 @@ func FindRscript() (string, error) {
 	}
 	return p, nil
 }
-
-// discard is io.Discard, named for the report writers.
-var _ io.Writer = io.Discard

@@ -41,8 +41,11 @@ func cmdForecast(ctx context.Context, e *env, args []string) error {
 // alone when validation is set. rMode says whether R's forecast package is
 // scored beside the engine: "auto" when Rscript is installed, "on" (an
 // error without it) or "off".
-func evalForecast(ctx context.Context, e *env, dataDir string, validation bool, rMode, rMethods string, rCores int) error {
+func evalForecast(ctx context.Context, e *env, dataDir string, validation bool, rMode, rMethods string, rCores int, sets string) error {
 	opts := forecast.EvalOptions{CompareRules: true, Validation: validation, RCores: rCores}
+	if sets != "" {
+		opts.Sets = strings.Split(sets, ",")
+	}
 	if rMethods != "" {
 		opts.RMethods = strings.Split(rMethods, ",")
 		for _, m := range opts.RMethods {

@@ -54,6 +54,7 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 	rMode := fs.String("r", "auto", "forecast: score R's forecast::ets() beside the engine: auto (when Rscript is installed), on or off")
 	rMethods := fs.String("r-methods", "ets", "forecast: R methods, comma-separated: ets, arima (auto.arima)")
 	rCores := fs.Int("r-cores", 2, "forecast: R processes in parallel")
+	sets := fs.String("sets", "", "forecast: data sets, comma-separated: monthly, quarterly, classic (default all)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -65,6 +66,6 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		_, err := tagging.Eval(*data, e.stdout, tagging.EvalOptions{})
 		return err
 	default:
-		return evalForecast(ctx, e, *data, *validation, *rMode, *rMethods, *rCores)
+		return evalForecast(ctx, e, *data, *validation, *rMode, *rMethods, *rCores, *sets)
 	}
 }
