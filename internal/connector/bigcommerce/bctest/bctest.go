@@ -140,6 +140,7 @@ type Server struct {
 	windowEnd time.Time
 	requests  map[string]int
 	throttled int
+	spent     int // responses that left no request in the window
 }
 
 // New starts a fake store, closed at cleanup.
@@ -236,6 +237,15 @@ func (s *Server) Requests(prefix string) int {
 		}
 	}
 	return n
+}
+
+// Spent counts the answers that used the window's last request
+// (X-Rate-Limit-Requests-Left: 0): a client that paces itself waits after
+// them instead of meeting a 429.
+func (s *Server) Spent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spent
 }
 
 // Throttled counts the 429s answered.
@@ -390,6 +400,9 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, scopes strin
 			w.Header().Set("X-Rate-Limit-Time-Window-Ms", strconv.FormatInt(s.opt.Window.Milliseconds(), 10))
 			w.Header().Set("X-Rate-Limit-Time-Reset-Ms", strconv.FormatInt(max(reset.Milliseconds(), 1), 10))
 			w.Header().Set("X-Rate-Limit-Requests-Left", strconv.Itoa(max(left, 0)))
+			if left == 0 {
+				s.spent++
+			}
 			if left < 0 {
 				s.throttled++
 				s.mu.Unlock()
