@@ -197,7 +197,7 @@ func parseROutput(data []byte, series []m3Series, methods []string) (map[string]
 }
 
 // errNoRscript is returned by findRscript when R is not installed.
-var errNoRscript = errors.New("Rscript not found (apt-get install r-cran-forecast)")
+var errNoRscript = errors.New("no Rscript on PATH (apt-get install r-cran-forecast)")
 
 // FindRscript returns the path of Rscript on PATH, or an error saying how
 // to install it.

@@ -40,10 +40,10 @@ func TestEvalForecastROptions(t *testing.T) {
 	// Without Rscript on PATH, auto skips R and says why; on is an error.
 	t.Setenv("PATH", t.TempDir())
 	out, _, err = runCLI(t, nil, "", "eval", "forecast", "--data", data, "--sets", "classic")
-	if err != nil || !strings.Contains(out, "R: skipped ets(): Rscript not found") {
+	if err != nil || !strings.Contains(out, "R: skipped ets(): no Rscript on PATH") {
 		t.Errorf("auto without R: err %v, output:\n%s", err, out)
 	}
-	if _, _, err := runCLI(t, nil, "", "eval", "forecast", "--data", data, "--sets", "classic", "--r", "on"); err == nil || !strings.Contains(err.Error(), "Rscript not found") {
+	if _, _, err := runCLI(t, nil, "", "eval", "forecast", "--data", data, "--sets", "classic", "--r", "on"); err == nil || !strings.Contains(err.Error(), "no Rscript on PATH") {
 		t.Errorf("--r on without R: err %v", err)
 	}
 	for _, args := range [][]string{

@@ -43,10 +43,6 @@ func (s *Server) parseView(r *http.Request, pub *phantomos.Publisher) (*view, er
 		HasCompare: sp.HasCompare, Filter: sp.Filter, query: sp.Values}, nil
 }
 
-// noValue is the query value that selects sales whose country or channel
-// is unknown: the empty value means "no filter".
-const noValue = report.NoValue
-
 // Query returns the view's query string with key set to val (or removed
 // when val is empty), for links that change one thing.
 func (v *view) Query(key, val string) string {

@@ -178,9 +178,6 @@ func sendCSV(w http.ResponseWriter, name string, b []byte, err error) error {
 	return nil
 }
 
-// decimal formats minor units as a plain decimal for CSV: 123456 → "1234.56".
-func decimal(v int64, currency string) string { return report.Decimal(v, currency) }
-
 // trendChart draws an overview's trend as a line, with the comparison
 // period dashed beside it when there is one.
 func trendChart(title, name string, o *analytics.Overview, money func(int64) string) template.HTML {

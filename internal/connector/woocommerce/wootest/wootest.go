@@ -746,19 +746,23 @@ func authError(w http.ResponseWriter, status int, msg string) {
 func checkAuth(q url.Values) error {
 	for _, p := range authParams {
 		if q.Get(p) == "" {
+			//lint:ignore ST1005 WooCommerce's own wording, shown on the fake's error page
 			return fmt.Errorf("Missing parameter %s", p)
 		}
 	}
 	switch q.Get("scope") {
 	case "read", "write", "read_write":
 	default:
+		//lint:ignore ST1005 WooCommerce's own wording, shown on the fake's error page
 		return fmt.Errorf("Invalid scope %s", q.Get("scope"))
 	}
 	cb, err := url.Parse(q.Get("callback_url"))
 	if err != nil || cb.Host == "" || !(cb.Scheme == "https" || cb.Scheme == "http" && woocommerce.Loopback(cb.Hostname())) {
+		//lint:ignore ST1005 WooCommerce's own wording, shown on the fake's error page
 		return fmt.Errorf("The callback_url needs to be over SSL")
 	}
 	if ret, err := url.Parse(q.Get("return_url")); err != nil || ret.Host == "" {
+		//lint:ignore ST1005 WooCommerce's own wording, shown on the fake's error page
 		return fmt.Errorf("Invalid return_url")
 	}
 	return nil
