@@ -239,6 +239,7 @@ type ImportWriter struct {
 	now         time.Time
 	rep         ImportReport
 	touched     map[phantomos.Day]struct{} // days whose rollups are recomputed at the end (see rollup_delta.go)
+	spans       [][2]phantomos.Day         // and whole ranges of days, likewise
 	refundDate  bool                       // the publisher's refund booking when the import began
 
 	rates       map[string][]fxPoint
@@ -358,7 +359,7 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 	}
 	// An import that wrote nothing (a re-import, a sync page of unchanged
 	// records) leaves cached answers valid.
-	if w.rep.Inserted+w.rep.Updated+w.rep.Deleted+w.rep.ProductsCreated > 0 || len(w.touched) > 0 {
+	if w.rep.Inserted+w.rep.Updated+w.rep.Deleted+w.rep.ProductsCreated > 0 || len(w.touched)+len(w.spans) > 0 {
 		if err := bumpDataVersion(ctx, tx, w.pub); err != nil {
 			return err
 		}
@@ -607,8 +608,8 @@ func (w *ImportWriter) recomputeWritten(ctx context.Context) error {
 	return w.recomputeRange(refundFrom, refundTo)
 }
 
-// recomputeRange marks every day from..to (DATE values as scanned; NULL:
-// none) for recomputation.
+// recomputeRange marks the days from..to (DATE values as scanned; NULL:
+// none) for recomputation, as one range however long it is.
 func (w *ImportWriter) recomputeRange(from, to any) error {
 	first, err := dayValue(from)
 	if err != nil || first == "" {
@@ -618,11 +619,9 @@ func (w *ImportWriter) recomputeRange(from, to any) error {
 	if err != nil {
 		return err
 	}
-	for d := first; d <= last; d = addDays(d, 1) {
-		if err := w.recompute(d); err != nil {
-			return err
-		}
-	}
+	w.spans = append(w.spans, [2]phantomos.Day{first, last})
+	w.span(first)
+	w.span(last)
 	return nil
 }
 
@@ -642,9 +641,15 @@ func (w *ImportWriter) recompute(days ...any) error {
 	return nil
 }
 
-// refreshTouched recomputes the rollups of every day marked by recompute,
-// one statement set per run of nearby days.
+// refreshTouched recomputes the rollups of every range marked by
+// recomputeRange, then of every day marked by recompute, one statement set
+// per run of nearby days.
 func (w *ImportWriter) refreshTouched(ctx context.Context, refundDate bool) error {
+	for _, r := range w.spans {
+		if err := refreshRollups(ctx, w.tx, w.s.dialect, w.pub, r[0], r[1], refundDate); err != nil {
+			return err
+		}
+	}
 	if len(w.touched) == 0 {
 		return nil
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
@@ -76,34 +75,14 @@ func (h platformHost) Park(w http.ResponseWriter, r *http.Request, p platform.Pl
 	return h.s.parkInstall(w, r, p, cr)
 }
 
+// Connectors and Account read the store as the worker does: the worker's
+// host answers them.
 func (h platformHost) Connectors(ctx context.Context, typ, account string, all bool) ([]connector.Target, error) {
-	find := h.s.store.ConnectorsByAccount
-	if all {
-		find = h.s.store.ConnectorsOfAccount
-	}
-	refs, err := find(ctx, typ, account)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]connector.Target, len(refs))
-	for i, ref := range refs {
-		out[i] = connector.Target{Publisher: ref.PublisherID, ConnectorID: ref.ConnectorID}
-	}
-	return out, nil
+	return h.s.work.Host().Connectors(ctx, typ, account, all)
 }
 
-// Account is what the last connection test of t found, empty if it was
-// never recorded (or is unreadable).
 func (h platformHost) Account(ctx context.Context, t connector.Target) (connector.Account, error) {
-	var info connector.Account
-	acc, err := h.s.store.ConnectorAccount(ctx, t.Publisher, t.ConnectorID)
-	if err != nil {
-		return info, err
-	}
-	if len(acc.Info) > 0 && json.Unmarshal(acc.Info, &info) != nil {
-		return connector.Account{}, nil
-	}
-	return info, nil
+	return h.s.work.Host().Account(ctx, t)
 }
 
 // Apply stores a verified webhook's batch as a job, so that the request
