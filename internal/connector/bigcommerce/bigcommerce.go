@@ -67,6 +67,13 @@ type Credentials struct {
 	UserEmail string `json:"user_email,omitempty"`
 }
 
+// orderPage is the default size of a page of orders. Every order costs
+// one more request for its lines, so a page of 250 would be about 250
+// requests, minutes on a store whose quota other apps share, with no
+// progress shown and no checkpoint to resume from; 50 keeps both
+// frequent while the list request stays a small part of the work.
+const orderPage = 50
+
 // Config configures a Client.
 type Config struct {
 	StoreHash   string
@@ -75,7 +82,8 @@ type Config struct {
 	BaseURL    string
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	// PageSize is the limit of list requests (250, BigCommerce's maximum).
+	// PageSize is the limit of list requests: 250, BigCommerce's maximum,
+	// except for orders, where it is 50 unless set (see orderPage).
 	PageSize int
 	// Now is the clock (time.Now).
 	Now func() time.Time
@@ -89,6 +97,7 @@ type Client struct {
 	http              *http.Client
 	log               *slog.Logger
 	limit             int
+	orderLimit        int
 	now               func() time.Time
 
 	mu sync.Mutex
@@ -163,6 +172,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.limit <= 0 || c.limit > 250 {
 		c.limit = 250
+	}
+	c.orderLimit = c.limit
+	if cfg.PageSize <= 0 {
+		c.orderLimit = orderPage
 	}
 	if c.now == nil {
 		c.now = time.Now

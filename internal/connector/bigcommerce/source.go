@@ -343,7 +343,7 @@ func (c *Client) Orders(ctx context.Context, q connector.Query) (connector.Page[
 	if err != nil {
 		return out, err
 	}
-	v := url.Values{"sort": {"date_modified:asc"}, "limit": {strconv.Itoa(c.limit)}, "page": {strconv.Itoa(tok.Page)}}
+	v := url.Values{"sort": {"date_modified:asc"}, "limit": {strconv.Itoa(c.orderLimit)}, "page": {strconv.Itoa(tok.Page)}}
 	if !tok.Modified.IsZero() {
 		v.Set("min_date_modified", tok.Modified.UTC().Format(rfc2822))
 	}
@@ -386,7 +386,7 @@ func (c *Client) Orders(ctx context.Context, q connector.Query) (connector.Page[
 		}
 		out.Items = append(out.Items, m)
 	}
-	out.Next = nextToken(tok, len(list), c.limit, last)
+	out.Next = nextToken(tok, len(list), c.orderLimit, last)
 	return out, nil
 }
 
