@@ -145,11 +145,11 @@ type Connector struct {
 	CreatedAt   time.Time
 }
 
-// Sale is one order line. Amounts are minor units of Currency; the
-// *Reporting amounts are the same converted to the publisher's reporting
-// currency at the order day's rate.
+// Sale is one order line, identified by its publisher, connector, order
+// and line. Amounts are minor units of Currency; the *Reporting amounts
+// are the same converted to the publisher's reporting currency at the
+// order day's rate.
 type Sale struct {
-	ID                string
 	PublisherID       PublisherID
 	ProductID         string
 	ConnectorID       string

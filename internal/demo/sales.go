@@ -262,7 +262,6 @@ func (g *saleGen) line(k int) {
 	net := gross - discount - refunded
 
 	x := &g.sale
-	x.ID = "" // the store gives every row a fresh id
 	x.ProductID = g.productIDs[g.p.byConn[c][li]]
 	x.ConnectorID = g.connectorIDs[c]
 	x.ExternalLineID = "1234"[k : k+1] // a substring of a constant: no allocation

@@ -969,7 +969,7 @@ func (w *ImportWriter) insertProduct(ctx context.Context, externalID string, r *
 
 // saleRecord is a sale ready to write, in column order of importSaleColumns.
 type saleRecord struct {
-	id, productID, orderID, lineID string
+	productID, orderID, lineID string
 	orderDate                      time.Time
 	day                            phantomos.Day
 	quantity                       int64
@@ -988,11 +988,11 @@ type saleRecord struct {
 }
 
 var importSaleColumns = []string{
-	"id", "publisher_id", "product_id", "connector_id", "external_order_id", "external_line_id",
+	"publisher_id", "product_id", "connector_id", "external_order_id", "external_line_id",
 	"order_date", "day", "quantity", "gross", "discount", "refunded", "net", "currency",
 	"net_reporting", "gross_reporting", "discount_reporting", "refunded_reporting",
 	"country", "region", "channel", "shipping", "tax", "tip", "charges_refunded", "fx_rate",
-	"refunded_at", "refund_day", "order_updated_at", "has_order", "created_at", "updated_at",
+	"refunded_at", "refund_day", "order_updated_at", "has_order", "updated_at",
 }
 
 func (w *ImportWriter) saleValues(x *saleRecord) []any {
@@ -1014,11 +1014,11 @@ func (w *ImportWriter) saleValues(x *saleRecord) []any {
 		}
 	}
 	return []any{
-		x.id, string(w.pub), x.productID, w.connectorID, x.orderID, x.lineID,
+		string(w.pub), x.productID, w.connectorID, x.orderID, x.lineID,
 		x.orderDate, day, x.quantity, x.gross, x.discount, x.refunded, x.net, x.currency,
 		x.netR, x.grossR, x.discountR, x.refR,
 		x.country, x.region, x.channel, x.shipping, x.tax, x.tip, x.chargesRef, x.fxRate,
-		refundedAt, refundDay, orderUpdatedAt, x.hasOrder, w.now, w.now,
+		refundedAt, refundDay, orderUpdatedAt, x.hasOrder, w.now,
 	}
 }
 
@@ -1165,7 +1165,7 @@ func (w *ImportWriter) convert(r *SaleRow) (saleRecord, bool) {
 	}
 	conv := func(v int64) int64 { return convertMinor(v, r.Currency, w.reporting, rate) }
 	rec := saleRecord{
-		id: phantomos.NewID(), orderID: r.OrderID, lineID: r.LineID, orderName: r.OrderName, line: r.Line,
+		orderID: r.OrderID, lineID: r.LineID, orderName: r.OrderName, line: r.Line,
 		orderDate: r.OrderDate.UTC().Truncate(time.Microsecond), day: day, quantity: r.Quantity,
 		gross: r.Gross, discount: r.Discount, refunded: r.Refunded, net: r.Gross - r.Discount - r.Refunded,
 		currency: r.Currency, country: r.Country, region: r.Region, channel: r.Channel,
@@ -1535,7 +1535,9 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 			}
 			b.WriteString(row)
 		}
-		b.WriteString(saleUpsertTail + ` RETURNING id, day, prev_day, refund_day, prev_refund_day, external_order_id`)
+		// A line the statement inserted has no previous day: an update
+		// always sets one (see saleUpsertTail).
+		b.WriteString(saleUpsertTail + ` RETURNING prev_day IS NULL, day, prev_day, refund_day, prev_refund_day, external_order_id`)
 		var err error
 		if stmt, err = w.tx.PrepareContext(ctx, b.String()); err != nil {
 			return err
@@ -1547,10 +1549,8 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 		}
 	}
 	args := make([]any, 0, len(recs)*ncol)
-	proposed := make(map[string]struct{}, len(recs))
 	for i := range recs {
 		args = append(args, w.saleValues(&recs[i])...)
-		proposed[recs[i].id] = struct{}{}
 	}
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
@@ -1560,14 +1560,15 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 	var changed int64
 	var changedOrders []string
 	for rows.Next() {
-		var id, order string
+		var inserted bool
+		var order string
 		var day, prev, refundDay, prevRefundDay any
-		if err := rows.Scan(&id, &day, &prev, &refundDay, &prevRefundDay, &order); err != nil {
+		if err := rows.Scan(&inserted, &day, &prev, &refundDay, &prevRefundDay, &order); err != nil {
 			return err
 		}
 		changed++
 		changedOrders = append(changedOrders, order)
-		if _, ok := proposed[id]; ok {
+		if inserted {
 			w.rep.Inserted++
 		} else {
 			w.rep.Updated++

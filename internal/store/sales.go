@@ -17,16 +17,13 @@ import (
 
 // saleColumns are the columns the bulk path writes, in order.
 var saleColumns = []string{
-	"id", "publisher_id", "product_id", "connector_id", "external_order_id", "external_line_id",
+	"publisher_id", "product_id", "connector_id", "external_order_id", "external_line_id",
 	"order_date", "day", "quantity", "gross", "discount", "refunded", "net", "currency",
 	"net_reporting", "gross_reporting", "discount_reporting", "refunded_reporting",
-	"country", "region", "channel", "refunded_at", "refund_day", "created_at", "updated_at",
+	"country", "region", "channel", "refunded_at", "refund_day", "updated_at",
 }
 
 func saleValues(pub phantomos.PublisherID, x *phantomos.Sale, now time.Time) []any {
-	if x.ID == "" {
-		x.ID = phantomos.NewID()
-	}
 	x.PublisherID = pub
 	// A refund date means something only for a refunded line.
 	var refundedAt, refundDay any
@@ -37,10 +34,10 @@ func saleValues(pub phantomos.PublisherID, x *phantomos.Sale, now time.Time) []a
 		}
 	}
 	return []any{
-		x.ID, string(pub), x.ProductID, x.ConnectorID, x.ExternalOrderID, x.ExternalLineID,
+		string(pub), x.ProductID, x.ConnectorID, x.ExternalOrderID, x.ExternalLineID,
 		x.OrderDate.UTC(), string(x.Day), x.Quantity, x.Gross, x.Discount, x.Refunded, x.Net, x.Currency,
 		x.NetReporting, x.GrossReporting, x.DiscountReporting, x.RefundedReporting,
-		x.Country, x.Region, x.Channel, refundedAt, refundDay, now, now,
+		x.Country, x.Region, x.Channel, refundedAt, refundDay, now,
 	}
 }
 
