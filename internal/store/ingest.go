@@ -969,7 +969,7 @@ func (w *ImportWriter) insertProduct(ctx context.Context, externalID string, r *
 
 // saleRecord is a sale ready to write, in column order of importSaleColumns.
 type saleRecord struct {
-	productID, orderID, lineID string
+	productID, orderID, lineID     string
 	orderDate                      time.Time
 	day                            phantomos.Day
 	quantity                       int64
