@@ -18,6 +18,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	db := fs.String("db", "", "database URL or SQLite file (default $DATABASE_URL or phantomos.db)")
 	sales := fs.Int("sales", 0, "number of sales rows to generate (default: the demo's own)")
 	seed := fs.Int64("seed", 1, "random seed; the same seed gives the same data")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file (go tool pprof)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -30,6 +31,11 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
+	stop, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	start := time.Now()
 	last := time.Now()
 	progress := func(done, total int64) {
@@ -50,7 +56,22 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	el := time.Since(start)
 	fmt.Fprintf(e.stdout, "Loaded demo publisher %q (slug %s) into %s: %d sales in %s (%.0f rows/s).\n",
 		pub.Name, pub.Slug, s.Where(), n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+	stop()
+	f, err := s.Footprint(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Database %s: sales %s (%.0f bytes a line), rollups %s.\n",
+		megabytes(f.Database), megabytes(f.Sales), float64(f.Sales)/float64(max(n, 1)), megabytes(f.Rollups))
 	return nil
+}
+
+// megabytes formats a size in bytes for a person.
+func megabytes(n int64) string {
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.2f GB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
 }
 
 func cmdPublisherAdd(ctx context.Context, e *env, args []string) error {

@@ -318,6 +318,17 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 		return err
 	}
 	defer conn.Close()
+	if w.s.dialect == SQLite && !w.spec.DryRun {
+		// The import is one transaction: once its changed pages outgrow
+		// the connection's cache, SQLite spills them to the WAL and reads
+		// them back, row after row. A larger cache while it runs (pages
+		// are allocated as used) keeps them in memory; it is set back
+		// before the connection returns to the pool.
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, sqliteImportCacheKiB)); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = -%d`, sqliteCacheKiB))
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err

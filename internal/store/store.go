@@ -221,6 +221,10 @@ func (s *Store) nowUTC() time.Time { return s.now().UTC().Truncate(time.Microsec
 // within a small server's memory.
 const sqliteCacheKiB = 16384
 
+// sqliteImportCacheKiB is the page cache of the connection an import (a
+// file, a sync page, a push) writes through while it runs.
+const sqliteImportCacheKiB = 131072
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
