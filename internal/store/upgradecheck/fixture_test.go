@@ -169,7 +169,7 @@ func mustPublishers(t *testing.T, s *store.Store) []*phantomos.Publisher {
 func fill(t *testing.T, s *store.Store) probeOrder {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := demo.Load(ctx, s, demo.Options{Sales: 2500, Seed: 34, Now: fixtureNow}, nil); err != nil {
+	if _, err := demo.Load(ctx, s, demo.Options{Sales: 1500, Seed: 34, Now: fixtureNow}, nil); err != nil {
 		t.Fatal(err)
 	}
 	probe := seedPublisher(t, s, publisherSpec{slug: "acme", currency: "USD", tz: "Europe/Berlin", booking: phantomos.RefundOnRefundDate,

@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,8 +42,10 @@ func (r Reports) Sums() map[string]string {
 	return out
 }
 
-// Compute renders every report of every publisher in s.
-func Compute(ctx context.Context, s *store.Store) (Reports, error) {
+// Compute renders every report of every publisher in s, or of the
+// publishers of the given slugs only (the list of publishers is rendered
+// either way).
+func Compute(ctx context.Context, s *store.Store, only ...string) (Reports, error) {
 	pubs, err := s.Publishers(ctx)
 	if err != nil {
 		return nil, err
@@ -56,6 +59,9 @@ func Compute(ctx context.Context, s *store.Store) (Reports, error) {
 	// Tenants themselves: a migration must neither lose nor merge them.
 	out["publishers"] = []byte(strings.Join(slugs, "\n"))
 	for _, p := range pubs {
+		if len(only) > 0 && !slices.Contains(only, p.Slug) {
+			continue
+		}
 		c := &computer{s: s, pub: p, out: out}
 		if err := c.publisher(ctx); err != nil {
 			return nil, fmt.Errorf("upgradecheck: publisher %s: %w", p.Slug, err)
@@ -71,9 +77,10 @@ type computer struct {
 	out Reports
 }
 
-// put stores one rendering under the publisher's slug and parts of a name.
+// put stores a copy of one rendering (callers reuse their buffers) under
+// the publisher's slug and parts of a name.
 func (c *computer) put(text []byte, parts ...string) {
-	c.out[c.pub.Slug+"/"+strings.Join(parts, "/")] = text
+	c.out[c.pub.Slug+"/"+strings.Join(parts, "/")] = bytes.Clone(text)
 }
 
 // namedFilter is a filter with a stable label (names, not ids, so that the
@@ -81,6 +88,10 @@ func (c *computer) put(text []byte, parts ...string) {
 type namedFilter struct {
 	label string
 	f     store.Filter
+	// pages says to render the pages and exports built on the store's
+	// reads too. They are rendered under a few filters only: they add no
+	// read of their own, and every read is rendered under every filter.
+	pages bool
 }
 
 func (c *computer) publisher(ctx context.Context) error {
@@ -255,7 +266,7 @@ func (c *computer) monthly(ctx context.Context, from, to phantomos.Day) error {
 // two levels, which read other rollups.
 func (c *computer) filters(ctx context.Context, from, to phantomos.Day) ([]namedFilter, error) {
 	s, pub := c.s, c.pub.ID
-	out := []namedFilter{{label: "all"}}
+	out := []namedFilter{{label: "all", pages: true}}
 	top := func(dim store.Dimension, n int) ([]store.BreakdownRow, error) {
 		rows, err := s.Breakdown(ctx, pub, from, to, store.Filter{}, dim)
 		if err != nil {
@@ -276,14 +287,14 @@ func (c *computer) filters(ctx context.Context, from, to phantomos.Day) ([]named
 		return nil, err
 	}
 	if len(products) > 0 {
-		out = append(out, namedFilter{"products=top3", store.Filter{Products: keys(products)}})
+		out = append(out, namedFilter{"products=top3", store.Filter{Products: keys(products)}, false})
 	}
 	cats, err := top(store.ByCategory, 2)
 	if err != nil {
 		return nil, err
 	}
 	if len(cats) > 0 {
-		out = append(out, namedFilter{"category=" + cats[0].Key, store.Filter{Categories: keys(cats[:1])}})
+		out = append(out, namedFilter{"category=" + cats[0].Key, store.Filter{Categories: keys(cats[:1])}, false})
 	}
 	ips, err := s.GameIPs(ctx, pub)
 	if err != nil {
@@ -291,7 +302,7 @@ func (c *computer) filters(ctx context.Context, from, to phantomos.Day) ([]named
 	}
 	sort.Slice(ips, func(i, j int) bool { return ips[i].Name < ips[j].Name })
 	if len(ips) > 0 {
-		out = append(out, namedFilter{"game_ip=" + ips[0].Name, store.Filter{GameIPs: []string{ips[0].ID}}})
+		out = append(out, namedFilter{"game_ip=" + ips[0].Name, store.Filter{GameIPs: []string{ips[0].ID}}, false})
 	}
 	assets, err := c.topAssets(ctx)
 	if err != nil {
@@ -300,41 +311,41 @@ func (c *computer) filters(ctx context.Context, from, to phantomos.Day) ([]named
 	var hero *phantomos.Asset
 	if len(assets) > 0 {
 		hero = assets[0]
-		out = append(out, namedFilter{"asset=" + hero.Name, store.Filter{Assets: []string{hero.ID}}})
+		out = append(out, namedFilter{"asset=" + hero.Name, store.Filter{Assets: []string{hero.ID}}, true})
 	}
 	countries, err := top(store.ByCountry, 2)
 	if err != nil {
 		return nil, err
 	}
 	if len(countries) > 0 {
-		out = append(out, namedFilter{"countries=" + strings.Join(keys(countries), ","), store.Filter{Countries: keys(countries)}})
+		out = append(out, namedFilter{"countries=" + strings.Join(keys(countries), ","), store.Filter{Countries: keys(countries)}, false})
 	}
 	channels, err := top(store.ByChannel, 1)
 	if err != nil {
 		return nil, err
 	}
 	if len(channels) > 0 {
-		out = append(out, namedFilter{"channel=" + channels[0].Key, store.Filter{Channels: keys(channels)}})
+		out = append(out, namedFilter{"channel=" + channels[0].Key, store.Filter{Channels: keys(channels)}, false})
 	}
 	conns, err := s.Connectors(ctx, pub)
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range conns {
-		out = append(out, namedFilter{"connector=" + k.Name, store.Filter{Connectors: []string{k.ID}}})
+		out = append(out, namedFilter{"connector=" + k.Name, store.Filter{Connectors: []string{k.ID}}, false})
 	}
 	// Product and geographic conditions together read the full rollup.
 	if len(cats) > 0 && len(countries) > 0 {
 		out = append(out, namedFilter{"category=" + cats[0].Key + "+country=" + countries[0].Key,
-			store.Filter{Categories: keys(cats[:1]), Countries: keys(countries[:1])}})
+			store.Filter{Categories: keys(cats[:1]), Countries: keys(countries[:1])}, true})
 	}
 	if hero != nil && len(conns) > 0 {
 		out = append(out, namedFilter{"asset=" + hero.Name + "+connector=" + conns[0].Name,
-			store.Filter{Assets: []string{hero.ID}, Connectors: []string{conns[0].ID}}})
+			store.Filter{Assets: []string{hero.ID}, Connectors: []string{conns[0].ID}}, false})
 	}
 	if len(ips) > 0 && len(channels) > 0 && len(cats) > 1 {
 		out = append(out, namedFilter{"game_ip=" + ips[0].Name + "+categories=" + strings.Join(keys(cats), ",") + "+channel=" + channels[0].Key,
-			store.Filter{GameIPs: []string{ips[0].ID}, Categories: keys(cats), Channels: keys(channels)}})
+			store.Filter{GameIPs: []string{ips[0].ID}, Categories: keys(cats), Channels: keys(channels)}, false})
 	}
 	return out, nil
 }
@@ -437,7 +448,7 @@ func (c *computer) period(ctx context.Context, p analytics.Period, nf namedFilte
 		for _, r := range rows {
 			fmt.Fprintf(&b, "%s\t%s\t%d\t%d\t%d\n", r.Key, r.Label, r.Net, r.Gross, r.Units)
 		}
-		put(bytes.Clone(b.Bytes()), "breakdown", string(dim))
+		put(b.Bytes(), "breakdown", string(dim))
 	}
 
 	byProduct := map[string]int64{}
@@ -453,7 +464,7 @@ func (c *computer) period(ctx context.Context, p analytics.Period, nf namedFilte
 				byProduct[x.ProductID] += x.Net
 			}
 		}
-		put(bytes.Clone(b.Bytes()), "product_net_by", grain)
+		put(b.Bytes(), "product_net_by", grain)
 	}
 
 	links, err := s.ConfirmedLinks(ctx, pub)
@@ -472,9 +483,12 @@ func (c *computer) period(ctx context.Context, p analytics.Period, nf namedFilte
 		for _, id := range ids {
 			fmt.Fprintf(&b, "%s\t%d\n", id, a.ByAsset[id])
 		}
-		put(bytes.Clone(b.Bytes()), "attribution", model)
+		put(b.Bytes(), "attribution", model)
 	}
 
+	if !nf.pages {
+		return nil
+	}
 	// The pages and their CSV exports, compared with the previous period.
 	cmp, hasCmp, err := analytics.Compare(p, analytics.ComparePrevious)
 	if err != nil {
@@ -521,7 +535,7 @@ func (c *computer) period(ctx context.Context, p analytics.Period, nf namedFilte
 			}
 			fmt.Fprintf(&b, "%s\t%s\t%d\t%s\t%v\n", a.ID, a.Name, a.NetRevenue, prev, a.Trend)
 		}
-		put(bytes.Clone(b.Bytes()), "asset_comparison")
+		put(b.Bytes(), "asset_comparison")
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ import (
 func TestUpgradeKeepsReports(t *testing.T) {
 	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			want := readGolden(t, d)
 			s := restore(t, d)
@@ -87,11 +88,13 @@ func TestUpgradeKeepsReports(t *testing.T) {
 				t.Errorf("unchanged order again: inserted %d, updated %d, deleted %d, skipped %d of %d lines",
 					rep.Inserted, rep.Updated, rep.Deleted, rep.Skipped, len(rows))
 			}
-			got, err = upgradecheck.Compute(ctx, s)
+			// Only its publisher's reports could change.
+			got, err = upgradecheck.Compute(ctx, s, pub.Slug)
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareSums(t, "after importing an unchanged order", want.Sums, got, nil)
+			mine := func(name string) bool { return strings.HasPrefix(name, pub.Slug+"/") }
+			compareSums(t, "after importing an unchanged order", want.Sums, got, mine)
 
 			// The probe order with a changed amount moves the publisher's
 			// totals by exactly the difference, and nobody else's reports.
@@ -127,13 +130,17 @@ func TestUpgradeKeepsReports(t *testing.T) {
 			moved("totals", all0, totals(t, s, pub.ID, from, to, store.Filter{}))
 			moved("totals of the order's day", day0, totals(t, s, pub.ID, day, day, store.Filter{}))
 			moved("totals of the line's product", prod0, totals(t, s, pub.ID, from, to, store.Filter{Products: []string{product}}))
-			got, err = upgradecheck.Compute(ctx, s)
+			var others []string
+			for _, p := range pubs {
+				if p.ID != pub.ID {
+					others = append(others, p.Slug)
+				}
+			}
+			got, err = upgradecheck.Compute(ctx, s, others...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareSums(t, "other publishers after changing an order", want.Sums, got, func(name string) bool {
-				return !strings.HasPrefix(name, pub.Slug+"/")
-			})
+			compareSums(t, "other publishers after changing an order", want.Sums, got, func(name string) bool { return !mine(name) })
 		})
 	}
 }
