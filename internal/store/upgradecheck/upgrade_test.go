@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -141,6 +142,8 @@ func TestUpgradeKeepsReports(t *testing.T) {
 				t.Fatal(err)
 			}
 			compareSums(t, "other publishers after changing an order", want.Sums, got, func(name string) bool { return !mine(name) })
+
+			deletesAfterUpgrade(t, s, want, pub, pubs)
 		})
 	}
 }
@@ -149,31 +152,10 @@ func TestUpgradeKeepsReports(t *testing.T) {
 // the names keep selects, when not nil), and whether all matched.
 func compareSums(t *testing.T, when string, want map[string]string, got upgradecheck.Reports, keep func(string) bool) bool {
 	t.Helper()
-	sums := got.Sums()
-	var missing, extra, changed []string
-	for name, w := range want {
-		if keep != nil && !keep(name) {
-			continue
-		}
-		g, ok := sums[name]
-		switch {
-		case !ok:
-			missing = append(missing, name)
-		case g != w:
-			changed = append(changed, name)
-		}
-	}
-	for name := range sums {
-		if _, ok := want[name]; !ok && (keep == nil || keep(name)) {
-			extra = append(extra, name)
-		}
-	}
+	missing, extra, changed := diffSums(want, got, keep)
 	if len(missing)+len(extra)+len(changed) == 0 {
 		return true
 	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	sort.Strings(changed)
 	const show = 25
 	t.Errorf("%s: %d reports changed, %d missing, %d new (of %d)", when, len(changed), len(missing), len(extra), len(want))
 	for i, name := range changed {
@@ -202,6 +184,34 @@ func compareSums(t *testing.T, when string, want map[string]string, got upgradec
 		t.Errorf("new: %s", name)
 	}
 	return false
+}
+
+// diffSums returns, sorted, the names of want missing from got, those new
+// in got and those whose checksum differs (only names keep selects, when
+// not nil).
+func diffSums(want map[string]string, got upgradecheck.Reports, keep func(string) bool) (missing, extra, changed []string) {
+	sums := got.Sums()
+	for name, w := range want {
+		if keep != nil && !keep(name) {
+			continue
+		}
+		g, ok := sums[name]
+		switch {
+		case !ok:
+			missing = append(missing, name)
+		case g != w:
+			changed = append(changed, name)
+		}
+	}
+	for name := range sums {
+		if _, ok := want[name]; !ok && (keep == nil || keep(name)) {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	sort.Strings(changed)
+	return missing, extra, changed
 }
 
 func readGolden(t *testing.T, d store.Dialect) golden {
@@ -303,4 +313,153 @@ func mustLocation(t *testing.T, tz string) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// deletesAfterUpgrade erases a connector of pub and deletes another
+// publisher on the upgraded schema (where cascades may have become
+// explicit deletes): the erased connector's figures leave pub's totals
+// exactly, the deleted publisher leaves nothing readable, and the
+// remaining publisher's reports do not move.
+func deletesAfterUpgrade(t *testing.T, s *store.Store, want golden, pub *phantomos.Publisher, pubs []*phantomos.Publisher) {
+	t.Helper()
+	ctx := context.Background()
+	from, to, err := s.SalesSpan(ctx, pub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns, err := s.Connectors(ctx, pub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vendor *phantomos.Connector
+	for _, k := range conns {
+		if k.Name == "Vendor Central" {
+			vendor = k
+		}
+	}
+	if vendor == nil {
+		t.Fatalf("%s has no connector Vendor Central", pub.Slug)
+	}
+	all := totals(t, s, pub.ID, from, to, store.Filter{})
+	part := totals(t, s, pub.ID, from, to, store.Filter{Connectors: []string{vendor.ID}})
+	count0, err := s.SalesCount(ctx, pub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	erased, err := s.EraseConnector(ctx, pub.ID, vendor.ID)
+	if err != nil {
+		t.Fatalf("erase connector after upgrade: %v", err)
+	}
+	if erased.Sales == 0 {
+		t.Errorf("erasing %s removed no sale lines", vendor.Name)
+	}
+	count1, err := s.SalesCount(ctx, pub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count0-count1 != erased.Sales {
+		t.Errorf("sale lines %d before erasing, %d after, erased %d", count0, count1, erased.Sales)
+	}
+	after := totals(t, s, pub.ID, from, to, store.Filter{})
+	wantAfter := store.Summary{Gross: all.Gross - part.Gross, Discount: all.Discount - part.Discount, Refunded: all.Refunded - part.Refunded,
+		Net: all.Net - part.Net, Orders: all.Orders - part.Orders, Units: all.Units - part.Units, OrderlessNet: all.OrderlessNet - part.OrderlessNet}
+	if after != wantAfter {
+		t.Errorf("totals after erasing %s:\nwant %+v\n got %+v", vendor.Name, wantAfter, after)
+	}
+	if err := s.CheckRollups(ctx, pub.ID); err != nil {
+		t.Errorf("after erasing a connector: %v", err)
+	}
+
+	// Delete a third publisher; the last one keeps every report.
+	var gone, kept *phantomos.Publisher
+	for _, p := range pubs {
+		switch {
+		case p.ID == pub.ID:
+		case gone == nil:
+			gone = p
+		default:
+			kept = p
+		}
+	}
+	if kept == nil {
+		t.Fatal("the fixture needs three publishers")
+	}
+	gFrom, gTo, err := s.SalesSpan(ctx, gone.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePublisher(ctx, gone.ID); err != nil {
+		t.Fatalf("delete publisher after upgrade: %v", err)
+	}
+	if _, err := s.Publisher(ctx, gone.ID); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
+		t.Errorf("deleted publisher: %v", err)
+	}
+	if n, err := s.SalesCount(ctx, gone.ID); err != nil || n != 0 {
+		t.Errorf("deleted publisher's sale lines: %d, %v", n, err)
+	}
+	if m := totals(t, s, gone.ID, gFrom, gTo, store.Filter{}); m != (store.Summary{}) {
+		t.Errorf("deleted publisher's rollups still answer: %+v", m)
+	}
+	if ps, err := s.Products(ctx, gone.ID, 10); err != nil || len(ps) != 0 {
+		t.Errorf("deleted publisher's products: %d, %v", len(ps), err)
+	}
+	got, err := upgradecheck.Compute(ctx, s, kept.Slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareSums(t, "the remaining publisher after deleting another", want.Sums, got, func(name string) bool { return strings.HasPrefix(name, kept.Slug+"/") })
+}
+
+// TestChecksumsSeeALostOrder: the checksums are not blind. With one order
+// of the fixture gone (as a migration losing its lines would leave it),
+// its publisher's totals, counts and order list change, and nobody else's
+// reports do.
+func TestChecksumsSeeALostOrder(t *testing.T) {
+	ctx := context.Background()
+	want := readGolden(t, store.SQLite)
+	s := restore(t, store.SQLite)
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := s.PublisherBySlug(ctx, want.Probe.Publisher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := store.ImportSpec{Kind: store.ImportSales, Format: "csv", FileName: "delete", Source: want.Probe.Source}
+	importAll(t, s, pub.ID, spec, func(w *store.ImportWriter) error {
+		n, err := w.DeleteOrders(ctx, []string{want.Probe.Rows[0].OrderID})
+		if err == nil && n != int64(len(want.Probe.Rows)) {
+			t.Errorf("deleted %d lines of the probe order, want %d", n, len(want.Probe.Rows))
+		}
+		return err
+	})
+	got, err := upgradecheck.Compute(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing, extra, changed := diffSums(want.Sums, got, nil)
+	if len(missing)+len(extra) > 0 {
+		t.Errorf("missing %v, new %v", missing, extra)
+	}
+	from, to, err := s.SalesSpan(ctx, pub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{
+		pub.Slug + "/sales_count",
+		pub.Slug + "/connector_orders/" + want.Probe.Source,
+		pub.Slug + "/totals/all/" + string(from) + ".." + string(to),
+		pub.Slug + "/breakdown/product/all/" + string(from) + ".." + string(to),
+		pub.Slug + "/overview_csv/all/" + string(from) + ".." + string(to),
+	} {
+		if !slices.Contains(changed, name) {
+			t.Errorf("%s did not change", name)
+		}
+	}
+	for _, name := range changed {
+		if !strings.HasPrefix(name, pub.Slug+"/") {
+			t.Errorf("%s changed", name)
+		}
+	}
+	t.Logf("%d of %d reports changed", len(changed), len(want.Sums))
 }
