@@ -329,6 +329,8 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = -%d`, sqliteCacheKiB))
 	}
+	end := w.s.beginWrite(ctx)
+	defer end()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err

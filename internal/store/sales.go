@@ -592,6 +592,8 @@ func (s *Store) BulkLoadBare(ctx context.Context, pub phantomos.PublisherID, sal
 		})
 	} else {
 		err = func() error {
+			end := s.beginWrite(ctx)
+			defer end()
 			tx, err := conn.BeginTx(ctx, nil)
 			if err != nil {
 				return err

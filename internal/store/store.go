@@ -39,6 +39,9 @@ type Store struct {
 	// open their own connections to the same database (the job queue).
 	dsn string
 	now func() time.Time
+	// writeTurn, on SQLite, passes the file's one write lock between this
+	// store's transactions (see beginWrite); nil on PostgreSQL.
+	writeTurn chan struct{}
 }
 
 // DSN returns the address the store was opened with (it may hold
@@ -128,7 +131,7 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("database %s: %s", where, sqliteCause(err))
 	}
-	return &Store{db: db, dialect: SQLite, where: where, dsn: path, now: time.Now}, nil
+	return &Store{db: db, dialect: SQLite, where: where, dsn: path, now: time.Now, writeTurn: make(chan struct{}, 1)}, nil
 }
 
 // checkWritable reports a read-only SQLite file or directory before the
@@ -228,8 +231,39 @@ const sqliteImportCacheKiB = 131072
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
+// sqliteBusy is how long a SQLite write waits for the file's write lock
+// (busy_timeout above) before it fails as busy.
+const sqliteBusy = 5 * time.Second
+
+// beginWrite waits for this store's turn to write, before a transaction
+// begins, and returns what ends the turn, to call once the transaction has
+// committed or rolled back. Every SQLite transaction here takes the file's
+// write lock at BEGIN; writers that meet it taken poll for it with growing
+// sleeps (busy_timeout), so eight concurrent pushes spent much of their
+// time asleep while the lock was free. Waiting on a channel instead hands
+// the lock over as soon as it is released. A turn not had within
+// sqliteBusy goes ahead anyway and meets SQLite's own wait, as before
+// (a transaction that, by mistake, begins another inside it then fails as
+// busy instead of waiting for ever). On PostgreSQL it does nothing.
+func (s *Store) beginWrite(ctx context.Context) (end func()) {
+	if s.writeTurn == nil {
+		return func() {}
+	}
+	t := time.NewTimer(sqliteBusy)
+	defer t.Stop()
+	select {
+	case s.writeTurn <- struct{}{}:
+		return func() { <-s.writeTurn }
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return func() {}
+}
+
 // tx runs fn in a transaction, committing when it returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	end := s.beginWrite(ctx)
+	defer end()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
