@@ -88,6 +88,8 @@ type Config struct {
 	// DefaultDeliverBackoff.
 	DeliverAttempts int
 	DeliverBackoff  time.Duration
+	// WebhookBackoff: see DefaultWebhookBackoff.
+	WebhookBackoff time.Duration
 	// ID names this process among the queue's clients (default: River's).
 	ID     string
 	Logger *slog.Logger
@@ -126,6 +128,9 @@ func (c *Config) defaults() {
 	}
 	if c.DeliverBackoff <= 0 {
 		c.DeliverBackoff = DefaultDeliverBackoff
+	}
+	if c.WebhookBackoff <= 0 {
+		c.WebhookBackoff = DefaultWebhookBackoff
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

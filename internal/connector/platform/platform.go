@@ -159,6 +159,31 @@ type Subscriber interface {
 	Subscribe(ctx context.Context, h Host, t connector.Target, src connector.Source) error
 }
 
+// Delivery is a verified webhook delivery that names records without
+// carrying them as they are now (payloads may be thin, late, repeated or
+// out of order): a job reads them from the platform (Fetcher).
+type Delivery struct {
+	// Key identifies the delivery (the platform's delivery id or event
+	// hash; empty: none): a delivery received twice is fetched once.
+	Key string `json:"key,omitempty"`
+	// Orders are the platform's ids of the orders it names.
+	Orders []string `json:"orders"`
+}
+
+// MaxDeliveryOrders bounds the orders of one Delivery.
+const MaxDeliveryOrders = 100
+
+// Fetcher is implemented by platforms whose webhooks go through
+// Host.FetchLater: Fetch reads the orders d names from the platform, as
+// they are now (a gone order comes Removed), for connector t. It runs in
+// a job, never in a request. An error of connector kind Auth or Permanent
+// ends the job with its reason (another attempt cannot mend it; the next
+// sync reports it and reads the order); other errors are retried with
+// backoff.
+type Fetcher interface {
+	Fetch(ctx context.Context, h Host, t connector.Target, d Delivery) (connector.Batch, error)
+}
+
 // Disconnecter is implemented by platforms that must tell the store when
 // a connector is disconnected (remove its webhooks, revoke a token). It is
 // called, best effort, before the credentials are wiped.
@@ -313,6 +338,13 @@ type Host interface {
 	Account(ctx context.Context, t connector.Target) (connector.Account, error)
 	// Apply writes a pushed batch for t, idempotently.
 	Apply(ctx context.Context, t connector.Target, b connector.Batch) error
+	// FetchLater stores delivery d of connector t as a job and returns at
+	// once, so that a webhook is answered fast: a worker then reads what d
+	// names from the platform (the platform's Fetcher) and writes it,
+	// retried with backoff. A delivery whose key was already stored, by
+	// any replica, is not stored again. The platform of t must implement
+	// Fetcher.
+	FetchLater(ctx context.Context, t connector.Target, d Delivery) error
 	// Uninstalled disconnects t, whose store removed the app (its
 	// credentials are wiped; its data stays), recording it as by actor.
 	Uninstalled(ctx context.Context, t connector.Target, actor string) error
