@@ -12,8 +12,8 @@ import (
 
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/bigcommerce"
-	"github.com/phantomos/phantomos/internal/connector/platform"
 	"github.com/phantomos/phantomos/internal/connector/bigcommerce/bctest"
+	"github.com/phantomos/phantomos/internal/connector/platform"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
