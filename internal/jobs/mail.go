@@ -56,7 +56,9 @@ type invitationEmailWorker struct {
 	w MailWork
 }
 
-func (w *invitationEmailWorker) Timeout(*river.Job[InvitationEmailArgs]) time.Duration { return time.Minute }
+func (w *invitationEmailWorker) Timeout(*river.Job[InvitationEmailArgs]) time.Duration {
+	return time.Minute
+}
 
 // NextRetry doubles the wait after each failure from DeliverBackoff, as
 // for notifications.
