@@ -387,6 +387,11 @@ type Job struct {
 	Attempt  int
 	Errors   []string // each failed attempt's error, oldest first
 	Finished bool
+	// Output is what the job recorded as its result (JSON), if anything.
+	Output json.RawMessage
+	// Created and Finalized are when it was enqueued and ended.
+	Created   time.Time
+	Finalized *time.Time
 }
 
 // Job returns job id.
@@ -398,7 +403,8 @@ func (q *Queue) Job(ctx context.Context, id int64) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: job %d: %w", id, err)
 	}
-	out := &Job{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Finished: j.FinalizedAt != nil}
+	out := &Job{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Finished: j.FinalizedAt != nil,
+		Output: j.Output(), Created: j.CreatedAt, Finalized: j.FinalizedAt}
 	for _, e := range j.Errors {
 		// River prefixes the error of a job it was told to cancel.
 		out.Errors = append(out.Errors, strings.TrimPrefix(e.Error, "JobCancelError: "))

@@ -68,6 +68,8 @@ func TestNoGoroutineOutlivesItsRequest(t *testing.T) {
 		}
 		t.Cleanup(q.Close)
 		srv.SetJobs(q)
+		// Nothing runs the jobs: requests that wait for theirs stop soon.
+		srv.jobWait = jobWaits{page: 50 * time.Millisecond, api: 50 * time.Millisecond}
 		// Warm up: the first requests open database connections and
 		// parse what is parsed once; those live as long as the server.
 		for range 2 {
