@@ -89,7 +89,9 @@ func TestAIRunsAreJobs(t *testing.T) {
 		}
 		var run mapping.Run
 		st, body = member.get(follow)
-		json.Unmarshal([]byte(body), &j)
+		if err := json.Unmarshal([]byte(body), &j); st != http.StatusOK || err != nil {
+			t.Fatalf("GET %s: %d %s", follow, st, body)
+		}
 		if err := json.Unmarshal(j.Result, &run); err != nil || run.Products != 3 || run.Tagger != "local" {
 			t.Errorf("the tagging run's result: %s (%v)", j.Result, err)
 		}
