@@ -12,8 +12,8 @@
 // schedule is enqueued by the elected leader only, once per cluster.
 //
 // The queue runs the work through a Work (workers.go) and the optional
-// NotifyWork, WebhookWork, TagWork and InsightsWork, which
-// internal/worker implements; neither knows HTTP.
+// NotifyWork, WebhookWork, FetchWork, TagWork, SuggestWork, InsightsWork
+// and MailWork, which internal/worker implements; neither knows HTTP.
 package jobs
 
 import (
