@@ -30,7 +30,10 @@
 // implements Subscriber (called after a connection, before each sync) and
 // declares its webhook route; inside its handlers it reaches the server
 // only through Host (connect, including for a callback that is not the
-// person's browser, apply a batch, mark an uninstall, erase, audit, find
+// person's browser, apply a batch, store a delivery that names orders for
+// a job to read them from the platform (FetchLater; the platform then
+// implements Fetcher, and the request never calls the store), mark an
+// uninstall, erase, audit, find
 // the connectors of an account, park an install until it is claimed at
 // /connectors/claim, OAuth nonces, replay guards, the public URL, the
 // vault). Nothing that must hold across replicas lives in a platform's
