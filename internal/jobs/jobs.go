@@ -12,8 +12,8 @@
 // schedule is enqueued by the elected leader only, once per cluster.
 //
 // The queue runs the work through a Work (workers.go) and the optional
-// NotifyWork, WebhookWork, TagWork and InsightsWork, which
-// internal/worker implements; neither knows HTTP.
+// NotifyWork, WebhookWork, FetchWork, TagWork, SuggestWork, InsightsWork
+// and MailWork, which internal/worker implements; neither knows HTTP.
 package jobs
 
 import (
@@ -88,6 +88,8 @@ type Config struct {
 	// DefaultDeliverBackoff.
 	DeliverAttempts int
 	DeliverBackoff  time.Duration
+	// WebhookBackoff: see DefaultWebhookBackoff.
+	WebhookBackoff time.Duration
 	// ID names this process among the queue's clients (default: River's).
 	ID     string
 	Logger *slog.Logger
@@ -126,6 +128,9 @@ func (c *Config) defaults() {
 	}
 	if c.DeliverBackoff <= 0 {
 		c.DeliverBackoff = DefaultDeliverBackoff
+	}
+	if c.WebhookBackoff <= 0 {
+		c.WebhookBackoff = DefaultWebhookBackoff
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -382,6 +387,11 @@ type Job struct {
 	Attempt  int
 	Errors   []string // each failed attempt's error, oldest first
 	Finished bool
+	// Output is what the job recorded as its result (JSON), if anything.
+	Output json.RawMessage
+	// Created and Finalized are when it was enqueued and ended.
+	Created   time.Time
+	Finalized *time.Time
 }
 
 // Job returns job id.
@@ -393,7 +403,8 @@ func (q *Queue) Job(ctx context.Context, id int64) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: job %d: %w", id, err)
 	}
-	out := &Job{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Finished: j.FinalizedAt != nil}
+	out := &Job{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Finished: j.FinalizedAt != nil,
+		Output: j.Output(), Created: j.CreatedAt, Finalized: j.FinalizedAt}
 	for _, e := range j.Errors {
 		// River prefixes the error of a job it was told to cancel.
 		out.Errors = append(out.Errors, strings.TrimPrefix(e.Error, "JobCancelError: "))

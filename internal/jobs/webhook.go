@@ -10,6 +10,7 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
+	"github.com/phantomos/phantomos/internal/connector/platform"
 )
 
 // kindWebhook is the job kind of a verified webhook's batch (never
@@ -79,12 +80,82 @@ func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) err
 	return outcome(w.q, j.Kind, j.Args.ConnectorID, w.w.ApplyWebhook(ctx, j.Args.Publisher, j.Args.ConnectorID, b))
 }
 
-// addWebhookWorker registers the webhook worker when the queue's Work
+// addWebhookWorker registers the webhook workers when the queue's Work
 // writes webhooks.
 func addWebhookWorker(cfg *Config, q *Queue, ws *river.Workers) error {
-	ww, ok := cfg.Work.(WebhookWork)
-	if !ok {
-		return nil
+	if ww, ok := cfg.Work.(WebhookWork); ok {
+		if err := river.AddWorkerSafely(ws, &webhookWorker{q: q, w: ww}); err != nil {
+			return err
+		}
 	}
-	return river.AddWorkerSafely(ws, &webhookWorker{q: q, w: ww})
+	if fw, ok := cfg.Work.(FetchWork); ok {
+		return river.AddWorkerSafely(ws, &webhookFetchWorker{q: q, w: fw})
+	}
+	return nil
+}
+
+// kindWebhookFetch is the job kind of a verified webhook whose records
+// are read from the platform by the job (never renamed: see args.go).
+const kindWebhookFetch = "webhook_fetch"
+
+// DefaultWebhookBackoff is the wait after a webhook fetch's first failed
+// attempt; it doubles after each (15s, 30s, 1m, 2m, 4m).
+const DefaultWebhookBackoff = 15 * time.Second
+
+// FetchWork reads and writes what verified webhook deliveries name; the
+// worker implements it.
+type FetchWork interface {
+	// FetchWebhook reads the records delivery d names from the platform
+	// of connector connectorID of pub and writes them, idempotently.
+	// ENOTFOUND or EINVALID (the connector or publisher is gone, or it
+	// cannot be read any more) and Permanent errors discard the job;
+	// others are retried with backoff.
+	FetchWebhook(ctx context.Context, pub phantomos.PublisherID, connectorID string, d platform.Delivery) error
+}
+
+// WebhookFetchArgs is a verified webhook delivery that names records for
+// the job to read from the platform: the request that carried it has
+// answered 200 once it was stored here.
+type WebhookFetchArgs struct {
+	Publisher   phantomos.PublisherID `json:"publisher_id"`
+	ConnectorID string                `json:"connector_id"`
+	Delivery    platform.Delivery     `json:"delivery"`
+}
+
+// Kind names the job kind.
+func (WebhookFetchArgs) Kind() string { return kindWebhookFetch }
+
+// InsertOpts bounds the attempts at a delivery.
+func (WebhookFetchArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: webhookAttempts}
+}
+
+// EnqueueWebhookFetch stores delivery d of connector t for a worker to
+// read from the platform and write.
+func (q *Queue) EnqueueWebhookFetch(ctx context.Context, t connector.Target, d platform.Delivery) error {
+	if len(d.Orders) == 0 || len(d.Orders) > platform.MaxDeliveryOrders {
+		return phantomos.Errorf(phantomos.EINVALID, "A webhook delivery names %d orders; it may name 1 to %d.", len(d.Orders), platform.MaxDeliveryOrders)
+	}
+	_, _, err := q.insert(ctx, WebhookFetchArgs{Publisher: t.Publisher, ConnectorID: t.ConnectorID, Delivery: d})
+	return err
+}
+
+type webhookFetchWorker struct {
+	river.WorkerDefaults[WebhookFetchArgs]
+	q *Queue
+	w FetchWork
+}
+
+func (w *webhookFetchWorker) Timeout(*river.Job[WebhookFetchArgs]) time.Duration {
+	return 5 * time.Minute
+}
+
+// NextRetry doubles the wait after each failure from WebhookBackoff.
+func (w *webhookFetchWorker) NextRetry(j *river.Job[WebhookFetchArgs]) time.Time {
+	n := max(j.Attempt, 1)
+	return time.Now().Add(w.q.cfg.WebhookBackoff << min(n-1, 10))
+}
+
+func (w *webhookFetchWorker) Work(ctx context.Context, j *river.Job[WebhookFetchArgs]) error {
+	return outcome(w.q, j.Kind, j.Args, w.w.FetchWebhook(ctx, j.Args.Publisher, j.Args.ConnectorID, j.Args.Delivery))
 }

@@ -139,6 +139,12 @@ func riverConfig(cfg *Config, q *Queue) (*river.Config, error) {
 	if err := addInsightsWorker(cfg, q, ws); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	if err := addSuggestWorker(cfg, q, ws); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if err := addMailWorker(cfg, q, ws); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
 	rc.Workers = ws
 	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 	if cfg.ScheduleEvery > 0 {

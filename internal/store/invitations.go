@@ -23,20 +23,38 @@ type Invitation struct {
 	InviterName   string
 	InviterEmail  string
 	CreatedAt     time.Time
+	// EmailState is where its email stands: "" (not emailed),
+	// EmailQueued, EmailRetrying, EmailSent or EmailFailed; EmailError is
+	// the last failure's reason and EmailedAt when it was sent.
+	EmailState string
+	EmailError string
+	EmailedAt  *time.Time
 }
+
+// States of an invitation's email.
+const (
+	EmailQueued   = "queued"
+	EmailRetrying = "retrying"
+	EmailSent     = "sent"
+	EmailFailed   = "failed"
+)
+
+// maxEmailError bounds a stored email failure.
+const maxEmailError = 500
 
 // InvitationTTL is how long an invitation can be accepted.
 const InvitationTTL = 7 * 24 * time.Hour
 
 const invitationSelect = `SELECT i.id, i.publisher_id, p.name, i.email, i.role, i.status, i.expires_at,
-		COALESCE(CAST(i.invited_by AS TEXT), ''), COALESCE(u.name, ''), COALESCE(u.email, ''), i.created_at
+		COALESCE(CAST(i.invited_by AS TEXT), ''), COALESCE(u.name, ''), COALESCE(u.email, ''), i.created_at,
+		i.email_state, i.email_error, i.emailed_at
 	FROM invitations i JOIN publishers p ON p.id = i.publisher_id
 	LEFT JOIN users u ON u.id = i.invited_by AND u.publisher_id = i.publisher_id`
 
 func scanInvitation(row interface{ Scan(...any) error }, now time.Time) (*Invitation, error) {
 	var inv Invitation
 	if err := row.Scan(&inv.ID, &inv.PublisherID, &inv.PublisherName, &inv.Email, &inv.Role, &inv.Status, &inv.ExpiresAt,
-		&inv.InvitedBy, &inv.InviterName, &inv.InviterEmail, &inv.CreatedAt); err != nil {
+		&inv.InvitedBy, &inv.InviterName, &inv.InviterEmail, &inv.CreatedAt, &inv.EmailState, &inv.EmailError, &inv.EmailedAt); err != nil {
 		return nil, err
 	}
 	if inv.Status == "pending" && !now.Before(inv.ExpiresAt) {
@@ -130,6 +148,34 @@ func (s *Store) Invitations(ctx context.Context, pub phantomos.PublisherID) ([]*
 		out = append(out, inv)
 	}
 	return out, rows.Err()
+}
+
+// SetInvitationEmail records where invitation id's email stands: state
+// (one of the Email constants) and, for a failure, its reason (clipped).
+// Sent records the time.
+func (s *Store) SetInvitationEmail(ctx context.Context, pub phantomos.PublisherID, id, state, reason string) error {
+	if !phantomos.ValidID(id) {
+		return phantomos.Errorf(phantomos.ENOTFOUND, "Invitation not found.")
+	}
+	switch state {
+	case EmailQueued, EmailRetrying, EmailSent, EmailFailed:
+	default:
+		return fmt.Errorf("store: invitation email state %q", state)
+	}
+	if len(reason) > maxEmailError {
+		reason = reason[:maxEmailError]
+	}
+	now := s.nowUTC()
+	var sent *time.Time
+	if state == EmailSent {
+		sent = &now
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE invitations SET email_state = $3, email_error = $4, emailed_at = COALESCE($5, emailed_at), updated_at = $6
+		WHERE publisher_id = $1 AND id = $2`, pub, id, state, reason, sent, now)
+	if err != nil {
+		return fmt.Errorf("store: invitation email: %w", err)
+	}
+	return affected(res, "Invitation")
 }
 
 // RevokeInvitation withdraws a pending invitation.

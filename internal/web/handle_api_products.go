@@ -1,10 +1,12 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/api"
+	"github.com/phantomos/phantomos/internal/mapping"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -226,9 +228,31 @@ func (s *Server) handleAPITagging(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 	}
-	run, err := s.work.SuggestMappings(r.Context(), a.PublisherID, !req.All)
+	if s.jobs == nil {
+		run, err := s.work.SuggestMappings(r.Context(), a.PublisherID, !req.All)
+		if err != nil {
+			return err
+		}
+		return api.WriteJSON(w, http.StatusOK, run)
+	}
+	// A suggest_run job does it; the answer waits a bounded while.
+	id, err := s.jobs.EnqueueSuggestRun(r.Context(), a.PublisherID, !req.All)
 	if err != nil {
 		return err
 	}
-	return api.WriteJSON(w, http.StatusOK, run)
+	j, err := s.waitJob(r.Context(), a.PublisherID, id, s.jobWait.api)
+	if err != nil {
+		return err
+	}
+	switch jobState(j) {
+	case "succeeded":
+		var run mapping.Run
+		if err := json.Unmarshal(j.Output, &run); err != nil {
+			return err
+		}
+		return api.WriteJSON(w, http.StatusOK, run)
+	case "failed":
+		return phantomos.Errorf(phantomos.EINTERNAL, "The tagging run failed: %s", jobError(j))
+	}
+	return accepted(w, j)
 }

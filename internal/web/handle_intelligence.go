@@ -117,7 +117,24 @@ func (s *Server) handleIntelligencePage(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if last.IsZero() || now.Sub(last) > worker.InsightsMaxAge {
+	if (last.IsZero() || now.Sub(last) > worker.InsightsMaxAge) && s.jobs != nil {
+		// An insights_run job refreshes them; the page waits a bounded
+		// while for it, then shows the last ones and says it is under way.
+		id, err := s.jobs.EnqueueInsightsRunJob(r.Context(), pub.ID)
+		if err != nil {
+			return err
+		}
+		j, err := s.waitJob(r.Context(), pub.ID, id, s.jobWait.page)
+		if err != nil {
+			return err
+		}
+		if jobState(j) == "failed" {
+			p.Notice = "The insights could not be refreshed just now; these are from the last run."
+		}
+		if last, err = s.store.LastInsightRun(r.Context(), pub.ID); err != nil {
+			return err
+		}
+	} else if last.IsZero() || now.Sub(last) > worker.InsightsMaxAge {
 		if _, err := s.work.GenerateInsights(r.Context(), pub); err != nil {
 			s.logger.Error("generate insights", "request_id", RequestID(r.Context()), "publisher", pub.ID, "err", err)
 			p.Notice = "The insights could not be refreshed just now; these are from the last run."
@@ -489,9 +506,37 @@ func (s *Server) handleAPIInsightsGenerate(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	list, err := s.work.GenerateInsights(r.Context(), pub)
-	if err != nil {
-		return err
+	var list []insights.Insight
+	if s.jobs == nil {
+		if list, err = s.work.GenerateInsights(r.Context(), pub); err != nil {
+			return err
+		}
+	} else {
+		// An insights_run job does it; the answer waits a bounded while.
+		id, err := s.jobs.EnqueueInsightsRunJob(r.Context(), pub.ID)
+		if err != nil {
+			return err
+		}
+		s.audit(r, pub.ID, "insights.generate", "", nil)
+		j, err := s.waitJob(r.Context(), pub.ID, id, s.jobWait.api)
+		if err != nil {
+			return err
+		}
+		switch jobState(j) {
+		case "succeeded":
+		case "failed":
+			return phantomos.Errorf(phantomos.EINTERNAL, "Finding insights failed: %s", jobError(j))
+		default:
+			return accepted(w, j)
+		}
+		if list, err = insights.List(r.Context(), s.store, pub.ID, store.InsightFilter{}); err != nil {
+			return err
+		}
+		out, err := s.insightsResponse(r.Context(), pub.ID, list)
+		if err != nil {
+			return err
+		}
+		return api.WriteJSON(w, http.StatusOK, out)
 	}
 	s.audit(r, pub.ID, "insights.generate", "", nil)
 	out, err := s.insightsResponse(r.Context(), pub.ID, list)

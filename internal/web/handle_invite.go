@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -11,8 +10,9 @@ import (
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/api"
 	"github.com/phantomos/phantomos/internal/auth"
-	"github.com/phantomos/phantomos/internal/mail"
+	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/worker"
 )
 
 // baseURL is the public address for links we email or show.
@@ -23,7 +23,8 @@ func (s *Server) baseURL(r *http.Request) string { return publicBase(s.cfg.BaseU
 type invited struct {
 	Invitation *store.Invitation
 	Link       string
-	Emailed    bool
+	Emailed    bool // sent while the request waited (no queue)
+	Queued     bool // a job sends it
 	MailError  string
 }
 
@@ -44,27 +45,47 @@ func (s *Server) invite(r *http.Request, email string, role phantomos.Role) (*in
 	return s.deliverInvitation(r, inv, token), nil
 }
 
+// deliverInvitation emails inv's link when SMTP is configured: through a
+// job (invitation_email, retried with backoff; the team page shows where
+// it stands), or at once when this server has no queue.
 func (s *Server) deliverInvitation(r *http.Request, inv *store.Invitation, token string) *invited {
 	out := &invited{Invitation: inv, Link: s.baseURL(r) + "/invite?token=" + token}
 	if s.work.Mailer() == nil {
 		return out
 	}
-	inviter := inv.InviterName
-	if inviter == "" {
-		inviter = inv.InviterEmail
+	if s.jobs != nil && s.conn != nil {
+		err := s.queueInvitationEmail(r.Context(), inv, out.Link)
+		if err != nil {
+			s.logger.Error("queue invitation email", "request_id", RequestID(r.Context()), "err", err)
+			out.MailError = "The email could not be queued; copy the link instead."
+			return out
+		}
+		out.Queued = true
+		inv.EmailState = store.EmailQueued
+		return out
 	}
-	body := fmt.Sprintf("Hello,\n\n%s invited you to join %s on PhantomOS as %s.\n\nAccept the invitation here (valid until %s):\n%s\n\nIf you did not expect this, ignore this email.\n",
-		inviter, inv.PublisherName, inv.Role, inv.ExpiresAt.Format("2 Jan 2006 15:04 UTC"), out.Link)
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
-	err := s.work.Mailer().Send(ctx, mail.Message{To: inv.Email, Subject: "Join " + inv.PublisherName + " on PhantomOS", Body: body})
-	if err != nil {
+	if err := s.work.Mailer().Send(ctx, worker.InvitationEmail(inv, out.Link)); err != nil {
 		s.logger.Warn("send invitation", "request_id", RequestID(r.Context()), "err", err)
 		out.MailError = "The email could not be sent; copy the link instead."
 		return out
 	}
 	out.Emailed = true
 	return out
+}
+
+// queueInvitationEmail records inv's email as queued and enqueues it,
+// its link sealed.
+func (s *Server) queueInvitationEmail(ctx context.Context, inv *store.Invitation, link string) error {
+	sealed, keyID, err := s.work.SealInvitationLink(inv.ID, link)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetInvitationEmail(ctx, inv.PublisherID, inv.ID, store.EmailQueued, ""); err != nil {
+		return err
+	}
+	return s.jobs.EnqueueInvitationEmail(ctx, jobs.InvitationEmailArgs{Publisher: inv.PublisherID, InvitationID: inv.ID, SealedLink: sealed, KeyID: keyID})
 }
 
 type invitePage struct {
@@ -175,11 +196,16 @@ type invitationJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 	InviteURL string    `json:"invite_url,omitempty"`
 	Emailed   *bool     `json:"emailed,omitempty"`
+	// EmailStatus is where its email stands (queued, retrying, sent,
+	// failed; absent when it is not emailed), EmailError the last
+	// failure's reason.
+	EmailStatus string `json:"email_status,omitempty"`
+	EmailError  string `json:"email_error,omitempty"`
 }
 
 func toInvitationJSON(inv *store.Invitation) invitationJSON {
 	return invitationJSON{ID: inv.ID, Email: inv.Email, Role: string(inv.Role), Status: inv.Status, ExpiresAt: inv.ExpiresAt,
-		InvitedBy: inv.InviterEmail, CreatedAt: inv.CreatedAt}
+		InvitedBy: inv.InviterEmail, CreatedAt: inv.CreatedAt, EmailStatus: inv.EmailState, EmailError: inv.EmailError}
 }
 
 func decodeJSON(r *http.Request, v any) error {
@@ -210,7 +236,11 @@ func (s *Server) handleAPIInviteCreate(w http.ResponseWriter, r *http.Request) e
 	}
 	out := toInvitationJSON(res.Invitation)
 	out.InviteURL = res.Link
-	out.Emailed = &res.Emailed
+	emailed := res.Emailed || res.Queued
+	out.Emailed = &emailed
+	if res.Emailed {
+		out.EmailStatus = store.EmailSent
+	}
 	return api.WriteJSON(w, http.StatusCreated, out)
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/jobs"
+	"github.com/phantomos/phantomos/internal/mapping"
 	"github.com/phantomos/phantomos/internal/store"
 )
 
@@ -338,6 +341,9 @@ func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request) error {
 	p := productsPage{Filter: f, Total: list.Total, Progress: buildProgress(sum), Currency: pub.ReportingCurrency, GameIPs: c.GameIPs,
 		Groups: c.live(), Connectors: conns, Categories: phantomos.Categories, CanEdit: a.Role.Can(phantomos.PermEdit),
 		Claude: s.work.Claude() != nil, Notice: productNotice(r.URL.Query()), ReturnTo: f.URL(f.Page), Since: since}
+	if n := s.suggestNotice(r.Context(), a.PublisherID, r.URL.Query()); n != "" {
+		p.Notice = n
+	}
 	if p.Products, err = s.productViews(r, a.PublisherID, c, list.Rows); err != nil {
 		return err
 	}
@@ -407,16 +413,68 @@ func withDone(target, done string, n, m int) string {
 	return u.String()
 }
 
-// handleProductsSuggest serves POST /products/suggest: run the tagger over
-// every product waiting for a decision.
+// handleProductsSuggest serves POST /products/suggest: a suggest_run job
+// runs the tagger (with Claude when configured) over every product
+// waiting for a decision. The request waits a bounded while for it: a
+// short run redirects with its result, a longer one to the list, which
+// shows its progress (from the database: any replica) until it is done.
 func (s *Server) handleProductsSuggest(w http.ResponseWriter, r *http.Request) error {
 	a := phantomos.ActorFrom(r.Context())
-	run, err := s.work.SuggestMappings(r.Context(), a.PublisherID, false)
+	if s.jobs == nil {
+		run, err := s.work.SuggestMappings(r.Context(), a.PublisherID, false)
+		if err != nil {
+			return err
+		}
+		http.Redirect(w, r, withDone(returnTo(r), "suggest", run.Products, run.Suggested), http.StatusSeeOther)
+		return nil
+	}
+	id, err := s.jobs.EnqueueSuggestRun(r.Context(), a.PublisherID, false)
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, withDone(returnTo(r), "suggest", run.Products, run.Suggested), http.StatusSeeOther)
+	j, err := s.waitJob(r.Context(), a.PublisherID, id, s.jobWait.page)
+	if err != nil {
+		return err
+	}
+	var run mapping.Run
+	if j.State == "completed" && json.Unmarshal(j.Output, &run) == nil {
+		http.Redirect(w, r, withDone(returnTo(r), "suggest", run.Products, run.Suggested), http.StatusSeeOther)
+		return nil
+	}
+	u, _ := url.Parse(returnTo(r))
+	q := u.Query()
+	q.Set("suggest_job", strconv.FormatInt(id, 10))
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 	return nil
+}
+
+// suggestNotice says where the suggest run of ?suggest_job= stands.
+func (s *Server) suggestNotice(ctx context.Context, pub phantomos.PublisherID, q url.Values) string {
+	id, err := strconv.ParseInt(q.Get("suggest_job"), 10, 64)
+	if err != nil || s.jobs == nil {
+		return ""
+	}
+	j, err := s.jobs.JobOf(ctx, pub, id)
+	if err != nil || j.Kind != (jobs.SuggestRunArgs{}).Kind() {
+		return ""
+	}
+	var run mapping.Run
+	switch jobState(j) {
+	case "succeeded":
+		if json.Unmarshal(j.Output, &run) == nil {
+			return fmt.Sprintf("The tagger looked at %s and suggested assets for %s.", plural(run.Products, "product"), plural(run.Suggested, "product"))
+		}
+		return "The tagger has finished."
+	case "failed":
+		return "Suggesting mappings failed: " + jobError(j)
+	case "running":
+		return fmt.Sprintf("Suggesting mappings now (attempt %d, started %s): reload this page to see the suggestions once it is done.", j.Attempt, j.Created.UTC().Format("15:04 UTC"))
+	}
+	if len(j.Errors) > 0 {
+		return "Suggesting mappings will be tried again shortly: " + jobError(j)
+	}
+	return "Suggesting mappings is queued: reload this page in a moment."
 }
 
 // handleProductsBulk serves POST /products/bulk: accept suggestions above

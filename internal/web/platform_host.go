@@ -99,6 +99,16 @@ func (h platformHost) Apply(ctx context.Context, t connector.Target, b connector
 	return err
 }
 
+// FetchLater stores a verified delivery that names orders as a job (the
+// worker's), so that the request answers at once and a worker reads the
+// orders from the platform and writes them.
+func (h platformHost) FetchLater(ctx context.Context, t connector.Target, d platform.Delivery) error {
+	if h.s.conn == nil {
+		return errNoConnectors
+	}
+	return h.s.work.FetchLater(ctx, t, d)
+}
+
 // Uninstalled handles a store that removed the app: its token is dead.
 // The connector is disconnected and its credentials wiped; the data synced
 // so far stays.

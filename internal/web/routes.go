@@ -161,6 +161,7 @@ func (s *Server) routes() []Route {
 		{"DELETE /api/v1/orders/{source}/{order_id}", edit, s.handleDeleteOrder},
 		{"GET /api/ai/insights", view, s.handleAPIInsightsList},
 		{"POST /api/ai/insights", edit, s.handleAPIInsightsGenerate},
+		{"GET /api/v1/jobs/{id}", view, s.handleAPIJob},
 		{"POST /api/ai/forecast", view, s.handleAPIForecast},
 		{"POST /api/v1/ask", view, s.handleAPIAsk},
 		{"POST /api/settings/invite", team, s.handleAPIInviteCreate},

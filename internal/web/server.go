@@ -35,6 +35,9 @@ var files embed.FS
 
 // Server is the HTTP face of PhantomOS.
 type Server struct {
+	// jobWait bounds how long a request waits for a job it enqueued
+	// (page, API) before answering with its progress instead.
+	jobWait jobWaits
 	store   *store.Store
 	api     *api.Handler
 	logger  *slog.Logger
@@ -96,6 +99,7 @@ type Server struct {
 func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string) (*Server, error) {
 	srv := &Server{
 		store: s, api: api.New(s, logger), logger: logger, cfg: cfg, version: version, now: time.Now,
+		jobWait:      defaultJobWaits,
 		body:         bodyLimits{max: maxBodyBytes, grace: defaultBodyGrace, rate: defaultBodyMinRate},
 		registry:     prometheus.NewRegistry(),
 		imports:      newImportJobs(),

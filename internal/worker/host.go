@@ -100,6 +100,10 @@ func (h host) Apply(ctx context.Context, t connector.Target, b connector.Batch) 
 	return err
 }
 
+func (h host) FetchLater(ctx context.Context, t connector.Target, d platform.Delivery) error {
+	return h.w.FetchLater(ctx, t, d)
+}
+
 // Uninstalled disconnects t, whose store removed the app: its token is
 // dead. Its credentials are wiped; the data synced so far stays.
 func (h host) Uninstalled(ctx context.Context, t connector.Target, actor string) error {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/ingest"
+	"github.com/phantomos/phantomos/internal/jobs"
 	"github.com/phantomos/phantomos/internal/mapping"
 	"github.com/phantomos/phantomos/internal/store"
 )
@@ -87,4 +88,20 @@ func (w *Worker) TagRun(ctx context.Context, pub phantomos.PublisherID, onlyNew 
 	}
 	w.Retag(ctx, pub, onlyNew)
 	return nil
+}
+
+var _ jobs.SuggestWork = (*Worker)(nil)
+
+// SuggestRun is the work of a suggest_run job: SuggestMappings, whose
+// summary (mapping.Run) the job records for the page or API client that
+// follows it.
+func (w *Worker) SuggestRun(ctx context.Context, pub phantomos.PublisherID, onlyNew bool) (any, error) {
+	if _, err := w.store.Publisher(ctx, pub); err != nil {
+		return nil, err
+	}
+	run, err := w.SuggestMappings(ctx, pub, onlyNew)
+	if err != nil {
+		return nil, err
+	}
+	return run, nil
 }

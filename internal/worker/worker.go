@@ -29,8 +29,8 @@ import (
 )
 
 // Worker does the work of the jobs. It implements jobs.Work,
-// jobs.NotifyWork, jobs.WebhookWork, jobs.TagWork and
-// jobs.InsightsWork.
+// jobs.NotifyWork, jobs.WebhookWork, jobs.FetchWork, jobs.TagWork,
+// jobs.SuggestWork, jobs.InsightsWork and jobs.MailWork.
 type Worker struct {
 	store  *store.Store
 	logger *slog.Logger

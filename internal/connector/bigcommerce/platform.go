@@ -295,8 +295,7 @@ func handleUninstall(pl platform.Platform, h platform.Host, w http.ResponseWrite
 }
 
 // handleWebhook receives every store's BigCommerce webhooks.
-func handleWebhook(pl platform.Platform, h platform.Host, w http.ResponseWriter, r *http.Request) error {
-	p := pl.(*live)
+func handleWebhook(_ platform.Platform, h platform.Host, w http.ResponseWriter, r *http.Request) error {
 	wh := &WebhookHandler{
 		Targets: func(ctx context.Context, hash string) ([]WebhookTarget, error) {
 			ts, err := h.Connectors(ctx, Type, hash, false)
@@ -313,19 +312,25 @@ func handleWebhook(pl platform.Platform, h platform.Host, w http.ResponseWriter,
 			}
 			return out, nil
 		},
-		Orders: func(ctx context.Context, t connector.Target) (OrderReader, error) {
-			src, err := p.Open(ctx, h, t)
-			if err != nil {
-				return nil, err
-			}
-			return src.(*Client), nil
-		},
-		Apply:  h.Apply,
-		Dedupe: StoreDeduper{Store: h.Replays()},
-		Logger: h.Logger(),
+		Enqueue: h.FetchLater,
+		Logger:  h.Logger(),
 	}
 	wh.ServeHTTP(w, r)
 	return nil
+}
+
+// Fetch implements platform.Fetcher: the orders a delivery named, read
+// from the API by a job.
+func (p *live) Fetch(ctx context.Context, h platform.Host, t connector.Target, d platform.Delivery) (connector.Batch, error) {
+	src, err := p.Open(ctx, h, t)
+	if err != nil {
+		return connector.Batch{}, err
+	}
+	c, ok := src.(*Client)
+	if !ok {
+		return connector.Batch{}, fmt.Errorf("bigcommerce: source %T", src)
+	}
+	return FetchOrders(ctx, c, d.Orders)
 }
 
 // userError turns a source failure into a coded error with its message
@@ -337,4 +342,7 @@ func userError(err error) error {
 	return err
 }
 
-var _ platform.Subscriber = (*live)(nil)
+var (
+	_ platform.Subscriber = (*live)(nil)
+	_ platform.Fetcher    = (*live)(nil)
+)

@@ -29,6 +29,17 @@ type host struct {
 	webhookBase string
 	parked      []platform.Credentials
 	uninstalled []connector.Target
+	pl          platform.Platform
+}
+
+// FetchLater does at once what the server's job does later: it reads the
+// delivery's orders through the platform and applies them.
+func (x *host) FetchLater(ctx context.Context, t connector.Target, d platform.Delivery) error {
+	b, err := x.pl.(platform.Fetcher).Fetch(ctx, x, t, d)
+	if err != nil {
+		return err
+	}
+	return x.Apply(ctx, t, b)
 }
 
 func (x *host) Vault() *connector.Vault          { return x.vault }
@@ -84,6 +95,7 @@ func (x *host) AuditRequest(r *http.Request, pub phantomos.PublisherID, action, 
 // route returns an http.Handler serving the platform's route method path.
 func route(t *testing.T, p platform.Platform, x *host, method, path string) http.Handler {
 	t.Helper()
+	x.pl = p
 	for _, rt := range bigcommerce.Registration.Routes {
 		if rt.Method == method && rt.Path == path {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

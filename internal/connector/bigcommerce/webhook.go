@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/platform"
@@ -120,60 +119,40 @@ type OrderReader interface {
 	Order(ctx context.Context, id string) (connector.Order, bool, error)
 }
 
-// Deduper remembers deliveries already applied.
-type Deduper interface {
-	// Claim records delivery key of connector t for ttl and reports
-	// whether it is new.
-	Claim(ctx context.Context, t connector.Target, key string, ttl time.Duration) (bool, error)
-	// Release forgets key: its delivery failed, and the retry must be
-	// applied.
-	Release(ctx context.Context, t connector.Target, key string) error
+// FetchOrders reads the orders ids as the store has them now, whatever
+// the event: a late or out-of-order delivery writes the newest version
+// (and the store keeps the newer of two versions anyway). An order that
+// is gone (archived, deleted, or no longer a sale) comes Removed.
+func FetchOrders(ctx context.Context, c OrderReader, ids []string) (connector.Batch, error) {
+	var b connector.Batch
+	for _, id := range ids {
+		o, _, err := c.Order(ctx, id)
+		if err != nil {
+			return connector.Batch{}, fmt.Errorf("bigcommerce: read order %s: %w", id, err)
+		}
+		b.Orders = append(b.Orders, o)
+	}
+	return b, nil
 }
-
-// StoreDeduper is a Deduper in the database, shared by every replica: a
-// delivery retried to another replica, or after a restart, is applied
-// once.
-type StoreDeduper struct{ Store platform.ReplayStore }
-
-// Claim implements Deduper.
-func (d StoreDeduper) Claim(ctx context.Context, t connector.Target, key string, ttl time.Duration) (bool, error) {
-	return d.Store.ClaimDelivery(ctx, t.Publisher, t.ConnectorID, key, ttl)
-}
-
-// Release implements Deduper.
-func (d StoreDeduper) Release(ctx context.Context, t connector.Target, key string) error {
-	return d.Store.ReleaseDelivery(ctx, t.Publisher, t.ConnectorID, key)
-}
-
-// dedupeTTL is how long a delivery's hash is remembered: BigCommerce
-// retries a failed delivery for about two days.
-const dedupeTTL = 72 * time.Hour
 
 // WebhookHandler receives the BigCommerce webhooks of every connector at
 // WebhookPath. A delivery names its store (producer "stores/{hash}");
 // Targets lists the connectors of that store, and the delivery is for
 // those whose hook token it carries (compared in constant time). Payloads
-// are thin, so the order is read from the API (Orders) and written
-// through Apply: its current state, whatever the event, so a late or
-// out-of-order delivery writes the newest version (and the store keeps
-// the newer of two versions anyway). An order that is gone (archived,
-// deleted, or no longer a sale) is removed (connector.Order.Removed).
-// Deliveries are deduplicated by connector and payload hash (Dedupe, in
-// the database: every replica sees the same). Responses:
+// are thin, so the order a delivery names is handed to Enqueue, which
+// stores it for a job to read from the API and write
+// (platform.Host.FetchLater): the request never calls the store back.
+// The delivery's key is its payload hash, the same on every delivery of
+// one event, so that an event delivered twice is read once. Responses:
 //
-//   - 200 when applied, a duplicate, or nothing to do (another resource);
+//   - 200 when stored, a duplicate, or nothing to do (another resource);
 //   - 401 when no connector's token matches (forged, or an unknown store:
 //     the same answer, so the endpoint does not reveal connected stores);
 //   - 400 for a body that does not parse;
-//   - 500 when reading the order or writing failed transiently:
-//     BigCommerce retries. An order that cannot be read for good (revoked
-//     token, refused) is answered 200: retrying cannot help, and the next
-//     sync reports the problem and reads the order.
+//   - 500 when the delivery could not be stored: BigCommerce retries.
 type WebhookHandler struct {
 	Targets func(ctx context.Context, storeHash string) ([]WebhookTarget, error)
-	Orders  func(ctx context.Context, t connector.Target) (OrderReader, error)
-	Apply   func(ctx context.Context, t connector.Target, b connector.Batch) error
-	Dedupe  Deduper
+	Enqueue func(ctx context.Context, t connector.Target, d platform.Delivery) error
 	Logger  *slog.Logger
 }
 
@@ -233,60 +212,17 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	event := p.Hash
-	if event == "" {
+	if event == "" || len(event) > 128 {
 		sum := sha256.Sum256(body)
 		event = hex.EncodeToString(sum[:])
 	}
 	for _, t := range verified {
-		// Claimed before it is applied, so that of two replicas handed one
-		// event (BigCommerce retries, or delivers twice) one applies it;
-		// released when applying fails, so that the retry is applied.
-		if h.Dedupe != nil {
-			fresh, err := h.Dedupe.Claim(r.Context(), t.Target, event, dedupeTTL)
-			if err != nil {
-				log.Error("bigcommerce webhook: claim delivery", "connector", t.Target.ConnectorID, "err", err)
-				reply(http.StatusInternalServerError)
-				return
-			}
-			if !fresh {
-				log.Info("bigcommerce webhook: duplicate delivery", "connector", t.Target.ConnectorID, "order", id)
-				continue
-			}
-		}
-		if readErr, err := h.apply(r.Context(), t.Target, id); err != nil {
-			if h.Dedupe != nil {
-				if err := h.Dedupe.Release(r.Context(), t.Target, event); err != nil {
-					log.Warn("bigcommerce webhook: release delivery", "err", err)
-				}
-			}
-			if k := connector.KindOf(err); readErr && (k == connector.Auth || k == connector.Permanent) {
-				log.Warn("bigcommerce webhook: order not readable; the next sync reads it", "connector", t.Target.ConnectorID, "order", id, "err", err)
-				continue
-			}
-			log.Error("bigcommerce webhook: apply", "connector", t.Target.ConnectorID, "order", id, "err", err)
+		if err := h.Enqueue(r.Context(), t.Target, platform.Delivery{Key: "bc:" + event, Orders: []string{id}}); err != nil {
+			log.Error("bigcommerce webhook: store delivery", "connector", t.Target.ConnectorID, "order", id, "err", err)
 			reply(http.StatusInternalServerError)
 			return
 		}
-		log.Info("bigcommerce webhook applied", "connector", t.Target.ConnectorID, "scope", p.Scope, "order", id)
+		log.Info("bigcommerce webhook stored", "connector", t.Target.ConnectorID, "scope", p.Scope, "order", id)
 	}
 	reply(http.StatusOK)
-}
-
-// apply reads order id for t and writes it; readErr tells a failure to
-// read the order from one to write it.
-func (h *WebhookHandler) apply(ctx context.Context, t connector.Target, id string) (readErr bool, err error) {
-	src, err := h.Orders(ctx, t)
-	if err != nil {
-		return false, err
-	}
-	o, _, err := src.Order(ctx, id)
-	if err != nil {
-		return true, err
-	}
-	// A gone order comes Removed: its lines go, unless a newer version is
-	// stored.
-	if err := h.Apply(ctx, t, connector.Batch{Orders: []connector.Order{o}}); err != nil {
-		return false, fmt.Errorf("bigcommerce: apply order %s: %w", id, err)
-	}
-	return false, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/phantomos/phantomos/internal/connector"
 	"github.com/phantomos/phantomos/internal/connector/bigcommerce"
 	"github.com/phantomos/phantomos/internal/connector/bigcommerce/bctest"
+	"github.com/phantomos/phantomos/internal/connector/platform"
 	"github.com/phantomos/phantomos/internal/store"
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
@@ -29,14 +30,22 @@ func (h *harness) hooks(t *testing.T, token string) string {
 			}
 			return []bigcommerce.WebhookTarget{{Target: h.target, StoreHash: hash, Token: token}}, nil
 		},
-		Orders: func(ctx context.Context, tg connector.Target) (bigcommerce.OrderReader, error) {
-			return h.client(t, 250), nil
-		},
-		Apply: func(ctx context.Context, tg connector.Target, b connector.Batch) error {
-			_, err := h.engine.Apply(ctx, tg, b)
+		// Done at once here, deduplicated in the database as the server's
+		// FetchLater does; the server stores it as a job instead.
+		Enqueue: func(ctx context.Context, tg connector.Target, d platform.Delivery) error {
+			fresh, err := h.s.ClaimDelivery(ctx, tg.Publisher, tg.ConnectorID, d.Key, time.Hour)
+			if err != nil || !fresh {
+				return err
+			}
+			b, err := bigcommerce.FetchOrders(ctx, h.client(t, 250), d.Orders)
+			if err == nil {
+				_, err = h.engine.Apply(ctx, tg, b)
+			}
+			if err != nil {
+				h.s.ReleaseDelivery(ctx, tg.Publisher, tg.ConnectorID, d.Key)
+			}
 			return err
 		},
-		Dedupe: bigcommerce.StoreDeduper{Store: h.s},
 		Logger: quiet,
 	})
 	srv := httptest.NewServer(mux)

@@ -30,7 +30,10 @@
 // implements Subscriber (called after a connection, before each sync) and
 // declares its webhook route; inside its handlers it reaches the server
 // only through Host (connect, including for a callback that is not the
-// person's browser, apply a batch, mark an uninstall, erase, audit, find
+// person's browser, apply a batch, store a delivery that names orders for
+// a job to read them from the platform (FetchLater; the platform then
+// implements Fetcher, and the request never calls the store), mark an
+// uninstall, erase, audit, find
 // the connectors of an account, park an install until it is claimed at
 // /connectors/claim, OAuth nonces, replay guards, the public URL, the
 // vault). Nothing that must hold across replicas lives in a platform's
@@ -157,6 +160,31 @@ type Namer interface {
 // sync, only when h.WebhookBase() is not empty. Failures are logged.
 type Subscriber interface {
 	Subscribe(ctx context.Context, h Host, t connector.Target, src connector.Source) error
+}
+
+// Delivery is a verified webhook delivery that names records without
+// carrying them as they are now (payloads may be thin, late, repeated or
+// out of order): a job reads them from the platform (Fetcher).
+type Delivery struct {
+	// Key identifies the delivery (the platform's delivery id or event
+	// hash; empty: none): a delivery received twice is fetched once.
+	Key string `json:"key,omitempty"`
+	// Orders are the platform's ids of the orders it names.
+	Orders []string `json:"orders"`
+}
+
+// MaxDeliveryOrders bounds the orders of one Delivery.
+const MaxDeliveryOrders = 100
+
+// Fetcher is implemented by platforms whose webhooks go through
+// Host.FetchLater: Fetch reads the orders d names from the platform, as
+// they are now (a gone order comes Removed), for connector t. It runs in
+// a job, never in a request. An error of connector kind Auth or Permanent
+// ends the job with its reason (another attempt cannot mend it; the next
+// sync reports it and reads the order); other errors are retried with
+// backoff.
+type Fetcher interface {
+	Fetch(ctx context.Context, h Host, t connector.Target, d Delivery) (connector.Batch, error)
 }
 
 // Disconnecter is implemented by platforms that must tell the store when
@@ -313,6 +341,13 @@ type Host interface {
 	Account(ctx context.Context, t connector.Target) (connector.Account, error)
 	// Apply writes a pushed batch for t, idempotently.
 	Apply(ctx context.Context, t connector.Target, b connector.Batch) error
+	// FetchLater stores delivery d of connector t as a job and returns at
+	// once, so that a webhook is answered fast: a worker then reads what d
+	// names from the platform (the platform's Fetcher) and writes it,
+	// retried with backoff. A delivery whose key was already stored, by
+	// any replica, is not stored again. The platform of t must implement
+	// Fetcher.
+	FetchLater(ctx context.Context, t connector.Target, d Delivery) error
 	// Uninstalled disconnects t, whose store removed the app (its
 	// credentials are wiped; its data stays), recording it as by actor.
 	Uninstalled(ctx context.Context, t connector.Target, actor string) error

@@ -177,19 +177,35 @@ func handleWebhook(_ platform.Platform, h platform.Host, w http.ResponseWriter, 
 				if t.ConnectorID != id {
 					continue
 				}
-				c, cr, err := Open(ctx, h.Vault(), t, Config{Logger: h.Logger()})
-				if err != nil {
+				var cr Credentials
+				if err := h.Vault().Load(ctx, t, &cr); err != nil {
 					return WebhookTarget{}, err
 				}
-				return WebhookTarget{Target: t, Secret: cr.WebhookSecret, Orders: c}, nil
+				return WebhookTarget{Target: t, Secret: cr.WebhookSecret}, nil
 			}
 			return WebhookTarget{}, phantomos.Errorf(phantomos.ENOTFOUND, "unknown connector")
 		},
-		Apply:  h.Apply,
-		Logger: h.Logger(),
+		Enqueue: h.FetchLater,
+		Logger:  h.Logger(),
 	}
 	wh.ServeHTTP(w, r)
 	return nil
 }
 
-var _ platform.Subscriber = (*live)(nil)
+// Fetch implements platform.Fetcher: the orders a delivery named, read
+// from the store by a job.
+func (p *live) Fetch(ctx context.Context, h platform.Host, t connector.Target, d platform.Delivery) (connector.Batch, error) {
+	c, _, err := Open(ctx, h.Vault(), t, Config{Logger: h.Logger()})
+	if err != nil && phantomos.ErrorCode(err) == phantomos.EINVALID {
+		return connector.Batch{}, phantomos.Errorf(phantomos.EINVALID, "This connector has no credentials: reconnect the store.")
+	}
+	if err != nil {
+		return connector.Batch{}, err
+	}
+	return FetchOrders(ctx, c, d.Orders)
+}
+
+var (
+	_ platform.Subscriber = (*live)(nil)
+	_ platform.Fetcher    = (*live)(nil)
+)

@@ -72,6 +72,17 @@ type host struct {
 	store  string
 	apply  func(ctx context.Context, t connector.Target, b connector.Batch) error
 	base   string
+	pl     platform.Platform
+}
+
+// FetchLater does at once what the server's job does later: it reads the
+// delivery's orders through the platform and applies them.
+func (h *host) FetchLater(ctx context.Context, t connector.Target, d platform.Delivery) error {
+	b, err := h.pl.(platform.Fetcher).Fetch(ctx, h, t, d)
+	if err != nil {
+		return err
+	}
+	return h.apply(ctx, t, b)
 }
 
 func (h *host) Vault() *connector.Vault { return h.vault }
@@ -98,7 +109,7 @@ func TestPlatformEndToEnd(t *testing.T) {
 		seed(h.srv, 12)
 		p := livePlatform(t)
 		keys, _ := secret.Parse("k1:" + secret.Generate())
-		hs := &host{vault: connector.NewVault(keys, s), target: h.target, store: h.srv.URL,
+		hs := &host{vault: connector.NewVault(keys, s), target: h.target, store: h.srv.URL, pl: p,
 			apply: func(ctx context.Context, t connector.Target, b connector.Batch) error {
 				_, err := h.engine.Apply(ctx, t, b)
 				return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
+	"github.com/phantomos/phantomos/internal/connector/platform"
 	"github.com/phantomos/phantomos/internal/connector/woocommerce"
 	"github.com/phantomos/phantomos/internal/connector/woocommerce/wootest"
 	"github.com/phantomos/phantomos/internal/ingest"
@@ -63,13 +64,18 @@ func newHarness(t *testing.T, s *store.Store, booking string) *harness {
 			if id != h.target.ConnectorID {
 				return woocommerce.WebhookTarget{}, phantomos.Errorf(phantomos.ENOTFOUND, "no such connector")
 			}
-			return woocommerce.WebhookTarget{Target: h.target, Secret: h.secret, Orders: h.client(t)}, nil
+			return woocommerce.WebhookTarget{Target: h.target, Secret: h.secret}, nil
 		},
-		Apply: func(ctx context.Context, tg connector.Target, b connector.Batch) error {
+		// Done at once here; the server stores it as a job instead.
+		Enqueue: func(ctx context.Context, tg connector.Target, d platform.Delivery) error {
 			if h.failHooks {
 				return errors.New("database down")
 			}
-			_, err := h.engine.Apply(ctx, tg, b)
+			b, err := woocommerce.FetchOrders(ctx, h.client(t), d.Orders)
+			if err != nil {
+				return err
+			}
+			_, err = h.engine.Apply(ctx, tg, b)
 			return err
 		},
 		Logger: quiet,

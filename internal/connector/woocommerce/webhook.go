@@ -17,6 +17,7 @@ import (
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/connector"
+	"github.com/phantomos/phantomos/internal/connector/platform"
 )
 
 // Webhook topics PhantomOS subscribes to.
@@ -66,33 +67,50 @@ type WebhookTarget struct {
 	Target connector.Target
 	// Secret verifies the signature (Credentials.WebhookSecret).
 	Secret string
-	// Orders reads the order a webhook names: deliveries may arrive late,
-	// twice or out of order, so the handler writes the order as the store
-	// has it now rather than the payload (a *Client).
-	Orders interface {
-		Order(ctx context.Context, id string) (connector.Order, error)
+}
+
+// OrderReader reads one order; *Client implements it.
+type OrderReader interface {
+	Order(ctx context.Context, id string) (connector.Order, error)
+}
+
+// FetchOrders reads the orders ids as the store has them now (one gone
+// comes Removed): deliveries may arrive late, twice or out of order, so
+// what is written is the order now, not a payload.
+func FetchOrders(ctx context.Context, c OrderReader, ids []string) (connector.Batch, error) {
+	var b connector.Batch
+	for _, id := range ids {
+		o, err := c.Order(ctx, id)
+		if err != nil {
+			return connector.Batch{}, err
+		}
+		b.Orders = append(b.Orders, o)
 	}
+	return b, nil
 }
 
 // WebhookHandler receives a store's order webhooks; the delivery URL names
 // the connector (the {connector} path value, a ?connector= query, or the
-// path after WebhookPath; the registry uses DeliveryURL). Responses follow WooCommerce's delivery rules
-// (any 2xx is a success; other answers count towards disabling the hook):
+// path after WebhookPath; the registry uses DeliveryURL). It verifies a
+// delivery and hands the order it names to Enqueue, which stores it for
+// a job to read from the store and write (platform.Host.FetchLater): the
+// request never calls the store back. Responses follow WooCommerce's
+// delivery rules (any 2xx is a success; other answers count towards
+// disabling the hook):
 //
 //   - 200 for WooCommerce's ping when a hook is saved (form body
 //     webhook_id=N, unsigned), for topics the connector does not use, and
-//     when the order was written;
+//     when the delivery was stored (or was a duplicate);
 //   - 401 when the signature does not verify, or the connector is unknown
 //     (the same answer, so the endpoint reveals nothing);
 //   - 400 for a verified body without an order id;
-//   - 500 when reading or writing the order failed: WooCommerce retries, and
-//     writes are idempotent.
+//   - 500 when the delivery could not be stored: WooCommerce retries.
 type WebhookHandler struct {
 	// Target returns the connector of a delivery URL; an unknown one is
 	// ENOTFOUND.
-	Target func(ctx context.Context, connectorID string) (WebhookTarget, error)
-	Apply  func(ctx context.Context, t connector.Target, b connector.Batch) error
-	Logger *slog.Logger
+	Target  func(ctx context.Context, connectorID string) (WebhookTarget, error)
+	Enqueue func(ctx context.Context, t connector.Target, d platform.Delivery) error
+	Logger  *slog.Logger
 }
 
 // WebhookPath is a prefix under which the connector id may follow (for
@@ -168,19 +186,27 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusBadRequest)
 		return
 	}
-	o, err := t.Orders.Order(r.Context(), string(p.ID))
-	if err == nil {
-		err = h.Apply(r.Context(), t.Target, connector.OrderBatch([]connector.Order{o}))
-	}
-	if err != nil {
-		log.Error("woocommerce webhook: apply", "publisher", t.Target.Publisher, "connector", t.Target.ConnectorID, "topic", topic,
+	d := platform.Delivery{Key: deliveryKey(r.Header, topic, body), Orders: []string{string(p.ID)}}
+	if err := h.Enqueue(r.Context(), t.Target, d); err != nil {
+		log.Error("woocommerce webhook: store delivery", "publisher", t.Target.Publisher, "connector", t.Target.ConnectorID, "topic", topic,
 			"delivery", r.Header.Get(HeaderDeliveryID), "err", err)
 		reply(http.StatusInternalServerError)
 		return
 	}
-	log.Info("woocommerce webhook applied", "publisher", t.Target.Publisher, "connector", t.Target.ConnectorID, "topic", topic,
-		"order", p.ID, "removed", o.Removed)
+	log.Info("woocommerce webhook stored", "publisher", t.Target.Publisher, "connector", t.Target.ConnectorID, "topic", topic, "order", p.ID)
 	reply(http.StatusOK)
+}
+
+// deliveryKey identifies a delivery: its hook and delivery ids, which a
+// repeated request carries unchanged, or else a hash of its topic and
+// body.
+func deliveryKey(hd http.Header, topic string, body []byte) string {
+	hookID, deliveryID := hd.Get(HeaderWebhookID), hd.Get(HeaderDeliveryID)
+	if deliveryID != "" && len(hookID)+len(deliveryID) <= 200 {
+		return "wc:" + hookID + ":" + deliveryID
+	}
+	sum := sha256.Sum256(append([]byte(topic+"\n"), body...))
+	return "wc-body:" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // hook is a webhook as the REST API lists it.

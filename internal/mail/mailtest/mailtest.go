@@ -100,6 +100,18 @@ type Server struct {
 	ln   net.Listener
 	mu   sync.Mutex
 	mail []Mail
+	// refuse is how many more messages are refused with a temporary
+	// failure (Refuse).
+	refuse int
+}
+
+// Refuse makes the server refuse the next n messages with a temporary
+// failure (451 at MAIL FROM), as a mail server under load or greylisting
+// does.
+func (s *Server) Refuse(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuse = n
 }
 
 // New starts a server, stopped at the end of the test.
@@ -149,6 +161,16 @@ func (s *Server) handle(c net.Conn) {
 		case strings.HasPrefix(cmd, "AUTH"):
 			tp.PrintfLine("235 2.7.0 Authentication successful")
 		case strings.HasPrefix(cmd, "MAIL FROM:"):
+			s.mu.Lock()
+			refused := s.refuse > 0
+			if refused {
+				s.refuse--
+			}
+			s.mu.Unlock()
+			if refused {
+				tp.PrintfLine("451 4.3.0 Try again later")
+				continue
+			}
 			m = Mail{From: strings.Trim(line[len("MAIL FROM:"):], "<> ")}
 			tp.PrintfLine("250 OK")
 		case strings.HasPrefix(cmd, "RCPT TO:"):
