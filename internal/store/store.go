@@ -39,6 +39,8 @@ type Store struct {
 	// open their own connections to the same database (the job queue).
 	dsn string
 	now func() time.Time
+	// fr runs background rebuilds of the filter rollups (filter_rollup.go).
+	fr *filterRollups
 }
 
 // DSN returns the address the store was opened with (it may hold
@@ -86,7 +88,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("database %s: cannot connect to %s: %s", where, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), rootCause(err))
 	}
-	return &Store{db: db, dialect: Postgres, where: where, dsn: dsn, now: time.Now}, nil
+	return &Store{db: db, dialect: Postgres, where: where, dsn: dsn, now: time.Now, fr: newFilterRollups()}, nil
 }
 
 func openSQLite(ctx context.Context, dsn string) (*Store, error) {
@@ -128,7 +130,7 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("database %s: %s", where, sqliteCause(err))
 	}
-	return &Store{db: db, dialect: SQLite, where: where, dsn: path, now: time.Now}, nil
+	return &Store{db: db, dialect: SQLite, where: where, dsn: path, now: time.Now, fr: newFilterRollups()}, nil
 }
 
 // checkWritable reports a read-only SQLite file or directory before the
@@ -198,7 +200,12 @@ func redactURL(dsn string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.fr != nil {
+		s.fr.stop()
+	}
+	return s.db.Close()
+}
 
 // Dialect returns the engine behind the store.
 func (s *Store) Dialect() Dialect { return s.dialect }
