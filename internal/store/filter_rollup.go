@@ -201,6 +201,24 @@ func (s *Store) RefreshFilterRollups(ctx context.Context, pub phantomos.Publishe
 	if err := exec(begin); err != nil {
 		return err
 	}
+	if s.dialect == Postgres {
+		// Two rebuilds of one publisher (two replicas) take turns here.
+		if err := exec(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "phantomos-filter-rollups/"+string(pub)); err != nil {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return err
+		}
+	}
+	// A rebuild from a later snapshot committed meanwhile: keep it.
+	var stored int64
+	err = conn.QueryRowContext(ctx, `SELECT data_version FROM filter_rollup_state WHERE publisher_id = $1`, pub).Scan(&stored)
+	if err != nil && err != sql.ErrNoRows {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return fmt.Errorf("store: filter rollups: %w", err)
+	}
+	if err == nil && stored > version {
+		_, err = conn.ExecContext(ctx, "ROLLBACK")
+		return err
+	}
 	month := s.dialect.monthOf("day")
 	for _, q := range []string{
 		`DELETE FROM filter_daily WHERE publisher_id = $1`,
