@@ -249,6 +249,12 @@ func (s *Store) RefreshFilterRollups(ctx context.Context, pub phantomos.Publishe
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
 	}
+	if s.dialect == Postgres {
+		// The tables were just replaced: without fresh statistics the
+		// planner takes a month range of product_geo_monthly for one row and
+		// sorts it on disk instead of hashing it.
+		return exec(`ANALYZE filter_daily, filter_monthly, product_geo_monthly`)
+	}
 	return nil
 }
 
