@@ -108,11 +108,11 @@ func (f Filter) conds(conds []string, args []any, withProducts bool) (string, []
 type grain int
 
 const (
-	fullGrain    grain = iota // sales_daily: day × product × country × channel × connector
-	productGrain              // product_daily/product_monthly: day × product
-	geoGrain                  // geo_daily/geo_monthly: day × country × channel × connector
-	filterGrain               // filter_daily/filter_monthly: one product filter value × day × place (filter_rollup.go)
-	productGeoGrain           // product_geo_monthly, sales_daily at the edges: product × place (filter_rollup.go)
+	fullGrain       grain = iota // sales_daily: day × product × country × channel × connector
+	productGrain                 // product_daily/product_monthly: day × product
+	geoGrain                     // geo_daily/geo_monthly: day × country × channel × connector
+	filterGrain                  // filter_daily/filter_monthly: one product filter value × day × place (filter_rollup.go)
+	productGeoGrain              // product_geo_monthly, sales_daily at the edges: product × place (filter_rollup.go)
 )
 
 // rollup returns a FROM clause, aliased t, of the coarsest rollup that

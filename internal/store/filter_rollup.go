@@ -373,8 +373,8 @@ func segments(from, to, dataEnd phantomos.Day) []segment {
 	return out
 }
 
-// filterRollup is rollup for the filter rollups (f.single() must hold):
-// filterGrain reads filter_daily and filter_monthly, keyed by place;
+// filterRollup is rollup for the filter rollups:
+// filterGrain (f.single() must hold) reads filter_daily and filter_monthly, keyed by place;
 // productGeoGrain reads product_geo_monthly and, for the days at the
 // edges, sales_daily, keyed by product and place. The place conditions
 // apply inside the parts, before any sum.
