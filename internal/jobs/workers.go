@@ -139,6 +139,9 @@ func riverConfig(cfg *Config, q *Queue) (*river.Config, error) {
 	if err := addInsightsWorker(cfg, q, ws); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	if err := addFilterRollupsWorker(cfg, q, ws); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
 	if err := addSuggestWorker(cfg, q, ws); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

@@ -108,9 +108,11 @@ func (f Filter) conds(conds []string, args []any, withProducts bool) (string, []
 type grain int
 
 const (
-	fullGrain    grain = iota // sales_daily: day × product × country × channel × connector
-	productGrain              // product_daily/product_monthly: day × product
-	geoGrain                  // geo_daily/geo_monthly: day × country × channel × connector
+	fullGrain       grain = iota // sales_daily: day × product × country × channel × connector
+	productGrain                 // product_daily/product_monthly: day × product
+	geoGrain                     // geo_daily/geo_monthly: day × country × channel × connector
+	filterGrain                  // filter_daily/filter_monthly: one product filter value × day × place (filter_rollup.go)
+	productGeoGrain              // product_geo_monthly, sales_daily at the edges: product × place (filter_rollup.go)
 )
 
 // rollup returns a FROM clause, aliased t, of the coarsest rollup that
@@ -125,6 +127,13 @@ const (
 // still read whole from the monthly table when nothing was sold after "to"
 // (month to date, the usual case).
 func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd phantomos.Day, byDay, needProducts bool) (string, string, []any) {
+	if g == productGeoGrain && byDay {
+		// Day rows of products by place are sales_daily's own.
+		g = fullGrain
+	}
+	if g == filterGrain || g == productGeoGrain {
+		return f.filterRollup(g, pub, from, to, dataEnd, byDay, needProducts)
+	}
 	args := []any{pub}
 	join := ""
 	if needProducts || f.productLevel() {
@@ -257,20 +266,54 @@ func (f Filter) pick(wantProducts, wantGeo bool) grain {
 	return geoGrain
 }
 
+// pickGrain is pick with the filter rollups: a question about places under
+// one category, game IP or asset reads filter_daily/filter_monthly, and a
+// question about products under a place filter reads product_geo_monthly,
+// when they are current for pub (filterRollupsCurrent); otherwise pick's
+// choice, which reads sales_daily.
+func (s *Store) pickGrain(ctx context.Context, pub phantomos.PublisherID, f Filter, wantProducts, wantGeo bool) (grain, error) {
+	g := f.pick(wantProducts, wantGeo)
+	if g != fullGrain && g != productGrain {
+		return g, nil
+	}
+	_, _, single := f.single()
+	switch {
+	case !wantProducts && single:
+		// filterGrain
+	case g == fullGrain && (wantProducts || f.productLevel()) && f.geoLevel():
+		g = productGeoGrain
+	default:
+		return g, nil
+	}
+	ok, err := s.filterRollupsCurrent(ctx, pub)
+	if err != nil || !ok {
+		return f.pick(wantProducts, wantGeo), err
+	}
+	if g != productGeoGrain {
+		g = filterGrain
+	}
+	return g, nil
+}
+
 // Totals returns the headline figures of publisher pub for days from..to
 // (inclusive) under filter f. Orders are distinct orders: exact from the
-// order rollup when f selects no products, and counted from the sales
-// table when it does (an order with two matching products counts once).
+// order rollup when f selects no products, from the filter rollups when it
+// selects one category, game IP or asset and they are current, and counted
+// from the sales table otherwise (an order with two matching products
+// counts once).
 func (s *Store) Totals(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) (Summary, error) {
 	var m Summary
-	g := f.pick(false, false)
+	g, err := s.pickGrain(ctx, pub, f, false, false)
+	if err != nil {
+		return m, err
+	}
 	end, err := s.dataEnd(ctx, pub)
 	if err != nil {
 		return m, err
 	}
 	src, cond, args := f.rollup(g, pub, from, to, end, false, false)
 	orders := "0"
-	if g == geoGrain {
+	if g == geoGrain || g == filterGrain {
 		orders = "COALESCE(SUM(t.orders), 0)"
 	}
 	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(t.gross), 0), COALESCE(SUM(t.discount), 0), COALESCE(SUM(t.refunded), 0),
@@ -279,7 +322,7 @@ func (s *Store) Totals(ctx context.Context, pub phantomos.PublisherID, from, to 
 	if err != nil {
 		return m, fmt.Errorf("store: totals: %w", err)
 	}
-	if g != geoGrain {
+	if g != geoGrain && g != filterGrain {
 		// Distinct orders over a set of products: an order with two matching
 		// products counts once, which no product rollup can tell.
 		// The products come first (CROSS JOIN keeps SQLite to that order;
@@ -324,7 +367,11 @@ type DayValue struct {
 // DailyNet returns net revenue per day of publisher pub for days from..to
 // under f, oldest first; days without sales are absent.
 func (s *Store) DailyNet(ctx context.Context, pub phantomos.PublisherID, from, to phantomos.Day, f Filter) ([]DayValue, error) {
-	src, cond, args := f.rollup(f.pick(false, false), pub, from, to, "", true, false)
+	g, err := s.pickGrain(ctx, pub, f, false, false)
+	if err != nil {
+		return nil, err
+	}
+	src, cond, args := f.rollup(g, pub, from, to, "", true, false)
 	rows, err := s.db.QueryContext(ctx, `SELECT t.day, SUM(t.net) FROM `+src+` WHERE `+cond+` GROUP BY t.day ORDER BY t.day`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: daily net: %w", err)
@@ -417,7 +464,11 @@ func (s *Store) Breakdown(ctx context.Context, pub phantomos.PublisherID, from, 
 	if err != nil {
 		return nil, err
 	}
-	src, cond, args := f.rollup(f.pick(needProducts, !needProducts), pub, from, to, end, false, needProducts)
+	g, err := s.pickGrain(ctx, pub, f, needProducts, !needProducts)
+	if err != nil {
+		return nil, err
+	}
+	src, cond, args := f.rollup(g, pub, from, to, end, false, needProducts)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+key+` AS k, `+label+`, SUM(t.net), SUM(t.gross), SUM(t.units)
 		FROM `+src+join+` WHERE `+cond+` GROUP BY k`, args...)
 	if err != nil {

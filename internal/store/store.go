@@ -201,7 +201,9 @@ func redactURL(dsn string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	return s.db.Close()
+}
 
 // Dialect returns the engine behind the store.
 func (s *Store) Dialect() Dialect { return s.dialect }

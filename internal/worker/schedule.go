@@ -77,10 +77,40 @@ func (w *Worker) tickPublisher(ctx context.Context, pub *phantomos.Publisher, no
 			w.logger.Warn("schedule: insights", "publisher", pub.ID, "err", err)
 		}
 	}
+	w.filterRollupsDue(ctx, pub.ID)
 	w.SyncDue(ctx, pub.ID, now)
 	w.PullDue(ctx, pub.ID, now)
 	// Products that arrived since (syncs, webhooks) get suggestions.
 	w.retagWith(ctx, pub.ID, true, local)
+}
+
+// filterRollupsDue rebuilds pub's filter rollups when they are older than
+// its data (a job; without a queue, here). Until then questions under one
+// product filter take the exact, slower path through the sale lines.
+func (w *Worker) filterRollupsDue(ctx context.Context, pub phantomos.PublisherID) {
+	current, err := w.store.FilterRollupsCurrent(ctx, pub)
+	if err != nil || current {
+		if err != nil {
+			w.logger.Warn("schedule: filter rollups", "publisher", pub, "err", err)
+		}
+		return
+	}
+	if w.jobs != nil {
+		err = w.jobs.EnqueueFilterRollups(ctx, pub)
+	} else {
+		err = w.RebuildFilterRollups(ctx, pub)
+	}
+	if err != nil {
+		w.logger.Warn("schedule: filter rollups", "publisher", pub, "err", err)
+	}
+}
+
+// RebuildFilterRollups is the work of a filter_rollups job.
+func (w *Worker) RebuildFilterRollups(ctx context.Context, pub phantomos.PublisherID) error {
+	if _, err := w.store.Publisher(ctx, pub); err != nil {
+		return err // a publisher removed since: ENOTFOUND discards the job
+	}
+	return w.store.RefreshFilterRollups(ctx, pub)
 }
 
 // SyncDue starts the syncs of pub's active connectors that are due.

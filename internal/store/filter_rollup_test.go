@@ -1,0 +1,246 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/store/storetest"
+)
+
+// singleFilters are the questions the filter rollups answer (one category,
+// game IP or asset, alone or with places), and product questions under
+// places (product_geo_monthly), each over ranges with and without whole
+// months.
+func singleFilters(rp randomPublisher) []store.Filter {
+	var product []store.Filter
+	for _, c := range phantomos.Categories {
+		product = append(product, store.Filter{Categories: []string{c}})
+	}
+	for _, g := range rp.gameIPs {
+		product = append(product, store.Filter{GameIPs: []string{g}})
+	}
+	for _, a := range rp.assets {
+		product = append(product, store.Filter{Assets: []string{a}})
+	}
+	var out []store.Filter
+	for _, f := range product {
+		out = append(out, f)
+		g := f
+		g.Countries = []string{"US"}
+		out = append(out, g)
+		g = f
+		g.Channels, g.Connectors = []string{"web", "retail"}, []string{rp.connectors[0]}
+		out = append(out, g)
+	}
+	// Several product values with a place: product by place, not the
+	// filter rollups.
+	out = append(out, store.Filter{Countries: []string{"DE", "JP"}}, store.Filter{Categories: phantomos.Categories[:2], Countries: []string{"FR"}},
+		store.Filter{Assets: rp.assets[:2], Channels: []string{"marketplace"}})
+	return out
+}
+
+var filterRanges = [][2]phantomos.Day{{"2025-01-01", "2025-12-31"}, {"2025-02-15", "2025-04-30"}, {"2025-03-01", "2025-03-31"},
+	{"2025-06-10", "2026-02-28"}}
+
+// checkAgainstNaive compares every figure the pages read under the filters
+// with the same figure computed from raw sales.
+func checkAgainstNaive(t *testing.T, s *store.Store, rp randomPublisher, label string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, r := range filterRanges {
+		from, to := r[0], r[1]
+		for _, f := range singleFilters(rp) {
+			got, err := s.Totals(ctx, rp.pub.ID, from, to, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tot := naive(t, s, rp.pub.ID, from, to, f, "COALESCE(SUM(t.net_reporting),0), COALESCE(SUM(t.quantity),0)", "'all'")["all"]
+			ord := naive(t, s, rp.pub.ID, from, to, f, "COUNT(DISTINCT CAST(t.connector_id AS TEXT) || '/' || t.external_order_id), COALESCE(SUM(t.gross_reporting),0)", "'all'")["all"]
+			want := store.Summary{Net: tot[0], Units: tot[1], Orders: ord[0], Gross: ord[1]}
+			got.Discount, got.Refunded, got.OrderlessNet = 0, 0, 0
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("%s: %s..%s %+v: totals (-naive +got):\n%s", label, from, to, f, diff)
+			}
+			for dim, group := range map[store.Dimension]string{
+				store.ByCountry: "t.country", store.ByChannel: "t.channel", store.ByConnector: "CAST(t.connector_id AS TEXT)",
+				store.ByProduct: "CAST(t.product_id AS TEXT)", store.ByCategory: "p.category", store.ByGameIP: "COALESCE(CAST(p.game_ip_id AS TEXT), '')",
+			} {
+				rows, err := s.Breakdown(ctx, rp.pub.ID, from, to, f, dim)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gotM := map[string][2]int64{}
+				for _, r := range rows {
+					gotM[r.Key] = [2]int64{r.Net, r.Units}
+				}
+				wantM := naive(t, s, rp.pub.ID, from, to, f, "SUM(t.net_reporting), SUM(t.quantity)", group)
+				if diff := cmp.Diff(wantM, gotM); diff != "" {
+					t.Fatalf("%s: %s..%s %+v: breakdown by %s (-naive +got):\n%s", label, from, to, f, dim, diff)
+				}
+			}
+			days, err := s.DailyNet(ctx, rp.pub.ID, from, to, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotD := map[string][2]int64{}
+			for _, d := range days {
+				gotD[string(d.Day)] = [2]int64{d.Net, 0}
+			}
+			wantD := naive(t, s, rp.pub.ID, from, to, f, "SUM(t.net_reporting), 0", s.DayText("t.day"))
+			if diff := cmp.Diff(wantD, gotD); diff != "" {
+				t.Fatalf("%s: %s..%s %+v: daily (-naive +got):\n%s", label, from, to, f, diff)
+			}
+		}
+	}
+}
+
+// current asserts whether the filter rollups are current.
+func current(t *testing.T, s *store.Store, pub phantomos.PublisherID, want bool, when string) {
+	t.Helper()
+	got, err := s.FilterRollupsCurrent(context.Background(), pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("%s: filter rollups current = %v, want %v", when, got, want)
+	}
+}
+
+// TestFilterRollupsMatchNaiveQueries: with the filter rollups current, and
+// after each kind of write (mapping changes, a re-import that changes and
+// adds orders, deleted orders, a change of refund booking) while they are
+// stale and once rebuilt, every figure under one category, game IP or
+// asset, and every product figure under a place, equals raw SQL over the
+// sales, distinct orders included.
+func TestFilterRollupsMatchNaiveQueries(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(45, 46))
+		rp := newRandomPublisher(t, s, "alpha", rng, 2500)
+		other := newRandomPublisher(t, s, "beta", rng, 400) // must never count
+		refresh := func(when string) {
+			t.Helper()
+			for _, p := range []phantomos.PublisherID{rp.pub.ID, other.pub.ID} {
+				if err := s.RefreshFilterRollups(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			current(t, s, rp.pub.ID, true, when)
+		}
+		refresh("built")
+		checkAgainstNaive(t, s, rp, "built")
+
+		// A mapping change: one product gains an asset, another's links
+		// are merged into another asset.
+		if _, err := s.AssignAsset(ctx, rp.pub.ID, []string{rp.products[3].ID, rp.products[4].ID}, rp.assets[0], ""); err != nil {
+			t.Fatal(err)
+		}
+		current(t, s, rp.pub.ID, false, "after assigning an asset")
+		checkAgainstNaive(t, s, rp, "stale after assigning an asset")
+		refresh("rebuilt after assigning an asset")
+		checkAgainstNaive(t, s, rp, "rebuilt after assigning an asset")
+		if _, err := s.MergeAssets(ctx, rp.pub.ID, rp.assets[1], rp.assets[2]); err != nil {
+			t.Fatal(err)
+		}
+		rp.assets = append(rp.assets[:1], rp.assets[2:]...)
+		current(t, s, rp.pub.ID, false, "after merging assets")
+		checkAgainstNaive(t, s, rp, "stale after merging assets")
+		refresh("rebuilt after merging assets")
+		checkAgainstNaive(t, s, rp, "rebuilt after merging assets")
+
+		// A re-import into the first connector: existing orders gain a line
+		// of a new product and change place, new orders arrive; then some
+		// orders are deleted.
+		var rows []store.SaleRow
+		for i := range 40 {
+			day := time.Date(2025, 3, 1+i%28, 9, 0, 0, 0, time.UTC)
+			rows = append(rows, store.SaleRow{Line: int64(2 + i), OrderID: fmt.Sprintf("o%d", i*3), LineID: "new", SKU: "NEW-1", Name: "New mug",
+				OrderDate: day, Quantity: 2, Gross: 1500, Currency: "USD", Country: "US", Channel: "web", UpdatedAt: day.Add(24 * time.Hour)},
+				store.SaleRow{Line: int64(100 + i), OrderID: fmt.Sprintf("n%d", i), LineID: "1", SKU: "NEW-1", Name: "New mug",
+					OrderDate: day, Quantity: 1, Gross: 900, Currency: "USD", Country: "DE", Channel: "retail", UpdatedAt: day})
+		}
+		if _, err := importRows(t, s, rp.pub.ID, store.ImportSpec{Kind: store.ImportSales, ConnectorID: rp.connectors[0]}, rows, writeSales); err != nil {
+			t.Fatal(err)
+		}
+		current(t, s, rp.pub.ID, false, "after a re-import")
+		checkAgainstNaive(t, s, rp, "stale after a re-import")
+		refresh("rebuilt after a re-import")
+		checkAgainstNaive(t, s, rp, "rebuilt after a re-import")
+		_, err := s.Import(ctx, rp.pub.ID, store.ImportSpec{Kind: store.ImportSales, ConnectorID: rp.connectors[0], Source: "deletes"}, func(w *store.ImportWriter) error {
+			_, err := w.DeleteOrders(ctx, []string{"o0", "o3", "o6", "n1", "n2"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		current(t, s, rp.pub.ID, false, "after deleting orders")
+		checkAgainstNaive(t, s, rp, "stale after deleting orders")
+		refresh("rebuilt after deleting orders")
+		checkAgainstNaive(t, s, rp, "rebuilt after deleting orders")
+
+		// Refunds booked on their own day.
+		rp.pub.Settings.RefundBooking = phantomos.RefundOnRefundDate
+		if err := s.UpdatePublisher(ctx, rp.pub); err != nil {
+			t.Fatal(err)
+		}
+		current(t, s, rp.pub.ID, false, "after changing the refund booking")
+		checkAgainstNaive(t, s, rp, "stale after changing the refund booking")
+		refresh("rebuilt after changing the refund booking")
+		checkAgainstNaive(t, s, rp, "rebuilt after changing the refund booking")
+	})
+}
+
+// TestFilterRollupsReadOnlyWhenCurrent: a read under one category takes
+// its orders from the filter rollups while they are current (a figure
+// planted there shows), and from the sales as soon as any write makes them
+// stale (the planted figure no longer shows).
+func TestFilterRollupsReadOnlyWhenCurrent(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(8, 9))
+		rp := newRandomPublisher(t, s, "alpha", rng, 600)
+		if err := s.RefreshFilterRollups(ctx, rp.pub.ID); err != nil {
+			t.Fatal(err)
+		}
+		f := store.Filter{Categories: []string{rp.products[0].Category}}
+		from, to := phantomos.Day("2025-01-01"), phantomos.Day("2025-12-31")
+		exact, err := s.Totals(ctx, rp.pub.ID, from, to, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.DB().Exec(`UPDATE filter_monthly SET orders = orders + 1000 WHERE publisher_id = $1 AND dim = 'category' AND value = $2 AND month = '2025-05'`,
+			rp.pub.ID, f.Categories[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			t.Fatalf("planting: %d rows, %v", n, err)
+		}
+		planted, err := s.Totals(ctx, rp.pub.ID, from, to, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if planted.Orders != exact.Orders+1000*n {
+			t.Fatalf("current filter rollups: orders %d, want the planted %d", planted.Orders, exact.Orders+1000*n)
+		}
+		// Any write that analytics read bumps the data version.
+		if _, err := s.AssignAsset(ctx, rp.pub.ID, []string{rp.products[1].ID}, rp.assets[0], ""); err != nil {
+			t.Fatal(err)
+		}
+		after, err := s.Totals(ctx, rp.pub.ID, from, to, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Orders != exact.Orders {
+			t.Fatalf("stale filter rollups: orders %d, want %d counted from the sales", after.Orders, exact.Orders)
+		}
+	})
+}
