@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -80,9 +79,7 @@ func TestBrowserConnectAmazon(t *testing.T) {
 	text := func(sel string) string { return strings.TrimSpace(do(t, ctx, chromedp.Text(chromedp.CSS(sel)))) }
 	shot := func(name string) {
 		t.Helper()
-		if err := os.WriteFile(artefact(t, name+".png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		saveShot(t, ctx, name+".png")
 	}
 
 	step("sign in",

@@ -116,9 +116,7 @@ func TestBrowserScheduledPull(t *testing.T) {
 	text := func(sel string) string { return strings.TrimSpace(do(t, ctx, chromedp.Text(chromedp.CSS(sel)))) }
 	shot := func(name string) {
 		t.Helper()
-		if err := os.WriteFile(artefact(t, name+".png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		saveShot(t, ctx, name+".png")
 	}
 	// submit clicks the button sel, which posts a form, and waits for the
 	// page the post leads to (which may have the same address).
@@ -308,9 +306,7 @@ func TestBrowserCustomSource(t *testing.T) {
 	text := func(sel string) string { return strings.TrimSpace(do(t, ctx, chromedp.Text(chromedp.CSS(sel)))) }
 	shot := func(name string) {
 		t.Helper()
-		if err := os.WriteFile(artefact(t, name+".png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		saveShot(t, ctx, name+".png")
 	}
 	push := func(key, body string) (int, string) {
 		t.Helper()

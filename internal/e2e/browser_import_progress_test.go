@@ -50,7 +50,7 @@ func TestBrowserImportInBackground(t *testing.T) {
 		t.Fatalf("upload and confirm: %v\n%s", err, srv.stderr)
 	}
 	if running := do(t, ctx, chromedp.Evaluate[bool](`document.getElementById("import-running") !== null`)); running {
-		os.WriteFile(artefact(t, "import-progress.png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644)
+		saveShot(t, ctx, "import-progress.png")
 	}
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".notice"))); err != nil {
 		t.Fatalf("the import page never showed the summary: %v\n%s", err, srv.stderr)

@@ -45,7 +45,7 @@ func TestBrowserImport(t *testing.T) {
 	if body := text("main"); !strings.Contains(body, "2026-13-01") || !strings.Contains(body, "Nothing has been written") {
 		t.Errorf("preview does not show the bad row and that nothing was written:\n%s", body)
 	}
-	os.WriteFile(artefact(t, "import-preview.png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644)
+	saveShot(t, ctx, "import-preview.png")
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`form[action="/products/import/confirm"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(".notice")),

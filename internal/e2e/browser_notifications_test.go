@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -72,7 +71,7 @@ func TestBrowserNotifications(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`.saveasreport summary`)),
 		chromedp.WaitVisible(chromedp.CSS(`.saveasreport input[name="name"]`)),
 	)
-	os.WriteFile(artefact(t, "save-as-report.png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644)
+	saveShot(t, ctx, "save-as-report.png")
 	step("submit the report",
 		chromedp.Submit(chromedp.CSS(`.saveasreport input[name="name"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#reports table`)),
@@ -80,7 +79,7 @@ func TestBrowserNotifications(t *testing.T) {
 	if got := text("#reports tbody"); !strings.Contains(got, "Overview report") || !strings.Contains(got, "weekly") {
 		t.Errorf("reports table: %q", got)
 	}
-	os.WriteFile(artefact(t, "notifications.png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644)
+	saveShot(t, ctx, "notifications.png")
 	step("phone width", chromedp.EmulateViewport(390, 844))
-	os.WriteFile(artefact(t, "notifications-phone.png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644)
+	saveShot(t, ctx, "notifications-phone.png")
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,9 +59,7 @@ func (w *wizard) text(sel string) string {
 
 func (w *wizard) shot(name string) {
 	w.t.Helper()
-	if err := os.WriteFile(artefact(w.t, w.name+"-"+name+".png"), do(w.t, w.ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
-		w.t.Fatal(err)
-	}
+	saveShot(w.t, w.ctx, w.name+"-"+name+".png")
 }
 
 // open goes from the connectors page to the platform's connect step,

@@ -114,6 +114,27 @@ func TestBrowserDemo(t *testing.T) {
 
 // do runs one browser action and returns its result, failing the test on
 // error.
+// saveShot saves a full-page screenshot as an artefact for people to look
+// at. A page that updates itself (live progress reloads it when a sync
+// ends) can be between two documents, with no size, at the moment of the
+// capture: it is tried again a few times, and a capture that still fails
+// is logged, not a failure, since no check depends on it.
+func saveShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	var err error
+	for range 5 {
+		var png []byte
+		if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			if err = os.WriteFile(artefact(t, name), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("screenshot %s not saved: %v", name, err)
+}
+
 func do[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, a)

@@ -157,9 +157,9 @@ func TestBrowserWorkbenchKeyboard(t *testing.T) {
 		chromedp.Click(chromedp.CSS("table.products tbody tr:nth-child(1) td:nth-child(2) a")),
 		chromedp.WaitVisible(chromedp.CSS("form.reviewform")),
 	)
-	os.WriteFile(artefact(t, "product-review.png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644)
+	saveShot(t, ctx, "product-review.png")
 	step("catalogue", chromedp.Navigate(srv.URL+"/catalog"), chromedp.WaitVisible(chromedp.CSS("section.catalogip")))
-	os.WriteFile(artefact(t, "catalog.png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644)
+	saveShot(t, ctx, "catalog.png")
 	step("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(srv.URL+"/products"), chromedp.WaitVisible(chromedp.CSS("table.products")))
-	os.WriteFile(artefact(t, "products-phone.png"), do(t, ctx, chromedp.FullScreenshot(100)), 0o644)
+	saveShot(t, ctx, "products-phone.png")
 }
