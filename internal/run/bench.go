@@ -609,5 +609,7 @@ func startProfile(path string) (stop func(), err error) {
 		f.Close()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	// Callers may stop early to leave out what follows (printing a
+	// summary) and defer stop as well.
+	return sync.OnceFunc(func() { pprof.StopCPUProfile(); f.Close() }), nil
 }

@@ -269,7 +269,7 @@ func (f Filter) pick(wantProducts, wantGeo bool) grain {
 // pickGrain is pick with the filter rollups: a question about places under
 // one category, game IP or asset reads filter_daily/filter_monthly, and a
 // question about products under a place filter reads product_geo_monthly,
-// when they are current for pub (filterRollupsCurrent); otherwise pick's
+// when they are current for pub (FilterRollupsCurrent); otherwise pick's
 // choice, which reads sales_daily.
 func (s *Store) pickGrain(ctx context.Context, pub phantomos.PublisherID, f Filter, wantProducts, wantGeo bool) (grain, error) {
 	g := f.pick(wantProducts, wantGeo)
@@ -285,7 +285,7 @@ func (s *Store) pickGrain(ctx context.Context, pub phantomos.PublisherID, f Filt
 	default:
 		return g, nil
 	}
-	ok, err := s.filterRollupsCurrent(ctx, pub)
+	ok, err := s.FilterRollupsCurrent(ctx, pub)
 	if err != nil || !ok {
 		return f.pick(wantProducts, wantGeo), err
 	}

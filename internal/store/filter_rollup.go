@@ -35,17 +35,9 @@ import (
 // worker's periodic schedule enqueues a rebuild (a filter_rollups job) for
 // each publisher whose tables are stale.
 
-// filterRollupsCurrent reports whether pub's filter rollups were built at
-// its current data version. When they were not, the read takes the exact
-// path; the worker's schedule rebuilds stale ones (a filter_rollups job,
-// see StaleFilterRollups), so nothing runs on a request's behalf after it.
-func (s *Store) filterRollupsCurrent(ctx context.Context, pub phantomos.PublisherID) (bool, error) {
-	return s.FilterRollupsCurrent(ctx, pub)
-}
-
 // FilterRollupsCurrent reports whether publisher pub's filter rollups are
-// built at its current data version (reads under one product filter then
-// use them), without asking for a rebuild.
+// built at its current data version: reads under one product filter use
+// them only then, and the worker's schedule rebuilds them when they are not.
 func (s *Store) FilterRollupsCurrent(ctx context.Context, pub phantomos.PublisherID) (bool, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM filter_rollup_state f JOIN publishers p ON p.id = f.publisher_id

@@ -31,7 +31,7 @@ func TestAIRunsAreJobs(t *testing.T) {
 		member := client{t: t, ts: ts, ck: cookie(t, s, a.users[phantomos.RoleMember])}
 		analyst := client{t: t, ts: ts, ck: cookie(t, s, a.users[phantomos.RoleAnalyst])}
 		other := client{t: t, ts: ts, ck: cookie(t, s, b.users[phantomos.RoleOwner])}
-		var log lockedBuffer
+		var log logBuffer
 
 		// No worker, and a short bound: the requests answer with progress.
 		_, stopInsert := webhookQueue(t, srv, s, false, &log)

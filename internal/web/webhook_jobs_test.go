@@ -25,29 +25,11 @@ import (
 	"github.com/phantomos/phantomos/internal/store/storetest"
 )
 
-// lockedBuffer is a log sink safe for the queue's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // webhookQueue switches srv to a new queue on s: insert-only when work is
 // false (nothing runs the jobs, so what a request did is all there is),
 // else working, with a short webhook backoff, logging to log. The previous
 // queue must be stopped by the caller (stop).
-func webhookQueue(t *testing.T, srv *Server, s *store.Store, work bool, log *lockedBuffer) (q *jobs.Queue, stop func()) {
+func webhookQueue(t *testing.T, srv *Server, s *store.Store, work bool, log *logBuffer) (q *jobs.Queue, stop func()) {
 	t.Helper()
 	cfg := jobs.Config{ScheduleEvery: -1, NotifyEvery: -1, PollEvery: 20 * time.Millisecond, WebhookBackoff: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(log, nil))}
@@ -283,7 +265,7 @@ func runWebhookJobs(t *testing.T, s *store.Store, c webhookCase) {
 	h := &shop{t: t, s: s, a: newTenant(t, s, "alpha"), keys: keys}
 	h.srv, h.ts = newTestServer(t, s)
 	h.admin = cookie(t, s, h.a.users[phantomos.RoleAdmin])
-	var log lockedBuffer
+	var log logBuffer
 	_, stopFirst := webhookQueue(t, h.srv, s, true, &log)
 	id := c.connect(h)
 	if run := h.waitSync(id, 1); run.State != store.SyncSucceeded {
