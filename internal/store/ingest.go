@@ -328,6 +328,15 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 			return err
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = -%d`, sqliteCacheKiB))
+		// Foreign keys are off while it runs: a statement that inserts rows
+		// checked against a parent may abort halfway, so SQLite journals
+		// every page it touches first (see Dialect.addInto). The import
+		// writes ids it just read or made, under a publisher that no other
+		// writer can delete meanwhile (SQLite has one writer).
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
 	}
 	end := w.s.beginWrite(ctx)
 	defer end()

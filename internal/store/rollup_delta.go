@@ -134,16 +134,9 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 	counted := `(sign = 1 OR order_id IN (SELECT order_id FROM ingest_orders WHERE changed = 1))`
 	d := w.s.dialect
 	week, month := d.weekOf("day"), d.monthOf("day")
-	add := func(table string, cols ...string) string {
-		var set []string
-		for _, c := range cols {
-			set = append(set, c+" = "+table+"."+c+" + excluded."+c)
-		}
-		return strings.Join(set, ", ")
-	}
 	amounts := []string{"orders", "units", "gross", "discount", "refunded", "net"}
-	sums := `SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)`
-	stmts := []string{
+	sums := `SUM(orders) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount, SUM(refunded) AS refunded, SUM(net) AS net`
+	fold := []string{
 		`INSERT INTO ingest_fold_sales (day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
 		 SELECT day, product_id, country, channel, connector_id, SUM(sign * ho), SUM(sign * q), SUM(sign * g), SUM(sign * d), SUM(sign * r), SUM(sign * n)
 		 FROM ingest_delta WHERE ` + counted + ` GROUP BY day, product_id, country, channel, connector_id`,
@@ -151,44 +144,44 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 		 SELECT day, country, channel, connector_id, SUM(sign)
 		 FROM (SELECT DISTINCT order_id, sign, day, country, channel, connector_id FROM ingest_delta WHERE ho = 1 AND ` + counted + `) o
 		 GROUP BY day, country, channel, connector_id`,
-		`INSERT INTO sales_daily (publisher_id, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ingest_fold_sales WHERE true
-		 ON CONFLICT (publisher_id, day, product_id, country, channel, connector_id) DO UPDATE SET ` + add("sales_daily", amounts...),
-		`INSERT INTO orders_daily (publisher_id, day, country, channel, connector_id, orders)
-		 SELECT $1, day, country, channel, connector_id, orders FROM ingest_fold_orders WHERE true
-		 ON CONFLICT (publisher_id, day, country, channel, connector_id) DO UPDATE SET ` + add("orders_daily", "orders"),
-		`INSERT INTO product_daily (publisher_id, day, product_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, day, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY day, product_id
-		 ON CONFLICT (publisher_id, day, product_id) DO UPDATE SET ` + add("product_daily", amounts...),
-		`INSERT INTO geo_daily (publisher_id, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, s.day, s.country, s.channel, s.connector_id, COALESCE(MAX(o.orders), 0), SUM(s.units), SUM(s.gross), SUM(s.discount), SUM(s.refunded), SUM(s.net)
-		 FROM ingest_fold_sales s LEFT JOIN ingest_fold_orders o ON o.day = s.day AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
-		 GROUP BY s.day, s.country, s.channel, s.connector_id
-		 ON CONFLICT (publisher_id, day, country, channel, connector_id) DO UPDATE SET ` + add("geo_daily", amounts...),
-		`INSERT INTO product_weekly (publisher_id, week, product_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, ` + week + `, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY product_id, ` + week + `
-		 ON CONFLICT (publisher_id, product_id, week) DO UPDATE SET ` + add("product_weekly", amounts...),
-		`INSERT INTO product_monthly (publisher_id, month, product_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, ` + month + `, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY ` + month + `, product_id
-		 ON CONFLICT (publisher_id, month, product_id) DO UPDATE SET ` + add("product_monthly", amounts...),
+	}
+	for _, q := range fold {
+		if _, err := w.tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rollup deltas: %w", err)
+		}
+	}
+	rollups := []rollupAdd{
+		{"sales_daily", []string{"day", "product_id", "country", "channel", "connector_id"}, amounts,
+			`SELECT day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ingest_fold_sales`},
+		{"orders_daily", []string{"day", "country", "channel", "connector_id"}, []string{"orders"},
+			`SELECT day, country, channel, connector_id, orders FROM ingest_fold_orders`},
+		{"product_daily", []string{"day", "product_id"}, amounts,
+			`SELECT day, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY day, product_id`},
+		{"geo_daily", []string{"day", "country", "channel", "connector_id"}, amounts,
+			`SELECT s.day AS day, s.country AS country, s.channel AS channel, s.connector_id AS connector_id, COALESCE(MAX(o.orders), 0) AS orders,
+			 SUM(s.units) AS units, SUM(s.gross) AS gross, SUM(s.discount) AS discount, SUM(s.refunded) AS refunded, SUM(s.net) AS net
+			 FROM ingest_fold_sales s LEFT JOIN ingest_fold_orders o ON o.day = s.day AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
+			 GROUP BY s.day, s.country, s.channel, s.connector_id`},
+		{"product_weekly", []string{"product_id", "week"}, amounts,
+			`SELECT product_id, ` + week + ` AS week, ` + sums + ` FROM ingest_fold_sales GROUP BY product_id, ` + week},
+		{"product_monthly", []string{"month", "product_id"}, amounts,
+			`SELECT ` + month + ` AS month, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY ` + month + `, product_id`},
 		// Orders per month and place are the sum of the days', as geo_daily
 		// has them: an order has one day.
-		`INSERT INTO geo_monthly (publisher_id, month, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, m, country, channel, connector_id, SUM(o), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
-		 FROM (SELECT ` + month + ` AS m, country, channel, connector_id, units, gross, discount, refunded, net, 0 AS o
-		       FROM ingest_fold_sales
-		       UNION ALL
-		       SELECT ` + month + `, country, channel, connector_id, 0, 0, 0, 0, 0, orders FROM ingest_fold_orders) x
-		 GROUP BY m, country, channel, connector_id
-		 ON CONFLICT (publisher_id, month, country, channel, connector_id) DO UPDATE SET ` + add("geo_monthly", amounts...),
+		{"geo_monthly", []string{"month", "country", "channel", "connector_id"}, amounts,
+			`SELECT m AS month, country, channel, connector_id, SUM(o) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount,
+			 SUM(refunded) AS refunded, SUM(net) AS net
+			 FROM (SELECT ` + month + ` AS m, country, channel, connector_id, units, gross, discount, refunded, net, 0 AS o
+			       FROM ingest_fold_sales
+			       UNION ALL
+			       SELECT ` + month + `, country, channel, connector_id, 0, 0, 0, 0, 0, orders FROM ingest_fold_orders) x
+			 GROUP BY m, country, channel, connector_id`},
 	}
-	for i, q := range stmts {
-		args := []any{w.pub}
-		if i < 2 {
-			args = nil
-		}
-		if _, err := w.tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("rollup deltas: %w", err)
+	for _, r := range rollups {
+		for _, q := range d.addInto(r) {
+			if _, err := w.tx.ExecContext(ctx, q, w.pub); err != nil {
+				return fmt.Errorf("rollup deltas: %s: %w", r.table, err)
+			}
 		}
 	}
 	// Groups left with nothing: their days are recomputed.
@@ -230,5 +223,53 @@ func (w *ImportWriter) span(d phantomos.Day) {
 	}
 	if d > w.rep.To {
 		w.rep.To = d
+	}
+}
+
+// rollupAdd is one rollup a fold adds into: src selects the rollup's key
+// columns (keys, publisher_id aside) and then its amounts, named as the
+// rollup's columns, one row per key.
+type rollupAdd struct {
+	table   string
+	keys    []string
+	amounts []string
+	src     string
+}
+
+// addInto returns the statements that add the rows of r.src into r.table
+// for publisher $1: a row whose key is there adds its amounts, a new key is
+// inserted.
+//
+// PostgreSQL does it in one upsert. SQLite does it as an update of the keys
+// present and an insert of the others, with FAIL as the conflict
+// resolution: an upsert's DO UPDATE always checks the NOT NULL columns it
+// sets with ABORT, and a statement that may abort halfway through a
+// transaction makes SQLite copy every page it touches to a statement
+// journal first, which was a third of an import's fold. An import never
+// goes on after a failed statement (its transaction is rolled back), so
+// FAIL, which keeps the rows a failed statement already wrote, is as safe
+// here; the import runs with foreign keys off for the same reason (see
+// ImportWriter.run).
+func (d Dialect) addInto(r rollupAdd) []string {
+	cols := "publisher_id, " + strings.Join(r.keys, ", ") + ", " + strings.Join(r.amounts, ", ")
+	var set, match []string
+	if d == Postgres {
+		for _, c := range r.amounts {
+			set = append(set, c+" = "+r.table+"."+c+" + excluded."+c)
+		}
+		return []string{`INSERT INTO ` + r.table + ` (` + cols + `) SELECT $1, f.* FROM (` + r.src + `) f WHERE true
+			ON CONFLICT (publisher_id, ` + strings.Join(r.keys, ", ") + `) DO UPDATE SET ` + strings.Join(set, ", ")}
+	}
+	for _, c := range r.amounts {
+		set = append(set, c+" = x."+c+" + f."+c)
+	}
+	for _, k := range r.keys {
+		match = append(match, "x."+k+" = f."+k)
+	}
+	return []string{
+		`UPDATE OR FAIL ` + r.table + ` AS x SET ` + strings.Join(set, ", ") + ` FROM (` + r.src + `) f
+			WHERE x.publisher_id = $1 AND ` + strings.Join(match, " AND "),
+		`INSERT OR FAIL INTO ` + r.table + ` (` + cols + `) SELECT $1, f.* FROM (` + r.src + `) f
+			WHERE NOT EXISTS (SELECT 1 FROM ` + r.table + ` x WHERE x.publisher_id = $1 AND ` + strings.Join(match, " AND ") + `)`,
 	}
 }
