@@ -80,11 +80,17 @@ func (s *Store) PublisherBySlug(ctx context.Context, slug string) (*phantomos.Pu
 	return p, nil
 }
 
-// DeletePublisher removes a publisher and, through cascades, all its data.
+// publisherDataTables are the tenant tables DeletePublisher empties itself
+// before deleting the publisher: the big ones, which the cascade would be
+// slow on, and on PostgreSQL sales and the rollups, which have no foreign
+// key to publishers (migration 00048). The other tables follow by cascade.
+var publisherDataTables = append(append([]string{}, rollupTables...),
+	"filter_daily", "filter_monthly", "product_geo_monthly", "sales", "product_assets", "products")
+
+// DeletePublisher removes a publisher and all its data.
 func (s *Store) DeletePublisher(ctx context.Context, id phantomos.PublisherID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		// Big tables first, explicitly, so the cascade has little left to do.
-		for _, table := range append(rollupTables[:len(rollupTables):len(rollupTables)], "sales", "product_assets", "products") {
+		for _, table := range publisherDataTables {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE publisher_id = $1`, id); err != nil {
 				return fmt.Errorf("store: delete publisher %s: %s: %w", id, table, err)
 			}

@@ -241,3 +241,84 @@ func TestBulkLoadIntoEmptyTableKeepsIndexes(t *testing.T) {
 		}
 	})
 }
+
+// TestDeletePublisherLeavesNothing: after DeletePublisher, no table with a
+// publisher_id column holds a row of that publisher — whether a table
+// follows by cascade or, having no key to publishers, is emptied by
+// DeletePublisher itself — and the other publisher keeps its rows.
+func TestDeletePublisherLeavesNothing(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		gone, kept := newFixture(t, s, "gone"), newFixture(t, s, "kept")
+		for _, f := range []fixture{gone, kept} {
+			sale := &phantomos.Sale{ProductID: f.products[0].ID, ConnectorID: f.conn.ID, ExternalOrderID: "o1", ExternalLineID: "1",
+				OrderDate: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC), Day: "2026-01-05", Quantity: 1, Gross: 500, Net: 500, Currency: "EUR",
+				NetReporting: 500, GrossReporting: 500, Country: "DE", Channel: "web"}
+			if _, err := s.BulkLoadSales(ctx, f.pub.ID, slices.Values([]*phantomos.Sale{sale})); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RefreshFilterRollups(ctx, f.pub.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tables := tablesWithPublisher(t, s)
+		counts := func(pub phantomos.PublisherID) map[string]int {
+			m := map[string]int{}
+			for _, table := range tables {
+				var n int
+				if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE publisher_id = $1`, pub).Scan(&n); err != nil {
+					t.Fatalf("%s: %v", table, err)
+				}
+				if n > 0 {
+					m[table] = n
+				}
+			}
+			return m
+		}
+		before := counts(gone.pub.ID)
+		for _, table := range []string{"sales", "sales_daily", "product_daily", "geo_monthly", "filter_daily", "product_geo_monthly", "products"} {
+			if before[table] == 0 {
+				t.Fatalf("the fixture has no row in %s: the test would prove nothing (%v)", table, before)
+			}
+		}
+		keptBefore := counts(kept.pub.ID)
+		if err := s.DeletePublisher(ctx, gone.pub.ID); err != nil {
+			t.Fatal(err)
+		}
+		if left := counts(gone.pub.ID); len(left) > 0 {
+			t.Errorf("rows of the deleted publisher left behind: %v", left)
+		}
+		if diff := cmp.Diff(keptBefore, counts(kept.pub.ID)); diff != "" {
+			t.Errorf("the other publisher's rows (-before +after):\n%s", diff)
+		}
+	})
+}
+
+// tablesWithPublisher lists the tables of s that have a publisher_id column.
+func tablesWithPublisher(t *testing.T, s *store.Store) []string {
+	t.Helper()
+	q := `SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'publisher_id' ORDER BY 1`
+	if s.Dialect() == store.SQLite {
+		q = `SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = 'publisher_id' ORDER BY 1`
+	}
+	rows, err := s.DB().QueryContext(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) < 20 {
+		t.Fatalf("only %d tables with publisher_id: %v", len(tables), tables)
+	}
+	return tables
+}
