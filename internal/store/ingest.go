@@ -251,6 +251,7 @@ type ImportWriter struct {
 	products  map[string]string // product key → id
 	gameIPs   map[string]string // slug → id
 	salesStmt *sql.Stmt         // SQLite upsert of a full chunk
+	freshStmt *sql.Stmt         // SQLite insert of a full chunk of new lines
 	pgTemp    bool
 	records   []saleRecord
 	orders    *orderLedger    // the orders this import writes; nil until the first sales
@@ -352,6 +353,9 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 	defer func() {
 		if w.salesStmt != nil {
 			w.salesStmt.Close()
+		}
+		if w.freshStmt != nil {
+			w.freshStmt.Close()
 		}
 		tx.Rollback() // no-op after Commit
 	}()
@@ -1523,6 +1527,25 @@ func cmpOr(vals ...string) string {
 }
 
 func (w *ImportWriter) upsertSales(ctx context.Context, recs []saleRecord) error {
+	// The lines of an order that did not exist before the import are new:
+	// the import holds each line key once (dropDuplicateLines), so none of
+	// them can be in sales. They go in by a plain insert (COPY on
+	// PostgreSQL), without the upsert's lookups and returned rows; were one
+	// there after all, the insert fails and the import with it. A first
+	// backfill is all new lines.
+	fresh := 0
+	for i := range recs {
+		if !w.orders.existed[recs[i].orderID] {
+			recs[fresh], recs[i] = recs[i], recs[fresh]
+			fresh++
+		}
+	}
+	if fresh > 0 {
+		if err := w.insertFreshSales(ctx, recs[:fresh]); err != nil {
+			return fmt.Errorf("sales: %w", err)
+		}
+		recs = recs[fresh:]
+	}
 	if len(recs) == 0 {
 		return nil
 	}
@@ -1605,6 +1628,67 @@ func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord)
 	rows.Close()
 	w.rep.Skipped += int64(len(recs)) - changed
 	return w.orders.markChanged(ctx, w.tx, changedOrders)
+}
+
+// insertFreshSales inserts lines that cannot be in sales yet (see
+// upsertSales) and counts them as inserted.
+func (w *ImportWriter) insertFreshSales(ctx context.Context, recs []saleRecord) error {
+	for i := range recs {
+		w.span(recs[i].day)
+		w.span(recs[i].refundDay)
+	}
+	if w.s.dialect == Postgres {
+		err := w.conn.Raw(func(dc any) error {
+			pc := dc.(*stdlib.Conn).Conn()
+			i := -1
+			src := pgx.CopyFromFunc(func() ([]any, error) {
+				i++
+				if i >= len(recs) {
+					return nil, nil
+				}
+				return w.saleValues(&recs[i]), nil
+			})
+			_, err := pc.CopyFrom(ctx, pgx.Identifier{"sales"}, importSaleColumns, src)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		w.rep.Inserted += int64(len(recs))
+		return nil
+	}
+	ncol := len(importSaleColumns)
+	for len(recs) > 0 {
+		n := min(len(recs), sqliteSaleChunk)
+		stmt := w.freshStmt
+		if stmt == nil || n != sqliteSaleChunk {
+			// FAIL rather than the default ABORT: a statement that may
+			// abort makes SQLite journal every page it touches first (see
+			// Dialect.addInto), and a failed import is rolled back whole.
+			row := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncol), ", ") + ")"
+			q := `INSERT OR FAIL INTO sales (` + strings.Join(importSaleColumns, ", ") + `) VALUES ` +
+				strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+			var err error
+			if stmt, err = w.tx.PrepareContext(ctx, q); err != nil {
+				return err
+			}
+			if n == sqliteSaleChunk {
+				w.freshStmt = stmt
+			} else {
+				defer stmt.Close()
+			}
+		}
+		args := make([]any, 0, n*ncol)
+		for i := range recs[:n] {
+			args = append(args, w.saleValues(&recs[i])...)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		w.rep.Inserted += int64(n)
+		recs = recs[n:]
+	}
+	return nil
 }
 
 // spanAny widens the import's reported range of days by the days a line
