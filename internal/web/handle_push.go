@@ -481,10 +481,12 @@ func (s *Server) handlePushOrders(w http.ResponseWriter, r *http.Request) error 
 		_, _, err := writePushResponse(w, r, *bad)
 		return err
 	}
-	return s.idempotent(w, r, "orders", body, func() (pushResponse, error) { return s.pushOrders(r, body) })
+	arrival := s.pushes.arrive(string(phantomos.ActorFrom(r.Context()).PublisherID))
+	defer arrival.leave()
+	return s.idempotent(w, r, "orders", body, func() (pushResponse, error) { return s.pushOrders(r, body, arrival) })
 }
 
-func (s *Server) pushOrders(r *http.Request, raw []byte) (pushResponse, error) {
+func (s *Server) pushOrders(r *http.Request, raw []byte, arrival *pushArrival) (pushResponse, error) {
 	ctx := r.Context()
 	a := phantomos.ActorFrom(ctx)
 	var body pushOrders
@@ -515,7 +517,7 @@ func (s *Server) pushOrders(r *http.Request, raw []byte) (pushResponse, error) {
 	c := &pushChecker{now: s.now().UTC(), rejected: map[int]bool{}}
 	rows, where := checkOrders(&body, c)
 	b := &orderBatch{ctx: ctx, actor: a, res: res, c: c, rows: rows, where: where, validOnly: validOnly, orders: len(body.Orders),
-		idemKey: r.Header.Get("Idempotency-Key"), path: r.URL.Path, done: make(chan batchOutcome, 1)}
+		idemKey: r.Header.Get("Idempotency-Key"), path: r.URL.Path, arrival: arrival, done: make(chan batchOutcome, 1)}
 	if dry || len(rows) == 0 || (len(c.rejected) > 0 && !validOnly) {
 		// Nothing to write: a refusal, a batch without a valid order, or a
 		// dry run (rolled back).

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"time"
 	"context"
 	"errors"
 	"net/http"
@@ -40,11 +41,78 @@ import (
 // leader's cancellation, so that a leader whose client went away does not
 // lose its followers' batches (nor its own, which a retry then replays).
 
-// Bounds of a group: at most this many batches and order lines.
+// Bounds of a group: at most this many batches and order lines, and how
+// long the request that gets the turn waits for pushes that are on their
+// way (read, being checked) to join its group. Without that wait, clients
+// that send their next batch as soon as they have their answer fall into
+// step: a large group, then a group of the one batch that came while it
+// was written, then a large one, each group paying the import's fixed
+// costs.
 const (
 	maxGroupBatches = 16
 	maxGroupLines   = 8 * maxPushLines
+	maxGroupLinger  = 100 * time.Millisecond
 )
+
+// pushArrival counts an order push of a slot from when its body is read
+// until its batch waits for the turn, or it ends without one (a refusal, a
+// replay): the turn's holder waits (briefly) for such pushes.
+type pushArrival struct {
+	sl   *pushSlot
+	open bool
+}
+
+// arrive counts an order push of publisher pub on its way.
+func (p *pushLocks) arrive(pub string) *pushArrival {
+	sl := p.slot(pub)
+	sl.mu.Lock()
+	sl.coming++
+	sl.mu.Unlock()
+	return &pushArrival{sl: sl, open: true}
+}
+
+// leave ends the count of a push that did not queue a batch.
+func (a *pushArrival) leave() {
+	a.sl.mu.Lock()
+	a.leaveLocked()
+	a.sl.mu.Unlock()
+}
+
+func (a *pushArrival) leaveLocked() {
+	if a.open {
+		a.open = false
+		a.sl.coming--
+		select {
+		case a.sl.moved <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// linger waits, at most maxGroupLinger, while a push of the slot is on
+// its way, or fewer batches came since the last group was answered than it
+// had (its clients are likely sending their next ones), unless a group
+// would be full.
+func (sl *pushSlot) linger(b *orderBatch) {
+	var t *time.Timer
+	for {
+		sl.mu.Lock()
+		wait := !b.taken && (sl.coming > 0 || sl.since < sl.answered) && len(sl.waiting) < maxGroupBatches
+		sl.mu.Unlock()
+		if !wait {
+			break
+		}
+		if t == nil {
+			t = time.NewTimer(maxGroupLinger)
+			defer t.Stop()
+		}
+		select {
+		case <-sl.moved:
+		case <-t.C:
+			return
+		}
+	}
+}
 
 // orderBatch is a checked batch of pushed orders waiting to be written.
 type orderBatch struct {
@@ -58,6 +126,7 @@ type orderBatch struct {
 	orders    int    // orders received
 	idemKey   string // the claimed Idempotency-Key, if any
 	path      string // the request's path, for problem responses
+	arrival   *pushArrival
 
 	taken bool              // in a group (under the slot's mu)
 	done  chan batchOutcome // the write's outcome, buffered
@@ -86,18 +155,29 @@ func (b *orderBatch) orderKeys(fn func(string)) {
 // submit writes b in a group, in its publisher's write turn: whoever gets
 // the turn writes the batches waiting for it, so b is written by its own
 // request or by another's, whichever gets there first.
-func (p *pushLocks) submit(b *orderBatch, write func([]*orderBatch)) (pushResponse, error) {
+func (p *pushLocks) submit(b *orderBatch, write func([]*orderBatch) []batchOutcome) (pushResponse, error) {
 	sl := p.slot(string(b.actor.PublisherID))
 	sl.mu.Lock()
 	sl.waiting = append(sl.waiting, b)
+	sl.since++
+	if b.arrival != nil {
+		b.arrival.leaveLocked()
+	}
 	sl.mu.Unlock()
 	for {
 		select {
 		case out := <-b.done:
 			return out.resp, out.err
 		case sl.turn <- struct{}{}:
+			sl.linger(b)
 			if g := sl.take(b); len(g) > 0 {
-				write(g)
+				outs := write(g)
+				sl.mu.Lock()
+				sl.answered, sl.since = len(g), 0
+				sl.mu.Unlock()
+				for i, x := range g {
+					x.done <- outs[i]
+				}
 			}
 			<-sl.turn
 		case <-b.ctx.Done():
@@ -160,8 +240,8 @@ var errRegroup = errors.New("the group is written batch by batch")
 
 // writeOrderGroup writes a group of batches in one import, and if that
 // cannot give each batch the answer it would have had alone, one by one.
-// Each batch learns its outcome on its done channel.
-func (s *Server) writeOrderGroup(group []*orderBatch) {
+// It returns each batch's outcome.
+func (s *Server) writeOrderGroup(group []*orderBatch) []batchOutcome {
 	if s.pushGroupHook != nil {
 		s.pushGroupHook(group)
 	}
@@ -172,15 +252,13 @@ func (s *Server) writeOrderGroup(group []*orderBatch) {
 		if !errors.Is(err, errRegroup) && phantomos.ErrorCode(err) != phantomos.EINVALID {
 			s.logger.Warn("push group", "batches", len(group), "err", err)
 		}
-		for _, b := range group {
+		outs = make([]batchOutcome, len(group))
+		for i, b := range group {
 			resp, err := s.writeOrdersAlone(context.WithoutCancel(b.ctx), b, false)
-			b.done <- batchOutcome{resp, err}
+			outs[i] = batchOutcome{resp, err}
 		}
-		return
 	}
-	for i, b := range group {
-		b.done <- outs[i]
-	}
+	return outs
 }
 
 // importOrderGroup writes the group in one import; each batch's answer is

@@ -102,12 +102,18 @@ type pushSlot struct {
 	turn    chan struct{} // holds a token while a push writes
 	mu      sync.Mutex
 	waiting []*orderBatch // order batches waiting to be written, in arrival order
+	coming  int           // order pushes read but not yet waiting (see arrival)
+	// answered is the size of the last group written, and since counts
+	// the batches that came after it was answered (see linger).
+	answered, since int
+	moved   chan struct{} // signalled when one of those waits or gives up
 }
 
 func newPushLocks(single bool) *pushLocks {
 	p := &pushLocks{single: single}
 	for i := range p.slots {
 		p.slots[i].turn = make(chan struct{}, 1)
+		p.slots[i].moved = make(chan struct{}, 1)
 	}
 	return p
 }
