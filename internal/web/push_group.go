@@ -1,11 +1,11 @@
 package web
 
 import (
-	"time"
 	"context"
 	"errors"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/store"

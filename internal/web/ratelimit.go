@@ -106,7 +106,7 @@ type pushSlot struct {
 	// answered is the size of the last group written, and since counts
 	// the batches that came after it was answered (see linger).
 	answered, since int
-	moved   chan struct{} // signalled when one of those waits or gives up
+	moved           chan struct{} // signalled when one of those waits or gives up
 }
 
 func newPushLocks(single bool) *pushLocks {
