@@ -374,6 +374,22 @@ func (w *ImportWriter) finishOrders(ctx context.Context) error {
 	return ex.Err()
 }
 
+// ReplaceOrders deletes now, rather than when the import ends, the stored
+// lines that the orders written so far no longer have, so that Report's
+// Deleted counts them for the rows written so far: a push writes several
+// batches of distinct orders in one import and answers each with its own
+// counts. Calling it changes nothing else: the import ends as it would.
+func (w *ImportWriter) ReplaceOrders(ctx context.Context) error {
+	if w.orders == nil || w.orders.replaced == 0 {
+		return nil
+	}
+	if err := w.replaceOrders(ctx); err != nil {
+		return err
+	}
+	w.orders.replaced = 0 // the ledger's orders are replaced; later batches add theirs
+	return nil
+}
+
 // replaceOrders deletes the stored lines of the ledger's orders that the
 // import did not write, marking those orders changed. It runs only when the
 // import met existing orders: a page of new orders costs nothing here.

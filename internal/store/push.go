@@ -85,42 +85,71 @@ type StoredPush struct {
 // compares the route and hash and replays or refuses.
 func (s *Store) ClaimPush(ctx context.Context, pub phantomos.PublisherID, key, route, bodyHash string, retention, abandonAfter time.Duration) (*StoredPush, bool, error) {
 	now := s.nowUTC()
-	// Expired records of this key go first, so that the insert below can
-	// claim the key again; a dead claim is taken over the same way.
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM push_requests WHERE publisher_id = $1 AND idem_key = $2
-		AND (created_at < $3 OR (state = 'running' AND created_at < $4))`, pub, key, now.Add(-retention), now.Add(-abandonAfter)); err != nil {
-		return nil, false, fmt.Errorf("store: claim push: %w", err)
-	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO push_requests (publisher_id, idem_key, route, body_sha256, state, created_at)
-		VALUES ($1, $2, $3, $4, 'running', $5) ON CONFLICT (publisher_id, idem_key) DO NOTHING`, pub, key, route, bodyHash, now)
+	var p *StoredPush
+	claimed := false
+	// One transaction, in the store's write turn: on SQLite a claim then
+	// waits for a running import to commit instead of polling the file's
+	// lock (pushes are written while other pushes claim their keys).
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// Expired records of this key go first, so that the insert below can
+		// claim the key again; a dead claim is taken over the same way.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM push_requests WHERE publisher_id = $1 AND idem_key = $2
+			AND (created_at < $3 OR (state = 'running' AND created_at < $4))`, pub, key, now.Add(-retention), now.Add(-abandonAfter)); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO push_requests (publisher_id, idem_key, route, body_sha256, state, created_at)
+			VALUES ($1, $2, $3, $4, 'running', $5) ON CONFLICT (publisher_id, idem_key) DO NOTHING`, pub, key, route, bodyHash, now)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 1 {
+			claimed = true
+			return nil
+		}
+		var state, resp string
+		p = &StoredPush{}
+		err = tx.QueryRowContext(ctx, `SELECT route, body_sha256, state, status, content_type, response, created_at
+			FROM push_requests WHERE publisher_id = $1 AND idem_key = $2`, pub, key).
+			Scan(&p.Route, &p.BodySHA256, &state, &p.Status, &p.ContentType, &resp, &p.CreatedAt)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Released between the insert and this read: the caller retries.
+			return phantomos.Errorf(phantomos.ECONFLICT, "A request with this Idempotency-Key is in progress; retry shortly.")
+		}
+		if err != nil {
+			return err
+		}
+		p.Running = state == "running"
+		p.Response = []byte(resp)
+		return nil
+	})
 	if err != nil {
+		if phantomos.ErrorCode(err) == phantomos.ECONFLICT {
+			return nil, false, err
+		}
 		return nil, false, fmt.Errorf("store: claim push: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, false, fmt.Errorf("store: claim push: %w", err)
-	} else if n == 1 {
+	if claimed {
 		return nil, true, nil
 	}
-	var p StoredPush
-	var state, resp string
-	err = s.db.QueryRowContext(ctx, `SELECT route, body_sha256, state, status, content_type, response, created_at
-		FROM push_requests WHERE publisher_id = $1 AND idem_key = $2`, pub, key).
-		Scan(&p.Route, &p.BodySHA256, &state, &p.Status, &p.ContentType, &resp, &p.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Released between the insert and this read: the caller retries.
-		return nil, false, phantomos.Errorf(phantomos.ECONFLICT, "A request with this Idempotency-Key is in progress; retry shortly.")
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("store: claim push: %w", err)
-	}
-	p.Running = state == "running"
-	p.Response = []byte(resp)
-	return &p, false, nil
+	return p, false, nil
 }
 
 // FinishPush stores the response of a claimed push.
 func (s *Store) FinishPush(ctx context.Context, pub phantomos.PublisherID, key string, status int, contentType string, body []byte) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE push_requests SET state = 'done', status = $3, content_type = $4, response = $5
+	return finishPush(ctx, s.db, pub, key, status, contentType, body)
+}
+
+// FinishPush stores the response of a claimed push in the import's
+// transaction, so that the push's rows and its answer to a retry commit
+// together.
+func (w *ImportWriter) FinishPush(ctx context.Context, key string, status int, contentType string, body []byte) error {
+	return finishPush(ctx, w.tx, w.pub, key, status, contentType, body)
+}
+
+func finishPush(ctx context.Context, db ingestExecer, pub phantomos.PublisherID, key string, status int, contentType string, body []byte) error {
+	_, err := db.ExecContext(ctx, `UPDATE push_requests SET state = 'done', status = $3, content_type = $4, response = $5
 		WHERE publisher_id = $1 AND idem_key = $2`, pub, key, status, contentType, string(body))
 	if err != nil {
 		return fmt.Errorf("store: finish push: %w", err)
@@ -162,6 +191,15 @@ const maxLoggedRejections = 10
 
 // LogPush records a push of publisher pub.
 func (s *Store) LogPush(ctx context.Context, pub phantomos.PublisherID, l PushLog) error {
+	return logPush(ctx, s.db, pub, s.nowUTC(), l)
+}
+
+// LogPush records a push in the import's transaction that writes it.
+func (w *ImportWriter) LogPush(ctx context.Context, l PushLog) error {
+	return logPush(ctx, w.tx, w.pub, w.s.nowUTC(), l)
+}
+
+func logPush(ctx context.Context, db ingestExecer, pub phantomos.PublisherID, now time.Time, l PushLog) error {
 	rej := l.Rejected
 	if len(rej) > maxLoggedRejections {
 		rej = rej[:maxLoggedRejections]
@@ -173,8 +211,8 @@ func (s *Store) LogPush(ctx context.Context, pub phantomos.PublisherID, l PushLo
 	if err != nil {
 		return fmt.Errorf("store: log push: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO push_log (id, publisher_id, connector_id, kind, received_at, status, orders, lines, failed, rejected)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, phantomos.NewID(), pub, l.ConnectorID, l.Kind, s.nowUTC(), l.Status, l.Orders, l.Lines, l.Failed, string(b))
+	_, err = db.ExecContext(ctx, `INSERT INTO push_log (id, publisher_id, connector_id, kind, received_at, status, orders, lines, failed, rejected)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, phantomos.NewID(), pub, l.ConnectorID, l.Kind, now, l.Status, l.Orders, l.Lines, l.Failed, string(b))
 	if err != nil {
 		return fmt.Errorf("store: log push: %w", err)
 	}

@@ -53,6 +53,9 @@ type pushResponse struct {
 	status  int
 	problem bool
 	body    any
+	// finished says the response is stored under the request's
+	// Idempotency-Key already, by the transaction that wrote the batch.
+	finished bool
 }
 
 func pushProblem(status int, code, detail string, extra map[string]any) pushResponse {
@@ -63,7 +66,10 @@ func pushProblem(status int, code, detail string, extra map[string]any) pushResp
 	return pushResponse{status: status, problem: true, body: p}
 }
 
-func writePushResponse(w http.ResponseWriter, r *http.Request, resp pushResponse) (string, []byte, error) {
+// renderPushResponse returns the content type and the bytes of resp, as
+// answered to a request for path: the same bytes each time, so that a
+// response stored before it is written is the one written.
+func renderPushResponse(path string, resp pushResponse) (string, []byte, error) {
 	b, err := json.Marshal(resp.body)
 	if err != nil {
 		return "", nil, err
@@ -74,11 +80,18 @@ func writePushResponse(w http.ResponseWriter, r *http.Request, resp pushResponse
 	}
 	if resp.problem {
 		if p, ok := resp.body.(map[string]any); ok {
-			p["instance"] = r.URL.Path
+			p["instance"] = path
 			b, _ = json.Marshal(p)
 		}
 	}
-	b = append(b, '\n')
+	return ct, append(b, '\n'), nil
+}
+
+func writePushResponse(w http.ResponseWriter, r *http.Request, resp pushResponse) (string, []byte, error) {
+	ct, b, err := renderPushResponse(r.URL.Path, resp)
+	if err != nil {
+		return "", nil, err
+	}
 	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(resp.status)
 	w.Write(b)
@@ -154,10 +167,11 @@ func jsonKind(k string) string {
 // idempotent runs a push under the request's Idempotency-Key, if it has
 // one: a retry with the same key and the same request answers what the
 // first answered, the same key with another request is 422, and a retry
-// while the first is still running is 409 with Retry-After.
+// while the first is still running is 409 with Retry-After. run takes the
+// publisher's write turn itself, when it writes: the key is claimed, and
+// the body checked, beside the pushes that are being written.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, route string, body []byte, run func() (pushResponse, error)) error {
 	a := phantomos.ActorFrom(r.Context())
-	defer s.pushes.lock(string(a.PublisherID))()
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
 		resp, err := run()
@@ -206,13 +220,28 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, route string
 		return err
 	}
 	ct, b, err := writePushResponse(w, r, resp)
-	if err != nil {
+	if err != nil || resp.finished {
 		return err
 	}
 	if err := s.store.FinishPush(context.WithoutCancel(r.Context()), a.PublisherID, key, resp.status, ct, b); err != nil {
 		s.logger.Error("finish push", "request_id", RequestID(r.Context()), "err", err)
 	}
 	return nil
+}
+
+// customSource returns the id of the custom source a push names, creating
+// it on its first push unless the push is a dry run (then "" when new).
+// It is looked up first: a write per push would queue behind the pushes
+// being written.
+func (s *Server) customSource(ctx context.Context, pub phantomos.PublisherID, source string, dry bool) (string, error) {
+	id, err := s.store.FindCustomConnector(ctx, pub, source)
+	if phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
+		return id, err
+	}
+	if dry {
+		return "", nil
+	}
+	return s.store.CustomConnector(ctx, pub, source)
 }
 
 // pushOrders is the body of POST /api/v1/orders.
@@ -452,10 +481,12 @@ func (s *Server) handlePushOrders(w http.ResponseWriter, r *http.Request) error 
 		_, _, err := writePushResponse(w, r, *bad)
 		return err
 	}
-	return s.idempotent(w, r, "orders", body, func() (pushResponse, error) { return s.pushOrders(r, body) })
+	arrival := s.pushes.arrive(string(phantomos.ActorFrom(r.Context()).PublisherID))
+	defer arrival.leave()
+	return s.idempotent(w, r, "orders", body, func() (pushResponse, error) { return s.pushOrders(r, body, arrival) })
 }
 
-func (s *Server) pushOrders(r *http.Request, raw []byte) (pushResponse, error) {
+func (s *Server) pushOrders(r *http.Request, raw []byte, arrival *pushArrival) (pushResponse, error) {
 	ctx := r.Context()
 	a := phantomos.ActorFrom(ctx)
 	var body pushOrders
@@ -475,16 +506,7 @@ func (s *Server) pushOrders(r *http.Request, raw []byte) (pushResponse, error) {
 			fmt.Sprintf("The batch has %d lines; send at most %d per request.", lines, maxPushLines), nil), nil
 	}
 	res := &pushResult{Source: source, DryRun: dry, Received: len(body.Orders), Lines: lines}
-	var connID string
-	var err error
-	if dry {
-		connID, err = s.store.FindCustomConnector(ctx, a.PublisherID, source)
-		if phantomos.ErrorCode(err) == phantomos.ENOTFOUND {
-			err = nil
-		}
-	} else {
-		connID, err = s.store.CustomConnector(ctx, a.PublisherID, source)
-	}
+	connID, err := s.customSource(ctx, a.PublisherID, source, dry)
 	if err != nil {
 		if phantomos.ErrorCode(err) == phantomos.EINVALID {
 			return pushProblem(http.StatusUnprocessableEntity, phantomos.EINVALID, phantomos.ErrorMessage(err), map[string]any{"field": "source"}), nil
@@ -494,14 +516,29 @@ func (s *Server) pushOrders(r *http.Request, raw []byte) (pushResponse, error) {
 	res.ConnectorID = connID
 	c := &pushChecker{now: s.now().UTC(), rejected: map[int]bool{}}
 	rows, where := checkOrders(&body, c)
-	resp, err := s.writePushedOrders(ctx, a, res, c, rows, where, dry, validOnly)
+	b := &orderBatch{ctx: ctx, actor: a, res: res, c: c, rows: rows, where: where, validOnly: validOnly, orders: len(body.Orders),
+		idemKey: r.Header.Get("Idempotency-Key"), path: r.URL.Path, arrival: arrival, done: make(chan batchOutcome, 1)}
+	if dry || len(rows) == 0 || (len(c.rejected) > 0 && !validOnly) {
+		// Nothing to write: a refusal, a batch without a valid order, or a
+		// dry run (rolled back).
+		if dry {
+			defer s.pushes.lock(string(a.PublisherID))()
+		}
+		return s.writeOrdersAlone(ctx, b, dry)
+	}
+	return s.pushes.submit(b, s.writeOrderGroup)
+}
+
+// writeOrdersAlone writes batch b in an import of its own, and logs it.
+func (s *Server) writeOrdersAlone(ctx context.Context, b *orderBatch, dry bool) (pushResponse, error) {
+	resp, err := s.writePushedOrders(ctx, b.actor, b.res, b.c, b.rows, b.where, dry, b.validOnly)
 	if err != nil {
 		return resp, err
 	}
-	if !dry && connID != "" {
-		l := store.PushLog{ConnectorID: connID, Kind: "orders", Status: resp.status, Orders: int64(len(body.Orders)), Lines: int64(lines),
-			Failed: int64(len(c.rejected)), Rejected: c.errs}
-		if err := s.store.LogPush(context.WithoutCancel(ctx), a.PublisherID, l); err != nil {
+	if !dry && b.res.ConnectorID != "" {
+		l := store.PushLog{ConnectorID: b.res.ConnectorID, Kind: "orders", Status: resp.status, Orders: int64(b.orders), Lines: int64(b.res.Lines),
+			Failed: int64(len(b.c.rejected)), Rejected: b.c.errs}
+		if err := s.store.LogPush(context.WithoutCancel(ctx), b.actor.PublisherID, l); err != nil {
 			s.logger.Error("log push", "err", err)
 		}
 	}
@@ -633,7 +670,10 @@ func (s *Server) handlePushProducts(w http.ResponseWriter, r *http.Request) erro
 		_, _, err := writePushResponse(w, r, *bad)
 		return err
 	}
-	return s.idempotent(w, r, "products", body, func() (pushResponse, error) { return s.pushProducts(r, body) })
+	return s.idempotent(w, r, "products", body, func() (pushResponse, error) {
+		defer s.pushes.lock(string(phantomos.ActorFrom(r.Context()).PublisherID))()
+		return s.pushProducts(r, body)
+	})
 }
 
 func (s *Server) pushProducts(r *http.Request, raw []byte) (pushResponse, error) {
@@ -651,16 +691,7 @@ func (s *Server) pushProducts(r *http.Request, raw []byte) (pushResponse, error)
 		return pushProblem(http.StatusRequestEntityTooLarge, phantomos.ETOOLARGE,
 			fmt.Sprintf("The batch has %d products; send at most %d per request.", len(body.Products), maxPushLines), nil), nil
 	}
-	var connID string
-	var err error
-	if dry {
-		connID, err = s.store.FindCustomConnector(ctx, a.PublisherID, source)
-		if phantomos.ErrorCode(err) == phantomos.ENOTFOUND {
-			err = nil
-		}
-	} else {
-		connID, err = s.store.CustomConnector(ctx, a.PublisherID, source)
-	}
+	connID, err := s.customSource(ctx, a.PublisherID, source, dry)
 	if err != nil {
 		if phantomos.ErrorCode(err) == phantomos.EINVALID {
 			return pushProblem(http.StatusUnprocessableEntity, phantomos.EINVALID, phantomos.ErrorMessage(err), map[string]any{"field": "source"}), nil

@@ -88,23 +88,51 @@ func (l *keyLimiter) evict(now time.Time) {
 // pushLocks serialises the pushes of one publisher within this process:
 // concurrent batches of one publisher would otherwise queue on the same
 // rollup rows (PostgreSQL) or the single write lock (SQLite, where a
-// waiting writer gives up after busy_timeout). A fixed set of mutexes
-// hashed by publisher keeps memory bounded; on SQLite every push shares
-// one, as the database admits one writer anyway.
+// waiting writer gives up after busy_timeout). A fixed set of slots hashed
+// by publisher keeps memory bounded; on SQLite every push shares one, as
+// the database admits one writer anyway. Each slot is a write turn (a
+// channel, so that a waiting batch of orders can also learn that another
+// request wrote it, see push_group.go) and the order batches waiting for it.
 type pushLocks struct {
 	single bool
-	mu     [64]sync.Mutex
+	slots  [64]pushSlot
 }
 
-func (p *pushLocks) lock(pub string) func() {
+type pushSlot struct {
+	turn    chan struct{} // holds a token while a push writes
+	mu      sync.Mutex
+	waiting []*orderBatch // order batches waiting to be written, in arrival order
+	coming  int           // order pushes read but not yet waiting (see arrival)
+	// answered is the size of the last group written, and since counts
+	// the batches that came after it was answered (see linger).
+	answered, since int
+	moved           chan struct{} // signalled when one of those waits or gives up
+}
+
+func newPushLocks(single bool) *pushLocks {
+	p := &pushLocks{single: single}
+	for i := range p.slots {
+		p.slots[i].turn = make(chan struct{}, 1)
+		p.slots[i].moved = make(chan struct{}, 1)
+	}
+	return p
+}
+
+func (p *pushLocks) slot(pub string) *pushSlot {
 	i := 0
 	if !p.single {
 		h := uint32(2166136261)
 		for j := 0; j < len(pub); j++ {
 			h = (h ^ uint32(pub[j])) * 16777619
 		}
-		i = int(h % uint32(len(p.mu)))
+		i = int(h % uint32(len(p.slots)))
 	}
-	p.mu[i].Lock()
-	return p.mu[i].Unlock
+	return &p.slots[i]
+}
+
+// lock takes publisher pub's write turn and returns what gives it back.
+func (p *pushLocks) lock(pub string) func() {
+	sl := p.slot(pub)
+	sl.turn <- struct{}{}
+	return func() { <-sl.turn }
 }

@@ -92,6 +92,9 @@ type Server struct {
 	keyRate *keyLimiter
 	// pushes serialises each publisher's pushes.
 	pushes *pushLocks
+	// pushGroupHook, when set (by tests), is called with each group of
+	// pushed batches before it is written.
+	pushGroupHook func([]*orderBatch)
 }
 
 // New returns a server on s. Templates are parsed here, once; a broken
@@ -112,7 +115,7 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		inviteByIP:   auth.NewThrottle(30, 15*time.Minute, nil).Shared("invite-ip", s, logger),
 		hasher:       auth.NewHasher(auth.DefaultHashBudget, auth.DefaultHashWait),
 		keyRate:      newKeyLimiter(keyRequestsPerSecond, keyRequestBurst, maxLimitedKeys),
-		pushes:       &pushLocks{single: s.Dialect() == store.SQLite},
+		pushes:       newPushLocks(s.Dialect() == store.SQLite),
 	}
 	work, err := worker.New(s, cfg, logger)
 	if err != nil {

@@ -1,0 +1,417 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/store/storetest"
+)
+
+// groupPush is one push of a group test.
+type groupPush struct {
+	query string // "" or "?valid_only=true"
+	idem  string
+	body  []byte
+}
+
+// queuedPushes sends the pushes while the publisher's write turn is held,
+// each once the one before waits for the turn (or has been answered, when
+// it is refused before it writes), so that they queue in order; then it
+// gives the turn back and returns the replies in order.
+func queuedPushes(t *testing.T, srv *Server, ts *httptest.Server, key string, pub phantomos.PublisherID, pushes []groupPush) []pushReply {
+	t.Helper()
+	sl := srv.pushes.slot(string(pub))
+	unlock := srv.pushes.lock(string(pub))
+	replies := make([]pushReply, len(pushes))
+	var wg sync.WaitGroup
+	for i, p := range pushes {
+		waiting := func() int { sl.mu.Lock(); defer sl.mu.Unlock(); return len(sl.waiting) }
+		before := waiting()
+		answered := make(chan struct{})
+		wg.Go(func() {
+			defer close(answered)
+			replies[i] = push(t, ts, key, "POST", "/api/v1/orders"+p.query, p.idem, p.body)
+		})
+		for deadline := time.Now().Add(10 * time.Second); waiting() == before; {
+			select {
+			case <-answered:
+			case <-time.After(time.Millisecond):
+				if time.Now().After(deadline) {
+					t.Fatalf("push %d neither waits for the turn nor is answered", i)
+				}
+				continue
+			}
+			break
+		}
+	}
+	unlock()
+	wg.Wait()
+	return replies
+}
+
+// comparable strips what differs between two tenants (the source's id)
+// and sorts what has no order.
+func comparableReply(t *testing.T, r pushReply) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
+		t.Fatalf("reply %d is not JSON: %s", r.status, r.body)
+	}
+	for _, x := range []any{m, m["result"]} {
+		if x, ok := x.(map[string]any); ok {
+			delete(x, "connector_id")
+			if so, ok := x["stale_orders"].([]any); ok {
+				sort.Slice(so, func(i, j int) bool { return fmt.Sprint(so[i]) < fmt.Sprint(so[j]) })
+			}
+		}
+	}
+	b, _ := json.MarshalIndent(m, "", " ")
+	return fmt.Sprintf("%d %s", r.status, b)
+}
+
+type storedLine struct {
+	Order, Line        string
+	Quantity, Gross    int64
+	Net, NetReporting  int64
+	UpdatedAt, Product string
+}
+
+// storedState is a tenant's sales lines and day rollups, with its rollups
+// checked against its sales.
+func storedState(t *testing.T, s *store.Store, pub phantomos.PublisherID) ([]storedLine, []string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.CheckRollups(ctx, pub); err != nil {
+		t.Error(err)
+	}
+	rows, err := s.DB().QueryContext(ctx, `SELECT s.external_order_id, s.external_line_id, s.quantity, s.gross, s.net, s.net_reporting,
+			s.order_updated_at, p.external_id
+		FROM sales s JOIN products p ON p.id = s.product_id WHERE s.publisher_id = $1 ORDER BY 1, 2`, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var lines []storedLine
+	for rows.Next() {
+		var l storedLine
+		var at sql.NullTime
+		if err := rows.Scan(&l.Order, &l.Line, &l.Quantity, &l.Gross, &l.Net, &l.NetReporting, &at, &l.Product); err != nil {
+			t.Fatal(err)
+		}
+		if at.Valid {
+			l.UpdatedAt = at.Time.UTC().Format(time.RFC3339)
+		}
+		lines = append(lines, l)
+	}
+	days, err := s.DB().QueryContext(ctx, `SELECT CAST(day AS TEXT), SUM(orders), SUM(units), SUM(gross), SUM(net) FROM sales_daily
+		WHERE publisher_id = $1 GROUP BY day ORDER BY 1`, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer days.Close()
+	var rollups []string
+	for days.Next() {
+		var day string
+		var o, u, g, n int64
+		if err := days.Scan(&day, &o, &u, &g, &n); err != nil {
+			t.Fatal(err)
+		}
+		rollups = append(rollups, fmt.Sprintf("%.10s orders %d units %d gross %d net %d", day, o, u, g, n))
+	}
+	return lines, rollups
+}
+
+// pushRuns counts the imports that wrote a tenant's pushed orders.
+func pushRuns(t *testing.T, s *store.Store, pub phantomos.PublisherID) map[string]int {
+	t.Helper()
+	runs, err := s.ImportRuns(context.Background(), pub, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, r := range runs {
+		if r.FileName == "POST /api/v1/orders" {
+			n[r.State]++
+		}
+	}
+	return n
+}
+
+func linesOf(o map[string]any, n int) map[string]any {
+	o["lines"] = o["lines"].([]any)[:n]
+	return o
+}
+
+// TestPushGroupSameAsOneByOne sends batches that wait for the write turn
+// together, some sharing orders, and checks that they are written in fewer
+// imports than batches, yet answer, store and roll up exactly as the same
+// batches sent one after another; and that each one's Idempotency-Key
+// replays its own answer.
+func TestPushGroupSameAsOneByOne(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		srv, ts := newTestServer(t, s)
+		grouped, alone := newTenant(t, s, "grouped"), newTenant(t, s, "alone")
+		const t0, t1, t2, t3 = "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z"
+		// What both tenants hold before: orders 1 and 2 of three lines at
+		// t1, order 3 deleted as of t1.
+		seed := pushBatch(t, testOrder("1", t1, 3, "10.00"), testOrder("2", t1, 3, "10.00"), testOrder("3", t1, 1, "10.00"))
+		batches := []groupPush{
+			// Order 1 loses a line; order 10 is new.
+			{"", "k1", pushBatch(t, linesOf(testOrder("1", t2, 3, "12.00"), 2), testOrder("10", t2, 2, "5.00"))},
+			// Order 10 again, newer, with a third line: after the first.
+			{"", "k2", pushBatch(t, testOrder("10", t3, 3, "6.00"))},
+			// Order 2 older than stored (stale), order 3 older than its
+			// deletion (stale), order 20 new.
+			{"", "k3", pushBatch(t, testOrder("2", t0, 1, "99.00"), testOrder("3", t0, 1, "99.00"), testOrder("20", "", 1, "7.00"))},
+			// Order 1 between its stored version and the first batch's:
+			// stale once the first is written.
+			{"", "k4", pushBatch(t, testOrder("30", t1, 2, "3.00"), testOrder("1", "2026-11-02T12:00:00Z", 1, "50.00"))},
+			// Only new orders, one line changed from the seed's product.
+			{"", "k5", pushBatch(t, testOrder("40", "", 4, "1.50"), testOrder("50", t3, 1, "2.50"))},
+		}
+		replies := map[string][]pushReply{}
+		for _, tn := range []tenant{grouped, alone} {
+			key := ingestKey(t, s, tn)
+			if r := push(t, ts, key, "POST", "/api/v1/orders", "", seed); r.status != 200 {
+				t.Fatalf("seed: %d %s", r.status, r.body)
+			}
+			if r := push(t, ts, key, "DELETE", "/api/v1/orders/Web%20store/3?updated_at="+t1, "", nil); r.status != 200 {
+				t.Fatalf("delete: %d %s", r.status, r.body)
+			}
+			before := pushRuns(t, s, tn.pub.ID)
+			if tn.pub.ID == grouped.pub.ID {
+				replies["grouped"] = queuedPushes(t, srv, ts, key, tn.pub.ID, batches)
+			} else {
+				for _, b := range batches {
+					replies["alone"] = append(replies["alone"], push(t, ts, key, "POST", "/api/v1/orders"+b.query, b.idem, b.body))
+				}
+			}
+			after := pushRuns(t, s, tn.pub.ID)
+			// Two groups: 1, 3 and 5; then 2 and 4, which share orders
+			// with the first group.
+			want := len(batches)
+			if tn.pub.ID == grouped.pub.ID {
+				want = 2
+			}
+			if got := after["succeeded"] - before["succeeded"]; got != want || after["failed"] != before["failed"] {
+				t.Errorf("%s: %d imports wrote %d batches (%v), want %d", tn.pub.Slug, got, len(batches), after, want)
+			}
+			// Every key replays its own answer.
+			for i, b := range batches {
+				r := push(t, ts, key, "POST", "/api/v1/orders"+b.query, b.idem, b.body)
+				first := replies[tn.pub.Slug][i]
+				if r.status != first.status || r.body != first.body || r.header.Get("Idempotent-Replayed") != "true" {
+					t.Errorf("%s: replay of %s: %d %s, want the first answer %d %s", tn.pub.Slug, b.idem, r.status, r.body, first.status, first.body)
+				}
+			}
+		}
+		// What each batch does, as counted by hand.
+		want := []string{
+			"inserted 2 updated 2 unchanged 0 removed_lines 1 stale 0",
+			"inserted 1 updated 2 unchanged 0 removed_lines 0 stale 0",
+			"inserted 1 updated 0 unchanged 0 removed_lines 0 stale 2",
+			"inserted 2 updated 0 unchanged 0 removed_lines 0 stale 1",
+			"inserted 5 updated 0 unchanged 0 removed_lines 0 stale 0",
+		}
+		for i := range batches {
+			g, a := comparableReply(t, replies["grouped"][i]), comparableReply(t, replies["alone"][i])
+			if diff := cmp.Diff(a, g); diff != "" {
+				t.Errorf("answer to batch %d (-one by one +grouped):\n%s", i+1, diff)
+			}
+			m := replies["grouped"][i].json(t)
+			got := fmt.Sprintf("inserted %v updated %v unchanged %v removed_lines %v stale %v", m["inserted"], m["updated"], m["unchanged"], m["removed_lines"], m["stale"])
+			if got != want[i] {
+				t.Errorf("batch %d: %s, want %s", i+1, got, want[i])
+			}
+		}
+		gl, gr := storedState(t, s, grouped.pub.ID)
+		al, ar := storedState(t, s, alone.pub.ID)
+		if diff := cmp.Diff(al, gl); diff != "" {
+			t.Errorf("stored lines (-one by one +grouped):\n%s", diff)
+		}
+		if diff := cmp.Diff(ar, gr); diff != "" {
+			t.Errorf("day rollups (-one by one +grouped):\n%s", diff)
+		}
+		if len(gl) != 16 {
+			t.Errorf("%d lines stored, want 16", len(gl))
+		}
+	})
+}
+
+// TestPushGroupBadNeighbour puts a batch the store refuses (a currency
+// without an exchange rate) in a group, with and without valid_only: its
+// neighbours are written and answered as if each had been alone.
+func TestPushGroupBadNeighbour(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		srv, ts := newTestServer(t, s)
+		grouped, alone := newTenant(t, s, "grouped"), newTenant(t, s, "alone")
+		gbp := testOrder("66", "", 2, "8.00")
+		gbp["currency"] = "GBP"
+		xyz := testOrder("77", "", 1, "8.00")
+		xyz["currency"] = "XYZ"
+		batches := []groupPush{
+			{"", "k1", pushBatch(t, testOrder("1", "", 2, "10.00"))},
+			{"", "k2", pushBatch(t, testOrder("2", "", 1, "10.00"), gbp)},                // refused by the store: nothing written
+			{"", "k3", pushBatch(t, testOrder("3", "", 3, "10.00"), xyz)},                // refused before the store
+			{"", "k4", pushBatch(t, testOrder("4", "", 1, "10.00"))},                     // beside the refused ones
+			{"?valid_only=true", "k5", pushBatch(t, testOrder("5", "", 1, "9.00"), gbp)}, // writes order 5 only
+			{"?valid_only=true", "k6", pushBatch(t, testOrder("6", "", 2, "9.00"), xyz)}, // writes order 6 only
+		}
+		replies := map[string][]pushReply{}
+		for _, tn := range []tenant{grouped, alone} {
+			key := ingestKey(t, s, tn)
+			if tn.pub.ID == grouped.pub.ID {
+				replies["grouped"] = queuedPushes(t, srv, ts, key, tn.pub.ID, batches)
+			} else {
+				for _, b := range batches {
+					replies["alone"] = append(replies["alone"], push(t, ts, key, "POST", "/api/v1/orders"+b.query, b.idem, b.body))
+				}
+			}
+		}
+		wantStatus := []int{200, 422, 422, 200, 200, 200}
+		for i := range batches {
+			if got := replies["grouped"][i].status; got != wantStatus[i] {
+				t.Errorf("batch %d: %d %s, want %d", i+1, got, replies["grouped"][i].body, wantStatus[i])
+			}
+			g, a := comparableReply(t, replies["grouped"][i]), comparableReply(t, replies["alone"][i])
+			if diff := cmp.Diff(a, g); diff != "" {
+				t.Errorf("answer to batch %d (-one by one +grouped):\n%s", i+1, diff)
+			}
+		}
+		gl, gr := storedState(t, s, grouped.pub.ID)
+		al, ar := storedState(t, s, alone.pub.ID)
+		if diff := cmp.Diff(al, gl); diff != "" {
+			t.Errorf("stored lines (-one by one +grouped):\n%s", diff)
+		}
+		if diff := cmp.Diff(ar, gr); diff != "" {
+			t.Errorf("day rollups (-one by one +grouped):\n%s", diff)
+		}
+		var orders []string
+		for _, l := range gl {
+			if len(orders) == 0 || orders[len(orders)-1] != l.Order {
+				orders = append(orders, l.Order)
+			}
+		}
+		if diff := cmp.Diff([]string{"1", "4", "5", "6"}, orders); diff != "" {
+			t.Errorf("orders stored (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestPushGroupCancelled checks that clients that go away do not break a
+// group: a batch whose client leaves while it waits is not written (its key
+// may be used again), and a group whose clients all leave once it is taken
+// (the one that writes it among them) is written whole, each batch's
+// answer kept for its key.
+func TestPushGroupCancelled(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		srv, ts := newTestServer(t, s)
+		tn := newTenant(t, s, "alpha")
+		key := ingestKey(t, s, tn)
+		bodies := [][]byte{
+			pushBatch(t, testOrder("1", "", 2, "10.00")),
+			pushBatch(t, testOrder("2", "", 3, "10.00")),
+			pushBatch(t, testOrder("3", "", 4, "10.00")),
+		}
+		sl := srv.pushes.slot(string(tn.pub.ID))
+		waiting := func() int { sl.mu.Lock(); defer sl.mu.Unlock(); return len(sl.waiting) }
+		waitFor := func(what string, ok func() bool) {
+			t.Helper()
+			for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("timed out waiting until %s", what)
+				}
+			}
+		}
+		unlock := srv.pushes.lock(string(tn.pub.ID))
+		var wg sync.WaitGroup
+		cancels := make([]context.CancelFunc, len(bodies))
+		for i, b := range bodies {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancels[i] = cancel
+			req, err := http.NewRequestWithContext(ctx, "POST", ts.URL+"/api/v1/orders", bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", fmt.Sprint("c", i+1))
+			wg.Go(func() {
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+			waitFor(fmt.Sprintf("push %d waits", i+1), func() bool { return waiting() == i+1 })
+		}
+		// The third client leaves while its batch waits: it leaves the queue.
+		cancels[2]()
+		waitFor("the third batch leaves the queue", func() bool { return waiting() == 2 })
+		// The others leave once their group is taken, before it is written.
+		written := make(chan int, 1)
+		srv.pushGroupHook = func(g []*orderBatch) {
+			for _, c := range cancels {
+				c()
+			}
+			for _, b := range g {
+				select {
+				case <-b.ctx.Done():
+				case <-time.After(10 * time.Second):
+					t.Error("a request's context is not cancelled when its client leaves")
+				}
+			}
+			written <- len(g)
+		}
+		unlock()
+		wg.Wait()
+		if n := <-written; n != 2 {
+			t.Errorf("group of %d batches, want 2", n)
+		}
+		srv.pushGroupHook = nil
+		// The group is written; each key answers what its batch got.
+		for i, want := range []int64{2, 3} {
+			var r pushReply
+			waitFor(fmt.Sprintf("batch %d is answered", i+1), func() bool {
+				r = push(t, ts, key, "POST", "/api/v1/orders", fmt.Sprint("c", i+1), bodies[i])
+				return r.status != http.StatusConflict
+			})
+			if got := r.json(t); r.status != 200 || r.header.Get("Idempotent-Replayed") != "true" || got["inserted"] != float64(want) {
+				t.Errorf("batch %d after its client left: %d replayed %q %s, want its answer kept (%d inserted)",
+					i+1, r.status, r.header.Get("Idempotent-Replayed"), r.body, want)
+			}
+		}
+		// In one import, not cancelled and written again batch by batch.
+		if runs := pushRuns(t, s, tn.pub.ID); runs["succeeded"] != 1 || runs["failed"] != 0 {
+			t.Errorf("imports %v, want the group's one", runs)
+		}
+		// The batch that left was not written, and its key runs it now.
+		var r pushReply
+		waitFor("the third key is released", func() bool {
+			r = push(t, ts, key, "POST", "/api/v1/orders", "c3", bodies[2])
+			return r.status != http.StatusConflict
+		})
+		if got := r.json(t); r.status != 200 || r.header.Get("Idempotent-Replayed") != "" || got["inserted"] != float64(4) {
+			t.Errorf("batch 3 sent again: %d replayed %q %s, want it written now", r.status, r.header.Get("Idempotent-Replayed"), r.body)
+		}
+		if n, _ := salesCount(t, s, tn.pub.ID); n != 9 {
+			t.Errorf("%d lines stored, want 9", n)
+		}
+		if err := s.CheckRollups(context.Background(), tn.pub.ID); err != nil {
+			t.Error(err)
+		}
+	})
+}
