@@ -43,10 +43,13 @@ func saleValues(pub phantomos.PublisherID, x *phantomos.Sale, now time.Time) []a
 
 // BulkLoadSales appends sales of publisher pub as fast as the engine allows
 // (COPY on PostgreSQL, one prepared insert in one transaction on SQLite) and
-// rebuilds the rollups of the days it touched in the same transaction, so
-// readers never see sales without their rollups. It is the path for new
-// data only: a sale whose key exists fails the whole load (ECONFLICT) and
-// nothing is written. It returns the number of rows loaded.
+// brings the rollups up to date in the same transaction, so readers never
+// see sales without their rollups: into a publisher without sales it
+// computes them from the loaded rows (refreshRollups), into one with sales
+// it adds the loaded rows' contribution (addLoadedRollups), which costs
+// what the load writes, not what the publisher holds. It is the path for
+// new data only: a sale whose key exists fails the whole load (ECONFLICT)
+// and nothing is written. It returns the number of rows loaded.
 func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sales iter.Seq[*phantomos.Sale]) (int64, error) {
 	var minDay, maxDay phantomos.Day
 	track := func(x *phantomos.Sale) {
@@ -74,6 +77,15 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 			return err
 		}
 		defer tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = -%d`, sqliteCacheKiB))
+		// The lines already stored, and where the loaded ones start: a
+		// rowid table hands the rows inserted after its largest rowid
+		// larger ones, so the loaded lines are those above it.
+		var held bool
+		var lastRowid int64
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sales WHERE publisher_id = $1), COALESCE((SELECT MAX(rowid) FROM sales), 0)`,
+			pub).Scan(&held, &lastRowid); err != nil {
+			return err
+		}
 		restore, err := deferSalesIndexes(ctx, sqlTx{tx}, SQLite)
 		if err != nil {
 			return err
@@ -103,7 +115,13 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 		if err != nil {
 			return err
 		}
-		if err := refreshRollups(ctx, tx, s.dialect, pub, minDay, maxDay, refundDate); err != nil {
+		if held {
+			loaded := loadedLines{from: `sales b`, where: `b.publisher_id = $1 AND b.rowid > $2`, before: `e.rowid <= $2`, args: []any{pub, lastRowid}}
+			err = addLoadedRollups(ctx, tx, s.dialect, pub, loaded, refundDate)
+		} else {
+			err = refreshRollups(ctx, tx, s.dialect, pub, minDay, maxDay, refundDate)
+		}
+		if err != nil {
 			return err
 		}
 		return bumpDataVersion(ctx, tx, pub)
@@ -132,17 +150,33 @@ func (s *Store) copySales(ctx context.Context, pub phantomos.PublisherID, sales 
 		defer tx.Rollback(ctx)
 		next, stop := iter.Pull(sales)
 		defer stop()
-		restore, err := deferSalesIndexes(ctx, pgxExec{tx}, Postgres)
-		if err != nil {
-			return err
-		}
-		src := &saleSource{next: next, pub: pub, now: now, track: track}
-		n, err = tx.CopyFrom(ctx, pgx.Identifier{"sales"}, saleColumns, src)
-		if err != nil {
+		conflict := func(err error) error {
 			if isUniqueViolation(err) {
 				return phantomos.Errorf(phantomos.ECONFLICT, "Some of these sales are already loaded.")
 			}
 			return err
+		}
+		// Into a publisher with sales, the rows go through a temporary
+		// table first: its rows are the loaded lines, whose rollups are
+		// added to the stored ones before the lines join sales.
+		var held bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sales WHERE publisher_id = $1)`, string(pub)).Scan(&held); err != nil {
+			return err
+		}
+		restore := func() error { return nil }
+		target := "sales"
+		if held {
+			target = "bulk_sales"
+			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE bulk_sales (LIKE sales INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+				return err
+			}
+		} else if restore, err = deferSalesIndexes(ctx, pgxExec{tx}, Postgres); err != nil {
+			return err
+		}
+		src := &saleSource{next: next, pub: pub, now: now, track: track}
+		n, err = tx.CopyFrom(ctx, pgx.Identifier{target}, saleColumns, src)
+		if err != nil {
+			return conflict(err)
 		}
 		if err := restore(); err != nil {
 			return err
@@ -156,7 +190,16 @@ func (s *Store) copySales(ctx context.Context, pub phantomos.PublisherID, sales 
 			if err != nil {
 				return err
 			}
-			if err := refreshRollups(ctx, pgxExec{tx}, Postgres, pub, *minDay, *maxDay, refundDate); err != nil {
+			if held {
+				loaded := loadedLines{from: `bulk_sales b`, where: `true`, before: `true`, args: []any{pub}}
+				if err := addLoadedRollups(ctx, pgxExec{tx}, Postgres, pub, loaded, refundDate); err != nil {
+					return err
+				}
+				cols := columnList(saleColumns) + ", has_order"
+				if _, err := tx.Exec(ctx, `INSERT INTO sales (`+cols+`) SELECT `+cols+` FROM bulk_sales`); err != nil {
+					return conflict(err)
+				}
+			} else if err := refreshRollups(ctx, pgxExec{tx}, Postgres, pub, *minDay, *maxDay, refundDate); err != nil {
 				return err
 			}
 			if err := bumpDataVersion(ctx, pgxExec{tx}, pub); err != nil {
