@@ -189,16 +189,20 @@ func TestBulkLoadSalesKeepsRollupsExact(t *testing.T) {
 	})
 }
 
-// A bulk load into an empty sales table builds the secondary indexes after
-// the rows (see deferSalesIndexes): afterwards, and after a load that
-// fails half-way, the table has exactly the indexes it had, and they work.
+// A bulk load into an empty sales table builds the secondary indexes (and
+// on PostgreSQL the constraints) after the rows (see deferSalesIndexes):
+// afterwards, and after a load that fails half-way, the table has exactly
+// the indexes and constraints it had, and they work.
 func TestBulkLoadIntoEmptyTableKeepsIndexes(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		indexes := func() []string {
 			q := `SELECT name || ' ' || sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sales' ORDER BY name`
 			if s.Dialect() == store.Postgres {
-				q = `SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'sales' ORDER BY indexname`
+				// With the constraints, which the load into an empty table
+				// drops and adds back too.
+				q = `SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'sales'
+					UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'sales'::regclass ORDER BY 1`
 			}
 			rows, err := s.DB().QueryContext(ctx, q)
 			if err != nil {
