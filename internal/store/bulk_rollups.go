@@ -93,6 +93,13 @@ func addLoadedRollups(ctx context.Context, tx execer, d Dialect, pub phantomos.P
 			return fmt.Errorf("loaded rollups: %w", err)
 		}
 	}
+	if d == Postgres {
+		// Without statistics the planner takes the new tables for nearly
+		// empty and may join them by nested loops.
+		if _, err := tx.ExecContext(ctx, `ANALYZE bulk_delta_sales, bulk_delta_orders`); err != nil {
+			return fmt.Errorf("loaded rollups: %w", err)
+		}
+	}
 
 	week, month := d.weekOf("day"), d.monthOf("day")
 	add := func(table string, cols ...string) string {
