@@ -40,8 +40,15 @@ type loadedLines struct {
 func addLoadedRollups(ctx context.Context, tx execer, d Dialect, pub phantomos.PublisherID, l loadedLines, refundDate bool) error {
 	// An order already counted in a group by a line stored before the load.
 	counted := func(withProduct bool) string {
+		day := `e.day`
+		if !withProduct && d == SQLite {
+			// Without a product, SQLite would look the order up by
+			// (publisher, day), reading every line of the day for each
+			// order; +e.day leaves it the key (publisher, connector, order).
+			day = `+e.day`
+		}
 		q := `SELECT 1 FROM sales e WHERE e.publisher_id = $1 AND e.connector_id = l.connector_id AND e.external_order_id = l.external_order_id
-			AND e.day = l.day AND e.country = l.country AND e.channel = l.channel AND e.has_order AND ` + l.before
+			AND ` + day + ` = l.day AND e.country = l.country AND e.channel = l.channel AND e.has_order AND ` + l.before
 		if withProduct {
 			q += ` AND e.product_id = l.product_id`
 		}

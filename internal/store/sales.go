@@ -89,7 +89,9 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 		}
 		// The lines already stored, and where the loaded ones start: a
 		// rowid table hands the rows inserted after its largest rowid
-		// larger ones, so the loaded lines are those above it.
+		// larger ones, so the loaded lines are those above it (read by
+		// rowid, NOT INDEXED: through an index of the publisher, SQLite
+		// would read all its lines).
 		var held bool
 		var lastRowid int64
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sales WHERE publisher_id = $1), COALESCE((SELECT MAX(rowid) FROM sales), 0)`,
@@ -126,7 +128,7 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 			return err
 		}
 		if held {
-			loaded := loadedLines{from: `sales b`, where: `b.publisher_id = $1 AND b.rowid > $2`, before: `e.rowid <= $2`, args: []any{pub, lastRowid}}
+			loaded := loadedLines{from: `sales b NOT INDEXED`, where: `b.publisher_id = $1 AND b.rowid > $2`, before: `e.rowid <= $2`, args: []any{pub, lastRowid}}
 			err = addLoadedRollups(ctx, tx, s.dialect, pub, loaded, refundDate)
 		} else {
 			err = refreshRollups(ctx, tx, s.dialect, pub, minDay, maxDay, refundDate)
