@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -187,16 +189,20 @@ func TestBulkLoadSalesKeepsRollupsExact(t *testing.T) {
 	})
 }
 
-// A bulk load into an empty sales table builds the secondary indexes after
-// the rows (see deferSalesIndexes): afterwards, and after a load that
-// fails half-way, the table has exactly the indexes it had, and they work.
+// A bulk load into an empty sales table builds the secondary indexes (and
+// on PostgreSQL the constraints) after the rows (see deferSalesIndexes):
+// afterwards, and after a load that fails half-way, the table has exactly
+// the indexes and constraints it had, and they work.
 func TestBulkLoadIntoEmptyTableKeepsIndexes(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		indexes := func() []string {
 			q := `SELECT name || ' ' || sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sales' ORDER BY name`
 			if s.Dialect() == store.Postgres {
-				q = `SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'sales' ORDER BY indexname`
+				// With the constraints, which the load into an empty table
+				// drops and adds back too.
+				q = `SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'sales'
+					UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'sales'::regclass ORDER BY 1`
 			}
 			rows, err := s.DB().QueryContext(ctx, q)
 			if err != nil {
@@ -321,4 +327,112 @@ func tablesWithPublisher(t *testing.T, s *store.Store) []string {
 		t.Fatalf("only %d tables with publisher_id: %v", len(tables), tables)
 	}
 	return tables
+}
+
+// TestBulkLoadIntoPublisherWithSales: a bulk load into a publisher that has
+// sales adds the loaded lines' rollups to the stored ones
+// (addLoadedRollups). Lines join orders that already have lines (in the same
+// group, in another product's group, next to a total
+// without orders), new orders share groups with stored ones, and refunds
+// land on days with and without data; after each load every rollup equals
+// a recomputation from the sales, under both refund bookings. A load that
+// fails leaves them so too.
+func TestBulkLoadIntoPublisherWithSales(t *testing.T) {
+	for _, booking := range []string{"", phantomos.RefundOnRefundDate} {
+		t.Run("booking="+booking, func(t *testing.T) {
+			storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+				ctx := context.Background()
+				rng := rand.New(rand.NewPCG(7, 20))
+				rp := newRandomPublisher(t, s, "loaded", rng, 300)
+				pub := rp.pub.ID
+				// Some stored lines become totals without orders; changing the
+				// booking (twice if need be) rebuilds the rollups with them.
+				if _, err := s.DB().ExecContext(ctx, `UPDATE sales SET has_order = FALSE WHERE publisher_id = $1 AND external_order_id IN ('o1', 'o2', 'o5') AND external_line_id = '0'`, pub); err != nil {
+					t.Fatal(err)
+				}
+				setRefundBooking(t, s, pub, phantomos.RefundOnRefundDate)
+				if booking == "" {
+					setRefundBooking(t, s, pub, booking)
+				}
+				if err := s.CheckRollups(ctx, pub); err != nil {
+					t.Fatalf("before the loads: %v", err)
+				}
+				type stored struct {
+					order, connector, product, day, country, channel string
+				}
+				rows, err := s.DB().QueryContext(ctx, `SELECT external_order_id, CAST(connector_id AS TEXT), CAST(product_id AS TEXT), `+s.DayText("day")+`, country, channel
+					FROM sales WHERE publisher_id = $1 AND external_line_id = '0' AND external_order_id IN ('o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8')
+					ORDER BY external_order_id`, pub)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var olds []stored
+				for rows.Next() {
+					var o stored
+					if err := rows.Scan(&o.order, &o.connector, &o.product, &o.day, &o.country, &o.channel); err != nil {
+						t.Fatal(err)
+					}
+					olds = append(olds, o)
+				}
+				if err := rows.Close(); err != nil || len(olds) != 8 {
+					t.Fatalf("stored orders: %d, %v", len(olds), err)
+				}
+				otherProduct := func(id string) string {
+					for _, p := range rp.products {
+						if p.ID != id {
+							return p.ID
+						}
+					}
+					return ""
+				}
+				line := func(o stored, id, product string, day phantomos.Day, refund int64, refundDay phantomos.Day) *phantomos.Sale {
+					gross := int64(1000 + 37*len(id))
+					return &phantomos.Sale{ProductID: product, ConnectorID: o.connector, ExternalOrderID: o.order, ExternalLineID: id,
+						OrderDate: day.Time().Add(time.Hour), Day: day, Quantity: 2, Gross: gross, Refunded: refund, Net: gross - refund,
+						Currency: "USD", NetReporting: gross - refund, GrossReporting: gross, RefundedReporting: refund,
+						Country: o.country, Channel: o.channel, RefundDay: refundDay}
+				}
+				for round := range 2 {
+					id := func(s string) string { return fmt.Sprintf("%s-%d", s, round) }
+					var load []*phantomos.Sale
+					for i, o := range olds {
+						day := phantomos.Day(o.day)
+						switch i % 4 {
+						case 0: // the same group as a stored line (or a total without orders)
+							load = append(load, line(o, id("same"), o.product, day, 0, ""))
+						case 1: // the same order and place, another product
+							load = append(load, line(o, id("other"), otherProduct(o.product), day, 300, phantomos.DayOf(day.Time().AddDate(0, 0, 3), time.UTC)))
+						case 2: // the same group, refunded on a day with other data
+							load = append(load, line(o, id("refunded"), o.product, day, 500, phantomos.Day(olds[(i+3)%len(olds)].day)))
+						default: // two lines of the same group at once
+							load = append(load, line(o, id("twin1"), o.product, day, 0, ""), line(o, id("twin2"), o.product, day, 200, "2026-12-31"))
+						}
+						// A new order in the stored order's groups, its refund on
+						// a day with data.
+						n := o
+						n.order = id("new-" + o.order)
+						load = append(load, line(n, "1", o.product, day, 100, phantomos.Day(olds[(i+1)%len(olds)].day)), line(n, "2", otherProduct(o.product), day, 0, ""))
+					}
+					if _, err := s.BulkLoadSales(ctx, pub, slices.Values(load)); err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+					if err := s.CheckRollups(ctx, pub); err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+				}
+				// A load with a line already stored writes nothing.
+				before, _ := s.SalesCount(ctx, pub)
+				again := []*phantomos.Sale{line(olds[1], "fresh", olds[1].product, phantomos.Day(olds[1].day), 0, ""), line(olds[0], "same-0", olds[0].product, phantomos.Day(olds[0].day), 0, "")}
+				if _, err := s.BulkLoadSales(ctx, pub, slices.Values(again)); phantomos.ErrorCode(err) != phantomos.ECONFLICT {
+					t.Errorf("load of a stored line: %v, want a conflict", err)
+				}
+				if after, _ := s.SalesCount(ctx, pub); after != before {
+					t.Errorf("after a failed load: %d sales, want %d", after, before)
+				}
+				if err := s.CheckRollups(ctx, pub); err != nil {
+					t.Errorf("after a failed load: %v", err)
+				}
+			})
+		})
+	}
 }
