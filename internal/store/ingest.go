@@ -331,7 +331,7 @@ func (w *ImportWriter) run(ctx context.Context, fn func(*ImportWriter) error) er
 		defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = -%d`, sqliteCacheKiB))
 		// Foreign keys are off while it runs: a statement that inserts rows
 		// checked against a parent may abort halfway, so SQLite journals
-		// every page it touches first (see Dialect.addInto). The import
+		// every page it touches first (see insertFreshSales). The import
 		// writes ids it just read or made, under a publisher that no other
 		// writer can delete meanwhile (SQLite has one writer).
 		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
@@ -1663,8 +1663,10 @@ func (w *ImportWriter) insertFreshSales(ctx context.Context, recs []saleRecord) 
 		stmt := w.freshStmt
 		if stmt == nil || n != sqliteSaleChunk {
 			// FAIL rather than the default ABORT: a statement that may
-			// abort makes SQLite journal every page it touches first (see
-			// Dialect.addInto), and a failed import is rolled back whole.
+			// abort halfway through a transaction makes SQLite copy every
+			// page it touches to a statement journal first. FAIL keeps the
+			// rows a failed statement wrote, which is safe here: a failed
+			// import is rolled back whole.
 			row := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncol), ", ") + ")"
 			q := `INSERT OR FAIL INTO sales (` + strings.Join(importSaleColumns, ", ") + `) VALUES ` +
 				strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
