@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/phantomos/phantomos"
 )
@@ -108,60 +107,14 @@ func addLoadedRollups(ctx context.Context, tx execer, d Dialect, pub phantomos.P
 		}
 	}
 
-	week, month := d.weekOf("day"), d.monthOf("day")
-	add := func(table string, cols ...string) string {
-		var set []string
-		for _, c := range cols {
-			set = append(set, c+" = "+table+"."+c+" + excluded."+c)
-		}
-		return strings.Join(set, ", ")
-	}
-	amounts := []string{"orders", "units", "gross", "discount", "refunded", "net"}
-	sums := `SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)`
-	stmts = []string{
-		`INSERT INTO sales_daily (publisher_id, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM bulk_delta_sales WHERE true
-		 ON CONFLICT (publisher_id, day, product_id, country, channel, connector_id) DO UPDATE SET ` + add("sales_daily", amounts...),
-		`INSERT INTO orders_daily (publisher_id, day, country, channel, connector_id, orders)
-		 SELECT $1, day, country, channel, connector_id, orders FROM bulk_delta_orders WHERE true
-		 ON CONFLICT (publisher_id, day, country, channel, connector_id) DO UPDATE SET ` + add("orders_daily", "orders"),
-		`INSERT INTO product_daily (publisher_id, day, product_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, day, product_id, ` + sums + ` FROM bulk_delta_sales GROUP BY day, product_id
-		 ON CONFLICT (publisher_id, day, product_id) DO UPDATE SET ` + add("product_daily", amounts...),
-		// A geo_daily row's orders are its orders_daily row's (see
-		// refreshRollups), so its delta is that row's delta.
-		`INSERT INTO geo_daily (publisher_id, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, s.day, s.country, s.channel, s.connector_id, COALESCE(MAX(o.orders), 0), SUM(s.units), SUM(s.gross), SUM(s.discount), SUM(s.refunded), SUM(s.net)
-		 FROM bulk_delta_sales s LEFT JOIN bulk_delta_orders o ON o.day = s.day AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
-		 GROUP BY s.day, s.country, s.channel, s.connector_id
-		 ON CONFLICT (publisher_id, day, country, channel, connector_id) DO UPDATE SET ` + add("geo_daily", amounts...),
-		`INSERT INTO product_weekly (publisher_id, week, product_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, ` + week + `, product_id, ` + sums + ` FROM bulk_delta_sales GROUP BY product_id, ` + week + `
-		 ON CONFLICT (publisher_id, product_id, week) DO UPDATE SET ` + add("product_weekly", amounts...),
-		`INSERT INTO product_monthly (publisher_id, month, product_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, ` + month + `, product_id, ` + sums + ` FROM bulk_delta_sales GROUP BY ` + month + `, product_id
-		 ON CONFLICT (publisher_id, month, product_id) DO UPDATE SET ` + add("product_monthly", amounts...),
-		// Orders per month and place are the sum of the days', as geo_daily
-		// has them.
-		`INSERT INTO geo_monthly (publisher_id, month, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT $1, m, country, channel, connector_id, SUM(o), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
-		 FROM (SELECT ` + month + ` AS m, country, channel, connector_id, units, gross, discount, refunded, net, 0 AS o
-		       FROM bulk_delta_sales
-		       UNION ALL
-		       SELECT ` + month + `, country, channel, connector_id, 0, 0, 0, 0, 0, orders FROM bulk_delta_orders) x
-		 GROUP BY m, country, channel, connector_id
-		 ON CONFLICT (publisher_id, month, country, channel, connector_id) DO UPDATE SET ` + add("geo_monthly", amounts...),
+	if err := addDeltas(ctx, tx, d, pub, "bulk_delta_sales", "bulk_delta_orders"); err != nil {
+		return fmt.Errorf("loaded rollups: %w", err)
 	}
 	if d == SQLite {
-		stmts = append(stmts, `DROP TABLE temp.bulk_delta_sales`, `DROP TABLE temp.bulk_delta_orders`)
-	}
-	for _, q := range stmts {
-		var args []any
-		if strings.Contains(q, "$1") {
-			args = []any{pub}
-		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("loaded rollups: %w", err)
+		for _, q := range []string{`DROP TABLE temp.bulk_delta_sales`, `DROP TABLE temp.bulk_delta_orders`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("loaded rollups: %w", err)
+			}
 		}
 	}
 	return nil

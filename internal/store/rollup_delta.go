@@ -133,9 +133,6 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 	}
 	counted := `(sign = 1 OR order_id IN (SELECT order_id FROM ingest_orders WHERE changed = 1))`
 	d := w.s.dialect
-	week, month := d.weekOf("day"), d.monthOf("day")
-	amounts := []string{"orders", "units", "gross", "discount", "refunded", "net"}
-	sums := `SUM(orders) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount, SUM(refunded) AS refunded, SUM(net) AS net`
 	fold := []string{
 		`INSERT INTO ingest_fold_sales (day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
 		 SELECT day, product_id, country, channel, connector_id, SUM(sign * ho), SUM(sign * q), SUM(sign * g), SUM(sign * d), SUM(sign * r), SUM(sign * n)
@@ -150,39 +147,8 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 			return fmt.Errorf("rollup deltas: %w", err)
 		}
 	}
-	rollups := []rollupAdd{
-		{"sales_daily", []string{"day", "product_id", "country", "channel", "connector_id"}, amounts,
-			`SELECT day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ingest_fold_sales`},
-		{"orders_daily", []string{"day", "country", "channel", "connector_id"}, []string{"orders"},
-			`SELECT day, country, channel, connector_id, orders FROM ingest_fold_orders`},
-		{"product_daily", []string{"day", "product_id"}, amounts,
-			`SELECT day, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY day, product_id`},
-		{"geo_daily", []string{"day", "country", "channel", "connector_id"}, amounts,
-			`SELECT s.day AS day, s.country AS country, s.channel AS channel, s.connector_id AS connector_id, COALESCE(MAX(o.orders), 0) AS orders,
-			 SUM(s.units) AS units, SUM(s.gross) AS gross, SUM(s.discount) AS discount, SUM(s.refunded) AS refunded, SUM(s.net) AS net
-			 FROM ingest_fold_sales s LEFT JOIN ingest_fold_orders o ON o.day = s.day AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
-			 GROUP BY s.day, s.country, s.channel, s.connector_id`},
-		{"product_weekly", []string{"product_id", "week"}, amounts,
-			`SELECT product_id, ` + week + ` AS week, ` + sums + ` FROM ingest_fold_sales GROUP BY product_id, ` + week},
-		{"product_monthly", []string{"month", "product_id"}, amounts,
-			`SELECT ` + month + ` AS month, product_id, ` + sums + ` FROM ingest_fold_sales GROUP BY ` + month + `, product_id`},
-		// Orders per month and place are the sum of the days', as geo_daily
-		// has them: an order has one day.
-		{"geo_monthly", []string{"month", "country", "channel", "connector_id"}, amounts,
-			`SELECT m AS month, country, channel, connector_id, SUM(o) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount,
-			 SUM(refunded) AS refunded, SUM(net) AS net
-			 FROM (SELECT ` + month + ` AS m, country, channel, connector_id, units, gross, discount, refunded, net, 0 AS o
-			       FROM ingest_fold_sales
-			       UNION ALL
-			       SELECT ` + month + `, country, channel, connector_id, 0, 0, 0, 0, 0, orders FROM ingest_fold_orders) x
-			 GROUP BY m, country, channel, connector_id`},
-	}
-	for _, r := range rollups {
-		for _, q := range d.addInto(r) {
-			if _, err := w.tx.ExecContext(ctx, q, w.pub); err != nil {
-				return fmt.Errorf("rollup deltas: %s: %w", r.table, err)
-			}
-		}
+	if err := addDeltas(ctx, w.tx, d, w.pub, "ingest_fold_sales", "ingest_fold_orders"); err != nil {
+		return fmt.Errorf("rollup deltas: %w", err)
 	}
 	// Groups left with nothing: their days are recomputed.
 	const zero = `x.orders = 0 AND x.units = 0 AND x.gross = 0 AND x.discount = 0 AND x.refunded = 0 AND x.net = 0`
@@ -226,6 +192,51 @@ func (w *ImportWriter) span(d phantomos.Day) {
 	}
 }
 
+// addDeltas adds into every rollup of publisher pub the deltas in the
+// tables sales (a row per day, product, country, channel and connector:
+// orders, units, gross, discount, refunded, net) and orders (a row per day,
+// country, channel and connector: orders), as an import's fold and a bulk
+// load compute them.
+func addDeltas(ctx context.Context, tx execer, d Dialect, pub phantomos.PublisherID, sales, orders string) error {
+	week, month := d.weekOf("day"), d.monthOf("day")
+	amounts := []string{"orders", "units", "gross", "discount", "refunded", "net"}
+	sums := `SUM(orders) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount, SUM(refunded) AS refunded, SUM(net) AS net`
+	rollups := []rollupAdd{
+		{"sales_daily", []string{"day", "product_id", "country", "channel", "connector_id"}, amounts,
+			`SELECT day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ` + sales},
+		{"orders_daily", []string{"day", "country", "channel", "connector_id"}, []string{"orders"},
+			`SELECT day, country, channel, connector_id, orders FROM ` + orders},
+		{"product_daily", []string{"day", "product_id"}, amounts,
+			`SELECT day, product_id, ` + sums + ` FROM ` + sales + ` GROUP BY day, product_id`},
+		// A geo_daily row's orders are its orders_daily row's.
+		{"geo_daily", []string{"day", "country", "channel", "connector_id"}, amounts,
+			`SELECT s.day AS day, s.country AS country, s.channel AS channel, s.connector_id AS connector_id, COALESCE(MAX(o.orders), 0) AS orders,
+			 SUM(s.units) AS units, SUM(s.gross) AS gross, SUM(s.discount) AS discount, SUM(s.refunded) AS refunded, SUM(s.net) AS net
+			 FROM ` + sales + ` s LEFT JOIN ` + orders + ` o ON o.day = s.day AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
+			 GROUP BY s.day, s.country, s.channel, s.connector_id`},
+		{"product_weekly", []string{"product_id", "week"}, amounts,
+			`SELECT product_id, ` + week + ` AS week, ` + sums + ` FROM ` + sales + ` GROUP BY product_id, ` + week},
+		{"product_monthly", []string{"month", "product_id"}, amounts,
+			`SELECT ` + month + ` AS month, product_id, ` + sums + ` FROM ` + sales + ` GROUP BY ` + month + `, product_id`},
+		// Orders per month and place are the sum of the days', as geo_daily
+		// has them: an order has one day.
+		{"geo_monthly", []string{"month", "country", "channel", "connector_id"}, amounts,
+			`SELECT m AS month, country, channel, connector_id, SUM(o) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount,
+			 SUM(refunded) AS refunded, SUM(net) AS net
+			 FROM (SELECT ` + month + ` AS m, country, channel, connector_id, units, gross, discount, refunded, net, 0 AS o
+			       FROM ` + sales + `
+			       UNION ALL
+			       SELECT ` + month + `, country, channel, connector_id, 0, 0, 0, 0, 0, orders FROM ` + orders + `) x
+			 GROUP BY m, country, channel, connector_id`},
+	}
+	for _, r := range rollups {
+		if _, err := tx.ExecContext(ctx, d.addInto(r), pub); err != nil {
+			return fmt.Errorf("%s: %w", r.table, err)
+		}
+	}
+	return nil
+}
+
 // rollupAdd is one rollup a fold adds into: src selects the rollup's key
 // columns (keys, publisher_id aside) and then its amounts, named as the
 // rollup's columns, one row per key.
@@ -245,12 +256,12 @@ type rollupAdd struct {
 // update of the present keys and an insert of the others, both with FAIL,
 // avoid that journal but measured slower overall (their probes read more
 // pages than the journal costs), so both engines upsert.
-func (d Dialect) addInto(r rollupAdd) []string {
+func (d Dialect) addInto(r rollupAdd) string {
 	cols := "publisher_id, " + strings.Join(r.keys, ", ") + ", " + strings.Join(r.amounts, ", ")
 	var set []string
 	for _, c := range r.amounts {
 		set = append(set, c+" = "+r.table+"."+c+" + excluded."+c)
 	}
-	return []string{`INSERT INTO ` + r.table + ` (` + cols + `) SELECT $1, f.* FROM (` + r.src + `) f WHERE true
-		ON CONFLICT (publisher_id, ` + strings.Join(r.keys, ", ") + `) DO UPDATE SET ` + strings.Join(set, ", ")}
+	return `INSERT INTO ` + r.table + ` (` + cols + `) SELECT $1, f.* FROM (` + r.src + `) f WHERE true
+		ON CONFLICT (publisher_id, ` + strings.Join(r.keys, ", ") + `) DO UPDATE SET ` + strings.Join(set, ", ")
 }
