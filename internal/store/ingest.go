@@ -1638,20 +1638,7 @@ func (w *ImportWriter) insertFreshSales(ctx context.Context, recs []saleRecord) 
 		w.span(recs[i].refundDay)
 	}
 	if w.s.dialect == Postgres {
-		err := w.conn.Raw(func(dc any) error {
-			pc := dc.(*stdlib.Conn).Conn()
-			i := -1
-			src := pgx.CopyFromFunc(func() ([]any, error) {
-				i++
-				if i >= len(recs) {
-					return nil, nil
-				}
-				return w.saleValues(&recs[i]), nil
-			})
-			_, err := pc.CopyFrom(ctx, pgx.Identifier{"sales"}, importSaleColumns, src)
-			return err
-		})
-		if err != nil {
+		if err := w.copySales(ctx, "sales", recs); err != nil {
 			return err
 		}
 		w.rep.Inserted += int64(len(recs))
@@ -1717,20 +1704,7 @@ func (w *ImportWriter) upsertSalesPostgres(ctx context.Context, recs []saleRecor
 		}
 		w.pgTemp = true
 	}
-	err := w.conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		i := -1
-		src := pgx.CopyFromFunc(func() ([]any, error) {
-			i++
-			if i >= len(recs) {
-				return nil, nil
-			}
-			return w.saleValues(&recs[i]), nil
-		})
-		_, err := pc.CopyFrom(ctx, pgx.Identifier{"ingest_sales"}, importSaleColumns, src)
-		return err
-	})
-	if err != nil {
+	if err := w.copySales(ctx, "ingest_sales", recs); err != nil {
 		return err
 	}
 	cols := strings.Join(importSaleColumns, ", ")
@@ -1773,6 +1747,24 @@ func (w *ImportWriter) upsertSalesPostgres(ctx context.Context, recs []saleRecor
 	w.rep.Skipped += int64(len(recs)) - changed
 	_, err = w.tx.ExecContext(ctx, `TRUNCATE ingest_sales`)
 	return err
+}
+
+// copySales copies recs into table (sales, or the import's staging table)
+// by COPY, inside the import's transaction (PostgreSQL).
+func (w *ImportWriter) copySales(ctx context.Context, table string, recs []saleRecord) error {
+	return w.conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		i := -1
+		src := pgx.CopyFromFunc(func() ([]any, error) {
+			i++
+			if i >= len(recs) {
+				return nil, nil
+			}
+			return w.saleValues(&recs[i]), nil
+		})
+		_, err := pc.CopyFrom(ctx, pgx.Identifier{table}, importSaleColumns, src)
+		return err
+	})
 }
 
 // --- assets -----------------------------------------------------------------
