@@ -1566,33 +1566,15 @@ func (w *ImportWriter) upsertSales(ctx context.Context, recs []saleRecord) error
 }
 
 func (w *ImportWriter) upsertSalesSQLite(ctx context.Context, recs []saleRecord) error {
-	ncol := len(importSaleColumns)
-	stmt := w.salesStmt
-	if stmt == nil || len(recs) != sqliteSaleChunk {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO sales (` + strings.Join(importSaleColumns, ", ") + `) VALUES `)
-		// Anonymous "?" parameters: the driver looks a named one up by a
-		// linear scan, which is quadratic over a statement of thousands.
-		row := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncol), ", ") + ")"
-		for i := range recs {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-		}
-		// A line the statement inserted has no previous day: an update
-		// always sets one (see saleUpsertTail).
-		b.WriteString(saleUpsertTail + ` RETURNING prev_day IS NULL, day, prev_day, refund_day, prev_refund_day, external_order_id`)
-		var err error
-		if stmt, err = w.tx.PrepareContext(ctx, b.String()); err != nil {
-			return err
-		}
-		if len(recs) == sqliteSaleChunk {
-			w.salesStmt = stmt
-		} else {
-			defer stmt.Close()
-		}
+	// A line the statement inserted has no previous day: an update always
+	// sets one (see saleUpsertTail).
+	stmt, done, err := w.salesChunkStmt(ctx, &w.salesStmt, `INSERT INTO`, len(recs),
+		saleUpsertTail+` RETURNING prev_day IS NULL, day, prev_day, refund_day, prev_refund_day, external_order_id`)
+	if err != nil {
+		return err
 	}
+	defer done()
+	ncol := len(importSaleColumns)
 	args := make([]any, 0, len(recs)*ncol)
 	for i := range recs {
 		args = append(args, w.saleValues(&recs[i])...)
@@ -1647,26 +1629,16 @@ func (w *ImportWriter) insertFreshSales(ctx context.Context, recs []saleRecord) 
 	ncol := len(importSaleColumns)
 	for len(recs) > 0 {
 		n := min(len(recs), sqliteSaleChunk)
-		stmt := w.freshStmt
-		if stmt == nil || n != sqliteSaleChunk {
-			// FAIL rather than the default ABORT: a statement that may
-			// abort halfway through a transaction makes SQLite copy every
-			// page it touches to a statement journal first. FAIL keeps the
-			// rows a failed statement wrote, which is safe here: a failed
-			// import is rolled back whole.
-			row := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncol), ", ") + ")"
-			q := `INSERT OR FAIL INTO sales (` + strings.Join(importSaleColumns, ", ") + `) VALUES ` +
-				strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
-			var err error
-			if stmt, err = w.tx.PrepareContext(ctx, q); err != nil {
-				return err
-			}
-			if n == sqliteSaleChunk {
-				w.freshStmt = stmt
-			} else {
-				defer stmt.Close()
-			}
+		// FAIL rather than the default ABORT: a statement that may abort
+		// halfway through a transaction makes SQLite copy every page it
+		// touches to a statement journal first. FAIL keeps the rows a
+		// failed statement wrote, which is safe here: a failed import is
+		// rolled back whole.
+		stmt, done, err := w.salesChunkStmt(ctx, &w.freshStmt, `INSERT OR FAIL INTO`, n, "")
+		if err != nil {
+			return err
 		}
+		defer done()
 		args := make([]any, 0, n*ncol)
 		for i := range recs[:n] {
 			args = append(args, w.saleValues(&recs[i])...)
@@ -1678,6 +1650,28 @@ func (w *ImportWriter) insertFreshSales(ctx context.Context, recs []saleRecord) 
 		recs = recs[n:]
 	}
 	return nil
+}
+
+// salesChunkStmt returns the SQLite statement "<verb> sales (columns)
+// VALUES" with n rows of parameters, then tail. A statement of a full chunk
+// (sqliteSaleChunk rows) is prepared once per import and kept in *cache;
+// done closes any other.
+func (w *ImportWriter) salesChunkStmt(ctx context.Context, cache **sql.Stmt, verb string, n int, tail string) (stmt *sql.Stmt, done func(), err error) {
+	if *cache != nil && n == sqliteSaleChunk {
+		return *cache, func() {}, nil
+	}
+	// Anonymous "?" parameters: the driver looks a named one up by a
+	// linear scan, which is quadratic over a statement of thousands.
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(importSaleColumns)), ", ") + ")"
+	q := verb + ` sales (` + strings.Join(importSaleColumns, ", ") + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + tail
+	if stmt, err = w.tx.PrepareContext(ctx, q); err != nil {
+		return nil, nil, err
+	}
+	if n == sqliteSaleChunk {
+		*cache = stmt
+		return stmt, func() {}, nil
+	}
+	return stmt, func() { stmt.Close() }, nil
 }
 
 // spanAny widens the import's reported range of days by the days a line

@@ -264,7 +264,8 @@ func refreshLoaded(ctx context.Context, tx pgx.Tx, pub phantomos.PublisherID, fr
 	if err := refreshRollups(ctx, pgxExec{tx}, Postgres, pub, from, to, refundDate); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = on`)
+	// Back to the server's setting for the rest of the transaction.
+	_, err := tx.Exec(ctx, `SET LOCAL enable_nestloop TO DEFAULT`)
 	return err
 }
 
