@@ -108,12 +108,47 @@ func (f Filter) conds(conds []string, args []any, withProducts bool) (string, []
 type grain int
 
 const (
-	fullGrain       grain = iota // sales_daily: day × product × country × channel × connector
+	fullGrain       grain = iota // the sale lines themselves (bookedLines): day × product × country × channel × connector
 	productGrain                 // product_daily/product_monthly: day × product
 	geoGrain                     // geo_daily/geo_monthly: day × country × channel × connector
 	filterGrain                  // filter_daily/filter_monthly: one product filter value × day × place (filter_rollup.go)
-	productGeoGrain              // product_geo_monthly, sales_daily at the edges: product × place (filter_rollup.go)
+	productGeoGrain              // product_geo_monthly, the lines at the edges: product × place (filter_rollup.go)
 )
+
+// lineMeasures are the amounts of bookedLines, and of the sources rollup
+// builds from it: they have no orders column, since distinct orders of
+// lines come from the lines themselves (see Totals).
+const lineMeasures = "units, gross, discount, refunded, net"
+
+// bookedLines returns publisher $1's sale lines of the days from..to as the
+// rollups book them, as a relation with the columns publisher_id, day,
+// product_id, country, channel, connector_id and lineMeasures: one row per
+// line on its order's day and, when refunds are booked on the refund date
+// (refundDate), the refund of a line whose refund has a day of its own as a
+// row of its own on that day (see bookedSales). The filter's places and
+// product list apply inside, where the sales indexes serve them; its other
+// product conditions are the caller's. The arguments are appended to args.
+//
+// There is no rollup at this grain: day × product × place has about a row
+// per line, so one would cost a line's worth of writing for every line
+// imported and save no reading.
+func (f Filter) bookedLines(args []any, refundDate bool, from, to phantomos.Day) (string, []any) {
+	args = append(args, string(from), string(to))
+	span := fmt.Sprintf(" BETWEEN $%d AND $%d", len(args)-1, len(args))
+	geo, args := f.geoConds(args)
+	only, args := productList("product_id", f.Products, args)
+	cols := "publisher_id, day, product_id, country, channel, connector_id"
+	if !refundDate {
+		return "SELECT " + cols + ", quantity AS units, gross_reporting AS gross, discount_reporting AS discount, " +
+			"refunded_reporting AS refunded, net_reporting AS net FROM sales WHERE publisher_id = $1 AND day" + span + geo + only, args
+	}
+	return "SELECT " + cols + ", quantity AS units, gross_reporting AS gross, discount_reporting AS discount, " +
+		"CASE WHEN " + refundMoved + " THEN 0 ELSE refunded_reporting END AS refunded, " +
+		"CASE WHEN " + refundMoved + " THEN net_reporting + refunded_reporting ELSE net_reporting END AS net " +
+		"FROM sales WHERE publisher_id = $1 AND day" + span + geo + only +
+		" UNION ALL SELECT publisher_id, refund_day, product_id, country, channel, connector_id, 0, 0, 0, refunded_reporting, -refunded_reporting " +
+		"FROM sales WHERE publisher_id = $1 AND refund_day" + span + " AND " + refundMoved + geo + only, args
+}
 
 // rollup returns a FROM clause, aliased t, of the coarsest rollup that
 // answers filter f over from..to, with products joined as p when the filter
@@ -121,18 +156,20 @@ const (
 // arguments to use with it. Whole months of the range are read from the
 // monthly tables and the partial months at its edges from the daily ones;
 // byDay reads day rows from the daily table alone. Product questions with a
-// geographic filter, or the reverse, fall back to sales_daily.
+// geographic filter, or the reverse, read the lines (bookedLines, under
+// the publisher's refund booking refundDate); their sources have no orders
+// column.
 //
 // dataEnd is the last day with sales: a trailing month cut short by "to" is
 // still read whole from the monthly table when nothing was sold after "to"
 // (month to date, the usual case).
-func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd phantomos.Day, byDay, needProducts bool) (string, string, []any) {
+func (f Filter) rollup(g grain, pub phantomos.PublisherID, refundDate bool, from, to, dataEnd phantomos.Day, byDay, needProducts bool) (string, string, []any) {
 	if g == productGeoGrain && byDay {
-		// Day rows of products by place are sales_daily's own.
+		// Day rows of products by place are the lines'.
 		g = fullGrain
 	}
 	if g == filterGrain || g == productGeoGrain {
-		return f.filterRollup(g, pub, from, to, dataEnd, byDay, needProducts)
+		return f.filterRollup(g, pub, refundDate, from, to, dataEnd, byDay, needProducts)
 	}
 	args := []any{pub}
 	join := ""
@@ -140,20 +177,18 @@ func (f Filter) rollup(g grain, pub phantomos.PublisherID, from, to, dataEnd pha
 		join = " JOIN products p ON p.publisher_id = t.publisher_id AND p.id = t.product_id"
 	}
 	if g == fullGrain {
+		lines, args := f.bookedLines(args, refundDate, from, to)
 		if byDay {
-			cond, args := f.where(args, from, to, true)
-			return "sales_daily t" + join, cond, args
+			product := Filter{GameIPs: f.GameIPs, Assets: f.Assets, Categories: f.Categories}
+			cond, args := product.conds([]string{"t.publisher_id = $1"}, args, join != "")
+			return "(" + lines + ") t" + join, cond, args
 		}
 		// Sum the days away first, within the geographic filter, so that
 		// products are joined once per product and place rather than once
-		// per day (a year is hundreds of thousands of rows).
-		inner, args := f.where(args, from, to, false)
-		var only string
-		only, args = productList("t.product_id", f.Products, args)
-		inner += only
+		// per line (a year is millions of lines).
 		keys := "t.product_id, t.country, t.channel, t.connector_id, t.publisher_id"
-		src := "(SELECT " + keys + ", SUM(t.orders) AS orders, SUM(t.units) AS units, SUM(t.gross) AS gross, SUM(t.discount) AS discount, " +
-			"SUM(t.refunded) AS refunded, SUM(t.net) AS net FROM sales_daily t WHERE " + inner + " GROUP BY " + keys + ") t"
+		src := "(SELECT " + keys + ", SUM(t.units) AS units, SUM(t.gross) AS gross, SUM(t.discount) AS discount, " +
+			"SUM(t.refunded) AS refunded, SUM(t.net) AS net FROM (" + lines + ") t GROUP BY " + keys + ") t"
 		product := Filter{GameIPs: f.GameIPs, Assets: f.Assets, Categories: f.Categories}
 		cond, args := product.conds([]string{"t.publisher_id = $1"}, args, join != "")
 		return src + join, cond, args
@@ -270,7 +305,7 @@ func (f Filter) pick(wantProducts, wantGeo bool) grain {
 // one category, game IP or asset reads filter_daily/filter_monthly, and a
 // question about products under a place filter reads product_geo_monthly,
 // when they are current for pub (FilterRollupsCurrent); otherwise pick's
-// choice, which reads sales_daily.
+// choice, which reads the lines.
 func (s *Store) pickGrain(ctx context.Context, pub phantomos.PublisherID, f Filter, wantProducts, wantGeo bool) (grain, error) {
 	g := f.pick(wantProducts, wantGeo)
 	if g != fullGrain && g != productGrain {
@@ -311,7 +346,11 @@ func (s *Store) Totals(ctx context.Context, pub phantomos.PublisherID, from, to 
 	if err != nil {
 		return m, err
 	}
-	src, cond, args := f.rollup(g, pub, from, to, end, false, false)
+	refundDate, err := s.lineBooking(ctx, pub, g)
+	if err != nil {
+		return m, err
+	}
+	src, cond, args := f.rollup(g, pub, refundDate, from, to, end, false, false)
 	orders := "0"
 	if g == geoGrain || g == filterGrain {
 		orders = "COALESCE(SUM(t.orders), 0)"
@@ -371,7 +410,11 @@ func (s *Store) DailyNet(ctx context.Context, pub phantomos.PublisherID, from, t
 	if err != nil {
 		return nil, err
 	}
-	src, cond, args := f.rollup(g, pub, from, to, "", true, false)
+	refundDate, err := s.lineBooking(ctx, pub, g)
+	if err != nil {
+		return nil, err
+	}
+	src, cond, args := f.rollup(g, pub, refundDate, from, to, "", true, false)
 	rows, err := s.db.QueryContext(ctx, `SELECT t.day, SUM(t.net) FROM `+src+` WHERE `+cond+` GROUP BY t.day ORDER BY t.day`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: daily net: %w", err)
@@ -468,7 +511,11 @@ func (s *Store) Breakdown(ctx context.Context, pub phantomos.PublisherID, from, 
 	if err != nil {
 		return nil, err
 	}
-	src, cond, args := f.rollup(g, pub, from, to, end, false, needProducts)
+	refundDate, err := s.lineBooking(ctx, pub, g)
+	if err != nil {
+		return nil, err
+	}
+	src, cond, args := f.rollup(g, pub, refundDate, from, to, end, false, needProducts)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+key+` AS k, `+label+`, SUM(t.net), SUM(t.gross), SUM(t.units)
 		FROM `+src+join+` WHERE `+cond+` GROUP BY k`, args...)
 	if err != nil {
@@ -546,7 +593,11 @@ func (s *Store) ProductNetByBucket(ctx context.Context, pub phantomos.PublisherI
 		src, cond, args, weekly = f.weekly(pub, from, to)
 	}
 	if !weekly {
-		src, cond, args = f.rollup(g, pub, from, to, "", true, false)
+		refundDate, err := s.lineBooking(ctx, pub, g)
+		if err != nil {
+			return nil, err
+		}
+		src, cond, args = f.rollup(g, pub, refundDate, from, to, "", true, false)
 	}
 	// On SQLite days and weeks are summed here: product_daily has one row
 	// per day and product already, and a GROUP BY, let alone a date function
@@ -704,6 +755,20 @@ func (s *Store) SalesSpan(ctx context.Context, pub phantomos.PublisherID) (from,
 		return "", "", fmt.Errorf("store: sales span: %w", err)
 	}
 	return phantomos.Day(f.String), phantomos.Day(t.String), nil
+}
+
+// lineBooking reports whether publisher pub books refunds on the refund
+// date, for a read at grain g: only reads of the lines (fullGrain, and the
+// edges of productGeoGrain) need it, the rollups are booked already.
+func (s *Store) lineBooking(ctx context.Context, pub phantomos.PublisherID, g grain) (bool, error) {
+	if g != fullGrain && g != productGeoGrain {
+		return false, nil
+	}
+	var settings string
+	if err := s.db.QueryRowContext(ctx, `SELECT CAST(settings AS TEXT) FROM publishers WHERE id = $1`, pub).Scan(&settings); err != nil {
+		return false, notFound(err, "Publisher")
+	}
+	return parseRefundBooking(settings)
 }
 
 // dataEnd returns the last day on which publisher pub has sales, "" when

@@ -20,8 +20,8 @@ import (
 // place, the distinct orders with a line of a product carrying that value
 // and those lines' amounts. Summing them over days and places is exact,
 // because an order has one day and one place. product_geo_monthly holds
-// sales_daily summed to months, for product questions under a place filter
-// (a country's products over a year).
+// the lines summed to months per product and place, for product questions
+// under a place filter (a country's products over a year).
 //
 // They depend on the mapping (which products carry a category, a game IP
 // or an asset) as well as on sales, and many writes change one or the
@@ -31,9 +31,12 @@ import (
 // bumps the data version in its own transaction (bumpDataVersion), so a
 // read uses these tables only while the stamp equals the current version:
 // then they are exactly what a rebuild would produce now. Otherwise the
-// read takes the exact path it always had (lines, sales_daily); the
+// read takes the exact path it always had (the lines); the
 // worker's periodic schedule enqueues a rebuild (a filter_rollups job) for
 // each publisher whose tables are stale.
+
+// filterRollupTables are the filter rollups.
+var filterRollupTables = []string{"filter_daily", "filter_monthly", "product_geo_monthly"}
 
 // FilterRollupsCurrent reports whether publisher pub's filter rollups are
 // built at its current data version: reads under one product filter use
@@ -56,7 +59,7 @@ const productDims = `(SELECT id AS product_id, 'category' AS dim, category AS va
 	UNION SELECT product_id, 'asset', CAST(asset_id AS TEXT) FROM product_assets WHERE publisher_id = $1)`
 
 // RefreshFilterRollups rebuilds publisher pub's filter rollups from its
-// sales, mapping and sales_daily as one snapshot sees them, stamped with
+// sales and mapping as one snapshot sees them, stamped with
 // the data version of that snapshot. The aggregation runs in a reading
 // transaction (into temporary tables of its connection), so writers are not
 // held up by it; only the copy into the rollups takes a write transaction.
@@ -211,9 +214,12 @@ func (s *Store) snapshotFilterRollups(ctx context.Context, conn *sql.Conn, pub p
 			GROUP BY pd.dim, pd.value, b.day, b.country, b.channel, b.connector_id, b.external_order_id) x
 		GROUP BY dim, value, day, country, channel, connector_id`
 	month := s.dialect.monthOf("day")
+	// Orders per month, product and place: an order has one day and place,
+	// and external_order_id is NULL on what is not an order.
 	geo := `INSERT INTO fr_geo_tmp (month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net)
-		SELECT ` + month + `, country, channel, connector_id, product_id, SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
-		FROM sales_daily WHERE publisher_id = $1
+		SELECT ` + month + `, country, channel, connector_id, product_id, COUNT(DISTINCT external_order_id), SUM(quantity),
+			SUM(gross_reporting), SUM(discount_reporting), SUM(refunded_reporting), SUM(net_reporting)
+		FROM ` + bookedSales(refundDate) + ` b WHERE publisher_id = $1
 		GROUP BY ` + month + `, country, channel, connector_id, product_id`
 	for _, q := range []string{daily, geo} {
 		if _, err := conn.ExecContext(ctx, q, pub); err != nil {
@@ -303,9 +309,10 @@ func segments(from, to, dataEnd phantomos.Day) []segment {
 // filterRollup is rollup for the filter rollups:
 // filterGrain (f.single() must hold) reads filter_daily and filter_monthly, keyed by place;
 // productGeoGrain reads product_geo_monthly and, for the days at the
-// edges, sales_daily, keyed by product and place. The place conditions
-// apply inside the parts, before any sum.
-func (f Filter) filterRollup(g grain, pub phantomos.PublisherID, from, to, dataEnd phantomos.Day, byDay, needProducts bool) (string, string, []any) {
+// edges, the lines (bookedLines under refundDate), keyed by product and
+// place, without orders. The place conditions apply inside the parts,
+// before any sum.
+func (f Filter) filterRollup(g grain, pub phantomos.PublisherID, refundDate bool, from, to, dataEnd phantomos.Day, byDay, needProducts bool) (string, string, []any) {
 	args := []any{pub}
 	ph := func(v string) string {
 		args = append(args, v)
@@ -340,22 +347,21 @@ func (f Filter) filterRollup(g grain, pub phantomos.PublisherID, from, to, dataE
 	}
 	// productGeoGrain.
 	keys := "product_id, country, channel, connector_id, publisher_id"
-	measures := "orders, units, gross, discount, refunded, net"
-	geo, a := f.geoConds(args)
-	args = a
-	only, a := productList("product_id", f.Products, args)
-	args = a
 	var parts []string
 	for _, sg := range segments(from, to, dataEnd) {
 		if sg.monthly {
-			parts = append(parts, "SELECT "+keys+", "+measures+" FROM product_geo_monthly WHERE publisher_id = $1"+geo+only+
+			geo, a := f.geoConds(args)
+			only, a := productList("product_id", f.Products, a)
+			args = a
+			parts = append(parts, "SELECT "+keys+", "+lineMeasures+" FROM product_geo_monthly WHERE publisher_id = $1"+geo+only+
 				" AND month BETWEEN "+ph(string(sg.from)[:7])+" AND "+ph(string(sg.to)[:7]))
 		} else {
-			parts = append(parts, "SELECT "+keys+", "+measures+" FROM sales_daily WHERE publisher_id = $1"+geo+only+
-				" AND day BETWEEN "+ph(string(sg.from))+" AND "+ph(string(sg.to)))
+			var lines string
+			lines, args = f.bookedLines(args, refundDate, sg.from, sg.to)
+			parts = append(parts, "SELECT "+keys+", "+lineMeasures+" FROM ("+lines+") e")
 		}
 	}
-	src := "(SELECT " + keys + ", SUM(orders) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount, " +
+	src := "(SELECT " + keys + ", SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount, " +
 		"SUM(refunded) AS refunded, SUM(net) AS net FROM (" + strings.Join(parts, " UNION ALL ") + ") u GROUP BY " + keys + ") t"
 	product := Filter{GameIPs: f.GameIPs, Assets: f.Assets, Categories: f.Categories}
 	join := needProducts || product.productLevel()

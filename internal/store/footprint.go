@@ -16,8 +16,9 @@ type Footprint struct {
 	Rollups  int64 // the daily, weekly and monthly rollups and their indexes
 }
 
-// footprintRollups are the rollup tables.
-var footprintRollups = []string{"sales_daily", "orders_daily", "product_daily", "product_weekly", "product_monthly", "geo_daily", "geo_monthly"}
+// footprintRollups are the rollup tables: those every write keeps and
+// the filter rollups.
+var footprintRollups = append(append([]string{}, rollupTables...), filterRollupTables...)
 
 // Footprint measures the database's size on disk. On SQLite it counts
 // pages in use (dbstat), so free pages of a file that shrank are not

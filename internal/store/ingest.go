@@ -1897,9 +1897,9 @@ func (w *ImportWriter) WriteFXRates(ctx context.Context, rows []FXRow) error {
 	return nil
 }
 
-// CheckRollups compares every rollup of publisher pub (sales_daily,
-// orders_daily, product_daily, geo_daily, product_weekly and the monthly
-// ones) with a fresh
+// CheckRollups compares every rollup of publisher pub (orders_daily,
+// product_daily, geo_daily, product_weekly and the monthly ones) with a
+// fresh
 // aggregation of its sales, refunds booked as the publisher chooses, and
 // reports any difference: they must always
 // agree, whatever was imported or corrected.
@@ -1914,10 +1914,6 @@ func (s *Store) CheckRollups(ctx context.Context, pub phantomos.PublisherID) err
 	// Refunds are where the publisher's booking puts them (bookedSales).
 	booked := bookedSales(p.Settings.RefundsOnRefundDate())
 	checks := []struct{ name, stored, fresh string }{
-		{"sales_daily",
-			`SELECT day, product_id, country, channel, connector_id, orders, ` + amounts + ` FROM sales_daily WHERE publisher_id = $1`,
-			`SELECT day, product_id, country, channel, connector_id, COUNT(DISTINCT external_order_id), ` + sums + `
-				FROM ` + booked + ` AS b WHERE publisher_id = $1 GROUP BY day, product_id, country, channel, connector_id`},
 		{"orders_daily",
 			`SELECT day, country, channel, connector_id, orders FROM orders_daily WHERE publisher_id = $1`,
 			`SELECT day, country, channel, connector_id, COUNT(DISTINCT external_order_id) FROM sales WHERE publisher_id = $1 AND has_order

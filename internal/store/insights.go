@@ -323,8 +323,26 @@ func (s *Store) MonthlyProductSegments(ctx context.Context, pub phantomos.Publis
 	if err != nil {
 		return nil, err
 	}
-	month := s.dialect.monthOf("t.day")
-	args := []any{pub, string(from), string(to)}
+	// Whole months from product_geo_monthly while the filter rollups are
+	// current; otherwise the lines.
+	current, err := s.FilterRollupsCurrent(ctx, pub)
+	if err != nil {
+		return nil, err
+	}
+	var src, month string
+	var args []any
+	if current && from == monthStart(from) && to == addDays(nextMonth(to), -1) {
+		src, month = `product_geo_monthly t WHERE t.publisher_id = $1 AND t.month BETWEEN $2 AND $3`, "t.month"
+		args = []any{pub, string(from)[:7], string(to)[:7]}
+	} else {
+		refundDate, err := s.lineBooking(ctx, pub, fullGrain)
+		if err != nil {
+			return nil, err
+		}
+		var lines string
+		lines, args = Filter{}.bookedLines([]any{pub}, refundDate, from, to)
+		src, month = `(`+lines+`) t WHERE t.publisher_id = $1`, s.dialect.monthOf("t.day")
+	}
 	cond := ""
 	if len(keys) > 0 {
 		ph := make([]string, len(keys))
@@ -335,7 +353,7 @@ func (s *Store) MonthlyProductSegments(ctx context.Context, pub phantomos.Publis
 		cond = " AND t." + col + " IN (" + strings.Join(ph, ", ") + ")"
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+month+` AS m, CAST(t.product_id AS TEXT), t.`+col+`, SUM(t.net)
-		FROM sales_daily t WHERE t.publisher_id = $1 AND t.day BETWEEN $2 AND $3`+cond+`
+		FROM `+src+cond+`
 		GROUP BY m, t.product_id, t.`+col+` ORDER BY m`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: monthly products by %s: %w", dim, err)

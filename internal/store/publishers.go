@@ -84,8 +84,8 @@ func (s *Store) PublisherBySlug(ctx context.Context, slug string) (*phantomos.Pu
 // before deleting the publisher: the big ones, which the cascade would be
 // slow on, and on PostgreSQL sales and the rollups, which have no foreign
 // key to publishers (migration 00048). The other tables follow by cascade.
-var publisherDataTables = append(append([]string{}, rollupTables...),
-	"filter_daily", "filter_monthly", "product_geo_monthly", "sales", "product_assets", "products")
+var publisherDataTables = append(append(append([]string{}, rollupTables...), filterRollupTables...),
+	"sales", "product_assets", "products")
 
 // DeletePublisher removes a publisher and all its data.
 func (s *Store) DeletePublisher(ctx context.Context, id phantomos.PublisherID) error {

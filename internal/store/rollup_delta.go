@@ -30,8 +30,8 @@ import (
 // are the days of orders deleted outside the ledger (DeleteOrders,
 // tombstones), after the deltas are in.
 
-// deltaTables create the import's delta table (one row per order and group
-// of sales_daily, with the order's has-order flag and amounts) and the
+// deltaTables create the import's delta table (one row per order, day,
+// product and place, with the order's has-order flag and amounts) and the
 // tables its sums go through. IDTYPE is the engine's type of ids.
 var deltaTables = []string{
 	`CREATE TEMP TABLE IF NOT EXISTS ingest_delta (order_id TEXT NOT NULL, sign INTEGER NOT NULL, day DATE NOT NULL,
@@ -153,9 +153,7 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 	// Groups left with nothing: their days are recomputed.
 	const zero = `x.orders = 0 AND x.units = 0 AND x.gross = 0 AND x.discount = 0 AND x.refunded = 0 AND x.net = 0`
 	rows, err := w.tx.QueryContext(ctx, `
-		SELECT f.day FROM ingest_fold_sales f JOIN sales_daily x ON x.publisher_id = $1 AND x.day = f.day AND x.product_id = f.product_id
-			AND x.country = f.country AND x.channel = f.channel AND x.connector_id = f.connector_id WHERE `+zero+`
-		UNION SELECT f.day FROM ingest_fold_sales f JOIN product_daily x ON x.publisher_id = $1 AND x.day = f.day AND x.product_id = f.product_id WHERE `+zero+`
+		SELECT f.day FROM ingest_fold_sales f JOIN product_daily x ON x.publisher_id = $1 AND x.day = f.day AND x.product_id = f.product_id WHERE `+zero+`
 		UNION SELECT f.day FROM ingest_fold_sales f JOIN geo_daily x ON x.publisher_id = $1 AND x.day = f.day AND x.country = f.country
 			AND x.channel = f.channel AND x.connector_id = f.connector_id WHERE `+zero+`
 		UNION SELECT f.day FROM ingest_fold_orders f JOIN orders_daily x ON x.publisher_id = $1 AND x.day = f.day AND x.country = f.country
@@ -202,8 +200,6 @@ func addDeltas(ctx context.Context, tx execer, d Dialect, pub phantomos.Publishe
 	amounts := []string{"orders", "units", "gross", "discount", "refunded", "net"}
 	sums := `SUM(orders) AS orders, SUM(units) AS units, SUM(gross) AS gross, SUM(discount) AS discount, SUM(refunded) AS refunded, SUM(net) AS net`
 	rollups := []rollupAdd{
-		{"sales_daily", []string{"day", "product_id", "country", "channel", "connector_id"}, amounts,
-			`SELECT day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ` + sales},
 		{"orders_daily", []string{"day", "country", "channel", "connector_id"}, []string{"orders"},
 			`SELECT day, country, channel, connector_id, orders FROM ` + orders},
 		{"product_daily", []string{"day", "product_id"}, amounts,

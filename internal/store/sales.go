@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 
@@ -238,7 +239,7 @@ func (s *Store) copySales(ctx context.Context, pub phantomos.PublisherID, sales 
 	}
 	// Fresh statistics, or the planner keeps choosing plans for empty
 	// tables until autovacuum gets round to them.
-	if _, err := s.db.ExecContext(ctx, `ANALYZE products, product_assets, sales, sales_daily, orders_daily`); err != nil {
+	if _, err := s.db.ExecContext(ctx, `ANALYZE products, product_assets, sales, orders_daily`); err != nil {
 		return n, fmt.Errorf("store: analyze after bulk load: %w", err)
 	}
 	// The rollups the pages read are small: vacuumed, their pages are
@@ -252,11 +253,11 @@ func (s *Store) copySales(ctx context.Context, pub phantomos.PublisherID, sales 
 
 // refreshLoaded is refreshRollups after a load into a publisher that had
 // no sales, on PostgreSQL. The statistics know nothing of a new publisher,
-// so the planner estimates its rows at next to none, and then joins its
-// rollups (geo_daily from sales_daily and orders_daily) by nested loops:
-// minutes for what a hash join does in a second. Every statement of the
-// refresh reads whole days of the publisher, so nested loops are never
-// the plan it needs.
+// so the planner estimates its rows at next to none, and then plans any
+// join of them by nested loops (when geo_daily was joined from two other
+// rollups, minutes for what a hash join did in a second). Every statement
+// of the refresh reads whole days of the publisher, so nested loops are
+// never the plan it needs.
 func refreshLoaded(ctx context.Context, tx pgx.Tx, pub phantomos.PublisherID, from, to phantomos.Day, refundDate bool) error {
 	if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
 		return err
@@ -403,8 +404,8 @@ func (p pgxExec) ExecContext(ctx context.Context, query string, args ...any) (sq
 }
 
 // refreshRollups recomputes every rollup of publisher pub for the days
-// from..to (inclusive) from the sales table: sales_daily and orders_daily,
-// then product_daily and geo_daily from them, then product_weekly for every
+// from..to (inclusive) from the sales table: orders_daily, product_daily
+// and geo_daily from the lines of those days, then product_weekly for every
 // week and the monthly tables for every month the range touches.
 // Recomputing whole days keeps distinct order counts exact whatever was
 // inserted, updated or deleted, and costs only the rows of the days (weeks
@@ -415,43 +416,18 @@ func (p pgxExec) ExecContext(ctx context.Context, query string, args ...any) (sq
 // cover the refund days that changed as well as the order days.
 func refreshRollups(ctx context.Context, tx execer, d Dialect, pub phantomos.PublisherID, from, to phantomos.Day, refundDate bool) error {
 	days := []string{
-		`DELETE FROM sales_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
-		// Distinct orders by grouping twice (per order, then per key): two
-		// hash aggregations instead of a sort per group for COUNT(DISTINCT).
-		// Totals without orders (has_order false) add no order.
-		`INSERT INTO sales_daily (publisher_id, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT publisher_id, day, product_id, country, channel, connector_id,
-		        SUM(ho), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n)
-		 FROM (SELECT publisher_id, day, product_id, country, channel, connector_id, external_order_id,
-		              MAX(CASE WHEN has_order THEN 1 ELSE 0 END) AS ho, SUM(quantity) AS q, SUM(gross_reporting) AS g, SUM(discount_reporting) AS d,
-		              SUM(refunded_reporting) AS r, SUM(net_reporting) AS n
-		       FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3
-		       GROUP BY publisher_id, day, product_id, country, channel, connector_id, external_order_id) o
-		 GROUP BY publisher_id, day, product_id, country, channel, connector_id`,
 		`DELETE FROM orders_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
 		`INSERT INTO orders_daily (publisher_id, day, country, channel, connector_id, orders)
 		 SELECT publisher_id, day, country, channel, connector_id, COUNT(*)
 		 FROM (SELECT DISTINCT publisher_id, day, country, channel, connector_id, external_order_id
 		       FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3 AND has_order) o
 		 GROUP BY publisher_id, day, country, channel, connector_id`,
-		// An order has one country, channel and connector, so the per-product
-		// distinct counts of sales_daily add up to distinct orders per product.
 		`DELETE FROM product_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
-		`INSERT INTO product_daily (publisher_id, day, product_id, orders, units, gross, discount, refunded, net)
-		 SELECT publisher_id, day, product_id, SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
-		 FROM sales_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3
-		 GROUP BY publisher_id, day, product_id`,
+		`INSERT INTO product_daily (publisher_id, day, product_id, orders, units, gross, discount, refunded, net) ` +
+			bookedGroups(refundDate, "publisher_id", "day", "product_id"),
 		`DELETE FROM geo_daily WHERE publisher_id = $1 AND day BETWEEN $2 AND $3`,
-		`INSERT INTO geo_daily (publisher_id, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT s.publisher_id, s.day, s.country, s.channel, s.connector_id, COALESCE(MAX(o.orders), 0), SUM(s.units), SUM(s.gross),
-		        SUM(s.discount), SUM(s.refunded), SUM(s.net)
-		 FROM sales_daily s LEFT JOIN orders_daily o ON o.publisher_id = s.publisher_id AND o.day = s.day
-		      AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
-		 WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3
-		 GROUP BY s.publisher_id, s.day, s.country, s.channel, s.connector_id`,
-	}
-	if refundDate {
-		days[1], days[7] = refundDateSalesDaily, refundDateGeoDaily
+		`INSERT INTO geo_daily (publisher_id, day, country, channel, connector_id, orders, units, gross, discount, refunded, net) ` +
+			bookedGroups(refundDate, "publisher_id", "day", "country", "channel", "connector_id"),
 	}
 	for _, q := range days {
 		if _, err := tx.ExecContext(ctx, q, pub, string(from), string(to)); err != nil {
@@ -505,38 +481,49 @@ func refreshRollups(ctx context.Context, tx execer, d Dialect, pub phantomos.Pub
 // discount and order on its order's day with net before the refund, and the
 // refunded amount (reducing net) on refund_day, as a row of no order and no
 // units. A line without refund_day keeps its refund on the order's day.
-// These two statements replace the sales_daily and geo_daily ones of
-// refreshRollups; the rest is the same in both bookings.
-const (
-	refundMoved = `(refund_day IS NOT NULL AND refund_day <> day AND refunded_reporting <> 0)`
+const refundMoved = `(refund_day IS NOT NULL AND refund_day <> day AND refunded_reporting <> 0)`
 
-	refundDateSalesDaily = `INSERT INTO sales_daily (publisher_id, day, product_id, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT publisher_id, day, product_id, country, channel, connector_id,
-		        SUM(o), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n)
-		 FROM (SELECT publisher_id, day, product_id, country, channel, connector_id,
-		              MAX(CASE WHEN has_order THEN 1 ELSE 0 END) AS o, SUM(quantity) AS q, SUM(gross_reporting) AS g, SUM(discount_reporting) AS d,
-		              SUM(CASE WHEN ` + refundMoved + ` THEN 0 ELSE refunded_reporting END) AS r,
-		              SUM(CASE WHEN ` + refundMoved + ` THEN net_reporting + refunded_reporting ELSE net_reporting END) AS n
+// bookedGroups returns a query of publisher $1's sales booked on the days
+// $2..$3 (see bookedSales), grouped by keys (columns of sales, "day" the
+// booked day): the keys, then orders (distinct orders with a line in the
+// group), units, gross, discount, refunded and net. Orders are counted by
+// grouping twice, per order and then per key: two hash aggregations
+// instead of a sort per group for COUNT(DISTINCT). An order's id is its
+// connector's, so the per-order grouping includes the connector.
+func bookedGroups(refundDate bool, keys ...string) string {
+	k := strings.Join(keys, ", ")
+	perOrder := k + ", external_order_id"
+	if !slices.Contains(keys, "connector_id") {
+		perOrder = k + ", connector_id, external_order_id"
+	}
+	r, n := `SUM(refunded_reporting)`, `SUM(net_reporting)`
+	if refundDate {
+		r = `SUM(CASE WHEN ` + refundMoved + ` THEN 0 ELSE refunded_reporting END)`
+		n = `SUM(CASE WHEN ` + refundMoved + ` THEN net_reporting + refunded_reporting ELSE net_reporting END)`
+	}
+	q := `SELECT ` + k + `, SUM(ho), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n)
+		 FROM (SELECT ` + k + `, MAX(CASE WHEN has_order THEN 1 ELSE 0 END) AS ho, SUM(quantity) AS q, SUM(gross_reporting) AS g,
+		              SUM(discount_reporting) AS d, ` + r + ` AS r, ` + n + ` AS n
 		       FROM sales WHERE publisher_id = $1 AND day BETWEEN $2 AND $3
-		       GROUP BY publisher_id, day, product_id, country, channel, connector_id, external_order_id
+		       GROUP BY ` + perOrder
+	if refundDate {
+		refundKeys := make([]string, len(keys))
+		for i, c := range keys {
+			if c == "day" {
+				c = "refund_day"
+			}
+			refundKeys[i] = c
+		}
+		rk := strings.Join(refundKeys, ", ")
+		q += `
 		       UNION ALL
-		       SELECT publisher_id, refund_day, product_id, country, channel, connector_id,
-		              0, 0, 0, 0, SUM(refunded_reporting), -SUM(refunded_reporting)
+		       SELECT ` + rk + `, 0, 0, 0, 0, SUM(refunded_reporting), -SUM(refunded_reporting)
 		       FROM sales WHERE publisher_id = $1 AND refund_day BETWEEN $2 AND $3 AND ` + refundMoved + `
-		       GROUP BY publisher_id, refund_day, product_id, country, channel, connector_id) o
-		 GROUP BY publisher_id, day, product_id, country, channel, connector_id`
-
-	// A day may now hold refunds (or totals without orders) of a country,
-	// channel and connector without any order of them: no orders_daily row,
-	// hence the outer join.
-	refundDateGeoDaily = `INSERT INTO geo_daily (publisher_id, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		 SELECT s.publisher_id, s.day, s.country, s.channel, s.connector_id, COALESCE(MAX(o.orders), 0), SUM(s.units), SUM(s.gross),
-		        SUM(s.discount), SUM(s.refunded), SUM(s.net)
-		 FROM sales_daily s LEFT JOIN orders_daily o ON o.publisher_id = s.publisher_id AND o.day = s.day
-		      AND o.country = s.country AND o.channel = s.channel AND o.connector_id = s.connector_id
-		 WHERE s.publisher_id = $1 AND s.day BETWEEN $2 AND $3
-		 GROUP BY s.publisher_id, s.day, s.country, s.channel, s.connector_id`
-)
+		       GROUP BY ` + rk
+	}
+	return q + `) o
+		 GROUP BY ` + k
+}
 
 // bookedSales is a relation with the columns of sales that CheckRollups
 // aggregates, with each refund on the day the publisher's booking puts it:
@@ -625,7 +612,7 @@ func rebuildRollups(ctx context.Context, tx *sql.Tx, d Dialect, pub phantomos.Pu
 }
 
 // rollupTables are the tables refreshRollups keeps.
-var rollupTables = []string{"sales_daily", "orders_daily", "product_daily", "product_weekly", "product_monthly", "geo_daily", "geo_monthly"}
+var rollupTables = []string{"orders_daily", "product_daily", "product_weekly", "product_monthly", "geo_daily", "geo_monthly"}
 
 // monthStart returns the first day of d's month.
 func monthStart(d phantomos.Day) phantomos.Day { return phantomos.Day(string(d)[:8] + "01") }

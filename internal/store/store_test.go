@@ -282,7 +282,7 @@ func TestDeletePublisherLeavesNothing(t *testing.T) {
 			return m
 		}
 		before := counts(gone.pub.ID)
-		for _, table := range []string{"sales", "sales_daily", "product_daily", "geo_monthly", "filter_daily", "product_geo_monthly", "products"} {
+		for _, table := range []string{"sales", "orders_daily", "product_daily", "geo_monthly", "filter_daily", "product_geo_monthly", "products"} {
 			if before[table] == 0 {
 				t.Fatalf("the fixture has no row in %s: the test would prove nothing (%v)", table, before)
 			}

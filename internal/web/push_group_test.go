@@ -117,7 +117,7 @@ func storedState(t *testing.T, s *store.Store, pub phantomos.PublisherID) ([]sto
 		}
 		lines = append(lines, l)
 	}
-	days, err := s.DB().QueryContext(ctx, `SELECT CAST(day AS TEXT), SUM(orders), SUM(units), SUM(gross), SUM(net) FROM sales_daily
+	days, err := s.DB().QueryContext(ctx, `SELECT CAST(day AS TEXT), SUM(orders), SUM(units), SUM(gross), SUM(net) FROM geo_daily
 		WHERE publisher_id = $1 GROUP BY day ORDER BY 1`, pub)
 	if err != nil {
 		t.Fatal(err)

@@ -285,7 +285,7 @@ func TestPushTombstoneAndProducts(t *testing.T) {
 			t.Error(err)
 		}
 		var units int64
-		if err := s.DB().QueryRowContext(ctx, `SELECT COALESCE(SUM(units), 0) FROM sales_daily WHERE publisher_id = $1`, tn.pub.ID).Scan(&units); err != nil || units != 2 {
+		if err := s.DB().QueryRowContext(ctx, `SELECT COALESCE(SUM(units), 0) FROM product_daily WHERE publisher_id = $1`, tn.pub.ID).Scan(&units); err != nil || units != 2 {
 			t.Errorf("rollup units %d (%v), want 2", units, err)
 		}
 		if r := push(t, ts, key, "DELETE", "/api/v1/orders/No%20such/5001", "", nil); r.status != 404 {

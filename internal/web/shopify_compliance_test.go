@@ -81,7 +81,7 @@ func TestShopifyComplianceWebhooks(t *testing.T) {
 		if _, err := s.Connector(ctx, pub, idA); phantomos.ErrorCode(err) != phantomos.ENOTFOUND {
 			t.Errorf("erased store's connector: %v, want not found", err)
 		}
-		for _, table := range []string{"sales", "products", "sales_daily", "orders_daily", "geo_daily", "geo_monthly", "sync_runs"} {
+		for _, table := range []string{"sales", "products", "orders_daily", "geo_daily", "geo_monthly", "sync_runs"} {
 			var n int
 			s.DB().QueryRow(`SELECT COUNT(*) FROM `+table+` WHERE publisher_id = $1 AND connector_id = $2`, pub, idA).Scan(&n)
 			if n != 0 {
