@@ -314,3 +314,31 @@ func TestServeSaysWhenReady(t *testing.T) {
 		t.Errorf("stdout %q, want %q", out.String(), want)
 	}
 }
+
+// TestBenchPush runs the push benchmark small: every round writes every
+// line both ways (it fails otherwise), the report has each round and the
+// medians, and the benchmark's publishers are gone afterwards.
+func TestBenchPush(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "b.db")
+	out, _, err := runCLI(t, nil, "", "bench", "push", "--db", db, "--rows", "2500")
+	if err != nil {
+		t.Fatalf("bench push: %v\n%s", err, out)
+	}
+	for _, want := range []string{"round 1 ", "round 2 ", "round 3 ", "(median; generic CSV", "(median; 8 clients, 3 requests", "of the file import (medians; target 0.80:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+	sdb, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	var pubs, lines int
+	if err := sdb.QueryRow(`SELECT (SELECT COUNT(*) FROM publishers), (SELECT COUNT(*) FROM sales)`).Scan(&pubs, &lines); err != nil {
+		t.Fatal(err)
+	}
+	if pubs != 0 || lines != 0 {
+		t.Errorf("after the benchmark: %d publishers, %d sale lines left", pubs, lines)
+	}
+}
