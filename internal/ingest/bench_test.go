@@ -31,7 +31,7 @@ func TestBenchImport(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Log("\n" + out.String())
-		if !strings.Contains(out.String(), "of bare") || !strings.Contains(out.String(), "holding "+strconv.Itoa(rows/2)) {
+		if !strings.Contains(out.String(), "of bare") || !strings.Contains(out.String(), "holding "+strconv.Itoa(rows/2)) || !strings.Contains(out.String(), "; median of ") {
 			t.Errorf("output lacks the ratio:\n%s", out.String())
 		}
 		var n int
