@@ -25,6 +25,21 @@ func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
+// inIDs returns the condition that col is one of the ids the subquery sub
+// selects (an import's orders, from its temporary tables). On PostgreSQL
+// the ids are made an array once (= ANY(ARRAY(sub))), which is a condition
+// of the index on col: with IN, a planner whose statistics put few lines
+// under the import's connector (a new one, or one grown since the last
+// ANALYZE) scanned all the connector's lines and hashed them against the
+// ids, so that each page or push group of an import read more as the
+// connector grew. SQLite probes the index for each id of an IN anyway.
+func (d Dialect) inIDs(col, sub string) string {
+	if d == Postgres {
+		return col + " = ANY(ARRAY(" + sub + "))"
+	}
+	return col + " IN (" + sub + ")"
+}
+
 // monthOf returns an expression giving the "YYYY-MM" month of a DATE column.
 func (d Dialect) monthOf(col string) string {
 	if d == Postgres {

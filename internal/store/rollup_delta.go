@@ -109,11 +109,19 @@ func (w *ImportWriter) startDelta(ctx context.Context) error {
 // that existed before the import (and are not stale).
 func (w *ImportWriter) subtractExisting(ctx context.Context) error {
 	q := perOrderContribution(w.refundDate, -1,
-		`external_order_id IN (SELECT order_id FROM ingest_orders WHERE batch = $3 AND existed = 1 AND stale = 0)`)
+		w.s.dialect.inIDs("external_order_id", `SELECT order_id FROM ingest_orders WHERE batch = $3 AND existed = 1 AND stale = 0`))
 	if _, err := w.tx.ExecContext(ctx, q, w.pub, w.connectorID, w.orders.batch); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)
 	}
 	return nil
+}
+
+// writtenOrders is the condition on sales' external_order_id that selects
+// the orders an import wrote: those without a ledger entry are its own,
+// and of those with one, the ones that changed.
+func writtenOrders(d Dialect) string {
+	return d.inIDs("external_order_id", `SELECT k.order_id FROM ingest_keys k WHERE NOT EXISTS (SELECT 1 FROM ingest_orders o WHERE o.order_id = k.order_id)
+		UNION SELECT order_id FROM ingest_orders WHERE changed = 1`)
 }
 
 // foldDeltas adds the contributions of the orders the import created or
@@ -124,11 +132,7 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 	if w.orders == nil {
 		return nil
 	}
-	// Orders the import wrote that have no ledger entry are its own; with
-	// an entry, those that changed.
-	written := `external_order_id IN (SELECT k.order_id FROM ingest_keys k WHERE NOT EXISTS (SELECT 1 FROM ingest_orders o WHERE o.order_id = k.order_id)
-		UNION SELECT order_id FROM ingest_orders WHERE changed = 1)`
-	if _, err := w.tx.ExecContext(ctx, perOrderContribution(w.refundDate, 1, written), w.pub, w.connectorID); err != nil {
+	if _, err := w.tx.ExecContext(ctx, perOrderContribution(w.refundDate, 1, writtenOrders(w.s.dialect)), w.pub, w.connectorID); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)
 	}
 	counted := `(sign = 1 OR order_id IN (SELECT order_id FROM ingest_orders WHERE changed = 1))`

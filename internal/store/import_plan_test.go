@@ -1,0 +1,92 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/phantomos/phantomos"
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/store/storetest"
+)
+
+// TestImportProbesOrdersWithStaleStatistics checks, on PostgreSQL, that the
+// statements an import runs against its orders' stored lines look those
+// orders up in the sales key, even when the statistics say the connector
+// has next to no lines (a new connector that grew since the last ANALYZE).
+// Planned from such statistics, `external_order_id IN (subquery)` read
+// every line of the connector and hashed them against the import's orders,
+// so each push group or import page of a growing source read more than the
+// one before.
+func TestImportProbesOrdersWithStaleStatistics(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		if s.Dialect() != store.Postgres {
+			t.Skip("SQLite probes the index for each value of an IN")
+		}
+		ctx := context.Background()
+		pub := ingestPublisher(t, s, "plans", "USD")
+		db := s.DB()
+		lines := func(conn string, n int) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, `INSERT INTO sales (publisher_id, product_id, connector_id, external_order_id, external_line_id,
+					order_date, day, quantity, gross, net, currency, net_reporting, updated_at)
+				SELECT $1, $2, $3, 'O' || (i / 2), CAST(i % 2 AS TEXT), TIMESTAMP '2026-01-01 10:00:00', DATE '2026-01-01' + (i % 300),
+					1, 1000, 1000, 'USD', 1000, TIMESTAMP '2026-01-02 10:00:00'
+				FROM generate_series(1, $4) AS i`, pub, phantomos.NewID(), conn, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old, grown := phantomos.NewID(), phantomos.NewID()
+		lines(old, 20000)
+		// The statistics are taken while the grown connector has no line.
+		if _, err := db.ExecContext(ctx, `ANALYZE sales`); err != nil {
+			t.Fatal(err)
+		}
+		lines(grown, 20000)
+
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		for _, q := range []string{
+			`CREATE TEMP TABLE ingest_keys (order_id TEXT NOT NULL, line_id TEXT NOT NULL, line BIGINT NOT NULL,
+				batch BIGINT NOT NULL, PRIMARY KEY (order_id, line_id)) ON COMMIT DROP`,
+			`CREATE TEMP TABLE ingest_orders (order_id TEXT PRIMARY KEY, name TEXT NOT NULL, line BIGINT NOT NULL,
+				existed INTEGER NOT NULL, stale INTEGER NOT NULL, changed INTEGER NOT NULL, batch BIGINT NOT NULL) ON COMMIT DROP`,
+			`CREATE TEMP TABLE ingest_delta (order_id TEXT NOT NULL, sign INTEGER NOT NULL, day DATE NOT NULL,
+				product_id UUID NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL, connector_id UUID NOT NULL,
+				ho BIGINT NOT NULL, q BIGINT NOT NULL, g BIGINT NOT NULL, d BIGINT NOT NULL, r BIGINT NOT NULL, n BIGINT NOT NULL) ON COMMIT DROP`,
+			// A page of 500 orders, half of them replacing stored ones.
+			`INSERT INTO ingest_keys SELECT 'O' || i, '0', i, 1 FROM generate_series(1, 500) AS i`,
+			`INSERT INTO ingest_orders SELECT 'O' || i, '', i, 1, 0, 1, 1 FROM generate_series(1, 250) AS i`,
+			`ANALYZE ingest_keys, ingest_orders`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, q := range store.ImportOrderStatements(store.Postgres) {
+			rows, err := tx.QueryContext(ctx, `EXPLAIN `+q, pub, grown)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan []string
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, line)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			rows.Close()
+			text := strings.Join(plan, "\n")
+			if !strings.Contains(text, "Index Cond: ((publisher_id = ") || !strings.Contains(text, "(external_order_id = ANY (") {
+				t.Errorf("the import's orders are not looked up in the sales key:\n%s\n\nplan:\n%s", q, text)
+			}
+		}
+	})
+}
