@@ -25,19 +25,25 @@ func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// inIDs returns the condition that col is one of the ids the subquery sub
-// selects (an import's orders, from its temporary tables). On PostgreSQL
-// the ids are made an array once (= ANY(ARRAY(sub))), which is a condition
-// of the index on col: with IN, a planner whose statistics put few lines
-// under the import's connector (a new one, or one grown since the last
-// ANALYZE) scanned all the connector's lines and hashed them against the
-// ids, so that each page or push group of an import read more as the
-// connector grew. SQLite probes the index for each id of an IN anyway.
-func (d Dialect) inIDs(col, sub string) string {
+// orderLines returns a relation, named sales, of the lines of publisher
+// $1 and connector $2 whose order is one of the ids the subquery sub
+// selects (an import's orders, from its temporary tables; each id once).
+//
+// On PostgreSQL each id is looked up in the sales key (a nested loop over
+// the ids, the OFFSET keeping the lookup from being planned as a join).
+// Planned as a join, the lookup followed the statistics: a connector they
+// put at next to no lines (a new source, or one grown since the last
+// ANALYZE) had all its lines read and hashed against the ids, so that each
+// push group or import page of a growing source read more than the one
+// before; and an array of the ids (= ANY) was then checked line by line, a
+// search of the whole array for each of the connector's lines. SQLite
+// probes the key for each id of an IN.
+func (d Dialect) orderLines(sub string) string {
 	if d == Postgres {
-		return col + " = ANY(ARRAY(" + sub + "))"
+		return `(SELECT l.* FROM (` + sub + `) AS k (order_id) CROSS JOIN LATERAL
+			(SELECT * FROM sales WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id = k.order_id OFFSET 0) AS l) AS sales`
 	}
-	return col + " IN (" + sub + ")"
+	return `(SELECT * FROM sales WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id IN (` + sub + `)) AS sales`
 }
 
 // monthOf returns an expression giving the "YYYY-MM" month of a DATE column.

@@ -624,7 +624,7 @@ func (w *ImportWriter) recomputeWritten(ctx context.Context) error {
 	var dayFrom, dayTo, refundFrom, refundTo any
 	if err := w.tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day), MIN(refund_day), MAX(refund_day) FROM sales
 		WHERE publisher_id = $1 AND connector_id = $2
-		AND `+w.s.dialect.inIDs("external_order_id", `SELECT order_id FROM ingest_keys UNION SELECT order_id FROM ingest_orders`),
+		AND external_order_id IN (SELECT order_id FROM ingest_keys UNION SELECT order_id FROM ingest_orders)`,
 		w.pub, w.connectorID).Scan(&dayFrom, &dayTo, &refundFrom, &refundTo); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)
 	}

@@ -390,14 +390,6 @@ func (w *ImportWriter) ReplaceOrders(ctx context.Context) error {
 	return nil
 }
 
-// goneLines is the condition on sales that selects the lines of the
-// import's connector ($2) that orders it replaced no longer have.
-func goneLines(d Dialect) string {
-	return `publisher_id = $1 AND connector_id = $2
-		AND ` + d.inIDs("external_order_id", `SELECT order_id FROM ingest_orders WHERE existed = 1 AND stale = 0`) + `
-		AND NOT EXISTS (SELECT 1 FROM ingest_keys k WHERE k.order_id = sales.external_order_id AND k.line_id = sales.external_line_id)`
-}
-
 // replaceOrders deletes the stored lines of the ledger's orders that the
 // import did not write, marking those orders changed. It runs only when the
 // import met existing orders: a page of new orders costs nothing here.
@@ -410,7 +402,9 @@ func (w *ImportWriter) replaceOrders(ctx context.Context) error {
 			return fmt.Errorf("orders: replace: %w", err)
 		}
 	}
-	gone := goneLines(w.s.dialect)
+	const gone = `publisher_id = $1 AND connector_id = $2
+		AND external_order_id IN (SELECT order_id FROM ingest_orders WHERE existed = 1 AND stale = 0)
+		AND NOT EXISTS (SELECT 1 FROM ingest_keys k WHERE k.order_id = sales.external_order_id AND k.line_id = sales.external_line_id)`
 	if _, err := w.tx.ExecContext(ctx, `UPDATE ingest_orders SET changed = 1 WHERE changed = 0 AND order_id IN
 		(SELECT external_order_id FROM sales WHERE `+gone+`)`, w.pub, w.connectorID); err != nil {
 		return fmt.Errorf("orders: replace: %w", err)

@@ -45,11 +45,11 @@ var deltaTables = []string{
 }
 
 // perOrderContribution returns the rows of ingest_delta for the orders of
-// the import's connector that match orderFilter (a condition on
-// external_order_id), with the given sign, under the publisher's refund
-// booking (see refreshRollups): $1 is the publisher, $2 the connector.
-func perOrderContribution(refundDate bool, sign int, orderFilter string) string {
-	where := `publisher_id = $1 AND connector_id = $2 AND ` + orderFilter
+// the import's connector that the subquery orders selects (each once),
+// with the given sign, under the publisher's refund booking (see
+// refreshRollups): $1 is the publisher, $2 the connector.
+func perOrderContribution(d Dialect, refundDate bool, sign int, orders string) string {
+	lines := d.orderLines(orders)
 	keys := `external_order_id, day, product_id, country, channel, connector_id`
 	r, n := `SUM(refunded_reporting)`, `SUM(net_reporting)`
 	if refundDate {
@@ -59,13 +59,13 @@ func perOrderContribution(refundDate bool, sign int, orderFilter string) string 
 	q := fmt.Sprintf(`INSERT INTO ingest_delta (order_id, sign, day, product_id, country, channel, connector_id, ho, q, g, d, r, n)
 		SELECT external_order_id, %d, day, product_id, country, channel, connector_id,
 			MAX(CASE WHEN has_order THEN 1 ELSE 0 END), SUM(quantity), SUM(gross_reporting), SUM(discount_reporting), %s, %s
-		FROM sales WHERE %s GROUP BY %s`, sign, r, n, where, keys)
+		FROM %s GROUP BY %s`, sign, r, n, lines, keys)
 	if refundDate {
 		q += fmt.Sprintf(`
 		UNION ALL
 		SELECT external_order_id, %d, refund_day, product_id, country, channel, connector_id, 0, 0, 0, 0, SUM(refunded_reporting), -SUM(refunded_reporting)
-		FROM sales WHERE %s AND %s
-		GROUP BY external_order_id, refund_day, product_id, country, channel, connector_id`, sign, where, refundMoved)
+		FROM %s WHERE %s
+		GROUP BY external_order_id, refund_day, product_id, country, channel, connector_id`, sign, lines, refundMoved)
 	}
 	return q
 }
@@ -108,21 +108,18 @@ func (w *ImportWriter) startDelta(ctx context.Context) error {
 // orders that the ledger met for the first time in the current batch and
 // that existed before the import (and are not stale).
 func (w *ImportWriter) subtractExisting(ctx context.Context) error {
-	q := perOrderContribution(w.refundDate, -1,
-		w.s.dialect.inIDs("external_order_id", `SELECT order_id FROM ingest_orders WHERE batch = $3 AND existed = 1 AND stale = 0`))
+	q := perOrderContribution(w.s.dialect, w.refundDate, -1, `SELECT order_id FROM ingest_orders WHERE batch = $3 AND existed = 1 AND stale = 0`)
 	if _, err := w.tx.ExecContext(ctx, q, w.pub, w.connectorID, w.orders.batch); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)
 	}
 	return nil
 }
 
-// writtenOrders is the condition on sales' external_order_id that selects
-// the orders an import wrote: those without a ledger entry are its own,
-// and of those with one, the ones that changed.
-func writtenOrders(d Dialect) string {
-	return d.inIDs("external_order_id", `SELECT k.order_id FROM ingest_keys k WHERE NOT EXISTS (SELECT 1 FROM ingest_orders o WHERE o.order_id = k.order_id)
-		UNION SELECT order_id FROM ingest_orders WHERE changed = 1`)
-}
+// writtenOrders selects the orders an import wrote, each once: those
+// without a ledger entry are its own, and of those with one, the ones that
+// changed.
+const writtenOrders = `SELECT k.order_id FROM ingest_keys k WHERE NOT EXISTS (SELECT 1 FROM ingest_orders o WHERE o.order_id = k.order_id)
+		UNION SELECT order_id FROM ingest_orders WHERE changed = 1`
 
 // foldDeltas adds the contributions of the orders the import created or
 // changed, minus what those had before, into every rollup, then recomputes
@@ -132,7 +129,7 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 	if w.orders == nil {
 		return nil
 	}
-	if _, err := w.tx.ExecContext(ctx, perOrderContribution(w.refundDate, 1, writtenOrders(w.s.dialect)), w.pub, w.connectorID); err != nil {
+	if _, err := w.tx.ExecContext(ctx, perOrderContribution(w.s.dialect, w.refundDate, 1, writtenOrders), w.pub, w.connectorID); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)
 	}
 	counted := `(sign = 1 OR order_id IN (SELECT order_id FROM ingest_orders WHERE changed = 1))`
