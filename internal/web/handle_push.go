@@ -522,7 +522,11 @@ func (s *Server) pushOrders(r *http.Request, raw []byte, arrival *pushArrival) (
 		// Nothing to write: a refusal, a batch without a valid order, or a
 		// dry run (rolled back).
 		if dry {
-			defer s.pushes.lock(string(a.PublisherID))()
+			unlock, err := s.pushes.lock(ctx, string(a.PublisherID))
+			if err != nil {
+				return pushResponse{}, err
+			}
+			defer unlock()
 		}
 		return s.writeOrdersAlone(ctx, b, dry)
 	}
@@ -617,7 +621,11 @@ func (s *Server) handleDeleteOrder(w http.ResponseWriter, r *http.Request) error
 		}
 		at = t
 	}
-	defer s.pushes.lock(string(a.PublisherID))()
+	unlock, err := s.pushes.lock(ctx, string(a.PublisherID))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	connID, err := s.store.FindCustomConnector(ctx, a.PublisherID, source)
 	if err != nil {
 		return err
@@ -671,7 +679,11 @@ func (s *Server) handlePushProducts(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	return s.idempotent(w, r, "products", body, func() (pushResponse, error) {
-		defer s.pushes.lock(string(phantomos.ActorFrom(r.Context()).PublisherID))()
+		unlock, err := s.pushes.lock(r.Context(), string(phantomos.ActorFrom(r.Context()).PublisherID))
+		if err != nil {
+			return pushResponse{}, err
+		}
+		defer unlock()
 		return s.pushProducts(r, body)
 	})
 }

@@ -35,7 +35,10 @@ type groupPush struct {
 func queuedPushes(t *testing.T, srv *Server, ts *httptest.Server, key string, pub phantomos.PublisherID, pushes []groupPush) []pushReply {
 	t.Helper()
 	sl := srv.pushes.slot(string(pub))
-	unlock := srv.pushes.lock(string(pub))
+	unlock, err := srv.pushes.lock(context.Background(), string(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
 	replies := make([]pushReply, len(pushes))
 	var wg sync.WaitGroup
 	for i, p := range pushes {
@@ -337,7 +340,10 @@ func TestPushGroupCancelled(t *testing.T) {
 				}
 			}
 		}
-		unlock := srv.pushes.lock(string(tn.pub.ID))
+		unlock, err := srv.pushes.lock(context.Background(), string(tn.pub.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
 		var wg sync.WaitGroup
 		cancels := make([]context.CancelFunc, len(bodies))
 		for i, b := range bodies {
@@ -412,6 +418,75 @@ func TestPushGroupCancelled(t *testing.T) {
 		}
 		if err := s.CheckRollups(context.Background(), tn.pub.ID); err != nil {
 			t.Error(err)
+		}
+	})
+}
+
+// TestPushTurnWaitEndsWithTheClient checks that a tombstone, a product push
+// and a dry run waiting for the publisher's write turn (held here, as a
+// long group would) end when their client goes away, write nothing, and
+// leave their Idempotency-Key free for a retry.
+func TestPushTurnWaitEndsWithTheClient(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		srv, ts := newTestServer(t, s)
+		tn := newTenant(t, s, "alpha")
+		key := ingestKey(t, s, tn)
+		if r := push(t, ts, key, "POST", "/api/v1/orders", "", pushBatch(t, testOrder("1", "", 2, "10.00"))); r.status != http.StatusOK {
+			t.Fatalf("first push: %d %s", r.status, r.body)
+		}
+		productBody, err := json.Marshal(map[string]any{"source": "Web store", "products": []any{map[string]any{"external_id": "mug-1", "sku": "MUG-1", "name": "Hero Mug"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		unlock, err := srv.pushes.lock(context.Background(), string(tn.pub.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if unlock != nil {
+				unlock()
+			}
+		}()
+		h := srv.Handler()
+		for _, c := range []struct {
+			method, path, idem string
+			body               []byte
+		}{
+			{"DELETE", "/api/v1/orders/Web%20store/1", "", nil},
+			{"POST", "/api/v1/products", "p-1", productBody},
+			{"POST", "/api/v1/orders?dry_run=true", "", pushBatch(t, testOrder("2", "", 1, "5.00"))},
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			req := httptest.NewRequestWithContext(ctx, c.method, c.path, bytes.NewReader(c.body))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			if c.idem != "" {
+				req.Header.Set("Idempotency-Key", c.idem)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				h.ServeHTTP(httptest.NewRecorder(), req)
+			}()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("%s %s still waits for the write turn after its client left", c.method, c.path)
+			}
+			cancel()
+		}
+		unlock()
+		unlock = nil
+		var lines, mugs int
+		if err := s.DB().QueryRow(`SELECT (SELECT COUNT(*) FROM sales WHERE publisher_id = $1), (SELECT COUNT(*) FROM products WHERE publisher_id = $1 AND name = 'Hero Mug')`,
+			tn.pub.ID).Scan(&lines, &mugs); err != nil {
+			t.Fatal(err)
+		}
+		if lines != 2 || mugs != 0 {
+			t.Errorf("after the abandoned requests: %d lines (want 2, the order not deleted), %d mugs (want 0)", lines, mugs)
+		}
+		if r := push(t, ts, key, "POST", "/api/v1/products", "p-1", productBody); r.status != http.StatusOK || r.header.Get("Idempotent-Replayed") != "" {
+			t.Errorf("retry of the abandoned product push: %d (replayed %q) %s", r.status, r.header.Get("Idempotent-Replayed"), r.body)
 		}
 	})
 }

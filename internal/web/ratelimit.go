@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -130,9 +131,15 @@ func (p *pushLocks) slot(pub string) *pushSlot {
 	return &p.slots[i]
 }
 
-// lock takes publisher pub's write turn and returns what gives it back.
-func (p *pushLocks) lock(pub string) func() {
+// lock takes publisher pub's write turn and returns what gives it back,
+// or ctx's error when ctx ends first (a client that went away while a long
+// group was written): nothing was written then.
+func (p *pushLocks) lock(ctx context.Context, pub string) (func(), error) {
 	sl := p.slot(pub)
-	sl.turn <- struct{}{}
-	return func() { <-sl.turn }
+	select {
+	case sl.turn <- struct{}{}:
+		return func() { <-sl.turn }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
