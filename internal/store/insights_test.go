@@ -1,9 +1,13 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,6 +267,34 @@ func TestMonthlyReadsMatchTotals(t *testing.T) {
 			if m.Key != "JP" {
 				t.Fatalf("keys filter let %q through", m.Key)
 			}
+		}
+		// Read from the lines above; from product_geo_monthly once the
+		// filter rollups are current: the same rows.
+		segments := func() [][]store.MonthProductSegment {
+			var out [][]store.MonthProductSegment
+			for _, dim := range []store.Dimension{store.ByChannel, store.ByCountry} {
+				for _, keys := range [][]string{nil, {"JP", "US"}} {
+					ps, err := s.MonthlyProductSegments(ctx, rp.pub.ID, dim, from, to, keys)
+					if err != nil {
+						t.Fatal(err)
+					}
+					slices.SortFunc(ps, func(a, b store.MonthProductSegment) int {
+						return cmp.Or(strings.Compare(a.Month, b.Month), strings.Compare(a.ProductID, b.ProductID), strings.Compare(a.Key, b.Key))
+					})
+					out = append(out, ps)
+				}
+			}
+			return out
+		}
+		if ok, err := s.FilterRollupsCurrent(ctx, rp.pub.ID); err != nil || ok {
+			t.Fatalf("filter rollups current before any build: %v, %v", ok, err)
+		}
+		fromLines := segments()
+		if err := s.RefreshFilterRollups(ctx, rp.pub.ID); err != nil {
+			t.Fatal(err)
+		}
+		if fromRollup := segments(); !reflect.DeepEqual(fromLines, fromRollup) {
+			t.Errorf("monthly product segments differ between the lines and product_geo_monthly:\n%v\n%v", fromLines, fromRollup)
 		}
 		if _, err := s.MonthlySegments(ctx, rp.pub.ID, store.ByCategory, "2025-03", "2025-05"); phantomos.ErrorCode(err) != phantomos.EINVALID {
 			t.Errorf("segments by category: %v, want invalid", err)
