@@ -475,7 +475,25 @@ func pushBatchOptions(r *http.Request, test bool, source, what, single string, n
 	return dry, validOnly, src, nil
 }
 
+// admitPush admits a push of the request's publisher (see pushLocks.admit),
+// or refuses it with 429 and Retry-After; a push admitted calls release once
+// answered.
+func (s *Server) admitPush(w http.ResponseWriter, r *http.Request) (release func(), err error) {
+	release, ok := s.pushes.admit(string(phantomos.ActorFrom(r.Context()).PublisherID))
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		return nil, phantomos.Errorf(phantomos.ERATELIMIT,
+			"Too many pushes of this publisher are waiting to be written; retry after the number of seconds in Retry-After.")
+	}
+	return release, nil
+}
+
 func (s *Server) handlePushOrders(w http.ResponseWriter, r *http.Request) error {
+	release, err := s.admitPush(w, r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	body, bad := pushBody(w, r)
 	if bad != nil {
 		_, _, err := writePushResponse(w, r, *bad)
@@ -621,6 +639,11 @@ func (s *Server) handleDeleteOrder(w http.ResponseWriter, r *http.Request) error
 		}
 		at = t
 	}
+	release, err := s.admitPush(w, r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	unlock, err := s.pushes.lock(ctx, string(a.PublisherID))
 	if err != nil {
 		return err
@@ -673,6 +696,11 @@ type pushProduct struct {
 }
 
 func (s *Server) handlePushProducts(w http.ResponseWriter, r *http.Request) error {
+	release, err := s.admitPush(w, r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	body, bad := pushBody(w, r)
 	if bad != nil {
 		_, _, err := writePushResponse(w, r, *bad)

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -489,4 +491,145 @@ func TestPushTurnWaitEndsWithTheClient(t *testing.T) {
 			t.Errorf("retry of the abandoned product push: %d (replayed %q) %s", r.status, r.header.Get("Idempotent-Replayed"), r.body)
 		}
 	})
+}
+
+// TestPushBacklogBounded: the pushes of a publisher waiting for its write
+// turn are bounded; beyond the bound a push is refused with 429 and
+// Retry-After before its body is read, writes nothing, and another
+// publisher's pushes are still admitted. Once the waiting pushes are
+// answered, the publisher pushes again. Both engines.
+func TestPushBacklogBounded(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		srv, ts := newTestServer(t, s)
+		alpha, beta := newTenant(t, s, "alpha"), newTenant(t, s, "beta")
+		ka, kb := ingestKey(t, s, alpha), ingestKey(t, s, beta)
+		srv.pushes.pubLimit = 2
+		unlock, err := srv.pushes.lock(context.Background(), string(alpha.pub.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if unlock != nil {
+				unlock()
+			}
+		}()
+		// send pushes in the background and reports its status.
+		send := func(key, id string) chan int {
+			status := make(chan int, 1)
+			body := pushBatch(t, testOrder(id, "", 1, "3.00"))
+			go func() {
+				req, err := http.NewRequest("POST", ts.URL+"/api/v1/orders", bytes.NewReader(body))
+				if err != nil {
+					status <- -1
+					return
+				}
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					status <- -1
+					return
+				}
+				resp.Body.Close()
+				status <- resp.StatusCode
+			}()
+			return status
+		}
+		waitAdmitted := func(pub phantomos.PublisherID, n int) {
+			t.Helper()
+			deadline := time.Now().Add(30 * time.Second)
+			for srv.pushes.admitted(string(pub)) != n {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d pushes of %s admitted, want %d", srv.pushes.admitted(string(pub)), pub, n)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		first, second := send(ka, "101"), send(ka, "102")
+		waitAdmitted(alpha.pub.ID, 2)
+		// A push admitted beyond the bound would wait for the turn: the
+		// client gives up after a few seconds.
+		impatient := &http.Client{Timeout: 5 * time.Second}
+		for _, c := range []struct{ method, path string }{{"POST", "/api/v1/orders"}, {"POST", "/api/v1/products"}, {"DELETE", "/api/v1/orders/Web%20store/101"}} {
+			req, err := http.NewRequest(c.method, ts.URL+c.path, bytes.NewReader(pushBatch(t, testOrder("103", "", 1, "3.00"))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+ka)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "k-"+c.method)
+			resp, err := impatient.Do(req)
+			if err != nil {
+				t.Errorf("%s %s beyond the publisher's bound: %v, want 429 at once", c.method, c.path, err)
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(b), "rate_limited") {
+				t.Errorf("%s %s beyond the publisher's bound: %d (Retry-After %q) %s, want 429", c.method, c.path, resp.StatusCode, resp.Header.Get("Retry-After"), b)
+			}
+		}
+		other := send(kb, "201")
+		waitAdmitted(beta.pub.ID, 1) // admitted (on SQLite it waits for the one write turn)
+		unlock()
+		unlock = nil
+		for i, ch := range []chan int{first, second, other} {
+			select {
+			case st := <-ch:
+				if st != http.StatusOK {
+					t.Errorf("waiting push %d: %d, want 200", i, st)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("waiting push %d not answered", i)
+			}
+		}
+		waitAdmitted(alpha.pub.ID, 0)
+		if r := push(t, ts, ka, "POST", "/api/v1/orders", "k-POST", pushBatch(t, testOrder("103", "", 1, "3.00"))); r.status != http.StatusOK {
+			t.Errorf("push after the waiting ones were answered: %d %s", r.status, r.body)
+		}
+		var orders []string
+		rows, err := s.DB().Query(`SELECT DISTINCT external_order_id FROM sales WHERE publisher_id = $1 ORDER BY 1`, alpha.pub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var o string
+			if err := rows.Scan(&o); err != nil {
+				t.Fatal(err)
+			}
+			orders = append(orders, o)
+		}
+		if want := []string{"101", "102", "103"}; !slices.Equal(orders, want) {
+			t.Errorf("alpha's orders %q, want %q (a refused push writes nothing, its key is free)", orders, want)
+		}
+	})
+}
+
+func TestPushAdmissionBounds(t *testing.T) {
+	p := newPushLocks(false)
+	p.limit, p.pubLimit = 3, 2
+	var held []func()
+	for _, pub := range []string{"a", "a", "b"} {
+		release, ok := p.admit(pub)
+		if !ok {
+			t.Fatalf("push of %s refused under the bounds", pub)
+		}
+		held = append(held, release)
+	}
+	if _, ok := p.admit("a"); ok {
+		t.Error("third push of a admitted, publisher bound 2")
+	}
+	if _, ok := p.admit("c"); ok {
+		t.Error("fourth push in all admitted, bound 3")
+	}
+	held[0]()
+	if _, ok := p.admit("c"); !ok {
+		t.Error("push refused after one was released")
+	}
+	held[1]()
+	held[2]()
+	if p.backlog != 1 || len(p.perPub) != 1 {
+		t.Errorf("backlog %d, publishers %v after releases, want 1 and c alone", p.backlog, p.perPub)
+	}
 }

@@ -97,6 +97,54 @@ func (l *keyLimiter) evict(now time.Time) {
 type pushLocks struct {
 	single bool
 	slots  [64]pushSlot
+
+	// The pushes admitted (see admit): in all, and per publisher.
+	mu              sync.Mutex
+	limit, pubLimit int
+	backlog         int
+	perPub          map[string]int
+}
+
+// Bounds of the pushes admitted at once: each holds up to maxPushBody of
+// body and its decoded rows while it waits for its publisher's write turn,
+// which a group of thousands of lines may hold for a second. Without a
+// bound, a client opening connections faster than the turn is passed on
+// (the per-key rate allows bursts of 100 requests, and a publisher may have
+// many keys) would hold the process's memory. One publisher may not take
+// all of it: its pushes beyond maxPublisherPushes are refused before
+// anybody else's.
+const (
+	maxWaitingPushes   = 256
+	maxPublisherPushes = 32
+)
+
+// admit counts a push of publisher pub from before its body is read until
+// release is called, when it has been answered. It admits nothing, and
+// returns ok false, when the process or the publisher already has as many
+// as it may.
+func (p *pushLocks) admit(pub string) (release func(), ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.backlog >= p.limit || p.perPub[pub] >= p.pubLimit {
+		return nil, false
+	}
+	p.backlog++
+	p.perPub[pub]++
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.backlog--
+		if p.perPub[pub]--; p.perPub[pub] == 0 {
+			delete(p.perPub, pub)
+		}
+	}, true
+}
+
+// admitted returns how many pushes of publisher pub are admitted.
+func (p *pushLocks) admitted(pub string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.perPub[pub]
 }
 
 type pushSlot struct {
@@ -111,7 +159,7 @@ type pushSlot struct {
 }
 
 func newPushLocks(single bool) *pushLocks {
-	p := &pushLocks{single: single}
+	p := &pushLocks{single: single, limit: maxWaitingPushes, pubLimit: maxPublisherPushes, perPub: map[string]int{}}
 	for i := range p.slots {
 		p.slots[i].turn = make(chan struct{}, 1)
 		p.slots[i].moved = make(chan struct{}, 1)
