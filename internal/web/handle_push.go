@@ -475,25 +475,23 @@ func pushBatchOptions(r *http.Request, test bool, source, what, single string, n
 	return dry, validOnly, src, nil
 }
 
-// admitPush admits a push of the request's publisher (see pushLocks.admit),
-// or refuses it with 429 and Retry-After; a push admitted calls release once
-// answered.
-func (s *Server) admitPush(w http.ResponseWriter, r *http.Request) (release func(), err error) {
-	release, ok := s.pushes.admit(string(phantomos.ActorFrom(r.Context()).PublisherID))
-	if !ok {
-		w.Header().Set("Retry-After", "1")
-		return nil, phantomos.Errorf(phantomos.ERATELIMIT,
-			"Too many pushes of this publisher are waiting to be written; retry after the number of seconds in Retry-After.")
+// admitPush runs push handler h for pushes of the request's publisher that
+// pushLocks.admit admits, before anything of the request is read, until h
+// has answered; others are refused with 429 and Retry-After.
+func (s *Server) admitPush(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		release, ok := s.pushes.admit(string(phantomos.ActorFrom(r.Context()).PublisherID))
+		if !ok {
+			w.Header().Set("Retry-After", "1")
+			return phantomos.Errorf(phantomos.ERATELIMIT,
+				"Too many pushes of this publisher are waiting to be written; retry after the number of seconds in Retry-After.")
+		}
+		defer release()
+		return h(w, r)
 	}
-	return release, nil
 }
 
 func (s *Server) handlePushOrders(w http.ResponseWriter, r *http.Request) error {
-	release, err := s.admitPush(w, r)
-	if err != nil {
-		return err
-	}
-	defer release()
 	body, bad := pushBody(w, r)
 	if bad != nil {
 		_, _, err := writePushResponse(w, r, *bad)
@@ -639,11 +637,6 @@ func (s *Server) handleDeleteOrder(w http.ResponseWriter, r *http.Request) error
 		}
 		at = t
 	}
-	release, err := s.admitPush(w, r)
-	if err != nil {
-		return err
-	}
-	defer release()
 	unlock, err := s.pushes.lock(ctx, string(a.PublisherID))
 	if err != nil {
 		return err
@@ -696,11 +689,6 @@ type pushProduct struct {
 }
 
 func (s *Server) handlePushProducts(w http.ResponseWriter, r *http.Request) error {
-	release, err := s.admitPush(w, r)
-	if err != nil {
-		return err
-	}
-	defer release()
 	body, bad := pushBody(w, r)
 	if bad != nil {
 		_, _, err := writePushResponse(w, r, *bad)

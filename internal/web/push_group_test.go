@@ -440,15 +440,7 @@ func TestPushTurnWaitEndsWithTheClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		unlock, err := srv.pushes.lock(context.Background(), string(tn.pub.ID))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			if unlock != nil {
-				unlock()
-			}
-		}()
+		unlock := holdPushTurn(t, srv, tn.pub.ID)
 		h := srv.Handler()
 		for _, c := range []struct {
 			method, path, idem string
@@ -478,7 +470,6 @@ func TestPushTurnWaitEndsWithTheClient(t *testing.T) {
 			cancel()
 		}
 		unlock()
-		unlock = nil
 		var lines, mugs int
 		if err := s.DB().QueryRow(`SELECT (SELECT COUNT(*) FROM sales WHERE publisher_id = $1), (SELECT COUNT(*) FROM products WHERE publisher_id = $1 AND name = 'Hero Mug')`,
 			tn.pub.ID).Scan(&lines, &mugs); err != nil {
@@ -504,27 +495,12 @@ func TestPushBacklogBounded(t *testing.T) {
 		alpha, beta := newTenant(t, s, "alpha"), newTenant(t, s, "beta")
 		ka, kb := ingestKey(t, s, alpha), ingestKey(t, s, beta)
 		srv.pushes.pubLimit = 2
-		unlock, err := srv.pushes.lock(context.Background(), string(alpha.pub.ID))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			if unlock != nil {
-				unlock()
-			}
-		}()
+		unlock := holdPushTurn(t, srv, alpha.pub.ID)
 		// send pushes in the background and reports its status.
 		send := func(key, id string) chan int {
 			status := make(chan int, 1)
-			body := pushBatch(t, testOrder(id, "", 1, "3.00"))
+			req := pushRequest(t, ts, key, "POST", "/api/v1/orders", "", pushBatch(t, testOrder(id, "", 1, "3.00")))
 			go func() {
-				req, err := http.NewRequest("POST", ts.URL+"/api/v1/orders", bytes.NewReader(body))
-				if err != nil {
-					status <- -1
-					return
-				}
-				req.Header.Set("Authorization", "Bearer "+key)
-				req.Header.Set("Content-Type", "application/json")
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					status <- -1
@@ -537,10 +513,15 @@ func TestPushBacklogBounded(t *testing.T) {
 		}
 		waitAdmitted := func(pub phantomos.PublisherID, n int) {
 			t.Helper()
+			admitted := func() int {
+				srv.pushes.mu.Lock()
+				defer srv.pushes.mu.Unlock()
+				return srv.pushes.perPub[string(pub)]
+			}
 			deadline := time.Now().Add(30 * time.Second)
-			for srv.pushes.admitted(string(pub)) != n {
+			for admitted() != n {
 				if time.Now().After(deadline) {
-					t.Fatalf("%d pushes of %s admitted, want %d", srv.pushes.admitted(string(pub)), pub, n)
+					t.Fatalf("%d pushes of %s admitted, want %d", admitted(), pub, n)
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
@@ -551,14 +532,7 @@ func TestPushBacklogBounded(t *testing.T) {
 		// client gives up after a few seconds.
 		impatient := &http.Client{Timeout: 5 * time.Second}
 		for _, c := range []struct{ method, path string }{{"POST", "/api/v1/orders"}, {"POST", "/api/v1/products"}, {"DELETE", "/api/v1/orders/Web%20store/101"}} {
-			req, err := http.NewRequest(c.method, ts.URL+c.path, bytes.NewReader(pushBatch(t, testOrder("103", "", 1, "3.00"))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Authorization", "Bearer "+ka)
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Idempotency-Key", "k-"+c.method)
-			resp, err := impatient.Do(req)
+			resp, err := impatient.Do(pushRequest(t, ts, ka, c.method, c.path, "k-"+c.method, pushBatch(t, testOrder("103", "", 1, "3.00"))))
 			if err != nil {
 				t.Errorf("%s %s beyond the publisher's bound: %v, want 429 at once", c.method, c.path, err)
 				continue
@@ -572,7 +546,6 @@ func TestPushBacklogBounded(t *testing.T) {
 		other := send(kb, "201")
 		waitAdmitted(beta.pub.ID, 1) // admitted (on SQLite it waits for the one write turn)
 		unlock()
-		unlock = nil
 		for i, ch := range []chan int{first, second, other} {
 			select {
 			case st := <-ch:
@@ -632,4 +605,18 @@ func TestPushAdmissionBounds(t *testing.T) {
 	if p.backlog != 1 || len(p.perPub) != 1 {
 		t.Errorf("backlog %d, publishers %v after releases, want 1 and c alone", p.backlog, p.perPub)
 	}
+}
+
+// holdPushTurn takes publisher pub's write turn and returns what gives it
+// back (once; the test's cleanup gives it back if the test did not).
+func holdPushTurn(t *testing.T, srv *Server, pub phantomos.PublisherID) func() {
+	t.Helper()
+	unlock, err := srv.pushes.lock(context.Background(), string(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release := func() { once.Do(unlock) }
+	t.Cleanup(release)
+	return release
 }

@@ -52,6 +52,19 @@ func (p pushReply) json(t *testing.T) map[string]any {
 
 func push(t *testing.T, ts *httptest.Server, key, method, path, idem string, body []byte) pushReply {
 	t.Helper()
+	resp, err := http.DefaultClient.Do(pushRequest(t, ts, key, method, path, idem, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return pushReply{resp.StatusCode, resp.Header, string(b)}
+}
+
+// pushRequest builds a push API request with key, and Idempotency-Key idem
+// unless empty.
+func pushRequest(t *testing.T, ts *httptest.Server, key, method, path, idem string, body []byte) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(method, ts.URL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -61,13 +74,7 @@ func push(t *testing.T, ts *httptest.Server, key, method, path, idem string, bod
 	if idem != "" {
 		req.Header.Set("Idempotency-Key", idem)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return pushReply{resp.StatusCode, resp.Header, string(b)}
+	return req
 }
 
 // order builds one order of n lines.

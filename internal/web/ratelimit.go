@@ -140,13 +140,6 @@ func (p *pushLocks) admit(pub string) (release func(), ok bool) {
 	}, true
 }
 
-// admitted returns how many pushes of publisher pub are admitted.
-func (p *pushLocks) admitted(pub string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.perPub[pub]
-}
-
 type pushSlot struct {
 	turn    chan struct{} // holds a token while a push writes
 	mu      sync.Mutex

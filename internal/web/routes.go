@@ -156,9 +156,9 @@ func (s *Server) routes() []Route {
 		{"POST /api/ai/tagging", edit, s.handleAPITagging},
 		{"POST /api/sales/import", edit, s.apiImport(ingest.KindSales)},
 		// The push API: the only routes an ingest-scoped key may use.
-		{"POST /api/v1/orders", edit, s.handlePushOrders},
-		{"POST /api/v1/products", edit, s.handlePushProducts},
-		{"DELETE /api/v1/orders/{source}/{order_id}", edit, s.handleDeleteOrder},
+		{"POST /api/v1/orders", edit, s.admitPush(s.handlePushOrders)},
+		{"POST /api/v1/products", edit, s.admitPush(s.handlePushProducts)},
+		{"DELETE /api/v1/orders/{source}/{order_id}", edit, s.admitPush(s.handleDeleteOrder)},
 		{"GET /api/ai/insights", view, s.handleAPIInsightsList},
 		{"POST /api/ai/insights", edit, s.handleAPIInsightsGenerate},
 		{"GET /api/v1/jobs/{id}", view, s.handleAPIJob},
