@@ -46,6 +46,23 @@ func (d Dialect) orderLines(sub string) string {
 	return `(SELECT * FROM sales WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id IN (` + sub + `)) AS sales`
 }
 
+// linesOfOrders returns orderLines for the orders ids, given as
+// parameters from $3 on, and their arguments: on PostgreSQL one array, so
+// each id is looked up in the key (an IN list of the same ids was planned
+// as a scan of the connector's lines, checking each against the list, when
+// the statistics put the connector at next to no lines); on SQLite one
+// parameter per id.
+func (d Dialect) linesOfOrders(ids []string) (from string, args []any) {
+	if d == Postgres {
+		return d.orderLines(`SELECT unnest(CAST($3 AS TEXT[]))`), []any{ids}
+	}
+	args = make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return d.orderLines(inList(3, len(ids))), args
+}
+
 // monthOf returns an expression giving the "YYYY-MM" month of a DATE column.
 func (d Dialect) monthOf(col string) string {
 	if d == Postgres {

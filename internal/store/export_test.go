@@ -7,3 +7,14 @@ package store
 func FoldContribution(d Dialect) string {
 	return perOrderContribution(d, false, 1, writtenOrders)
 }
+
+// StoredOrdersQuery returns, for dialect d, an import's lookup of the
+// stored lines of orders ids, and its arguments after the publisher and
+// the connector (the batch number follows them).
+func StoredOrdersQuery(d Dialect, ids []string) (string, []any) {
+	return storedOrdersQuery(d, ids)
+}
+
+// SetFoldLines bounds the lines an import of s sums its rollup deltas for
+// in memory; negative: none (every import takes them from sales).
+func (s *Store) SetFoldLines(n int) { s.foldLines = n }

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -53,6 +55,21 @@ func TestImportProbesOrdersWithStaleStatistics(t *testing.T) {
 				t.Errorf("%d orders: the fold does not look each order up in the sales key:\n%s", orders, plan)
 			}
 		}
+		// Each batch's lookup of its orders' stored versions: with an IN
+		// list, PostgreSQL read every line of the grown connector for each
+		// batch (checking it against the list), so a first backfill of
+		// a million lines read them all again for each of its 2,000 batches.
+		ids := make([]string, 500)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("N%d", i)
+		}
+		plan := explainInImport(t, s, 0, func(tx *sql.Tx) (*sql.Rows, error) {
+			q, args := store.StoredOrdersQuery(store.Postgres, ids)
+			return tx.QueryContext(ctx, `EXPLAIN `+q, append(append([]any{pub, grown}, args...), 2)...)
+		})
+		if !regexp.MustCompile(`Index Cond: \(.*\(external_order_id = `).MatchString(plan) || strings.Contains(plan, "Filter: (external_order_id") {
+			t.Errorf("a batch's order lookup does not look each order up in the sales key:\n%s", plan)
+		}
 	})
 }
 
@@ -60,6 +77,16 @@ func TestImportProbesOrdersWithStaleStatistics(t *testing.T) {
 // for an import of n orders (half of them replacing stored ones) into
 // connector conn of publisher pub.
 func foldPlan(t *testing.T, s *store.Store, pub phantomos.PublisherID, conn string, n int) string {
+	t.Helper()
+	return explainInImport(t, s, n, func(tx *sql.Tx) (*sql.Rows, error) {
+		return tx.QueryContext(context.Background(), `EXPLAIN `+store.FoldContribution(store.Postgres), pub, conn)
+	})
+}
+
+// explainInImport returns the plan that explain reads, inside a
+// transaction holding an import's temporary tables, analysed, for an
+// import of n orders (half of them replacing stored ones).
+func explainInImport(t *testing.T, s *store.Store, n int, explain func(*sql.Tx) (*sql.Rows, error)) string {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := s.DB().BeginTx(ctx, nil)
@@ -83,7 +110,7 @@ func foldPlan(t *testing.T, s *store.Store, pub phantomos.PublisherID, conn stri
 			t.Fatal(err)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `EXPLAIN `+store.FoldContribution(store.Postgres), pub, conn)
+	rows, err := explain(tx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -255,6 +255,7 @@ type ImportWriter struct {
 	pgTemp    bool
 	records   []saleRecord
 	orders    *orderLedger    // the orders this import writes; nil until the first sales
+	fold      *rollupFold     // the new orders' rollup deltas (rollup_fold.go); nil when too many
 	tombs     int             // tombsUnknown, tombsNone or tombsSome: whether the connector has tombstones
 	tombStale map[string]bool // orders kept deleted by their tombstone, counted in Stale
 }
@@ -1618,6 +1619,14 @@ func (w *ImportWriter) insertFreshSales(ctx context.Context, recs []saleRecord) 
 	for i := range recs {
 		w.span(recs[i].day)
 		w.span(recs[i].refundDay)
+	}
+	if w.fold != nil && w.fold.lines+len(recs) > w.s.foldLimit() {
+		w.fold = nil // the fold takes all the new orders from sales instead
+	}
+	if w.fold != nil {
+		for i := range recs {
+			w.fold.addLine(&recs[i], w.connectorID, w.refundDate)
+		}
 	}
 	if w.s.dialect == Postgres {
 		if err := w.copySales(ctx, "sales", recs); err != nil {

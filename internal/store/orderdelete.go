@@ -104,11 +104,11 @@ func (w *ImportWriter) RemoveOrders(ctx context.Context, orders []RemovedOrder) 
 		chunk := orders[:min(len(orders), lookupChunk)]
 		orders = orders[len(chunk):]
 		asOf := make(map[string]time.Time, len(chunk))
-		args := []any{w.pub, w.connectorID}
+		var distinct []string
 		for _, o := range chunk {
 			at, ok := asOf[o.ID]
 			if !ok {
-				args = append(args, o.ID)
+				distinct = append(distinct, o.ID)
 			}
 			// The latest removal of an order given twice wins; one without
 			// a time wins over all.
@@ -118,8 +118,8 @@ func (w *ImportWriter) RemoveOrders(ctx context.Context, orders []RemovedOrder) 
 		}
 		// The stored versions are compared here rather than in SQL, where
 		// the engines store times differently.
-		rows, err := w.tx.QueryContext(ctx, `SELECT external_order_id, order_updated_at FROM sales
-			WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id IN (`+inList(3, len(args)-2)+`)`, args...)
+		from, args := w.s.dialect.linesOfOrders(distinct)
+		rows, err := w.tx.QueryContext(ctx, `SELECT external_order_id, order_updated_at FROM `+from, append([]any{w.pub, w.connectorID}, args...)...)
 		if err != nil {
 			return n, fmt.Errorf("store: remove orders: %w", err)
 		}

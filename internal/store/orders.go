@@ -58,6 +58,7 @@ func (w *ImportWriter) startOrders(ctx context.Context) error {
 		}
 	}
 	w.orders = &orderLedger{existed: map[string]bool{}}
+	w.fold = newRollupFold()
 	return w.startDelta(ctx)
 }
 
@@ -218,11 +219,6 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 	for len(ids) > 0 {
 		part := ids[:min(len(ids), lookupChunk)]
 		ids = ids[len(part):]
-		args := make([]any, 0, len(part)+2)
-		args = append(args, w.pub, w.connectorID)
-		for _, id := range part {
-			args = append(args, id)
-		}
 		// The stored lines, with the ledger's verdict on their order.
 		type stored struct {
 			updated time.Time
@@ -231,11 +227,8 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 			ours    bool // created by this import, in an earlier batch
 		}
 		have := map[string]*stored{}
-		args = append(args, w.orders.batch)
-		rows, err := w.tx.QueryContext(ctx, `SELECT s.external_order_id, s.order_updated_at, o.stale,
-				EXISTS (SELECT 1 FROM ingest_keys k WHERE k.order_id = s.external_order_id AND k.batch < $`+fmt.Sprint(len(args))+`)
-			FROM sales s LEFT JOIN ingest_orders o ON o.order_id = s.external_order_id
-			WHERE s.publisher_id = $1 AND s.connector_id = $2 AND s.external_order_id IN (`+inList(3, len(part))+`)`, args...)
+		query, lookup := storedOrdersQuery(w.s.dialect, part)
+		rows, err := w.tx.QueryContext(ctx, query, append(append([]any{w.pub, w.connectorID}, lookup...), w.orders.batch)...)
 		if err != nil {
 			return nil, fmt.Errorf("orders: %w", err)
 		}
@@ -314,6 +307,16 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 		return valid, nil
 	}
 	return w.keep(valid, func(i int) bool { return !stale[w.records[i].orderID] }), nil
+}
+
+// storedOrdersQuery returns dropStaleOrders' lookup of the stored lines
+// of the orders ids (publisher $1, connector $2), and the arguments that
+// follow $2; the import's batch number is the argument after them.
+func storedOrdersQuery(d Dialect, ids []string) (string, []any) {
+	from, args := d.linesOfOrders(ids)
+	return `SELECT sales.external_order_id, sales.order_updated_at, o.stale,
+			EXISTS (SELECT 1 FROM ingest_keys k WHERE k.order_id = sales.external_order_id AND k.batch < $` + fmt.Sprint(3+len(args)) + `)
+		FROM ` + from + ` LEFT JOIN ingest_orders o ON o.order_id = sales.external_order_id`, args
 }
 
 // markChanged marks the orders of changed lines as changed, when they

@@ -129,7 +129,13 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 	if w.orders == nil {
 		return nil
 	}
-	if _, err := w.tx.ExecContext(ctx, perOrderContribution(w.s.dialect, w.refundDate, 1, writtenOrders), w.pub, w.connectorID); err != nil {
+	// The new orders' contributions are in w.fold already, unless the
+	// import wrote too many lines to keep them.
+	written := writtenOrders
+	if w.fold != nil {
+		written = `SELECT order_id FROM ingest_orders WHERE changed = 1`
+	}
+	if _, err := w.tx.ExecContext(ctx, perOrderContribution(w.s.dialect, w.refundDate, 1, written), w.pub, w.connectorID); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)
 	}
 	counted := `(sign = 1 OR order_id IN (SELECT order_id FROM ingest_orders WHERE changed = 1))`
@@ -147,6 +153,22 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 		if _, err := w.tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("rollup deltas: %w", err)
 		}
+	}
+	if w.fold != nil {
+		if err := w.fold.addFolded(ctx, w.tx); err != nil {
+			return fmt.Errorf("rollup deltas: %w", err)
+		}
+		days, err := w.fold.apply(ctx, w.conn, w.tx, d, w.pub)
+		if err != nil {
+			return fmt.Errorf("rollup deltas: %w", err)
+		}
+		w.fold = nil
+		for _, day := range days {
+			if err := w.recompute(day); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if err := addDeltas(ctx, w.tx, d, w.pub, "ingest_fold_sales", "ingest_fold_orders"); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)

@@ -42,6 +42,9 @@ type Store struct {
 	// writeTurn, on SQLite, passes the file's one write lock between this
 	// store's transactions (see beginWrite); nil on PostgreSQL.
 	writeTurn chan struct{}
+	// foldLines, when set, replaces maxFoldLines (tests; negative: no
+	// import sums its deltas in memory).
+	foldLines int
 }
 
 // DSN returns the address the store was opened with (it may hold
