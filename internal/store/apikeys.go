@@ -45,8 +45,9 @@ func (s *Store) ActorByAPIKey(ctx context.Context, tokenHash string) (*phantomos
 		a.Role = lowerRole(a.Role, phantomos.Role(userRole.String))
 	}
 	if stale := now.Add(-apiKeyUseEvery); !lastUsed.Valid || lastUsed.Time.Before(stale) {
-		// The condition again, so that of concurrent requests one writes.
-		if _, err := s.db.ExecContext(ctx, `UPDATE api_keys SET last_used_at = $3 WHERE publisher_id = $1 AND id = $2
+		// The condition again, so that of concurrent requests one writes;
+		// skipped while a long write holds SQLite's lock (see record).
+		if err := s.record(ctx, `UPDATE api_keys SET last_used_at = $3 WHERE publisher_id = $1 AND id = $2
 			AND (last_used_at IS NULL OR last_used_at < $4)`, a.PublisherID, a.APIKeyID, now, stale); err != nil {
 			return nil, fmt.Errorf("store: api key use: %w", err)
 		}
@@ -77,7 +78,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, pub phantomos.PublisherID, use
 	if userID != "" {
 		uid = userID
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, publisher_id, user_id, name, prefix, token_hash, role, created_at, updated_at)
+	res, err := s.exec(ctx, `INSERT INTO api_keys (id, publisher_id, user_id, name, prefix, token_hash, role, created_at, updated_at)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8
 		WHERE (SELECT COUNT(*) FROM api_keys WHERE publisher_id = $2 AND revoked_at IS NULL) < $9`,
 		id, pub, uid, name, prefix, tokenHash, role, now, MaxAPIKeys)
@@ -163,7 +164,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, pub phantomos.PublisherID, id 
 	if !phantomos.ValidID(id) {
 		return phantomos.Errorf(phantomos.ENOTFOUND, "API key not found.")
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $3, updated_at = $3 WHERE publisher_id = $1 AND id = $2 AND revoked_at IS NULL`,
+	res, err := s.exec(ctx, `UPDATE api_keys SET revoked_at = $3, updated_at = $3 WHERE publisher_id = $1 AND id = $2 AND revoked_at IS NULL`,
 		pub, id, s.nowUTC())
 	if err != nil {
 		return fmt.Errorf("store: revoke api key: %w", err)

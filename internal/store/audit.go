@@ -35,7 +35,7 @@ func (s *Store) Audit(ctx context.Context, pub phantomos.PublisherID, e AuditEnt
 	if err != nil || e.Details == nil {
 		details = []byte("{}")
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO audit_log (id, publisher_id, actor_id, actor, action, target, ip, at, details)
+	_, err = s.exec(ctx, `INSERT INTO audit_log (id, publisher_id, actor_id, actor, action, target, ip, at, details)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		phantomos.NewID(), pub, nullID(e.ActorID), e.Actor, e.Action, e.Target, e.IP, s.nowUTC(), string(details))
 	if err != nil {

@@ -19,7 +19,7 @@ func (s *Store) CreateConnector(ctx context.Context, pub phantomos.PublisherID, 
 		c.Status = "pending"
 	}
 	c.CreatedAt = s.nowUTC()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO connectors (id, publisher_id, type, name, status, last_sync_at, created_at, updated_at)
+	_, err := s.exec(ctx, `INSERT INTO connectors (id, publisher_id, type, name, status, last_sync_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, c.ID, pub, c.Type, c.Name, c.Status, c.LastSyncAt, c.CreatedAt)
 	if isUniqueViolation(err) {
 		return phantomos.Errorf(phantomos.ECONFLICT, "A connector named %q already exists.", c.Name)

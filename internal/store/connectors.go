@@ -106,7 +106,7 @@ func (s *Store) SaveConnectorCredentials(ctx context.Context, pub phantomos.Publ
 	if len(ciphertext) == 0 || keyID == "" {
 		return fmt.Errorf("store: connector %s credentials: empty ciphertext or key id", id)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE connectors SET credentials = $3, credentials_key_id = $4, status = $5, last_error = '', updated_at = $6,
+	res, err := s.exec(ctx, `UPDATE connectors SET credentials = $3, credentials_key_id = $4, status = $5, last_error = '', updated_at = $6,
 		credentials_version = credentials_version + 1, credentials_lease_until = NULL
 		WHERE publisher_id = $1 AND id = $2`, pub, id, ciphertext, keyID, ConnectorPending, s.nowUTC())
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *Store) DisconnectConnector(ctx context.Context, pub phantomos.Publisher
 	if !phantomos.ValidID(id) {
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Connector not found.")
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE connectors SET credentials = NULL, credentials_key_id = '', status = $3,
+	res, err := s.exec(ctx, `UPDATE connectors SET credentials = NULL, credentials_key_id = '', status = $3,
 		cursor = '{}', last_error = '', updated_at = $4, credentials_version = credentials_version + 1, credentials_lease_until = NULL
 		WHERE publisher_id = $1 AND id = $2`, pub, id, ConnectorDisconnected, s.nowUTC())
 	if err != nil {
@@ -167,7 +167,7 @@ func (s *Store) SetConnectorStatus(ctx context.Context, pub phantomos.PublisherI
 	if !phantomos.ValidID(id) {
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Connector not found.")
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE connectors SET status = $3, last_error = $4, updated_at = $5 WHERE publisher_id = $1 AND id = $2`,
+	res, err := s.exec(ctx, `UPDATE connectors SET status = $3, last_error = $4, updated_at = $5 WHERE publisher_id = $1 AND id = $2`,
 		pub, id, status, lastError, s.nowUTC())
 	if err != nil {
 		return fmt.Errorf("store: connector %s status: %w", id, err)
@@ -272,7 +272,7 @@ func (s *Store) UpdateSyncRun(ctx context.Context, pub phantomos.PublisherID, ru
 	if !phantomos.ValidID(runID) {
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Sync run not found.")
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE sync_runs SET seen = $3, inserted = $4, updated = $5, skipped = $6, failed = $7, updated_at = $8
+	res, err := s.exec(ctx, `UPDATE sync_runs SET seen = $3, inserted = $4, updated = $5, skipped = $6, failed = $7, updated_at = $8
 		WHERE publisher_id = $1 AND id = $2 AND state = $9`,
 		pub, runID, c.Seen, c.Inserted, c.Updated, c.Skipped, c.Failed, s.nowUTC(), SyncRunning)
 	if err != nil {
@@ -420,7 +420,7 @@ func (s *Store) RekeyConnectorCredentials(ctx context.Context, currentKeyID stri
 		if err != nil {
 			return n, fmt.Errorf("store: rekey credentials of connector %s: %w", c.ConnectorID, err)
 		}
-		res, err := s.db.ExecContext(ctx, `UPDATE connectors SET credentials = $3, credentials_key_id = $4, updated_at = $5
+		res, err := s.exec(ctx, `UPDATE connectors SET credentials = $3, credentials_key_id = $4, updated_at = $5
 			WHERE publisher_id = $1 AND id = $2 AND credentials_key_id = $6 AND credentials = $7`,
 			c.PublisherID, c.ConnectorID, ct, keyID, s.nowUTC(), c.KeyID, c.Ciphertext)
 		if err != nil {
@@ -453,13 +453,13 @@ func (s *Store) SaveConnectorAccount(ctx context.Context, pub phantomos.Publishe
 	var res sql.Result
 	var err error
 	if a.Info == nil {
-		res, err = s.db.ExecContext(ctx, `UPDATE connectors SET external_account = $3, updated_at = $4 WHERE publisher_id = $1 AND id = $2`,
+		res, err = s.exec(ctx, `UPDATE connectors SET external_account = $3, updated_at = $4 WHERE publisher_id = $1 AND id = $2`,
 			pub, id, a.External, s.nowUTC())
 	} else {
 		if !json.Valid(a.Info) {
 			return fmt.Errorf("store: connector %s account: not valid JSON", id)
 		}
-		res, err = s.db.ExecContext(ctx, `UPDATE connectors SET external_account = $3, account = $4, updated_at = $5 WHERE publisher_id = $1 AND id = $2`,
+		res, err = s.exec(ctx, `UPDATE connectors SET external_account = $3, account = $4, updated_at = $5 WHERE publisher_id = $1 AND id = $2`,
 			pub, id, a.External, string(a.Info), s.nowUTC())
 	}
 	if err != nil {

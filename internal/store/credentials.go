@@ -48,7 +48,7 @@ func (s *Store) ConnectorCredentialsVersion(ctx context.Context, pub phantomos.P
 // held. It reports whether this caller holds the lease.
 func (s *Store) ClaimCredentialRefresh(ctx context.Context, pub phantomos.PublisherID, id string, version int64, until time.Time) (bool, error) {
 	now := s.nowUTC()
-	res, err := s.db.ExecContext(ctx, `UPDATE connectors SET credentials_lease_until = $4
+	res, err := s.exec(ctx, `UPDATE connectors SET credentials_lease_until = $4
 		WHERE publisher_id = $1 AND id = $2 AND credentials_version = $3
 		AND (credentials_lease_until IS NULL OR credentials_lease_until < $5)`, pub, id, version, until.UTC(), now)
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *Store) ClaimCredentialRefresh(ctx context.Context, pub phantomos.Publis
 // ReleaseCredentialRefresh gives up the refresh lease taken on version (a
 // refresh that failed), so another process may try at once.
 func (s *Store) ReleaseCredentialRefresh(ctx context.Context, pub phantomos.PublisherID, id string, version int64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE connectors SET credentials_lease_until = NULL
+	_, err := s.exec(ctx, `UPDATE connectors SET credentials_lease_until = NULL
 		WHERE publisher_id = $1 AND id = $2 AND credentials_version = $3`, pub, id, version)
 	if err != nil {
 		return fmt.Errorf("store: connector %s refresh lease: %w", id, err)
@@ -79,7 +79,7 @@ func (s *Store) SwapConnectorCredentials(ctx context.Context, pub phantomos.Publ
 	if len(ciphertext) == 0 || keyID == "" {
 		return false, fmt.Errorf("store: connector %s credentials: empty ciphertext or key id", id)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE connectors SET credentials = $4, credentials_key_id = $5, updated_at = $6,
+	res, err := s.exec(ctx, `UPDATE connectors SET credentials = $4, credentials_key_id = $5, updated_at = $6,
 		credentials_version = credentials_version + 1, credentials_lease_until = NULL
 		WHERE publisher_id = $1 AND id = $2 AND credentials_version = $3 AND credentials IS NOT NULL`,
 		pub, id, version, ciphertext, keyID, s.nowUTC())
@@ -114,10 +114,10 @@ func (s *Store) ParkInstall(ctx context.Context, token string, p PendingInstall)
 		return errors.New("store: park install: incomplete")
 	}
 	now := s.nowUTC()
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM pending_installs WHERE expires_at < $1`, now); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM pending_installs WHERE expires_at < $1`, now); err != nil {
 		return fmt.Errorf("store: park install: %w", err)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO pending_installs (token_hash, platform, account, credentials, credentials_key_id, expires_at, created_at)
+	_, err := s.exec(ctx, `INSERT INTO pending_installs (token_hash, platform, account, credentials, credentials_key_id, expires_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, InstallTokenHash(token), p.Platform, p.Account, p.Ciphertext, p.KeyID, p.ExpiresAt.UTC(), now)
 	if err != nil {
 		return fmt.Errorf("store: park install: %w", err)
@@ -130,7 +130,7 @@ func (s *Store) ParkInstall(ctx context.Context, token string, p PendingInstall)
 // claim of an expired or unknown token, get ENOTFOUND.
 func (s *Store) ClaimInstall(ctx context.Context, token string) (PendingInstall, error) {
 	var p PendingInstall
-	err := s.db.QueryRowContext(ctx, `DELETE FROM pending_installs WHERE token_hash = $1
+	err := s.writeRow(ctx, `DELETE FROM pending_installs WHERE token_hash = $1
 		RETURNING platform, account, credentials, credentials_key_id, expires_at`, InstallTokenHash(token)).
 		Scan(&p.Platform, &p.Account, &p.Ciphertext, &p.KeyID, &p.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -78,7 +78,7 @@ func (s *Store) SaveForecast(ctx context.Context, pub phantomos.PublisherID, f *
 	}
 	f.GeneratedAt = f.GeneratedAt.UTC().Truncate(time.Microsecond)
 	id := phantomos.NewID()
-	err := s.db.QueryRowContext(ctx, `INSERT INTO forecasts (id, publisher_id, scope, scope_id, grain, model, points, backtest_error, generated_at,
+	err := s.writeRow(ctx, `INSERT INTO forecasts (id, publisher_id, scope, scope_id, grain, model, points, backtest_error, generated_at,
 			data_version, basis, detail, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
 		ON CONFLICT (publisher_id, scope, scope_id, grain) DO UPDATE SET model = excluded.model, points = excluded.points,

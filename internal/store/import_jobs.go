@@ -46,7 +46,7 @@ func (s *Store) SaveImportUpload(ctx context.Context, tokenHash string, u *Impor
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO import_uploads (id, publisher_id, token_hash, created_by, kind, format, file_name, source,
+	if _, err := s.exec(ctx, `INSERT INTO import_uploads (id, publisher_id, token_hash, created_by, kind, format, file_name, source,
 		row_count, orders_changed, errors, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		u.ID, u.Publisher, tokenHash, nullable(u.CreatedBy), u.Kind, u.Format, u.FileName, u.Source, u.Rows, u.OrdersChanged, string(b), data, u.CreatedAt); err != nil {
 		return fmt.Errorf("store: save upload: %w", err)
@@ -110,7 +110,7 @@ func (s *Store) ImportUploadData(ctx context.Context, pub phantomos.PublisherID,
 // DeleteImportUpload removes publisher pub's upload id (its jobs keep
 // their outcome).
 func (s *Store) DeleteImportUpload(ctx context.Context, pub phantomos.PublisherID, id string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM import_uploads WHERE publisher_id = $1 AND id = $2`, pub, id); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM import_uploads WHERE publisher_id = $1 AND id = $2`, pub, id); err != nil {
 		return fmt.Errorf("store: delete upload: %w", err)
 	}
 	return nil
@@ -121,13 +121,13 @@ func (s *Store) DeleteImportUpload(ctx context.Context, pub phantomos.PublisherI
 // jobAge. It returns how many uploads went.
 func (s *Store) SweepImports(ctx context.Context, uploadAge, jobAge time.Duration) (int64, error) {
 	now := s.nowUTC()
-	res, err := s.db.ExecContext(ctx, `DELETE FROM import_uploads WHERE created_at < $1 AND id NOT IN (
+	res, err := s.exec(ctx, `DELETE FROM import_uploads WHERE created_at < $1 AND id NOT IN (
 		SELECT upload_id FROM import_jobs WHERE state IN ('queued','running') AND upload_id IS NOT NULL)`, now.Add(-uploadAge))
 	if err != nil {
 		return 0, fmt.Errorf("store: sweep uploads: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM import_jobs WHERE state IN ('succeeded','failed','cancelled') AND finished_at < $1`, now.Add(-jobAge)); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM import_jobs WHERE state IN ('succeeded','failed','cancelled') AND finished_at < $1`, now.Add(-jobAge)); err != nil {
 		return n, fmt.Errorf("store: sweep import jobs: %w", err)
 	}
 	return n, nil
@@ -200,7 +200,7 @@ func (s *Store) CreateImportJob(ctx context.Context, u *ImportUpload, createdBy 
 	now := s.nowUTC()
 	j = &ImportJob{ID: phantomos.NewID(), Publisher: u.Publisher, UploadID: u.ID, CreatedBy: createdBy, Kind: u.Kind, FileName: u.FileName,
 		ValidOnly: validOnly, State: ImportQueued, RowsTotal: u.Rows, CreatedAt: now, UpdatedAt: now}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO import_jobs (id, publisher_id, upload_id, created_by, kind, file_name, valid_only, state, rows_total,
+	_, err = s.exec(ctx, `INSERT INTO import_jobs (id, publisher_id, upload_id, created_by, kind, file_name, valid_only, state, rows_total,
 		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
 		j.ID, j.Publisher, u.ID, nullable(createdBy), j.Kind, j.FileName, validOnly, ImportQueued, u.Rows, now)
 	if isUniqueViolation(err) {
@@ -222,7 +222,7 @@ func (s *Store) CreateImportJob(ctx context.Context, u *ImportUpload, createdBy 
 
 // SetImportJobRiverID records the queue's job that runs import job id.
 func (s *Store) SetImportJobRiverID(ctx context.Context, id string, riverID int64) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE import_jobs SET river_job_id = $1 WHERE id = $2`, riverID, id); err != nil {
+	if _, err := s.exec(ctx, `UPDATE import_jobs SET river_job_id = $1 WHERE id = $2`, riverID, id); err != nil {
 		return fmt.Errorf("store: import job: %w", err)
 	}
 	return nil
@@ -268,7 +268,7 @@ func (s *Store) ImportJobs(ctx context.Context, pub phantomos.PublisherID, limit
 // cancelled or has finished is returned as it is, not started: the caller
 // looks at its State.
 func (s *Store) StartImportJob(ctx context.Context, pub phantomos.PublisherID, id string, attempt int) (*ImportJob, error) {
-	if _, err := s.db.ExecContext(ctx, `UPDATE import_jobs SET state = 'running', attempt = $1, rows_done = 0, updated_at = $2
+	if _, err := s.exec(ctx, `UPDATE import_jobs SET state = 'running', attempt = $1, rows_done = 0, updated_at = $2
 		WHERE publisher_id = $3 AND id = $4 AND state IN ('queued','running') AND NOT cancel_requested`, attempt, s.nowUTC(), pub, id); err != nil {
 		return nil, fmt.Errorf("store: start import job: %w", err)
 	}
@@ -277,7 +277,7 @@ func (s *Store) StartImportJob(ctx context.Context, pub phantomos.PublisherID, i
 
 // ImportJobProgress records rows read so far by running job id.
 func (s *Store) ImportJobProgress(ctx context.Context, id string, rows int64) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE import_jobs SET rows_done = $1, updated_at = $2 WHERE id = $3 AND state = 'running'`,
+	if _, err := s.exec(ctx, `UPDATE import_jobs SET rows_done = $1, updated_at = $2 WHERE id = $3 AND state = 'running'`,
 		rows, s.nowUTC(), id); err != nil {
 		return fmt.Errorf("store: import progress: %w", err)
 	}
@@ -288,7 +288,7 @@ func (s *Store) ImportJobProgress(ctx context.Context, id string, rows int64) er
 // (its process stops, or the attempt failed and will be retried), with
 // why in msg.
 func (s *Store) RequeueImportJob(ctx context.Context, id, msg string) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE import_jobs SET state = 'queued', rows_done = 0, error = $1, updated_at = $2
+	if _, err := s.exec(ctx, `UPDATE import_jobs SET state = 'queued', rows_done = 0, error = $1, updated_at = $2
 		WHERE id = $3 AND state IN ('queued','running')`, msg, s.nowUTC(), id); err != nil {
 		return fmt.Errorf("store: requeue import job: %w", err)
 	}
@@ -314,7 +314,7 @@ func (s *Store) FinishImportJob(ctx context.Context, id, state string, result an
 		q = `UPDATE import_jobs SET state = $1, result = CAST($2 AS JSONB), error = $3, updated_at = $4, finished_at = $4,
 		rows_done = CASE WHEN $1 = 'succeeded' THEN rows_total ELSE rows_done END WHERE id = $5 AND state IN ('queued','running')`
 	}
-	if _, err := s.db.ExecContext(ctx, q, state, res, msg, now, id); err != nil {
+	if _, err := s.exec(ctx, q, state, res, msg, now, id); err != nil {
 		return fmt.Errorf("store: finish import job: %w", err)
 	}
 	return nil

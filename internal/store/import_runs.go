@@ -48,8 +48,14 @@ func (s *Store) InterruptImportRuns(ctx context.Context) (int, error) {
 	}
 	mark := `UPDATE import_runs SET state = 'failed', finished_at = $1, updated_at = $1, error_report = $2 WHERE state = 'running'`
 	if s.dialect == SQLite {
+		// An import of this process holds the turn: it is alive.
+		end, ok := s.takeTurn(ctx, sqliteRecordWait)
+		defer end()
+		if !ok {
+			return 0, nil
+		}
 		var n int64
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, mark, s.nowUTC(), string(report))
 			if err != nil {
 				return err

@@ -435,7 +435,7 @@ func (s *Store) startImportRun(ctx context.Context, pub phantomos.PublisherID, s
 	if phantomos.ValidID(spec.CreatedBy) {
 		createdBy = spec.CreatedBy
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO import_runs (id, publisher_id, kind, format, file_name, state, started_at, created_by, created_at, updated_at)
+	_, err := s.exec(ctx, `INSERT INTO import_runs (id, publisher_id, kind, format, file_name, state, started_at, created_by, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $6, $6)`, id, pub, spec.Kind, spec.Format, spec.FileName, now, createdBy)
 	if err != nil {
 		return "", fmt.Errorf("store: start import run: %w", err)

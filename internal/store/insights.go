@@ -125,7 +125,7 @@ func (s *Store) UpsertInsights(ctx context.Context, pub phantomos.PublisherID, l
 // found since seen: findings that no longer hold. Dismissed and done ones
 // are kept, so that the decision survives if the finding comes back.
 func (s *Store) DeleteStaleInsights(ctx context.Context, pub phantomos.PublisherID, seen time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM ai_insights WHERE publisher_id = $1 AND status = 'new' AND updated_at < $2`,
+	res, err := s.exec(ctx, `DELETE FROM ai_insights WHERE publisher_id = $1 AND status = 'new' AND updated_at < $2`,
 		pub, seen.UTC().Truncate(time.Microsecond))
 	if err != nil {
 		return 0, fmt.Errorf("store: delete stale insights: %w", err)
@@ -198,7 +198,7 @@ func (s *Store) SetInsightStatus(ctx context.Context, pub phantomos.PublisherID,
 	if !phantomos.ValidID(id) {
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Insight not found.")
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE ai_insights SET status = $3 WHERE publisher_id = $1 AND id = $2`, pub, id, status)
+	res, err := s.exec(ctx, `UPDATE ai_insights SET status = $3 WHERE publisher_id = $1 AND id = $2`, pub, id, status)
 	if err != nil {
 		return fmt.Errorf("store: set insight status: %w", err)
 	}

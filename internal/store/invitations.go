@@ -170,7 +170,7 @@ func (s *Store) SetInvitationEmail(ctx context.Context, pub phantomos.PublisherI
 	if state == EmailSent {
 		sent = &now
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE invitations SET email_state = $3, email_error = $4, emailed_at = COALESCE($5, emailed_at), updated_at = $6
+	res, err := s.exec(ctx, `UPDATE invitations SET email_state = $3, email_error = $4, emailed_at = COALESCE($5, emailed_at), updated_at = $6
 		WHERE publisher_id = $1 AND id = $2`, pub, id, state, reason, sent, now)
 	if err != nil {
 		return fmt.Errorf("store: invitation email: %w", err)
@@ -183,7 +183,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, pub phantomos.PublisherID,
 	if !phantomos.ValidID(id) {
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Invitation not found.")
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE invitations SET status = 'revoked', updated_at = $3 WHERE publisher_id = $1 AND id = $2 AND status = 'pending'`,
+	res, err := s.exec(ctx, `UPDATE invitations SET status = 'revoked', updated_at = $3 WHERE publisher_id = $1 AND id = $2 AND status = 'pending'`,
 		pub, id, s.nowUTC())
 	if err != nil {
 		return fmt.Errorf("store: revoke invitation: %w", err)
@@ -198,7 +198,7 @@ func (s *Store) RenewInvitation(ctx context.Context, pub phantomos.PublisherID, 
 		return nil, phantomos.Errorf(phantomos.ENOTFOUND, "Invitation not found.")
 	}
 	now := s.nowUTC()
-	res, err := s.db.ExecContext(ctx, `UPDATE invitations SET token_hash = $3, expires_at = $4, updated_at = $5
+	res, err := s.exec(ctx, `UPDATE invitations SET token_hash = $3, expires_at = $4, updated_at = $5
 		WHERE publisher_id = $1 AND id = $2 AND status = 'pending'`, pub, id, tokenHash, now.Add(InvitationTTL), now)
 	if err != nil {
 		return nil, fmt.Errorf("store: renew invitation: %w", err)

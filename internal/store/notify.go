@@ -165,7 +165,7 @@ func (s *Store) DeleteNotifyPref(ctx context.Context, pub phantomos.PublisherID,
 	if !phantomos.ValidID(id) || !phantomos.ValidID(userID) {
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Notification rule not found.")
 	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM notify_prefs WHERE publisher_id = $1 AND user_id = $2 AND id = $3`, pub, userID, id)
+	res, err := s.exec(ctx, `DELETE FROM notify_prefs WHERE publisher_id = $1 AND user_id = $2 AND id = $3`, pub, userID, id)
 	if err != nil {
 		return fmt.Errorf("store: delete notify pref: %w", err)
 	}
@@ -177,7 +177,7 @@ func (s *Store) DeleteNotifyPref(ctx context.Context, pub phantomos.PublisherID,
 
 // SetNotifyDigestAt records when rule id last had its digest.
 func (s *Store) SetNotifyDigestAt(ctx context.Context, pub phantomos.PublisherID, id string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE notify_prefs SET last_digest_at = $3, updated_at = $4 WHERE publisher_id = $1 AND id = $2`,
+	_, err := s.exec(ctx, `UPDATE notify_prefs SET last_digest_at = $3, updated_at = $4 WHERE publisher_id = $1 AND id = $2`,
 		pub, id, at.UTC().Truncate(time.Microsecond), s.nowUTC())
 	if err != nil {
 		return fmt.Errorf("store: notify digest time: %w", err)
@@ -223,7 +223,7 @@ func (s *Store) SetWeeklyDigest(ctx context.Context, pub phantomos.PublisherID, 
 	if !on {
 		unsub = now
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO notify_users (publisher_id, user_id, weekly_digest, unsubscribed_at, updated_at)
+	res, err := s.exec(ctx, `INSERT INTO notify_users (publisher_id, user_id, weekly_digest, unsubscribed_at, updated_at)
 		SELECT $1, id, $3, $4, $5 FROM users WHERE publisher_id = $1 AND id = $2
 		ON CONFLICT (publisher_id, user_id) DO UPDATE SET weekly_digest = excluded.weekly_digest, unsubscribed_at = excluded.unsubscribed_at, updated_at = excluded.updated_at`,
 		pub, userID, on, unsub, now)
@@ -337,7 +337,7 @@ func (s *Store) DeleteReport(ctx context.Context, pub phantomos.PublisherID, id 
 	if !phantomos.ValidID(id) {
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Report not found.")
 	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM notify_reports WHERE publisher_id = $1 AND id = $2`, pub, id)
+	res, err := s.exec(ctx, `DELETE FROM notify_reports WHERE publisher_id = $1 AND id = $2`, pub, id)
 	if err != nil {
 		return fmt.Errorf("store: delete report: %w", err)
 	}
@@ -349,7 +349,7 @@ func (s *Store) DeleteReport(ctx context.Context, pub phantomos.PublisherID, id 
 
 // SetReportPeriod records that report id was sent for period.
 func (s *Store) SetReportPeriod(ctx context.Context, pub phantomos.PublisherID, id, period string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE notify_reports SET last_period = $3, updated_at = $4 WHERE publisher_id = $1 AND id = $2`, pub, id, period, s.nowUTC())
+	_, err := s.exec(ctx, `UPDATE notify_reports SET last_period = $3, updated_at = $4 WHERE publisher_id = $1 AND id = $2`, pub, id, period, s.nowUTC())
 	if err != nil {
 		return fmt.Errorf("store: report period: %w", err)
 	}
@@ -481,7 +481,7 @@ func (s *Store) DeliveryAttempt(ctx context.Context, pub phantomos.PublisherID, 
 	if len(errText) > 500 {
 		errText = errText[:500]
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE notify_deliveries SET status = $3, attempts = attempts + 1, last_error = $4, sent_at = $5, updated_at = $6
+	_, err := s.exec(ctx, `UPDATE notify_deliveries SET status = $3, attempts = attempts + 1, last_error = $4, sent_at = $5, updated_at = $6
 		WHERE publisher_id = $1 AND id = $2 AND status = 'pending'`, pub, id, status, errText, sent, now)
 	if err != nil {
 		return fmt.Errorf("store: delivery attempt: %w", err)

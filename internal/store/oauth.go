@@ -34,10 +34,10 @@ func (s *Store) PutOAuthNonce(ctx context.Context, pub phantomos.PublisherID, no
 	if pub == "" {
 		return s.putAnonymousNonce(ctx, nonce, expires, now)
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM oauth_states WHERE publisher_id = $1 AND expires_at < $2`, pub, now); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM oauth_states WHERE publisher_id = $1 AND expires_at < $2`, pub, now); err != nil {
 		return fmt.Errorf("store: oauth nonce: %w", err)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO oauth_states (publisher_id, nonce_hash, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
+	_, err := s.exec(ctx, `INSERT INTO oauth_states (publisher_id, nonce_hash, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
 		pub, nonceHash(nonce), expires.UTC().Truncate(time.Microsecond), now)
 	if isUniqueViolation(err) {
 		return phantomos.Errorf(phantomos.ECONFLICT, "This install is already pending.")
@@ -55,10 +55,10 @@ func (s *Store) ConsumeOAuthNonce(ctx context.Context, pub phantomos.PublisherID
 	var expires time.Time
 	var err error
 	if pub == "" {
-		err = s.db.QueryRowContext(ctx, `DELETE FROM oauth_states_anonymous WHERE nonce_hash = $1 RETURNING expires_at`,
+		err = s.writeRow(ctx, `DELETE FROM oauth_states_anonymous WHERE nonce_hash = $1 RETURNING expires_at`,
 			nonceHash(nonce)).Scan(&expires)
 	} else {
-		err = s.db.QueryRowContext(ctx, `DELETE FROM oauth_states WHERE publisher_id = $1 AND nonce_hash = $2 RETURNING expires_at`,
+		err = s.writeRow(ctx, `DELETE FROM oauth_states WHERE publisher_id = $1 AND nonce_hash = $2 RETURNING expires_at`,
 			pub, nonceHash(nonce)).Scan(&expires)
 	}
 	if err != nil {
@@ -73,10 +73,10 @@ func (s *Store) ConsumeOAuthNonce(ctx context.Context, pub phantomos.PublisherID
 // putAnonymousNonce is PutOAuthNonce for an install no publisher started
 // (from the platform's side, before anyone signed in).
 func (s *Store) putAnonymousNonce(ctx context.Context, nonce string, expires, now time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM oauth_states_anonymous WHERE expires_at < $1`, now); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM oauth_states_anonymous WHERE expires_at < $1`, now); err != nil {
 		return fmt.Errorf("store: oauth nonce: %w", err)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO oauth_states_anonymous (nonce_hash, expires_at, created_at) VALUES ($1, $2, $3)`,
+	_, err := s.exec(ctx, `INSERT INTO oauth_states_anonymous (nonce_hash, expires_at, created_at) VALUES ($1, $2, $3)`,
 		nonceHash(nonce), expires.UTC().Truncate(time.Microsecond), now)
 	if isUniqueViolation(err) {
 		return phantomos.Errorf(phantomos.ECONFLICT, "This install is already pending.")

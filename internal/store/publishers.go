@@ -49,7 +49,7 @@ func (s *Store) CreatePublisher(ctx context.Context, p *phantomos.Publisher) err
 	settings, _ := json.Marshal(p.Settings)
 	p.CreatedAt = s.nowUTC()
 	p.UpdatedAt = p.CreatedAt
-	_, err := s.db.ExecContext(ctx, `INSERT INTO publishers (`+publisherColumns+`)
+	_, err := s.exec(ctx, `INSERT INTO publishers (`+publisherColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		p.ID, p.Name, p.Slug, p.Logo, p.Website, p.SubscriptionTier, p.ReportingCurrency, p.Timezone,
 		string(settings), p.CreatedAt, p.UpdatedAt)

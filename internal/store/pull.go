@@ -182,7 +182,7 @@ func (s *Store) RecordPull(ctx context.Context, pub phantomos.PublisherID, id st
 // connector, which must have written nothing yet (a source whose creation
 // could not finish).
 func (s *Store) DeletePullSource(ctx context.Context, pub phantomos.PublisherID, id string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM connectors WHERE publisher_id = $1 AND id = $2 AND type = 'custom'
+	_, err := s.exec(ctx, `DELETE FROM connectors WHERE publisher_id = $1 AND id = $2 AND type = 'custom'
 		AND NOT EXISTS (SELECT 1 FROM sales WHERE sales.publisher_id = $1 AND sales.connector_id = $2)
 		AND NOT EXISTS (SELECT 1 FROM products WHERE products.publisher_id = $1 AND products.connector_id = $2)`, pub, id)
 	if err != nil {
@@ -200,7 +200,7 @@ func (s *Store) UpdatePullSource(ctx context.Context, pub phantomos.PublisherID,
 	if !phantomos.ValidID(id) {
 		return phantomos.Errorf(phantomos.ENOTFOUND, "Pull source not found.")
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE pull_sources SET url = $3, format = $4, auth = $5, every_minutes = $6, etag = '', content_sha256 = '',
+	res, err := s.exec(ctx, `UPDATE pull_sources SET url = $3, format = $4, auth = $5, every_minutes = $6, etag = '', content_sha256 = '',
 		updated_at = $7 WHERE publisher_id = $1 AND connector_id = $2`, pub, id, p.URL, p.Format, p.Auth, p.EveryMinutes, s.nowUTC())
 	if err != nil {
 		return fmt.Errorf("store: update pull source: %w", err)

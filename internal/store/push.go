@@ -27,7 +27,7 @@ func (s *Store) SetAPIKeyScope(ctx context.Context, pub phantomos.PublisherID, i
 	if scope != phantomos.ScopeFull && scope != phantomos.ScopeIngest {
 		return phantomos.Errorf(phantomos.EINVALID, "Scope must be %q or %q.", phantomos.ScopeFull, phantomos.ScopeIngest)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET scope = $3, updated_at = $4 WHERE publisher_id = $1 AND id = $2`,
+	res, err := s.exec(ctx, `UPDATE api_keys SET scope = $3, updated_at = $4 WHERE publisher_id = $1 AND id = $2`,
 		pub, id, scope, s.nowUTC())
 	if err != nil {
 		return fmt.Errorf("store: api key scope: %w", err)
@@ -41,7 +41,7 @@ func (s *Store) SetAPIKeyScope(ctx context.Context, pub phantomos.PublisherID, i
 // connector.
 func (s *Store) CustomConnector(ctx context.Context, pub phantomos.PublisherID, name string) (string, error) {
 	now := s.nowUTC()
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO connectors (id, publisher_id, type, name, status, created_at, updated_at)
+	if _, err := s.exec(ctx, `INSERT INTO connectors (id, publisher_id, type, name, status, created_at, updated_at)
 		VALUES ($1, $2, 'custom', $3, 'active', $4, $4) ON CONFLICT (publisher_id, name) DO NOTHING`, phantomos.NewID(), pub, name, now); err != nil {
 		return "", fmt.Errorf("store: custom connector %q: %w", name, err)
 	}
@@ -160,7 +160,7 @@ func finishPush(ctx context.Context, db ingestExecer, pub phantomos.PublisherID,
 // ReleasePush forgets a claimed push that failed for a reason of ours (an
 // internal error), so that a retry with the same key runs again.
 func (s *Store) ReleasePush(ctx context.Context, pub phantomos.PublisherID, key string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM push_requests WHERE publisher_id = $1 AND idem_key = $2 AND state = 'running'`, pub, key); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM push_requests WHERE publisher_id = $1 AND idem_key = $2 AND state = 'running'`, pub, key); err != nil {
 		return fmt.Errorf("store: release push: %w", err)
 	}
 	return nil

@@ -37,11 +37,11 @@ func (s *Store) ClaimDelivery(ctx context.Context, pub phantomos.PublisherID, co
 	if err != nil {
 		return false, err
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE publisher_id = $1 AND connector_id = $2 AND expires_at < $3`,
+	if _, err := s.exec(ctx, `DELETE FROM webhook_deliveries WHERE publisher_id = $1 AND connector_id = $2 AND expires_at < $3`,
 		pub, connectorID, now); err != nil {
 		return false, fmt.Errorf("store: claim delivery: %w", err)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO webhook_deliveries (publisher_id, connector_id, key_hash, expires_at, created_at)
+	res, err := s.exec(ctx, `INSERT INTO webhook_deliveries (publisher_id, connector_id, key_hash, expires_at, created_at)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (publisher_id, connector_id, key_hash) DO UPDATE SET expires_at = excluded.expires_at, created_at = excluded.created_at
 		WHERE webhook_deliveries.expires_at < excluded.created_at`,
@@ -59,7 +59,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, pub phantomos.PublisherID, co
 // ReleaseDelivery removes the claim of key for connector connectorID of
 // pub: the delivery failed, and the platform's retry must be applied.
 func (s *Store) ReleaseDelivery(ctx context.Context, pub phantomos.PublisherID, connectorID, key string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE publisher_id = $1 AND connector_id = $2 AND key_hash = $3`,
+	if _, err := s.exec(ctx, `DELETE FROM webhook_deliveries WHERE publisher_id = $1 AND connector_id = $2 AND key_hash = $3`,
 		pub, connectorID, nonceHash(key)); err != nil {
 		return fmt.Errorf("store: release delivery: %w", err)
 	}
@@ -77,10 +77,10 @@ func (s *Store) ConsumeSignedID(ctx context.Context, issuer, id string, ttl time
 	if err != nil {
 		return false, err
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM signed_request_ids WHERE expires_at < $1`, now); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM signed_request_ids WHERE expires_at < $1`, now); err != nil {
 		return false, fmt.Errorf("store: signed request id: %w", err)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO signed_request_ids (issuer, id_hash, expires_at, created_at) VALUES ($1, $2, $3, $4)
+	res, err := s.exec(ctx, `INSERT INTO signed_request_ids (issuer, id_hash, expires_at, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (issuer, id_hash) DO NOTHING`, issuer, nonceHash(id), expires, now)
 	if err != nil {
 		return false, fmt.Errorf("store: signed request id: %w", err)

@@ -239,13 +239,13 @@ func (s *Store) copySales(ctx context.Context, pub phantomos.PublisherID, sales 
 	}
 	// Fresh statistics, or the planner keeps choosing plans for empty
 	// tables until autovacuum gets round to them.
-	if _, err := s.db.ExecContext(ctx, `ANALYZE products, product_assets, sales, orders_daily`); err != nil {
+	if _, err := s.exec(ctx, `ANALYZE products, product_assets, sales, orders_daily`); err != nil {
 		return n, fmt.Errorf("store: analyze after bulk load: %w", err)
 	}
 	// The rollups the pages read are small: vacuumed, their pages are
 	// marked all-visible and the covering indexes answer from the index
 	// alone (index-only scans), without waiting for autovacuum.
-	if _, err := s.db.ExecContext(ctx, `VACUUM (ANALYZE) product_daily, product_weekly, product_monthly, geo_daily, geo_monthly`); err != nil {
+	if _, err := s.exec(ctx, `VACUUM (ANALYZE) product_daily, product_weekly, product_monthly, geo_daily, geo_monthly`); err != nil {
 		return n, fmt.Errorf("store: vacuum after bulk load: %w", err)
 	}
 	return n, nil
@@ -662,10 +662,10 @@ func placeholders(n int) string {
 // what writing the bytes costs, before any schema is paid for.
 func (s *Store) BulkLoadBare(ctx context.Context, pub phantomos.PublisherID, sales iter.Seq[*phantomos.Sale]) (int64, error) {
 	table := "bench_bare_sales_" + phantomos.NewID()[24:]
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE `+table+` AS SELECT `+columnList(saleColumns)+` FROM sales WHERE 1 = 0`); err != nil {
+	if _, err := s.exec(ctx, `CREATE TABLE `+table+` AS SELECT `+columnList(saleColumns)+` FROM sales WHERE 1 = 0`); err != nil {
 		return 0, fmt.Errorf("store: bare load: %w", err)
 	}
-	defer s.db.ExecContext(context.WithoutCancel(ctx), `DROP TABLE `+table)
+	defer s.exec(context.WithoutCancel(ctx), `DROP TABLE `+table)
 	now := s.nowUTC()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {

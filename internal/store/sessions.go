@@ -26,7 +26,7 @@ func (s *Store) createSession(ctx context.Context, u *phantomos.User, tokenHash 
 		ID: phantomos.NewID(), PublisherID: u.PublisherID, UserID: u.ID, Role: u.Role,
 		ExpiresAt: expires.UTC().Truncate(time.Microsecond), LastUsedAt: now, CreatedAt: now, MFAPending: pending,
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, publisher_id, user_id, token_hash, role, ip, user_agent, expires_at, last_used_at, created_at, updated_at, mfa_pending)
+	_, err := s.exec(ctx, `INSERT INTO sessions (id, publisher_id, user_id, token_hash, role, ip, user_agent, expires_at, last_used_at, created_at, updated_at, mfa_pending)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10)`,
 		sess.ID, sess.PublisherID, sess.UserID, tokenHash, sess.Role, ip, userAgent, sess.ExpiresAt, now, pending)
 	if err != nil {
@@ -56,9 +56,10 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash string) (*phantomo
 }
 
 // TouchSession records use of a session and slides its expiry to expires,
-// never beyond what the caller allows.
+// never beyond what the caller allows; skipped while a long write holds
+// SQLite's lock (see record).
 func (s *Store) TouchSession(ctx context.Context, pub phantomos.PublisherID, id string, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_used_at = $3, expires_at = $4, updated_at = $3 WHERE publisher_id = $1 AND id = $2`,
+	err := s.record(ctx, `UPDATE sessions SET last_used_at = $3, expires_at = $4, updated_at = $3 WHERE publisher_id = $1 AND id = $2`,
 		pub, id, s.nowUTC(), expires.UTC().Truncate(time.Microsecond))
 	if err != nil {
 		return fmt.Errorf("store: touch session: %w", err)
@@ -69,7 +70,7 @@ func (s *Store) TouchSession(ctx context.Context, pub phantomos.PublisherID, id 
 // RevokeSession ends one session.
 func (s *Store) RevokeSession(ctx context.Context, pub phantomos.PublisherID, id string) error {
 	now := s.nowUTC()
-	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET revoked_at = $3, updated_at = $3 WHERE publisher_id = $1 AND id = $2 AND revoked_at IS NULL`, pub, id, now)
+	_, err := s.exec(ctx, `UPDATE sessions SET revoked_at = $3, updated_at = $3 WHERE publisher_id = $1 AND id = $2 AND revoked_at IS NULL`, pub, id, now)
 	if err != nil {
 		return fmt.Errorf("store: revoke session: %w", err)
 	}
@@ -79,7 +80,7 @@ func (s *Store) RevokeSession(ctx context.Context, pub phantomos.PublisherID, id
 // CompleteMFA marks a pending session as fully signed in and gives it a new
 // token, so the token that only passed the password is worth nothing.
 func (s *Store) CompleteMFA(ctx context.Context, pub phantomos.PublisherID, id, newTokenHash string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET mfa_pending = $3, token_hash = $4, updated_at = $5
+	res, err := s.exec(ctx, `UPDATE sessions SET mfa_pending = $3, token_hash = $4, updated_at = $5
 		WHERE publisher_id = $1 AND id = $2 AND mfa_pending = $6 AND revoked_at IS NULL`, pub, id, false, newTokenHash, s.nowUTC(), true)
 	if err != nil {
 		return fmt.Errorf("store: complete mfa: %w", err)

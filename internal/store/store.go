@@ -243,6 +243,17 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // (busy_timeout above) before it fails as busy.
 const sqliteBusy = 5 * time.Second
 
+// sqliteTurnWait is how long a SQLite write waits for this store's write
+// turn (see beginWrite). An import holds the turn until it commits: about
+// ten seconds for an upload of 32 MB, longer from the command line, and
+// every other publisher's writes wait for it rather than fail.
+const sqliteTurnWait = 2 * time.Minute
+
+// sqliteRecordWait is how long a write that only records a use (a
+// session's, an API key's) waits for the turn before it is skipped: the
+// next use records it.
+const sqliteRecordWait = 50 * time.Millisecond
+
 // beginWrite waits for this store's turn to write, before a transaction
 // begins, and returns what ends the turn, to call once the transaction has
 // committed or rolled back. Every SQLite transaction here takes the file's
@@ -250,28 +261,79 @@ const sqliteBusy = 5 * time.Second
 // sleeps (busy_timeout), so eight concurrent pushes spent much of their
 // time asleep while the lock was free. Waiting on a channel instead hands
 // the lock over as soon as it is released. A turn not had within
-// sqliteBusy goes ahead anyway and meets SQLite's own wait, as before
-// (a transaction that, by mistake, begins another inside it then fails as
+// sqliteTurnWait goes ahead anyway and meets SQLite's own wait (a
+// transaction that, by mistake, begins another inside it then fails as
 // busy instead of waiting for ever). On PostgreSQL it does nothing.
 func (s *Store) beginWrite(ctx context.Context) (end func()) {
+	end, _ = s.takeTurn(ctx, sqliteTurnWait)
+	return end
+}
+
+// takeTurn waits up to wait for the write turn; ok is false when it was
+// not had (end then does nothing).
+func (s *Store) takeTurn(ctx context.Context, wait time.Duration) (end func(), ok bool) {
 	if s.writeTurn == nil {
-		return func() {}
+		return func() {}, true
 	}
-	t := time.NewTimer(sqliteBusy)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case s.writeTurn <- struct{}{}:
-		return func() { <-s.writeTurn }
+		return func() { <-s.writeTurn }, true
 	case <-ctx.Done():
 	case <-t.C:
 	}
-	return func() {}
+	return func() {}, false
+}
+
+// exec runs one write outside a transaction, in the write turn: on SQLite
+// a write that met the lock of a long transaction (an import) failed after
+// busy_timeout instead of waiting for it.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	end := s.beginWrite(ctx)
+	defer end()
+	return s.db.ExecContext(ctx, query, args...)
+}
+
+// writeRow is QueryRowContext for a write that returns a row (… RETURNING),
+// in the write turn, which it holds until Scan.
+func (s *Store) writeRow(ctx context.Context, query string, args ...any) rowInTurn {
+	end := s.beginWrite(ctx)
+	return rowInTurn{s.db.QueryRowContext(ctx, query, args...), end}
+}
+
+type rowInTurn struct {
+	row *sql.Row
+	end func()
+}
+
+func (r rowInTurn) Scan(dest ...any) error {
+	defer r.end()
+	return r.row.Scan(dest...)
+}
+
+// record runs a write that only records a use, unless the write turn
+// stays taken (SQLite) for longer than sqliteRecordWait: then it is
+// skipped, and what uses it does not wait for another publisher's import.
+func (s *Store) record(ctx context.Context, query string, args ...any) error {
+	end, ok := s.takeTurn(ctx, sqliteRecordWait)
+	defer end()
+	if !ok {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, query, args...)
+	return err
 }
 
 // tx runs fn in a transaction, committing when it returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	end := s.beginWrite(ctx)
 	defer end()
+	return s.inTx(ctx, fn)
+}
+
+// inTx is tx for a caller that holds the write turn already.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ func (s *Store) ThrottleReserve(ctx context.Context, name, key string, max int, 
 	var start int64
 	var hits int
 	nowMs := now.UnixMilli()
-	err := s.db.QueryRowContext(ctx, `INSERT INTO throttle_hits (name, key_hash, window_start, hits) VALUES ($1, $2, $3, 1)
+	err := s.writeRow(ctx, `INSERT INTO throttle_hits (name, key_hash, window_start, hits) VALUES ($1, $2, $3, 1)
 		ON CONFLICT (name, key_hash) DO UPDATE SET
 			window_start = CASE WHEN throttle_hits.window_start <= $4 THEN $3 ELSE throttle_hits.window_start END,
 			hits = CASE WHEN throttle_hits.window_start <= $4 THEN 1 WHEN throttle_hits.hits >= $5 THEN $5 + 1 ELSE throttle_hits.hits + 1 END
@@ -42,7 +42,7 @@ func (s *Store) ThrottleReserve(ctx context.Context, name, key string, max int, 
 // not.
 func (s *Store) ThrottleFail(ctx context.Context, name, key string, window time.Duration, now time.Time) error {
 	nowMs := now.UnixMilli()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO throttle_hits (name, key_hash, window_start, hits) VALUES ($1, $2, $3, 1)
+	_, err := s.exec(ctx, `INSERT INTO throttle_hits (name, key_hash, window_start, hits) VALUES ($1, $2, $3, 1)
 		ON CONFLICT (name, key_hash) DO UPDATE SET
 			window_start = CASE WHEN throttle_hits.window_start <= $4 THEN $3 ELSE throttle_hits.window_start END,
 			hits = CASE WHEN throttle_hits.window_start <= $4 THEN 1 ELSE throttle_hits.hits + 1 END`,
@@ -56,7 +56,7 @@ func (s *Store) ThrottleFail(ctx context.Context, name, key string, window time.
 // ThrottleRelease gives back one reservation of key under throttle name
 // (max is the throttle's).
 func (s *Store) ThrottleRelease(ctx context.Context, name, key string, max int) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE throttle_hits SET hits = CASE WHEN hits > $3 THEN $3 - 1 WHEN hits > 0 THEN hits - 1 ELSE 0 END
+	if _, err := s.exec(ctx, `UPDATE throttle_hits SET hits = CASE WHEN hits > $3 THEN $3 - 1 WHEN hits > 0 THEN hits - 1 ELSE 0 END
 		WHERE name = $1 AND key_hash = $2`, name, key, max); err != nil {
 		return fmt.Errorf("store: throttle: %w", err)
 	}
@@ -65,7 +65,7 @@ func (s *Store) ThrottleRelease(ctx context.Context, name, key string, max int) 
 
 // ThrottleReset forgets key's failures under throttle name.
 func (s *Store) ThrottleReset(ctx context.Context, name, key string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM throttle_hits WHERE name = $1 AND key_hash = $2`, name, key); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM throttle_hits WHERE name = $1 AND key_hash = $2`, name, key); err != nil {
 		return fmt.Errorf("store: throttle: %w", err)
 	}
 	return nil
@@ -93,7 +93,7 @@ func (s *Store) ThrottleWait(ctx context.Context, name, key string, max int, win
 // SweepThrottles removes the throttle counts whose window began before
 // before (every window is shorter than a day).
 func (s *Store) SweepThrottles(ctx context.Context, before time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM throttle_hits WHERE window_start < $1`, before.UnixMilli()); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM throttle_hits WHERE window_start < $1`, before.UnixMilli()); err != nil {
 		return fmt.Errorf("store: sweep throttles: %w", err)
 	}
 	return nil
@@ -114,7 +114,7 @@ func (s *Store) RateTake(ctx context.Context, key string, rate float64, burst in
 	interval := max(int64(1000/rate), 1)
 	nowMs := now.UnixMilli()
 	var tat int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO throttle_hits (name, key_hash, window_start, hits) VALUES ($1, $2, $3, 1)
+	err := s.writeRow(ctx, `INSERT INTO throttle_hits (name, key_hash, window_start, hits) VALUES ($1, $2, $3, 1)
 		ON CONFLICT (name, key_hash) DO UPDATE SET
 			window_start = CASE WHEN throttle_hits.window_start > $4 THEN throttle_hits.window_start ELSE $4 END + $5,
 			hits = 1

@@ -53,7 +53,7 @@ func (s *Store) CreateUser(ctx context.Context, pub phantomos.PublisherID, u *ph
 		return err
 	}
 	u.CreatedAt = s.nowUTC()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users (id, publisher_id, email, name, password_hash, role, created_at, updated_at)
+	_, err := s.exec(ctx, `INSERT INTO users (id, publisher_id, email, name, password_hash, role, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, u.ID, pub, u.Email, u.Name, passwordHash, u.Role, u.CreatedAt)
 	if isUniqueViolation(err) {
 		return phantomos.Errorf(phantomos.ECONFLICT, "A user with email %s already exists.", u.Email)
@@ -108,7 +108,7 @@ func (s *Store) Users(ctx context.Context, pub phantomos.PublisherID) ([]*phanto
 // RecordLogin sets the user's last sign-in time.
 func (s *Store) RecordLogin(ctx context.Context, pub phantomos.PublisherID, id string) error {
 	now := s.nowUTC()
-	_, err := s.db.ExecContext(ctx, `UPDATE users SET last_login_at = $3, updated_at = $3 WHERE publisher_id = $1 AND id = $2`, pub, id, now)
+	_, err := s.exec(ctx, `UPDATE users SET last_login_at = $3, updated_at = $3 WHERE publisher_id = $1 AND id = $2`, pub, id, now)
 	if err != nil {
 		return fmt.Errorf("store: record login: %w", err)
 	}
@@ -121,7 +121,7 @@ func (s *Store) UpdateProfile(ctx context.Context, pub phantomos.PublisherID, id
 	if !strings.Contains(email, "@") || strings.ContainsAny(email, " \t\r\n") {
 		return phantomos.Errorf(phantomos.EINVALID, "Email %q is not a valid address.", email)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET name = $3, email = $4, updated_at = $5 WHERE publisher_id = $1 AND id = $2`,
+	res, err := s.exec(ctx, `UPDATE users SET name = $3, email = $4, updated_at = $5 WHERE publisher_id = $1 AND id = $2`,
 		pub, id, strings.TrimSpace(name), email, s.nowUTC())
 	if isUniqueViolation(err) {
 		return phantomos.Errorf(phantomos.ECONFLICT, "Another account already uses %s.", email)
@@ -300,7 +300,7 @@ func (s *Store) TOTP(ctx context.Context, pub phantomos.PublisherID, id string) 
 // SetTOTP stores a user's two-factor state. An empty secret with enabled
 // false turns two-factor authentication off.
 func (s *Store) SetTOTP(ctx context.Context, pub phantomos.PublisherID, id, secret string, enabled bool, recoveryHashes []string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET totp_secret = $3, totp_enabled = $4, recovery_codes = $5, updated_at = $6 WHERE publisher_id = $1 AND id = $2`,
+	res, err := s.exec(ctx, `UPDATE users SET totp_secret = $3, totp_enabled = $4, recovery_codes = $5, updated_at = $6 WHERE publisher_id = $1 AND id = $2`,
 		pub, id, secret, enabled, phantomos.JSONList(recoveryHashes), s.nowUTC())
 	if err != nil {
 		return fmt.Errorf("store: set totp: %w", err)
@@ -313,7 +313,7 @@ func (s *Store) SetTOTP(ctx context.Context, pub phantomos.PublisherID, id, secr
 // step accepted. The update is conditional, so of concurrent uses of one
 // code (or of codes of one step) exactly one is accepted.
 func (s *Store) AcceptTOTPStep(ctx context.Context, pub phantomos.PublisherID, id string, step int64) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = $3 WHERE publisher_id = $1 AND id = $2 AND totp_last_step < $3`,
+	res, err := s.exec(ctx, `UPDATE users SET totp_last_step = $3 WHERE publisher_id = $1 AND id = $2 AND totp_last_step < $3`,
 		pub, id, step)
 	if err != nil {
 		return false, fmt.Errorf("store: accept totp step: %w", err)
@@ -338,7 +338,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, pub phantomos.PublisherID, 
 		return false, nil
 	}
 	rest := slices.Delete(slices.Clone(codes), i, i+1)
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET recovery_codes = $3 WHERE publisher_id = $1 AND id = $2 AND recovery_codes = $4`,
+	res, err := s.exec(ctx, `UPDATE users SET recovery_codes = $3 WHERE publisher_id = $1 AND id = $2 AND recovery_codes = $4`,
 		pub, id, phantomos.JSONList(rest), phantomos.JSONList(codes))
 	if err != nil {
 		return false, fmt.Errorf("store: use recovery code: %w", err)
