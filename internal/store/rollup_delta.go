@@ -277,10 +277,17 @@ type rollupAdd struct {
 // pages than the journal costs), so both engines upsert.
 func (d Dialect) addInto(r rollupAdd) string {
 	cols := "publisher_id, " + strings.Join(r.keys, ", ") + ", " + strings.Join(r.amounts, ", ")
-	var set []string
-	for _, c := range r.amounts {
-		set = append(set, c+" = "+r.table+"."+c+" + excluded."+c)
+	return `INSERT INTO ` + r.table + ` (` + cols + `) SELECT $1, f.* FROM (` + r.src + `) f WHERE true` +
+		addOnConflict(r.table, r.keys, r.amounts)
+}
+
+// addOnConflict is the clause by which an insert into rollup table adds
+// its amounts to a row of the same key (publisher_id, then keys) already
+// there.
+func addOnConflict(table string, keys, amounts []string) string {
+	set := make([]string, len(amounts))
+	for i, c := range amounts {
+		set[i] = c + " = " + table + "." + c + " + excluded." + c
 	}
-	return `INSERT INTO ` + r.table + ` (` + cols + `) SELECT $1, f.* FROM (` + r.src + `) f WHERE true
-		ON CONFLICT (publisher_id, ` + strings.Join(r.keys, ", ") + `) DO UPDATE SET ` + strings.Join(set, ", ")
+	return ` ON CONFLICT (publisher_id, ` + strings.Join(keys, ", ") + `) DO UPDATE SET ` + strings.Join(set, ", ")
 }

@@ -75,10 +75,8 @@ type foldGroup struct{ place, product int32 }
 // orders per place. Places and products are numbered, so that what it
 // keeps per line (the orders already counted in a group) stays small.
 type rollupFold struct {
-	places     []foldPlace
-	placeNum   map[foldPlace]int32
-	products   []string
-	productNum map[string]int32
+	places   numbering[foldPlace]
+	products numbering[string]
 
 	sales  map[foldGroup]*foldSums
 	orders map[int32]int64
@@ -102,55 +100,64 @@ type orderAtPlace struct {
 
 func newRollupFold() *rollupFold {
 	return &rollupFold{
-		placeNum: map[foldPlace]int32{}, productNum: map[string]int32{},
+		places: newNumbering[foldPlace](), products: newNumbering[string](),
 		sales: map[foldGroup]*foldSums{}, orders: map[int32]int64{},
 		counted: map[orderInGroup]struct{}{}, placed: map[orderAtPlace]struct{}{},
 	}
 }
 
-func (f *rollupFold) place(p foldPlace) int32 {
-	n, ok := f.placeNum[p]
-	if !ok {
-		n = int32(len(f.places))
-		f.places = append(f.places, p)
-		f.placeNum[p] = n
-	}
-	return n
+// numbering gives each distinct value a number, from 0 in order of first
+// sight, and back.
+type numbering[K comparable] struct {
+	num    map[K]int32
+	values []K
 }
 
-func (f *rollupFold) product(id string) int32 {
-	n, ok := f.productNum[id]
+func newNumbering[K comparable]() numbering[K] { return numbering[K]{num: map[K]int32{}} }
+
+func (n *numbering[K]) of(v K) int32 {
+	i, ok := n.num[v]
 	if !ok {
-		n = int32(len(f.products))
-		f.products = append(f.products, id)
-		f.productNum[id] = n
+		i = int32(len(n.values))
+		n.values = append(n.values, v)
+		n.num[v] = i
 	}
-	return n
+	return i
 }
 
-func (f *rollupFold) group(g foldGroup) *foldSums {
-	s := f.sales[g]
+// sumAt returns the sums of m at k, added as zeros when absent.
+func sumAt[K comparable](m map[K]*foldSums, k K) *foldSums {
+	s := m[k]
 	if s == nil {
 		s = &foldSums{}
-		f.sales[g] = s
+		m[k] = s
 	}
 	return s
+}
+
+// addOnce adds k to set and reports whether it was not there.
+func addOnce[K comparable](set map[K]struct{}, k K) bool {
+	if _, ok := set[k]; ok {
+		return false
+	}
+	set[k] = struct{}{}
+	return true
 }
 
 // addLine adds the contribution of a new line of connector's, under the
 // refund booking refundDate, as perOrderContribution takes it from sales.
 func (f *rollupFold) addLine(r *saleRecord, connector string, refundDate bool) {
 	f.lines++
-	p := f.place(foldPlace{r.day, r.country, r.channel, connector})
-	g := foldGroup{p, f.product(r.productID)}
-	s := f.group(g)
+	p := f.places.of(foldPlace{r.day, r.country, r.channel, connector})
+	g := foldGroup{p, f.products.of(r.productID)}
+	s := sumAt(f.sales, g)
 	s.units += r.quantity
 	s.gross += r.grossR
 	s.discount += r.discountR
 	refunded, net := r.refR, r.netR
 	// refundMoved: the refund is booked on its own day.
 	if refundDate && r.refundDay != "" && r.refundDay != r.day && r.refR != 0 {
-		rs := f.group(foldGroup{f.place(foldPlace{r.refundDay, r.country, r.channel, connector}), g.product})
+		rs := sumAt(f.sales, foldGroup{f.places.of(foldPlace{r.refundDay, r.country, r.channel, connector}), g.product})
 		rs.refunded += r.refR
 		rs.net -= r.refR
 		net += refunded
@@ -159,20 +166,13 @@ func (f *rollupFold) addLine(r *saleRecord, connector string, refundDate bool) {
 	s.refunded += refunded
 	s.net += net
 	if r.hasOrder {
-		if k := (orderInGroup{r.orderID, g}); !inSet(f.counted, k) {
-			f.counted[k] = struct{}{}
+		if addOnce(f.counted, orderInGroup{r.orderID, g}) {
 			s.orders++
 		}
-		if k := (orderAtPlace{r.orderID, p}); !inSet(f.placed, k) {
-			f.placed[k] = struct{}{}
+		if addOnce(f.placed, orderAtPlace{r.orderID, p}) {
 			f.orders[p]++
 		}
 	}
-}
-
-func inSet[K comparable](m map[K]struct{}, k K) bool {
-	_, ok := m[k]
-	return ok
 }
 
 // addFolded adds the rows of the SQL fold's tables (ingest_fold_sales and
@@ -195,7 +195,7 @@ func (f *rollupFold) addFolded(ctx context.Context, tx *sql.Tx) error {
 		if p.day, err = dayValue(day); err != nil {
 			return err
 		}
-		f.group(foldGroup{f.place(p), f.product(product)}).add(&x)
+		sumAt(f.sales, foldGroup{f.places.of(p), f.products.of(product)}).add(&x)
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -216,7 +216,7 @@ func (f *rollupFold) addFolded(ctx context.Context, tx *sql.Tx) error {
 		if p.day, err = dayValue(day); err != nil {
 			return err
 		}
-		f.orders[f.place(p)] += n
+		f.orders[f.places.of(p)] += n
 	}
 	return rows.Err()
 }
@@ -238,100 +238,80 @@ func (f *rollupFold) apply(ctx context.Context, conn *sql.Conn, tx *sql.Tx, d Di
 		}
 		return string(x)
 	}
-	type geoKey struct {
-		month                       string
-		country, channel, connector string
-	}
 	type productKey struct {
 		period  phantomos.Day // a day, a Monday or a month ("2006-01")
 		product int32
+	}
+	type geoMonthKey struct {
+		month                       string
+		country, channel, connector string
 	}
 	productDaily := map[productKey]*foldSums{}
 	productWeekly := map[productKey]*foldSums{}
 	productMonthly := map[productKey]*foldSums{}
 	geoDaily := map[int32]*foldSums{}
-	geoMonthly := map[geoKey]*foldSums{}
-	sum := func(m map[productKey]*foldSums, k productKey) *foldSums {
-		s := m[k]
-		if s == nil {
-			s = &foldSums{}
-			m[k] = s
-		}
-		return s
-	}
-	geoMonth := func(p int32) *foldSums {
-		pl := f.places[p]
-		k := geoKey{string(pl.day[:7]), pl.country, pl.channel, pl.connector}
-		s := geoMonthly[k]
-		if s == nil {
-			s = &foldSums{}
-			geoMonthly[k] = s
-		}
-		return s
+	geoMonthly := map[geoMonthKey]*foldSums{}
+	monthOf := func(p int32) geoMonthKey {
+		pl := f.places.values[p]
+		return geoMonthKey{string(pl.day[:7]), pl.country, pl.channel, pl.connector}
 	}
 	for g, s := range f.sales {
-		pl := f.places[g.place]
-		sum(productDaily, productKey{pl.day, g.product}).add(s)
-		sum(productWeekly, productKey{mondayOf(pl.day), g.product}).add(s)
-		sum(productMonthly, productKey{pl.day[:7], g.product}).add(s)
+		pl := f.places.values[g.place]
+		sumAt(productDaily, productKey{pl.day, g.product}).add(s)
+		sumAt(productWeekly, productKey{mondayOf(pl.day), g.product}).add(s)
+		sumAt(productMonthly, productKey{pl.day[:7], g.product}).add(s)
 		// A place's orders are its orders' (below), not its groups' sum.
 		amounts := *s
 		amounts.orders = 0
-		gs := geoDaily[g.place]
-		if gs == nil {
-			gs = &foldSums{orders: f.orders[g.place]}
-			geoDaily[g.place] = gs
-		}
-		gs.add(&amounts)
-		geoMonth(g.place).add(&amounts)
+		sumAt(geoDaily, g.place).add(&amounts)
+		sumAt(geoMonthly, monthOf(g.place)).add(&amounts)
 	}
 	for p, n := range f.orders {
-		geoMonth(p).orders += n
+		sumAt(geoMonthly, monthOf(p)).orders += n
 	}
 
-	products := func(m map[productKey]*foldSums, periodFirst bool, asDay bool) []rollupRow {
+	productRows := func(m map[productKey]*foldSums, key func(period any, product string) []any, asDay bool) []rollupRow {
 		out := make([]rollupRow, 0, len(m))
 		for k, s := range m {
 			var period any = string(k.period)
 			if asDay {
 				period = day(k.period)
 			}
-			key := []any{period, f.products[k.product]}
-			if !periodFirst {
-				key[0], key[1] = key[1], key[0]
-			}
-			out = append(out, rollupRow{key, *s})
+			out = append(out, rollupRow{key(period, f.products.values[k.product]), *s})
 		}
 		return out
 	}
-	var daily, orders, geo, geoM []rollupRow
-	for p, s := range geoDaily {
-		pl := f.places[p]
-		geo = append(geo, rollupRow{[]any{day(pl.day), pl.country, pl.channel, pl.connector}, *s})
+	periodFirst := func(period any, product string) []any { return []any{period, product} }
+	placeKey := func(p int32) []any {
+		pl := f.places.values[p]
+		return []any{day(pl.day), pl.country, pl.channel, pl.connector}
 	}
+	var orders, geo, geoM []rollupRow
 	for p, n := range f.orders {
-		pl := f.places[p]
-		orders = append(orders, rollupRow{[]any{day(pl.day), pl.country, pl.channel, pl.connector}, foldSums{orders: n}})
+		orders = append(orders, rollupRow{placeKey(p), foldSums{orders: n}})
+	}
+	for p, s := range geoDaily {
+		s.orders = f.orders[p]
+		geo = append(geo, rollupRow{placeKey(p), *s})
 	}
 	for k, s := range geoMonthly {
 		geoM = append(geoM, rollupRow{[]any{k.month, k.country, k.channel, k.connector}, *s})
 	}
-	daily = products(productDaily, true, true)
 
 	amounts := []string{"orders", "units", "gross", "discount", "refunded", "net"}
+	place := []string{"country", "channel", "connector_id"}
 	adds := []struct {
-		table   string
-		keys    []string
-		amounts []string
-		rows    []rollupRow
-		daily   bool // a daily rollup: rows it leaves all zero are reported
+		rollup rollupUpsert
+		rows   []rollupRow
+		daily  bool // a daily rollup: rows it leaves all zero are reported
 	}{
-		{"orders_daily", []string{"day", "country", "channel", "connector_id"}, amounts[:1], orders, true},
-		{"product_daily", []string{"day", "product_id"}, amounts, daily, true},
-		{"geo_daily", []string{"day", "country", "channel", "connector_id"}, amounts, geo, true},
-		{"product_weekly", []string{"product_id", "week"}, amounts, products(productWeekly, false, true), false},
-		{"product_monthly", []string{"month", "product_id"}, amounts, products(productMonthly, true, false), false},
-		{"geo_monthly", []string{"month", "country", "channel", "connector_id"}, amounts, geoM, false},
+		{rollupUpsert{"orders_daily", append([]string{"day"}, place...), amounts[:1]}, orders, true},
+		{rollupUpsert{"product_daily", []string{"day", "product_id"}, amounts}, productRows(productDaily, periodFirst, true), true},
+		{rollupUpsert{"geo_daily", append([]string{"day"}, place...), amounts}, geo, true},
+		{rollupUpsert{"product_weekly", []string{"product_id", "week"}, amounts},
+			productRows(productWeekly, func(week any, product string) []any { return []any{product, week} }, true), false},
+		{rollupUpsert{"product_monthly", []string{"month", "product_id"}, amounts}, productRows(productMonthly, periodFirst, false), false},
+		{rollupUpsert{"geo_monthly", append([]string{"month"}, place...), amounts}, geoM, false},
 	}
 	zero := map[phantomos.Day]struct{}{}
 	for _, a := range adds {
@@ -339,23 +319,15 @@ func (f *rollupFold) apply(ctx context.Context, conn *sql.Conn, tx *sql.Tx, d Di
 		slices.SortFunc(a.rows, func(x, y rollupRow) int { return compareKeys(x.key, y.key) })
 		// A row whose orders grow cannot end as zeros (stored orders are
 		// never negative); only the others need their result back.
-		var safe, unsafe []rollupRow
-		for _, r := range a.rows {
-			if !a.daily || r.sums.orders > 0 {
-				safe = append(safe, r)
-			} else {
-				unsafe = append(unsafe, r)
-			}
-		}
-		u := rollupUpsert{d: d, pub: pub, table: a.table, keys: a.keys, amounts: a.amounts}
+		unsafe := func(r rollupRow) bool { return a.daily && r.sums.orders <= 0 }
 		var err error
 		if d == Postgres {
-			err = u.copy(ctx, conn, tx, a.rows, len(unsafe) > 0, zero)
-		} else if err = u.write(ctx, tx, safe, false, nil); err == nil {
-			err = u.write(ctx, tx, unsafe, true, zero)
+			err = a.rollup.copy(ctx, conn, tx, pub, a.rows, slices.ContainsFunc(a.rows, unsafe), zero)
+		} else {
+			err = a.rollup.write(ctx, tx, pub, a.rows, unsafe, zero)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", a.table, err)
+			return nil, fmt.Errorf("%s: %w", a.rollup.table, err)
 		}
 	}
 	days := make([]phantomos.Day, 0, len(zero))
@@ -390,58 +362,64 @@ func compareKeys(a, b []any) int {
 	return 0
 }
 
-// rollupUpsert adds rows into one rollup of a publisher, in statements of
-// rollupChunk rows.
+// rollupUpsert adds rows into one rollup: its key columns (after
+// publisher_id) and the amounts it adds up.
 type rollupUpsert struct {
-	d             Dialect
-	pub           phantomos.PublisherID
 	table         string
 	keys, amounts []string
 }
 
+// columns returns the columns a row of the rollup gives, in order.
+func (u rollupUpsert) columns() []string {
+	return append(append([]string{"publisher_id"}, u.keys...), u.amounts...)
+}
+
+// appendRow appends the values of r, for publisher pub, in columns' order.
+func (u rollupUpsert) appendRow(dst []any, pub phantomos.PublisherID, r *rollupRow) []any {
+	dst = append(dst, string(pub))
+	dst = append(dst, r.key...)
+	for _, v := range r.sums.values()[:len(u.amounts)] {
+		dst = append(dst, v)
+	}
+	return dst
+}
+
+// returning is the clause by which an upsert gives back each row's day
+// and amounts (scanZeroDays reads them).
+func (u rollupUpsert) returning() string {
+	return " RETURNING day, " + strings.Join(u.amounts, ", ")
+}
+
 // copy adds rows (in key order) on PostgreSQL: they are copied into a
 // temporary table, then added by one upsert, or, when some are unsafe (see
-// apply), one for the safe rows and one for the others that returns their
-// results (see write). Statements of a few hundred rows' parameters took
+// apply), by one for the rows with orders and one that returns the
+// results of the others. Statements of a few hundred rows' parameters took
 // three times as long for product_daily.
-func (u rollupUpsert) copy(ctx context.Context, conn *sql.Conn, tx *sql.Tx, all []rollupRow, unsafe bool, zeros map[phantomos.Day]struct{}) error {
-	if len(all) == 0 {
+func (u rollupUpsert) copy(ctx context.Context, conn *sql.Conn, tx *sql.Tx, pub phantomos.PublisherID, rows []rollupRow, unsafe bool, zeros map[phantomos.Day]struct{}) error {
+	if len(rows) == 0 {
 		return nil
 	}
 	temp := "ingest_add_" + u.table
-	cols := append(append([]string{"publisher_id"}, u.keys...), u.amounts...)
-	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE `+temp+` ON COMMIT DROP AS SELECT `+strings.Join(cols, ", ")+` FROM `+u.table+` WITH NO DATA`); err != nil {
+	cols := strings.Join(u.columns(), ", ")
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE `+temp+` ON COMMIT DROP AS SELECT `+cols+` FROM `+u.table+` WITH NO DATA`); err != nil {
 		return err
 	}
 	err := conn.Raw(func(dc any) error {
 		i := -1
 		src := pgx.CopyFromFunc(func() ([]any, error) {
-			i++
-			if i >= len(all) {
+			if i++; i >= len(rows) {
 				return nil, nil
 			}
-			r := &all[i]
-			row := make([]any, 0, len(cols))
-			row = append(row, string(u.pub))
-			row = append(row, r.key...)
-			for _, v := range r.sums.values()[:len(u.amounts)] {
-				row = append(row, v)
-			}
-			return row, nil
+			return u.appendRow(nil, pub, &rows[i]), nil
 		})
-		_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{temp}, cols, src)
+		_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{temp}, u.columns(), src)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	set := make([]string, len(u.amounts))
-	for i, c := range u.amounts {
-		set[i] = c + " = " + u.table + "." + c + " + excluded." + c
-	}
 	upsert := func(where string) string {
-		return `INSERT INTO ` + u.table + ` (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(cols, ", ") + ` FROM ` + temp + where +
-			` ON CONFLICT (publisher_id, ` + strings.Join(u.keys, ", ") + `) DO UPDATE SET ` + strings.Join(set, ", ")
+		return `INSERT INTO ` + u.table + ` (` + cols + `) SELECT ` + cols + ` FROM ` + temp + where + addOnConflict(u.table, u.keys, u.amounts)
 	}
 	if !unsafe {
 		_, err := tx.ExecContext(ctx, upsert(""))
@@ -450,7 +428,7 @@ func (u rollupUpsert) copy(ctx context.Context, conn *sql.Conn, tx *sql.Tx, all 
 	if _, err := tx.ExecContext(ctx, upsert(` WHERE orders > 0`)); err != nil {
 		return err
 	}
-	res, err := tx.QueryContext(ctx, upsert(` WHERE orders <= 0`)+` RETURNING day, `+strings.Join(u.amounts, ", "))
+	res, err := tx.QueryContext(ctx, upsert(` WHERE orders <= 0`)+u.returning())
 	if err != nil {
 		return err
 	}
@@ -461,58 +439,65 @@ func (u rollupUpsert) copy(ctx context.Context, conn *sql.Conn, tx *sql.Tx, all 
 // parameters stay far below either engine's limit.
 const rollupChunk = 500
 
-// write adds rows; with zeros, it records in zeros the day of every row
-// that it leaves with all amounts zero.
-func (u rollupUpsert) write(ctx context.Context, tx *sql.Tx, rows []rollupRow, returning bool, zeros map[phantomos.Day]struct{}) error {
+// write adds rows (in key order) on SQLite, in statements of rollupChunk
+// rows: those unsafe (see apply) by statements that return their results,
+// from which it records in zeros the day of every row left all zero.
+func (u rollupUpsert) write(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, rows []rollupRow, unsafe func(rollupRow) bool, zeros map[phantomos.Day]struct{}) error {
+	var plain, returning []rollupRow
+	for _, r := range rows {
+		if unsafe(r) {
+			returning = append(returning, r)
+		} else {
+			plain = append(plain, r)
+		}
+	}
+	for _, part := range []struct {
+		rows      []rollupRow
+		returning bool
+	}{{plain, false}, {returning, true}} {
+		if err := u.writeChunks(ctx, tx, pub, part.rows, part.returning, zeros); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (u rollupUpsert) writeChunks(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, rows []rollupRow, returning bool, zeros map[phantomos.Day]struct{}) error {
+	// A full chunk's statement is prepared once; the last, shorter one
+	// gets its own.
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
 			full.Close()
 		}
 	}()
-	width := 1 + len(u.keys) + len(u.amounts)
-	args := make([]any, 0, rollupChunk*width)
+	args := make([]any, 0, rollupChunk*(1+len(u.keys)+len(u.amounts)))
 	for len(rows) > 0 {
 		part := rows[:min(len(rows), rollupChunk)]
 		rows = rows[len(part):]
-		args = args[:0]
-		for _, r := range part {
-			args = append(args, string(u.pub))
-			args = append(args, r.key...)
-			for _, v := range r.sums.values()[:len(u.amounts)] {
-				args = append(args, v)
+		stmt := full
+		if stmt == nil || len(part) < rollupChunk {
+			var err error
+			if stmt, err = tx.PrepareContext(ctx, u.statement(len(part), returning)); err != nil {
+				return err
+			}
+			if len(part) == rollupChunk {
+				full = stmt
+			} else {
+				defer stmt.Close()
 			}
 		}
-		query := u.statement(len(part), returning)
-		var stmt *sql.Stmt
-		if len(part) == rollupChunk {
-			if full == nil {
-				var err error
-				if full, err = tx.PrepareContext(ctx, query); err != nil {
-					return err
-				}
-			}
-			stmt = full
+		args = args[:0]
+		for i := range part {
+			args = u.appendRow(args, pub, &part[i])
 		}
 		if !returning {
-			var err error
-			if stmt != nil {
-				_, err = stmt.ExecContext(ctx, args...)
-			} else {
-				_, err = tx.ExecContext(ctx, query, args...)
-			}
-			if err != nil {
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return err
 			}
 			continue
 		}
-		var res *sql.Rows
-		var err error
-		if stmt != nil {
-			res, err = stmt.QueryContext(ctx, args...)
-		} else {
-			res, err = tx.QueryContext(ctx, query, args...)
-		}
+		res, err := stmt.QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -550,40 +535,16 @@ func scanZeroDays(res *sql.Rows, amounts int, zeros map[phantomos.Day]struct{}) 
 	return res.Err()
 }
 
-// statement is the upsert of n rows, returning each row's day and amounts
-// when asked.
+// statement is the SQLite upsert of n rows (anonymous parameters: the
+// driver looks each numbered one up by a scan of them all), returning each
+// row's day and amounts when asked.
 func (u rollupUpsert) statement(n int, returning bool) string {
-	var b strings.Builder
-	cols := append(append([]string{"publisher_id"}, u.keys...), u.amounts...)
-	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", u.table, strings.Join(cols, ", "))
-	p := 0
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for j := range cols {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			// Anonymous parameters on SQLite: the driver looks each
-			// numbered one up by a scan of them all.
-			if u.d == SQLite {
-				b.WriteByte('?')
-			} else {
-				p++
-				fmt.Fprintf(&b, "$%d", p)
-			}
-		}
-		b.WriteByte(')')
-	}
-	set := make([]string, len(u.amounts))
-	for i, c := range u.amounts {
-		set[i] = c + " = " + u.table + "." + c + " + excluded." + c
-	}
-	fmt.Fprintf(&b, " ON CONFLICT (publisher_id, %s) DO UPDATE SET %s", strings.Join(u.keys, ", "), strings.Join(set, ", "))
+	cols := u.columns()
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	q := "INSERT INTO " + u.table + " (" + strings.Join(cols, ", ") + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + addOnConflict(u.table, u.keys, u.amounts)
 	if returning {
-		b.WriteString(" RETURNING day, " + strings.Join(u.amounts, ", "))
+		q += u.returning()
 	}
-	return b.String()
+	return q
 }
