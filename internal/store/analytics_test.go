@@ -78,10 +78,21 @@ func newRandomPublisher(t *testing.T, s *store.Store, slug string, rng *rand.Ran
 	if err := s.CreateProducts(ctx, rp.pub.ID, nil, links); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.BulkLoadSales(ctx, rp.pub.ID, slices.Values(rp.randomSales(rng, sales))); err != nil {
+		t.Fatal(err)
+	}
+	return rp
+}
+
+// randomSales returns n random sale lines of rp's products, order by order:
+// orders of one to three lines in five countries and three channels, a
+// tenth of the lines refunded (some in part), most refunds on a day of
+// their own up to two months later.
+func (rp randomPublisher) randomSales(rng *rand.Rand, n int) []*phantomos.Sale {
 	countries := []string{"US", "DE", "JP", "FR", "GB"}
 	channels := []string{"web", "marketplace", "retail"}
 	var rows []*phantomos.Sale
-	for o := 0; len(rows) < sales; o++ {
+	for o := 0; len(rows) < n; o++ {
 		day := phantomos.DayOf(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(365)), time.UTC)
 		conn, country, channel := rng.IntN(3), countries[rng.IntN(5)], channels[rng.IntN(3)]
 		for l := range 1 + rng.IntN(3) {
@@ -109,10 +120,7 @@ func newRandomPublisher(t *testing.T, s *store.Store, slug string, rng *rand.Ran
 				Country: country, Channel: channel, RefundDay: refundDay})
 		}
 	}
-	if _, err := s.BulkLoadSales(ctx, rp.pub.ID, slices.Values(rows)); err != nil {
-		t.Fatal(err)
-	}
-	return rp
+	return rows
 }
 
 // naiveSales is the sales table as the publisher books refunds: as stored

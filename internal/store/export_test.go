@@ -18,3 +18,11 @@ func StoredOrdersQuery(d Dialect, ids []string) (string, []any) {
 // SetFoldLines bounds the lines an import of s sums its rollup deltas for
 // in memory; negative: none (every import takes them from sales).
 func (s *Store) SetFoldLines(n int) { s.foldLines = n }
+
+// SetBulkFoldOrders bounds the orders a bulk load of s into a publisher
+// without sales sums its daily rollups for in memory (negative: never).
+func (s *Store) SetBulkFoldOrders(n int) { s.bulkFoldOrders = n }
+
+// BulkFolds returns how many bulk loads of s summed their daily rollups in
+// memory.
+func (s *Store) BulkFolds() int64 { return s.bulkFolds.Load() }

@@ -258,6 +258,10 @@ type ImportWriter struct {
 	fold      *rollupFold     // the new orders' rollup deltas (rollup_fold.go); nil when too many
 	tombs     int             // tombsUnknown, tombsNone or tombsSome: whether the connector has tombstones
 	tombStale map[string]bool // orders kept deleted by their tombstone, counted in Stale
+	copyIDs   struct {        // the publisher's and the connector's ids for COPY (see pgcopy.go)
+		of             [2]string
+		pub, connector any
+	}
 }
 
 type fxPoint struct {
@@ -1034,14 +1038,25 @@ func (w *ImportWriter) saleValues(x *saleRecord) []any {
 	if !x.orderUpdatedAt.IsZero() {
 		orderUpdatedAt = x.orderUpdatedAt
 	}
+	var pub, product, connector any = string(w.pub), x.productID, w.connectorID
 	if w.s.dialect == Postgres {
 		day = x.day.Time()
 		if x.refundDay != "" {
 			refundDay = x.refundDay.Time()
 		}
+		// COPY takes ids as their 16 bytes (see pgcopy.go); the publisher's
+		// and the connector's are parsed once. The ids are the store's own,
+		// made or read by the import: one that is no UUID fails the COPY.
+		c := &w.copyIDs
+		if c.of != [2]string{string(w.pub), w.connectorID} {
+			c.of = [2]string{string(w.pub), w.connectorID}
+			c.pub, c.connector = copyIDOrText(string(w.pub)), copyIDOrText(w.connectorID)
+		}
+		pub, connector = c.pub, c.connector
+		product = copyIDOrText(x.productID)
 	}
 	return []any{
-		string(w.pub), x.productID, w.connectorID, x.orderID, x.lineID,
+		pub, product, connector, x.orderID, x.lineID,
 		x.orderDate, day, x.quantity, x.gross, x.discount, x.refunded, x.net, x.currency,
 		x.netR, x.grossR, x.discountR, x.refR,
 		x.country, x.region, x.channel, x.shipping, x.tax, x.tip, x.chargesRef, x.fxRate,

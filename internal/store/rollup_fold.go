@@ -298,20 +298,17 @@ func (f *rollupFold) apply(ctx context.Context, conn *sql.Conn, tx *sql.Tx, d Di
 		geoM = append(geoM, rollupRow{[]any{k.month, k.country, k.channel, k.connector}, *s})
 	}
 
-	amounts := []string{"orders", "units", "gross", "discount", "refunded", "net"}
-	place := []string{"country", "channel", "connector_id"}
 	adds := []struct {
 		rollup rollupUpsert
 		rows   []rollupRow
 		daily  bool // a daily rollup: rows it leaves all zero are reported
 	}{
-		{rollupUpsert{"orders_daily", append([]string{"day"}, place...), amounts[:1]}, orders, true},
-		{rollupUpsert{"product_daily", []string{"day", "product_id"}, amounts}, productRows(productDaily, periodFirst, true), true},
-		{rollupUpsert{"geo_daily", append([]string{"day"}, place...), amounts}, geo, true},
-		{rollupUpsert{"product_weekly", []string{"product_id", "week"}, amounts},
-			productRows(productWeekly, func(week any, product string) []any { return []any{product, week} }, true), false},
-		{rollupUpsert{"product_monthly", []string{"month", "product_id"}, amounts}, productRows(productMonthly, periodFirst, false), false},
-		{rollupUpsert{"geo_monthly", append([]string{"month"}, place...), amounts}, geoM, false},
+		{ordersDaily, orders, true},
+		{productDailyRollup, productRows(productDaily, periodFirst, true), true},
+		{geoDailyRollup, geo, true},
+		{productWeeklyRollup, productRows(productWeekly, func(week any, product string) []any { return []any{product, week} }, true), false},
+		{productMonthlyRollup, productRows(productMonthly, periodFirst, false), false},
+		{geoMonthlyRollup, geoM, false},
 	}
 	zero := map[phantomos.Day]struct{}{}
 	for _, a := range adds {
@@ -369,6 +366,17 @@ type rollupUpsert struct {
 	keys, amounts []string
 }
 
+// The rollups kept from sales, as the folds write them.
+var (
+	rollupAmounts        = []string{"orders", "units", "gross", "discount", "refunded", "net"}
+	ordersDaily          = rollupUpsert{"orders_daily", []string{"day", "country", "channel", "connector_id"}, rollupAmounts[:1]}
+	productDailyRollup   = rollupUpsert{"product_daily", []string{"day", "product_id"}, rollupAmounts}
+	geoDailyRollup       = rollupUpsert{"geo_daily", []string{"day", "country", "channel", "connector_id"}, rollupAmounts}
+	productWeeklyRollup  = rollupUpsert{"product_weekly", []string{"product_id", "week"}, rollupAmounts}
+	productMonthlyRollup = rollupUpsert{"product_monthly", []string{"month", "product_id"}, rollupAmounts}
+	geoMonthlyRollup     = rollupUpsert{"geo_monthly", []string{"month", "country", "channel", "connector_id"}, rollupAmounts}
+)
+
 // columns returns the columns a row of the rollup gives, in order.
 func (u rollupUpsert) columns() []string {
 	return append(append([]string{"publisher_id"}, u.keys...), u.amounts...)
@@ -405,14 +413,7 @@ func (u rollupUpsert) copy(ctx context.Context, conn *sql.Conn, tx *sql.Tx, pub 
 		return err
 	}
 	err := conn.Raw(func(dc any) error {
-		i := -1
-		src := pgx.CopyFromFunc(func() ([]any, error) {
-			if i++; i >= len(rows) {
-				return nil, nil
-			}
-			return u.appendRow(nil, pub, &rows[i]), nil
-		})
-		_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{temp}, u.columns(), src)
+		_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{temp}, u.columns(), u.copySource(pub, rows))
 		return err
 	})
 	if err != nil {
@@ -433,6 +434,25 @@ func (u rollupUpsert) copy(ctx context.Context, conn *sql.Conn, tx *sql.Tx, pub 
 		return err
 	}
 	return scanZeroDays(res, len(u.amounts), zeros)
+}
+
+// copySource gives rows, for publisher pub, to COPY: ids as their 16
+// bytes (pgcopy.go), days as the times the rows hold on PostgreSQL.
+func (u rollupUpsert) copySource(pub phantomos.PublisherID, rows []rollupRow) pgx.CopyFromSource {
+	var ids []int
+	for i, c := range u.columns() {
+		if strings.HasSuffix(c, "_id") {
+			ids = append(ids, i)
+		}
+	}
+	i := -1
+	return pgx.CopyFromFunc(func() ([]any, error) {
+		if i++; i >= len(rows) {
+			return nil, nil
+		}
+		row := u.appendRow(nil, pub, &rows[i])
+		return row, copyIDs(row, ids...)
+	})
 }
 
 // rollupChunk is the rows of one statement: 500 rows of at most nine

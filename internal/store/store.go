@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,12 @@ type Store struct {
 	// foldLines, when set, replaces maxFoldLines (tests; negative: no
 	// import sums its deltas in memory).
 	foldLines int
+	// bulkFoldOrders, when set, replaces maxBulkFoldOrders (tests;
+	// negative: bulk loads never sum their rollups in memory).
+	bulkFoldOrders int
+	// bulkFolds counts the bulk loads whose daily rollups were summed in
+	// memory (tests tell by it which way a load took).
+	bulkFolds atomic.Int64
 }
 
 // DSN returns the address the store was opened with (it may hold
