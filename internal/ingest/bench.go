@@ -176,7 +176,7 @@ func BenchImport(ctx context.Context, s *store.Store, opt BenchOptions, w io.Wri
 		}
 		return "misses"
 	}
-	bulk := map[store.Dialect]string{store.Postgres: "COPY", store.SQLite: "prepared inserts"}[s.Dialect()]
+	bulk := map[store.Dialect]string{store.Postgres: "COPY", store.SQLite: "prepared inserts of 32 rows"}[s.Dialect()]
 	fmt.Fprintf(w, "import benchmark on %s (%s): %d rows into a publisher holding %d, file %.1f MB\n",
 		s.Dialect(), s.Where(), rows, opt.Existing, float64(fi.Size())/1e6)
 	fmt.Fprintf(w, "  import   %9d rows in %8s  %9.0f rows/s  (parse, validate, convert, identity, products, upsert, rollups; target %.0f: %s)\n",

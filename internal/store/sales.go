@@ -111,7 +111,7 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 		if err != nil {
 			return err
 		}
-		ins := bulkInsert{tx: tx, pub: pub, now: now}
+		ins := bulkInsert{tx: tx, table: "sales", pub: pub, now: now}
 		defer ins.close()
 		for x := range sales {
 			track(x)
@@ -160,10 +160,12 @@ func (s *Store) BulkLoadSales(ctx context.Context, pub phantomos.PublisherID, sa
 const bulkChunk = 32
 
 // bulkInsert inserts the lines of a bulk load on SQLite, bulkChunk lines a
-// statement, into sales. A failing statement rolls back the whole
-// transaction (INSERT OR ROLLBACK; see BulkLoadSales).
+// statement, into table (sales, or the bare table of BulkLoadBare). A
+// failing statement rolls back the whole transaction (INSERT OR ROLLBACK;
+// see BulkLoadSales).
 type bulkInsert struct {
 	tx          *sql.Tx
+	table       string
 	pub         phantomos.PublisherID
 	now         time.Time
 	full        *sql.Stmt // the statement of a full chunk
@@ -192,7 +194,7 @@ func (b *bulkInsert) flush(ctx context.Context) error {
 	stmt := b.full
 	if b.lines < bulkChunk || stmt == nil {
 		row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(saleColumns)), ", ") + ")"
-		q := `INSERT OR ROLLBACK INTO sales (` + columnList(saleColumns) + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", b.lines), ", ")
+		q := `INSERT OR ROLLBACK INTO ` + b.table + ` (` + columnList(saleColumns) + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", b.lines), ", ")
 		var err error
 		if stmt, err = b.tx.PrepareContext(ctx, q); err != nil {
 			return err
@@ -764,17 +766,6 @@ func columnList(cols []string) string {
 	return out
 }
 
-func placeholders(n int) string {
-	out := ""
-	for i := 1; i <= n; i++ {
-		if i > 1 {
-			out += ", "
-		}
-		out += fmt.Sprintf("$%d", i)
-	}
-	return out
-}
-
 // BulkLoadBare loads sales into a bare scratch table with the columns of
 // sales and nothing else (no keys, no indexes, no constraints, no rollups),
 // the same way BulkLoadSales loads them (COPY on PostgreSQL, one prepared
@@ -819,16 +810,16 @@ func (s *Store) BulkLoadBare(ctx context.Context, pub phantomos.PublisherID, sal
 				return err
 			}
 			defer tx.Rollback()
-			stmt, err := tx.PrepareContext(ctx, `INSERT INTO `+table+` (`+columnList(saleColumns)+`) VALUES (`+placeholders(len(saleColumns))+`)`)
-			if err != nil {
-				return err
-			}
-			defer stmt.Close()
+			ins := bulkInsert{tx: tx, table: table, pub: pub, now: now}
+			defer ins.close()
 			for x := range sales {
-				if _, err := stmt.ExecContext(ctx, saleValues(pub, x, now)...); err != nil {
+				if err := ins.add(ctx, x); err != nil {
 					return err
 				}
 				n++
+			}
+			if err := ins.flush(ctx); err != nil {
+				return err
 			}
 			return tx.Commit()
 		}()
