@@ -48,8 +48,8 @@ type bulkFold struct {
 	// The current order, and the groups and places it was counted in.
 	order   [2]string
 	started bool
-	counted []dayProduct
-	placed  []int32
+	counted smallSet[dayProduct]
+	placed  smallSet[int32]
 
 	seed maphash.Seed
 	runs []uint64 // a hash of each run's order key
@@ -79,7 +79,8 @@ func (f *bulkFold) add(x *phantomos.Sale) {
 			return
 		}
 		f.started, f.order = true, [2]string{x.ConnectorID, x.ExternalOrderID}
-		f.counted, f.placed = f.counted[:0], f.placed[:0]
+		f.counted.reset()
+		f.placed.reset()
 		var h maphash.Hash
 		h.SetSeed(f.seed)
 		h.WriteString(x.ConnectorID)
@@ -90,12 +91,10 @@ func (f *bulkFold) add(x *phantomos.Sale) {
 	place := f.places.of(foldPlace{x.Day, x.Country, x.Channel, x.ConnectorID})
 	group := dayProduct{x.Day, f.products.of(x.ProductID)}
 	p, g := sumAt(f.product, group), sumAt(f.geo, place)
-	if !slices.Contains(f.counted, group) {
-		f.counted = append(f.counted, group)
+	if f.counted.add(group) {
 		p.orders++
 	}
-	if !slices.Contains(f.placed, place) {
-		f.placed = append(f.placed, place)
+	if f.placed.add(place) {
 		g.orders++
 	}
 	refunded, net := x.RefundedReporting, x.NetReporting
@@ -118,6 +117,38 @@ func (f *bulkFold) add(x *phantomos.Sale) {
 		s.net += net
 	}
 }
+
+// smallSet is a set that is reset often and usually holds a few values
+// (an order's groups): a slice searched in turn, and a map once it holds
+// more than smallSetMax, so that an order of many lines costs no more per
+// line than a map lookup.
+type smallSet[K comparable] struct {
+	few  []K
+	many map[K]struct{}
+}
+
+const smallSetMax = 32
+
+// add adds k and reports whether it was not there.
+func (s *smallSet[K]) add(k K) bool {
+	if s.many != nil {
+		return addOnce(s.many, k)
+	}
+	if slices.Contains(s.few, k) {
+		return false
+	}
+	if s.few = append(s.few, k); len(s.few) > smallSetMax {
+		s.many = make(map[K]struct{}, 2*len(s.few))
+		for _, v := range s.few {
+			s.many[v] = struct{}{}
+		}
+	}
+	return true
+}
+
+// reset empties the set (a map is dropped rather than cleared: clearing
+// costs what it once held).
+func (s *smallSet[K]) reset() { s.few, s.many = s.few[:0], nil }
 
 // exact reports whether the sums are the loaded lines' rollups: none was
 // dropped and no order's lines came apart.

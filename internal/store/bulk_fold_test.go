@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/store"
@@ -39,6 +40,22 @@ func TestBulkLoadIntoNewPublisherKeepsRollupsExact(t *testing.T) {
 					rp := newRandomPublisher(t, s, "fresh", rng, 0)
 					setRefundBooking(t, s, rp.pub.ID, booking)
 					lines := rp.randomSales(rng, 400)
+					// And one order of 120 lines of 60 products, each twice:
+					// more groups than the fold keeps in a slice.
+					var many []*phantomos.Product
+					for i := range 60 {
+						many = append(many, &phantomos.Product{ConnectorID: rp.connectors[0], ExternalID: fmt.Sprint("many-", i),
+							Name: fmt.Sprint("Many ", i), Category: phantomos.Categories[0], Currency: "USD", Price: 900})
+					}
+					if err := s.CreateProducts(ctx, rp.pub.ID, many, nil); err != nil {
+						t.Fatal(err)
+					}
+					for i := range 120 {
+						day := phantomos.Day("2025-02-10")
+						lines = append(lines, &phantomos.Sale{ProductID: many[i%60].ID, ConnectorID: rp.connectors[0], ExternalOrderID: "big",
+							ExternalLineID: fmt.Sprint(i), OrderDate: day.Time().Add(time.Hour), Day: day, Quantity: 1, Gross: 900, Net: 900,
+							Currency: "USD", NetReporting: 900, GrossReporting: 900, Country: "DE", Channel: "web"})
+					}
 					if c.apart {
 						// The first line of every fifth order goes to the
 						// end: those orders come in two runs of lines.
