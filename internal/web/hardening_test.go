@@ -196,12 +196,16 @@ func TestTOTPCodeUsedOnce(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		// Every request reserves an attempt before its check, and the one
+		// wrong code above counts too: when all five reserve before the
+		// winner resets the count, the sixth attempt of the window is
+		// refused as too many. Either refusal is right; one use only is the point.
 		ok := 0
 		for _, st := range statuses {
 			switch st {
 			case http.StatusSeeOther:
 				ok++
-			case http.StatusUnauthorized:
+			case http.StatusUnauthorized, http.StatusTooManyRequests:
 			default:
 				t.Errorf("status %d in %v", st, statuses)
 			}
