@@ -25,11 +25,17 @@ import (
 // ends the hashes are sorted; two equal ones (an order whose lines came
 // apart, or once in 2^64 two orders' keys) make the load take its rollups
 // from the lines by SQL as before, as does a load of more than
-// maxBulkFoldOrders orders. The sums then only cost their time.
+// maxBulkFoldOrders orders or maxBulkFoldGroups rollup rows. The sums then
+// only cost their time.
 
 // maxBulkFoldOrders bounds the orders whose key hashes a bulk load keeps
-// (8 bytes each, 128 MiB at most).
-const maxBulkFoldOrders = 1 << 24
+// (8 bytes each, 128 MiB at most), and maxBulkFoldGroups the rows of the
+// daily rollups it sums (about 100 bytes each: 200 MiB at most; the demo's
+// ten million lines make about 300,000).
+const (
+	maxBulkFoldOrders = 1 << 24
+	maxBulkFoldGroups = 1 << 21
+)
 
 // dayProduct is a row of product_daily: a day and a product's number.
 type dayProduct struct {
@@ -53,8 +59,8 @@ type bulkFold struct {
 
 	seed maphash.Seed
 	runs []uint64 // a hash of each run's order key
-	over bool     // more orders than maxBulkFoldOrders: the sums were dropped
-	max  int      // maxBulkFoldOrders, or a test's bound
+	over bool     // past a bound: the sums were dropped
+	max  int      // maxBulkFoldOrders, or a test's bound (which bounds the groups too)
 }
 
 func newBulkFold(refundDate bool, maxOrders int) *bulkFold {
@@ -74,7 +80,7 @@ func (f *bulkFold) add(x *phantomos.Sale) {
 		return
 	}
 	if !f.started || x.ConnectorID != f.order[0] || x.ExternalOrderID != f.order[1] {
-		if len(f.runs) >= f.max {
+		if len(f.runs) >= f.max || len(f.product)+len(f.geo) >= min(f.max, maxBulkFoldGroups) {
 			*f = bulkFold{over: true}
 			return
 		}
@@ -174,12 +180,7 @@ type dailyRollup struct {
 // rows returns the rows of orders_daily, product_daily and geo_daily, each
 // in its key's order, with days as d keeps them.
 func (f *bulkFold) rows(d Dialect) []dailyRollup {
-	day := func(x phantomos.Day) any {
-		if d == Postgres {
-			return x.Time()
-		}
-		return string(x)
-	}
+	day := d.dayValue
 	placeKey := func(p int32) []any {
 		pl := f.places.values[p]
 		return []any{day(pl.day), pl.country, pl.channel, pl.connector}

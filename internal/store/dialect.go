@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/phantomos/phantomos"
 )
 
 // Dialect names a database engine.
@@ -64,6 +66,16 @@ func (d Dialect) linesOfOrders(ids []string) (from string, args []any) {
 }
 
 // monthOf returns an expression giving the "YYYY-MM" month of a DATE column.
+// dayValue returns day as a parameter or COPY value of a DATE column: a
+// time on PostgreSQL (whose COPY would take a slow detour for text; see
+// pgcopy.go), the "2006-01-02" text SQLite keeps.
+func (d Dialect) dayValue(day phantomos.Day) any {
+	if d == Postgres {
+		return day.Time()
+	}
+	return string(day)
+}
+
 func (d Dialect) monthOf(col string) string {
 	if d == Postgres {
 		return "to_char(" + col + ", 'YYYY-MM')"

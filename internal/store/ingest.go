@@ -258,10 +258,6 @@ type ImportWriter struct {
 	fold      *rollupFold     // the new orders' rollup deltas (rollup_fold.go); nil when too many
 	tombs     int             // tombsUnknown, tombsNone or tombsSome: whether the connector has tombstones
 	tombStale map[string]bool // orders kept deleted by their tombstone, counted in Stale
-	copyIDs   struct {        // the publisher's and the connector's ids for COPY (see pgcopy.go)
-		of             [2]string
-		pub, connector any
-	}
 }
 
 type fxPoint struct {
@@ -1027,33 +1023,20 @@ var importSaleColumns = []string{
 }
 
 func (w *ImportWriter) saleValues(x *saleRecord) []any {
-	// SQLite keeps a DATE as its "2006-01-02" text; PostgreSQL's COPY
-	// encodes a time directly, where text would take a slow fallback.
-	var day any = string(x.day)
+	d := w.s.dialect
+	day := d.dayValue(x.day)
 	var refundedAt, refundDay any
 	if x.refundDay != "" {
-		refundedAt, refundDay = x.refundedAt, string(x.refundDay)
+		refundedAt, refundDay = x.refundedAt, d.dayValue(x.refundDay)
 	}
 	var orderUpdatedAt any
 	if !x.orderUpdatedAt.IsZero() {
 		orderUpdatedAt = x.orderUpdatedAt
 	}
 	var pub, product, connector any = string(w.pub), x.productID, w.connectorID
-	if w.s.dialect == Postgres {
-		day = x.day.Time()
-		if x.refundDay != "" {
-			refundDay = x.refundDay.Time()
-		}
-		// COPY takes ids as their 16 bytes (see pgcopy.go); the publisher's
-		// and the connector's are parsed once. The ids are the store's own,
-		// made or read by the import: one that is no UUID fails the COPY.
-		c := &w.copyIDs
-		if c.of != [2]string{string(w.pub), w.connectorID} {
-			c.of = [2]string{string(w.pub), w.connectorID}
-			c.pub, c.connector = copyIDOrText(string(w.pub)), copyIDOrText(w.connectorID)
-		}
-		pub, connector = c.pub, c.connector
-		product = copyIDOrText(x.productID)
+	if d == Postgres {
+		// COPY takes ids as their 16 bytes (see pgcopy.go).
+		pub, product, connector = copyID(string(w.pub)), copyID(x.productID), copyID(w.connectorID)
 	}
 	return []any{
 		pub, product, connector, x.orderID, x.lineID,
@@ -1681,21 +1664,35 @@ func (w *ImportWriter) insertFreshSales(ctx context.Context, recs []saleRecord) 
 // (sqliteSaleChunk rows) is prepared once per import and kept in *cache;
 // done closes any other.
 func (w *ImportWriter) salesChunkStmt(ctx context.Context, cache **sql.Stmt, verb string, n int, tail string) (stmt *sql.Stmt, done func(), err error) {
-	if *cache != nil && n == sqliteSaleChunk {
-		return *cache, func() {}, nil
+	return chunkStatement(ctx, w.tx, cache, sqliteSaleChunk, n, func(rows int) string {
+		return verb + ` sales (` + strings.Join(importSaleColumns, ", ") + `) VALUES ` + valuesRows(len(importSaleColumns), rows) + tail
+	})
+}
+
+// chunkStatement returns query(rows) prepared in tx for a chunk of rows
+// rows: a full chunk's (size rows) is prepared once and kept in *full, for
+// its caller to close; a shorter one is prepared alone and closed by done.
+func chunkStatement(ctx context.Context, tx *sql.Tx, full **sql.Stmt, size, rows int, query func(rows int) string) (stmt *sql.Stmt, done func(), err error) {
+	if *full != nil && rows == size {
+		return *full, func() {}, nil
 	}
-	// Anonymous "?" parameters: the driver looks a named one up by a
-	// linear scan, which is quadratic over a statement of thousands.
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(importSaleColumns)), ", ") + ")"
-	q := verb + ` sales (` + strings.Join(importSaleColumns, ", ") + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + tail
-	if stmt, err = w.tx.PrepareContext(ctx, q); err != nil {
+	if stmt, err = tx.PrepareContext(ctx, query(rows)); err != nil {
 		return nil, nil, err
 	}
-	if n == sqliteSaleChunk {
-		*cache = stmt
+	if rows == size {
+		*full = stmt
 		return stmt, func() {}, nil
 	}
 	return stmt, func() { stmt.Close() }, nil
+}
+
+// valuesRows returns the VALUES list of rows rows of cols anonymous
+// parameters: "(?, ?), (?, ?)". The SQLite driver looks a numbered or
+// named parameter up by a linear scan, which is quadratic over a statement
+// of thousands.
+func valuesRows(cols, rows int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }
 
 // spanAny widens the import's reported range of days by the days a line

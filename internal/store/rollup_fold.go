@@ -232,12 +232,7 @@ type rollupRow struct {
 // does, through tx on conn, and returns the days left with a row of zeros
 // (see foldDeltas).
 func (f *rollupFold) apply(ctx context.Context, conn *sql.Conn, tx *sql.Tx, d Dialect, pub phantomos.PublisherID) ([]phantomos.Day, error) {
-	day := func(x phantomos.Day) any {
-		if d == Postgres {
-			return x.Time()
-		}
-		return string(x)
-	}
+	day := d.dayValue
 	type productKey struct {
 		period  phantomos.Day // a day, a Monday or a month ("2006-01")
 		product int32
@@ -451,7 +446,8 @@ func (u rollupUpsert) copySource(pub phantomos.PublisherID, rows []rollupRow) pg
 			return nil, nil
 		}
 		row := u.appendRow(nil, pub, &rows[i])
-		return row, copyIDs(row, ids...)
+		copyIDs(row, ids...)
+		return row, nil
 	})
 }
 
@@ -483,8 +479,6 @@ func (u rollupUpsert) write(ctx context.Context, tx *sql.Tx, pub phantomos.Publi
 }
 
 func (u rollupUpsert) writeChunks(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, rows []rollupRow, returning bool, zeros map[phantomos.Day]struct{}) error {
-	// A full chunk's statement is prepared once; the last, shorter one
-	// gets its own.
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
@@ -495,33 +489,24 @@ func (u rollupUpsert) writeChunks(ctx context.Context, tx *sql.Tx, pub phantomos
 	for len(rows) > 0 {
 		part := rows[:min(len(rows), rollupChunk)]
 		rows = rows[len(part):]
-		stmt := full
-		if stmt == nil || len(part) < rollupChunk {
-			var err error
-			if stmt, err = tx.PrepareContext(ctx, u.statement(len(part), returning)); err != nil {
-				return err
-			}
-			if len(part) == rollupChunk {
-				full = stmt
-			} else {
-				defer stmt.Close()
-			}
+		stmt, done, err := chunkStatement(ctx, tx, &full, rollupChunk, len(part), func(n int) string { return u.statement(n, returning) })
+		if err != nil {
+			return err
 		}
 		args = args[:0]
 		for i := range part {
 			args = u.appendRow(args, pub, &part[i])
 		}
 		if !returning {
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return err
+			_, err = stmt.ExecContext(ctx, args...)
+		} else {
+			var res *sql.Rows
+			if res, err = stmt.QueryContext(ctx, args...); err == nil {
+				err = scanZeroDays(res, len(u.amounts), zeros)
 			}
-			continue
 		}
-		res, err := stmt.QueryContext(ctx, args...)
+		done()
 		if err != nil {
-			return err
-		}
-		if err := scanZeroDays(res, len(u.amounts), zeros); err != nil {
 			return err
 		}
 	}
@@ -560,9 +545,8 @@ func scanZeroDays(res *sql.Rows, amounts int, zeros map[phantomos.Day]struct{}) 
 // row's day and amounts when asked.
 func (u rollupUpsert) statement(n int, returning bool) string {
 	cols := u.columns()
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	q := "INSERT INTO " + u.table + " (" + strings.Join(cols, ", ") + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + addOnConflict(u.table, u.keys, u.amounts)
+		valuesRows(len(cols), n) + addOnConflict(u.table, u.keys, u.amounts)
 	if returning {
 		q += u.returning()
 	}

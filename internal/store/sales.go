@@ -192,20 +192,13 @@ func (b *bulkInsert) flush(ctx context.Context) error {
 	if b.lines == 0 {
 		return nil
 	}
-	stmt := b.full
-	if b.lines < bulkChunk || stmt == nil {
-		row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(saleColumns)), ", ") + ")"
-		q := `INSERT OR ROLLBACK INTO ` + b.table + ` (` + columnList(saleColumns) + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", b.lines), ", ")
-		var err error
-		if stmt, err = b.tx.PrepareContext(ctx, q); err != nil {
-			return err
-		}
-		if b.lines == bulkChunk {
-			b.full = stmt
-		} else {
-			defer stmt.Close()
-		}
+	stmt, done, err := chunkStatement(ctx, b.tx, &b.full, bulkChunk, b.lines, func(rows int) string {
+		return `INSERT OR ROLLBACK INTO ` + b.table + ` (` + columnList(saleColumns) + `) VALUES ` + valuesRows(len(saleColumns), rows)
+	})
+	if err != nil {
+		return err
 	}
+	defer done()
 	if _, err := stmt.ExecContext(ctx, b.args...); err != nil {
 		if isUniqueViolation(err) {
 			if b.first == b.last {
@@ -390,9 +383,7 @@ func (src *saleSource) Next() bool {
 func (src *saleSource) Values() ([]any, error) {
 	x := src.cur
 	row := saleValues(src.pub, x, src.now)
-	if err := copyIDs(row, saleIDColumns...); err != nil {
-		return nil, fmt.Errorf("sale %s/%s: %w", x.ExternalOrderID, x.ExternalLineID, err)
-	}
+	copyIDs(row, saleIDColumns...)
 	for _, i := range saleDayColumns {
 		if d, ok := row[i].(string); ok {
 			row[i] = phantomos.Day(d).Time()
