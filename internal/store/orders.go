@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/phantomos/phantomos"
 )
 
 // This file gives every order one identity across files, syncs and
@@ -215,6 +217,7 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 	}
 	clear(w.orders.existed)
 	stale := map[string]bool{}
+	dated := map[string]orderDay{} // orders with lines written in earlier batches
 	met := 0 // orders that existed, met for the first time in this batch
 	for len(ids) > 0 {
 		part := ids[:min(len(ids), lookupChunk)]
@@ -235,16 +238,28 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 		for rows.Next() {
 			var id string
 			var at sql.NullTime
-			var st sql.NullInt64
-			var ours bool
-			if err := rows.Scan(&id, &at, &st, &ours); err != nil {
+			var st, line sql.NullInt64
+			var day any
+			if err := rows.Scan(&id, &at, &st, &day, &line); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("orders: %w", err)
 			}
 			x := have[id]
 			if x == nil {
-				x = &stored{ledger: st.Valid, stale: st.Int64 == 1, ours: ours && !st.Valid}
+				x = &stored{ledger: st.Valid, stale: st.Int64 == 1}
 				have[id] = x
+			}
+			if line.Valid && !x.stale {
+				// A line this import wrote in an earlier batch: its day is the order's.
+				x.ours = !st.Valid
+				if _, ok := dated[id]; !ok {
+					d, err := dayValue(day)
+					if err != nil {
+						rows.Close()
+						return nil, fmt.Errorf("orders: %w", err)
+					}
+					dated[id] = orderDay{day: d, line: line.Int64}
+				}
 			}
 			if at.Valid && at.Time.After(x.updated) {
 				x.updated = at.Time
@@ -303,10 +318,51 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 			return nil, err
 		}
 	}
-	if len(stale) == 0 {
-		return valid, nil
+	if len(stale) > 0 {
+		valid = w.keep(valid, func(i int) bool { return !stale[w.records[i].orderID] })
 	}
-	return w.keep(valid, func(i int) bool { return !stale[w.records[i].orderID] }), nil
+	return w.dropMixedDays(valid, dated), nil
+}
+
+// orderDay is the day of an order in an import, and the input line that
+// set it: the order's first line.
+type orderDay struct {
+	day  phantomos.Day
+	line int64
+}
+
+// dropMixedDays refuses each line whose day is not its order's: the day of
+// the order's first line, in this batch or (dated) an earlier one. An order
+// is counted once on its day in every rollup; lines of one order on
+// several days would count it once on each, and a week or month summing
+// those days would count it more than once. A file whose order lines
+// carry dates of their own (shipping dates, say) is refused with the lines
+// named, rather than its orders moved to a day the source never gave.
+// Lines without an order (platform totals) have no order to agree with.
+func (w *ImportWriter) dropMixedDays(valid []*SaleRow, dated map[string]orderDay) []*SaleRow {
+	bad := false
+	mixed := make([]bool, len(valid))
+	for i := range valid {
+		rec := &w.records[i]
+		if !rec.hasOrder {
+			continue
+		}
+		o, ok := dated[rec.orderID]
+		if !ok {
+			dated[rec.orderID] = orderDay{day: rec.day, line: rec.line}
+			continue
+		}
+		if o.day != rec.day {
+			w.Reject(RowError{Line: rec.line, Column: w.spec.column("date"), Value: string(rec.day),
+				Reason: fmt.Sprintf("order %s is dated %s by its first line (line %d): every line of an order must carry the order's date",
+					ClipValue(orderLabel(rec.orderName, rec.orderID)), o.day, o.line)}, 1)
+			mixed[i], bad = true, true
+		}
+	}
+	if !bad {
+		return valid
+	}
+	return w.keep(valid, func(i int) bool { return !mixed[i] })
 }
 
 // storedOrdersQuery returns dropStaleOrders' lookup of the stored lines
@@ -314,9 +370,10 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 // follow $2; the import's batch number is the argument after them.
 func storedOrdersQuery(d Dialect, ids []string) (string, []any) {
 	from, args := d.linesOfOrders(ids)
-	return `SELECT sales.external_order_id, sales.order_updated_at, o.stale,
-			EXISTS (SELECT 1 FROM ingest_keys k WHERE k.order_id = sales.external_order_id AND k.batch < $` + fmt.Sprint(3+len(args)) + `)
-		FROM ` + from + ` LEFT JOIN ingest_orders o ON o.order_id = sales.external_order_id`, args
+	return `SELECT sales.external_order_id, sales.order_updated_at, o.stale, sales.day, k.line
+		FROM ` + from + ` LEFT JOIN ingest_orders o ON o.order_id = sales.external_order_id
+		LEFT JOIN ingest_keys k ON k.order_id = sales.external_order_id AND k.line_id = sales.external_line_id
+			AND k.batch < $` + fmt.Sprint(3+len(args)), args
 }
 
 // markChanged marks the orders of changed lines as changed, when they

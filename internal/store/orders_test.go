@@ -307,3 +307,112 @@ func TestOrderIdentityAcrossBatches(t *testing.T) {
 		}
 	})
 }
+
+// An order has one day: a line dated on another day than its order's first
+// line is refused with both lines named, in one batch or across batches,
+// and the refused import writes nothing. Lines of one order at other times
+// of the same day are one order; an order that existed before the import
+// on another day moves whole to its new day; with valid_only the other
+// lines are kept and every rollup counts the order once.
+func TestImportRefusesOrderLinesOnOtherDays(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := ingestPublisher(t, s, "alpha", "USD")
+		march1 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+		march2 := time.Date(2025, 3, 2, 9, 0, 0, 0, time.UTC)
+		sale := func(line int64, order, id string, at time.Time) store.SaleRow {
+			return store.SaleRow{Line: line, OrderID: order, LineID: id, SKU: "MUG", Name: "Mug", OrderDate: at, Quantity: 1, Gross: 100, Currency: "USD"}
+		}
+		spec := store.ImportSpec{Kind: store.ImportSales, Source: "Licensee", Columns: map[string]string{"date": "Order Date"}}
+		run := func(spec store.ImportSpec, batches ...[]store.SaleRow) (*store.ImportReport, error) {
+			return s.Import(ctx, a, spec, func(w *store.ImportWriter) error {
+				for _, b := range batches {
+					w.AddSeen(int64(len(b)))
+					if err := w.WriteSales(ctx, b); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		errs := func(rep *store.ImportReport) []string {
+			var out []string
+			for _, e := range rep.Errors {
+				out = append(out, e.Error())
+			}
+			return out
+		}
+		days := func() []string {
+			var out []string
+			for _, x := range storedSales(t, s, a) {
+				out = append(out, x.Order+"/"+x.Line+"@"+x.Day)
+			}
+			return out
+		}
+
+		// X1's second line in the same batch, Y1's in the next one (after
+		// a batch that ends with Y1's first line), Z1's in a later batch.
+		// A dry run checks every batch; a real import stops writing at the
+		// first refusal, and so finds no more lines of earlier batches.
+		batches := [][]store.SaleRow{
+			{sale(2, "X1", "1", march1), sale(3, "X1", "2", march2), sale(4, "Z1", "1", march2), sale(5, "Y1", "1", march1)},
+			{sale(6, "Y1", "2", march2), sale(7, "W1", "1", march1)},
+			{sale(8, "Z1", "2", march1), sale(9, "Z1", "3", march2.Add(10*time.Hour))},
+		}
+		dry := spec
+		dry.DryRun = true
+		rep, err := run(dry, batches...)
+		if err != nil || rep.Failed != 3 {
+			t.Fatalf("dry run: %v, %d refused", err, rep.Failed)
+		}
+		want := []string{
+			`line 3, column "Order Date": order X1 is dated 2025-03-01 by its first line (line 2): every line of an order must carry the order's date (value "2025-03-02")`,
+			`line 6, column "Order Date": order Y1 is dated 2025-03-01 by its first line (line 5): every line of an order must carry the order's date (value "2025-03-02")`,
+			`line 8, column "Order Date": order Z1 is dated 2025-03-02 by its first line (line 4): every line of an order must carry the order's date (value "2025-03-01")`,
+		}
+		if d := cmp.Diff(want, errs(rep)); d != "" {
+			t.Fatalf("errors (-want +got):\n%s", d)
+		}
+		if rep, err = run(spec, batches...); err == nil {
+			t.Fatalf("an order on two days was accepted: %v", err)
+		}
+		if d := cmp.Diff(want[:1], errs(rep)); d != "" {
+			t.Fatalf("errors (-want +got):\n%s", d)
+		}
+		if n, _ := s.SalesCount(ctx, a); n != 0 {
+			t.Fatalf("refused import wrote %d sales", n)
+		}
+
+		// valid_only keeps the lines that agree with their order.
+		lax := spec
+		lax.ValidOnly = true
+		if rep, err = run(lax,
+			[]store.SaleRow{sale(2, "X1", "1", march1), sale(3, "X1", "2", march2), sale(4, "Y1", "1", march1)},
+			[]store.SaleRow{sale(5, "Y1", "2", march1.Add(time.Hour)), sale(6, "X1", "3", march2)}); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Failed != 2 || rep.Inserted != 3 {
+			t.Fatalf("valid_only: %+v", rep)
+		}
+		if d := cmp.Diff([]string{"X1/1@2025-03-01", "Y1/1@2025-03-01", "Y1/2@2025-03-01"}, days()); d != "" {
+			t.Fatalf("lines (-want +got):\n%s", d)
+		}
+		if err := s.CheckRollups(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+
+		// A new version of X1 on March 2, over two batches: its stored line
+		// of March 1 is not its day any more.
+		if rep, err = run(spec,
+			[]store.SaleRow{sale(2, "X1", "2", march2)},
+			[]store.SaleRow{sale(3, "X1", "3", march2)}); err != nil {
+			t.Fatalf("%v: %v", err, errs(rep))
+		}
+		if d := cmp.Diff([]string{"X1/2@2025-03-02", "X1/3@2025-03-02", "Y1/1@2025-03-01", "Y1/2@2025-03-01"}, days()); d != "" {
+			t.Fatalf("lines (-want +got):\n%s", d)
+		}
+		if err := s.CheckRollups(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
