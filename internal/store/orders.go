@@ -218,7 +218,7 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 	clear(w.orders.existed)
 	stale := map[string]bool{}
 	dated := map[string]orderDay{} // orders with lines written in earlier batches
-	met := 0 // orders that existed, met for the first time in this batch
+	met := 0                       // orders that existed, met for the first time in this batch
 	for len(ids) > 0 {
 		part := ids[:min(len(ids), lookupChunk)]
 		ids = ids[len(part):]
