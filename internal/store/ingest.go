@@ -1713,8 +1713,7 @@ func (w *ImportWriter) spanAny(days ...any) error {
 // it from there in one statement, which returns only a count per day.
 func (w *ImportWriter) upsertSalesPostgres(ctx context.Context, recs []saleRecord) error {
 	if !w.pgTemp {
-		if _, err := w.tx.ExecContext(ctx, `CREATE TEMP TABLE ingest_sales ON COMMIT DROP AS
-			SELECT `+strings.Join(importSaleColumns, ", ")+` FROM sales WITH NO DATA`); err != nil {
+		if _, err := w.tx.ExecContext(ctx, pgTempTable("ingest_sales", `AS SELECT `+strings.Join(importSaleColumns, ", ")+` FROM sales WITH NO DATA`)); err != nil {
 			return err
 		}
 		w.pgTemp = true

@@ -48,9 +48,10 @@ func (w *ImportWriter) startOrders(ctx context.Context) error {
 		`DELETE FROM ingest_orders`,
 	}
 	if w.s.dialect == Postgres {
-		// Dropped with the transaction, committed or not.
-		for i := range 2 {
-			stmts[i] = strings.Replace(stmts[i], "IF NOT EXISTS ", "", 1) + ` ON COMMIT DROP`
+		// Kept by the connection, emptied at each commit (pgTempTable).
+		for i, name := range []string{"ingest_keys", "ingest_orders"} {
+			_, def, _ := strings.Cut(stmts[i], name+" ")
+			stmts[i] = pgTempTable(name, def)
 		}
 		stmts = stmts[:2]
 	}

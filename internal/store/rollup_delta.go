@@ -75,8 +75,10 @@ func (w *ImportWriter) startDelta(ctx context.Context) error {
 	stmts := append([]string{}, deltaTables...)
 	var args [][]any
 	if w.s.dialect == Postgres {
+		// Kept by the connection, emptied at each commit (pgTempTable).
 		for i, q := range stmts {
-			stmts[i] = strings.ReplaceAll(strings.Replace(q, "IF NOT EXISTS ", "", 1), "IDTYPE", "UUID") + ` ON COMMIT DROP`
+			name, def, _ := strings.Cut(strings.TrimPrefix(q, "CREATE TEMP TABLE IF NOT EXISTS "), " ")
+			stmts[i] = pgTempTable(name, strings.ReplaceAll(def, "IDTYPE", "UUID"))
 		}
 		// Two imports of one connector at once could each take an order's
 		// contribution before the other changed it: they take turns, from

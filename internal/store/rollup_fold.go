@@ -404,7 +404,7 @@ func (u rollupUpsert) copy(ctx context.Context, conn *sql.Conn, tx *sql.Tx, pub 
 	}
 	temp := "ingest_add_" + u.table
 	cols := strings.Join(u.columns(), ", ")
-	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE `+temp+` ON COMMIT DROP AS SELECT `+cols+` FROM `+u.table+` WITH NO DATA`); err != nil {
+	if _, err := tx.ExecContext(ctx, pgTempTable(temp, `AS SELECT `+cols+` FROM `+u.table+` WITH NO DATA`)); err != nil {
 		return err
 	}
 	err := conn.Raw(func(dc any) error {

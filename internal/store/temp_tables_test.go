@@ -1,0 +1,82 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/phantomos/phantomos/internal/store"
+	"github.com/phantomos/phantomos/internal/store/storetest"
+)
+
+// On PostgreSQL an import's temporary tables live as long as their
+// connection and are emptied at each commit (pgTempTable), so the next
+// import on the connection creates none. Each import still starts from
+// empty tables: after a committed import, a refused one (rolled back) and
+// a dry run, an import of the same orders on the same connection writes
+// exactly its own lines and rollups.
+func TestImportTempTablesOutliveTheirImport(t *testing.T) {
+	s := storetest.New(t, store.Postgres)
+	ctx := context.Background()
+	db := s.DB()
+	db.SetMaxOpenConns(1) // every import on one connection
+	a := ingestPublisher(t, s, "alpha", "USD")
+	day := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	sale := func(line int64, order, id string, gross int64) store.SaleRow {
+		return store.SaleRow{Line: line, OrderID: order, LineID: id, SKU: "MUG", Name: "Mug", OrderDate: day, Quantity: 1, Gross: gross, Currency: "USD"}
+	}
+	spec := store.ImportSpec{Kind: store.ImportSales, Source: "Default"}
+	write := func(spec store.ImportSpec, rows ...store.SaleRow) (*store.ImportReport, error) {
+		return importRows(t, s, a, spec, rows, writeSales)
+	}
+	temps := func() int {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_class WHERE relpersistence = 't' AND relkind = 'r'
+			AND relname LIKE 'ingest\_%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	if _, err := write(spec, sale(2, "A", "1", 100), sale(3, "B", "1", 200)); err != nil {
+		t.Fatal(err)
+	}
+	made := temps()
+	if made < 5 {
+		t.Fatalf("%d temporary tables kept after an import, want its ledger, delta and rollup tables", made)
+	}
+	// Refused (a line twice): rolled back after filling the ledger.
+	if _, err := write(spec, sale(2, "C", "1", 100), sale(3, "C", "1", 100)); err == nil {
+		t.Fatal("duplicate line accepted")
+	}
+	dry := spec
+	dry.DryRun = true
+	if rep, err := write(dry, sale(2, "A", "1", 150), sale(3, "D", "1", 5)); err != nil || rep.Failed != 0 {
+		t.Fatalf("dry run: %v %+v", err, rep)
+	}
+	// The same orders again, one changed: nothing of the earlier imports
+	// is in the ledger (it would refuse A/1 as a line given twice).
+	rep, err := write(spec, sale(2, "A", "1", 150), sale(3, "B", "1", 200), sale(4, "C", "1", 7))
+	if err != nil {
+		t.Fatalf("%v: %+v", err, rep.Errors)
+	}
+	if d := cmp.Diff(counts{Inserted: 1, Updated: 1, Skipped: 1}, countsOf(rep)); d != "" {
+		t.Fatalf("counts (-want +got):\n%s", d)
+	}
+	if err := s.CheckRollups(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	// Once more: unchanged, and no table made.
+	kept := temps()
+	if rep, err = write(spec, sale(2, "A", "1", 150), sale(3, "B", "1", 200), sale(4, "C", "1", 7)); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(counts{Skipped: 3}, countsOf(rep)); d != "" {
+		t.Fatalf("counts (-want +got):\n%s", d)
+	}
+	if n := temps(); n != kept {
+		t.Fatalf("%d temporary tables after a repeated import, %d before", n, kept)
+	}
+}
