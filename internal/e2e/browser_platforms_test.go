@@ -253,8 +253,12 @@ func TestBrowserConnectBigCommerce(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	var wantLines int
 	var wantNet int64
-	for i := range 60 {
-		o := bctest.Order{Created: now.Add(-time.Duration(i*53) * time.Hour), Country: []string{"US", "CA", "GB"}[i%3], Shipping: 500, Deleted: i%20 == 7,
+	// Three pages of orders (orderPage is 50), each page some 50 requests
+	// at 12 a second: every count the page shows stays for seconds, so that
+	// the page's one poll a second sees it change (with 60 orders the
+	// middle count lasted a second, and a loaded machine's polls missed it).
+	for i := range 150 {
+		o := bctest.Order{Created: now.Add(-time.Duration(i*21) * time.Hour), Country: []string{"US", "CA", "GB"}[i%3], Shipping: 500, Deleted: i%20 == 7,
 			Lines: []bctest.Line{
 				{ProductID: 9, VariantID: 90 + int64(i%2), Name: "Nova Hoodie", SKU: "NOVA-1", Quantity: int64(1 + i%2), Price: 4000, Discount: int64(i%3) * 100},
 				{ProductID: 10, Name: "Void King Mug", SKU: "MUG-1", Quantity: 1, Price: 1650}}}
