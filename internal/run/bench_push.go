@@ -211,6 +211,9 @@ func benchPushRound(ctx context.Context, s *store.Store, url string, csv []byte,
 	if err != nil {
 		return 0, 0, err
 	}
+	if err := s.Settle(ctx); err != nil {
+		return 0, 0, err
+	}
 	start := time.Now()
 	res, err := ingest.Import(ctx, s, filePub, ingest.KindSales, ingest.FormatGeneric, bytes.NewReader(csv), ingest.Options{FileName: "bench-push.csv"})
 	if err != nil {
@@ -236,6 +239,9 @@ func benchPushRound(ctx context.Context, s *store.Store, url string, csv []byte,
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: pushClients}}
 	defer client.CloseIdleConnections()
+	if err := s.Settle(ctx); err != nil {
+		return 0, 0, err
+	}
 	work := make(chan int)
 	var mu sync.Mutex
 	var inserted int64

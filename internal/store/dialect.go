@@ -155,3 +155,10 @@ func isRetryable(err error) bool {
 	}
 	return err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked"))
 }
+
+// isInsufficientPrivilege reports whether PostgreSQL refused err's
+// statement to the role.
+func isInsufficientPrivilege(err error) bool {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && pgErr.Code == "42501"
+}

@@ -383,3 +383,31 @@ func notFound(err error, what string) error {
 	}
 	return err
 }
+
+// settleTables are the tables an import or a push writes, with the
+// rollups: those whose dead rows an earlier round of a benchmark leaves.
+const settleTables = `sales, products, orders_daily, product_daily, product_weekly, product_monthly, geo_daily, geo_monthly,
+	import_runs, push_requests, push_log`
+
+// Settle brings the database to rest before a timed part of a benchmark,
+// so that what one part leaves behind is not paid by the next. On
+// PostgreSQL it vacuums the tables imports write (an earlier round's
+// deleted publishers leave their rows dead, and autovacuum came to them
+// in the middle of the next round) and takes a checkpoint (a role that
+// may not is let be), so that one started by the earlier writes does not
+// run through the next part; on SQLite it moves the WAL into the file.
+// Measured before it, the push benchmark's rounds of one build differed
+// by a factor of 1.8.
+func (s *Store) Settle(ctx context.Context) error {
+	if s.dialect == SQLite {
+		_, err := s.exec(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `VACUUM `+settleTables); err != nil {
+		return fmt.Errorf("store: settle: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `CHECKPOINT`); err != nil && !isInsufficientPrivilege(err) {
+		return fmt.Errorf("store: settle: %w", err)
+	}
+	return nil
+}

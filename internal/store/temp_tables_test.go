@@ -80,3 +80,38 @@ func TestImportTempTablesOutliveTheirImport(t *testing.T) {
 		t.Fatalf("%d temporary tables after a repeated import, %d before", n, kept)
 	}
 }
+
+// Settle, which benchmarks call between their timed parts, runs on both
+// engines (on PostgreSQL, VACUUM outside a transaction and a checkpoint)
+// and leaves the data as it was; on PostgreSQL the tables it names are
+// vacuumed.
+func TestSettle(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := ingestPublisher(t, s, "alpha", "USD")
+		day := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+		rows := []store.SaleRow{{Line: 2, OrderID: "A", LineID: "1", SKU: "MUG", Name: "Mug", OrderDate: day, Quantity: 1, Gross: 100, Currency: "USD"}}
+		if _, err := importRows(t, s, a, store.ImportSpec{Kind: store.ImportSales}, rows, writeSales); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Settle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.SalesCount(ctx, a); err != nil || n != 1 {
+			t.Fatalf("after settling: %d sales, %v", n, err)
+		}
+		if err := s.CheckRollups(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if s.Dialect() == store.Postgres {
+			var vacuumed int
+			if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_user_tables
+				WHERE relname IN ('sales', 'product_daily', 'push_log') AND last_vacuum IS NOT NULL`).Scan(&vacuumed); err != nil {
+				t.Fatal(err)
+			}
+			if vacuumed != 3 {
+				t.Fatalf("%d of sales, product_daily and push_log vacuumed", vacuumed)
+			}
+		}
+	})
+}
