@@ -22,6 +22,9 @@ func (w *ImportWriter) DeleteOrders(ctx context.Context, orderIDs []string) (int
 	if w.connectorID == "" {
 		return 0, fmt.Errorf("store: delete orders: not a sales import")
 	}
+	if err := w.flushFresh(ctx); err != nil {
+		return 0, err
+	}
 	var n int64
 	for len(orderIDs) > 0 {
 		chunk := orderIDs[:min(len(orderIDs), maxDeleteOrders)]
@@ -98,6 +101,9 @@ type RemovedOrder struct {
 func (w *ImportWriter) RemoveOrders(ctx context.Context, orders []RemovedOrder) (int64, error) {
 	if w.connectorID == "" {
 		return 0, fmt.Errorf("store: remove orders: not a sales import")
+	}
+	if err := w.flushFresh(ctx); err != nil {
+		return 0, err
 	}
 	var n int64
 	for len(orders) > 0 {

@@ -216,6 +216,10 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 			o.updated = rec.orderUpdatedAt
 		}
 	}
+	// Their lines written by earlier batches are looked up in sales.
+	if err := w.flushFor(ctx, w.records); err != nil {
+		return nil, err
+	}
 	clear(w.orders.existed)
 	stale := map[string]bool{}
 	dated := map[string]orderDay{} // orders with lines written in earlier batches

@@ -280,6 +280,9 @@ func (s *Store) PushStats(ctx context.Context, pub phantomos.PublisherID, id str
 // connector (a tombstone) and returns how many were removed; the days they
 // were on are refreshed when the import commits, so the rollups stay exact.
 func (w *ImportWriter) DeleteOrder(ctx context.Context, orderID string) (int64, error) {
+	if err := w.flushFresh(ctx); err != nil {
+		return 0, err
+	}
 	rows, err := w.tx.QueryContext(ctx, `DELETE FROM sales WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id = $3
 		RETURNING day, refund_day`, w.pub, w.connectorID, orderID)
 	if err != nil {
