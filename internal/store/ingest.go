@@ -258,10 +258,10 @@ type ImportWriter struct {
 	// and their orders.
 	pending       []saleRecord
 	pendingOrders map[string]struct{}
-	orders    *orderLedger    // the orders this import writes; nil until the first sales
-	fold      *rollupFold     // the new orders' rollup deltas (rollup_fold.go); nil when too many
-	tombs     int             // tombsUnknown, tombsNone or tombsSome: whether the connector has tombstones
-	tombStale map[string]bool // orders kept deleted by their tombstone, counted in Stale
+	orders        *orderLedger    // the orders this import writes; nil until the first sales
+	fold          *rollupFold     // the new orders' rollup deltas (rollup_fold.go); nil when too many
+	tombs         int             // tombsUnknown, tombsNone or tombsSome: whether the connector has tombstones
+	tombStale     map[string]bool // orders kept deleted by their tombstone, counted in Stale
 }
 
 type fxPoint struct {
