@@ -257,7 +257,8 @@ func (w *ImportWriter) dropStaleOrders(ctx context.Context, valid []*SaleRow) ([
 			if line.Valid && !x.stale {
 				// A line this import wrote in an earlier batch: its day is the order's.
 				x.ours = !st.Valid
-				if _, ok := dated[id]; !ok {
+				// Those lines share one day; the message names the first.
+				if o, ok := dated[id]; !ok || line.Int64 < o.line {
 					d, err := dayValue(day)
 					if err != nil {
 						rows.Close()
@@ -372,7 +373,10 @@ func (w *ImportWriter) dropMixedDays(valid []*SaleRow, dated map[string]orderDay
 
 // storedOrdersQuery returns dropStaleOrders' lookup of the stored lines
 // of the orders ids (publisher $1, connector $2), and the arguments that
-// follow $2; the import's batch number is the argument after them.
+// follow $2; the import's batch number is the argument after them. Each
+// line comes with its order's ledger verdict (stale, or NULL when the
+// ledger does not know the order), its day, and the input line that wrote
+// it when this import did, in an earlier batch (else NULL).
 func storedOrdersQuery(d Dialect, ids []string) (string, []any) {
 	from, args := d.linesOfOrders(ids)
 	return `SELECT sales.external_order_id, sales.order_updated_at, o.stale, sales.day, k.line

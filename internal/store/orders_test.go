@@ -355,20 +355,21 @@ func TestImportRefusesOrderLinesOnOtherDays(t *testing.T) {
 		// A dry run checks every batch; a real import stops writing at the
 		// first refusal, and so finds no more lines of earlier batches.
 		batches := [][]store.SaleRow{
-			{sale(2, "X1", "1", march1), sale(3, "X1", "2", march2), sale(4, "Z1", "1", march2), sale(5, "Y1", "1", march1)},
-			{sale(6, "Y1", "2", march2), sale(7, "W1", "1", march1)},
-			{sale(8, "Z1", "2", march1), sale(9, "Z1", "3", march2.Add(10*time.Hour))},
+			{sale(2, "X1", "1", march1), sale(3, "X1", "2", march2), sale(4, "Z1", "1", march2), sale(5, "Y1", "1", march1), sale(10, "V1", "1", march1)},
+			{sale(6, "Y1", "2", march2), sale(7, "W1", "1", march1), sale(11, "V1", "2", march1)},
+			{sale(8, "Z1", "2", march1), sale(9, "Z1", "3", march2.Add(10*time.Hour)), sale(12, "V1", "3", march2)},
 		}
 		dry := spec
 		dry.DryRun = true
 		rep, err := run(dry, batches...)
-		if err != nil || rep.Failed != 3 {
+		if err != nil || rep.Failed != 4 {
 			t.Fatalf("dry run: %v, %d refused", err, rep.Failed)
 		}
 		want := []string{
 			`line 3, column "Order Date": order X1 is dated 2025-03-01 by its first line (line 2): every line of an order must carry the order's date (value "2025-03-02")`,
 			`line 6, column "Order Date": order Y1 is dated 2025-03-01 by its first line (line 5): every line of an order must carry the order's date (value "2025-03-02")`,
 			`line 8, column "Order Date": order Z1 is dated 2025-03-02 by its first line (line 4): every line of an order must carry the order's date (value "2025-03-01")`,
+			`line 12, column "Order Date": order V1 is dated 2025-03-01 by its first line (line 10): every line of an order must carry the order's date (value "2025-03-02")`,
 		}
 		if d := cmp.Diff(want, errs(rep)); d != "" {
 			t.Fatalf("errors (-want +got):\n%s", d)
