@@ -759,9 +759,6 @@ func scanStoredProduct(rows *sql.Rows) (*storedProduct, error) {
 // came. Fields the row leaves empty keep their stored value; mapping
 // decisions are never touched.
 func (w *ImportWriter) WriteProducts(ctx context.Context, rows []ProductRow) error {
-	if err := w.flushFresh(ctx); err != nil {
-		return err
-	}
 	bad := false
 	for i := range rows {
 		if e, ok := rows[i].checkText(&w.spec); !ok {
@@ -1685,11 +1682,13 @@ func (w *ImportWriter) insertFreshSales(ctx context.Context, recs []saleRecord) 
 // batches are 10,000 lines already.
 const freshCopyRows = 10_000
 
-// flushFresh copies the gathered new lines into sales. Whatever reads the
-// import's lines back from sales calls it first: the lookup of a batch
-// holding one of their orders again, the end of the import, and every
-// writer method but WriteSales (which gathers) and those that touch
-// neither sales nor its orders.
+// flushFresh copies the gathered new lines into sales. Whatever reads or
+// deletes the import's lines in sales calls it first: the end of the
+// import (run), the stored-order lookup of a batch that holds one of their
+// orders again (flushFor), and the writer methods that delete orders
+// (RemoveOrders, DeleteOrders, DeleteOrder). The other writer methods
+// touch other tables, or only the lines of orders that existed before the
+// import (ReplaceOrders), never gathered ones.
 func (w *ImportWriter) flushFresh(ctx context.Context) error {
 	if len(w.pending) == 0 {
 		return nil
@@ -1845,9 +1844,6 @@ func (w *ImportWriter) copySales(ctx context.Context, table string, recs []saleR
 // slug) on demand. An asset is matched by game IP and name; its type and
 // aliases are updated.
 func (w *ImportWriter) WriteAssets(ctx context.Context, rows []AssetRow) error {
-	if err := w.flushFresh(ctx); err != nil {
-		return err
-	}
 	if w.Stopped() {
 		return nil
 	}
@@ -1935,9 +1931,6 @@ func GameIPSlug(name string) string {
 // currency itself must be 1. Sales already stored keep the rate they were
 // converted at; re-importing them converts them again.
 func (w *ImportWriter) WriteFXRates(ctx context.Context, rows []FXRow) error {
-	if err := w.flushFresh(ctx); err != nil {
-		return err
-	}
 	for i := range rows {
 		r := &rows[i]
 		if r.Currency == w.reporting && r.Rate != 1 {

@@ -400,8 +400,10 @@ const settleTables = `sales, products, orders_daily, product_daily, product_week
 // by a factor of 1.8.
 func (s *Store) Settle(ctx context.Context) error {
 	if s.dialect == SQLite {
-		_, err := s.exec(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
-		return err
+		if _, err := s.exec(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			return fmt.Errorf("store: settle: %w", err)
+		}
+		return nil
 	}
 	if _, err := s.db.ExecContext(ctx, `VACUUM `+settleTables); err != nil {
 		return fmt.Errorf("store: settle: %w", err)

@@ -29,9 +29,6 @@ func (w *ImportWriter) Tombstone(ctx context.Context, orderID string, at time.Ti
 	if w.connectorID == "" {
 		return fmt.Errorf("store: tombstone: not a sales import")
 	}
-	if err := w.flushFresh(ctx); err != nil {
-		return err
-	}
 	at = at.UTC().Truncate(time.Microsecond)
 	var prev sql.NullTime
 	err := w.tx.QueryRowContext(ctx, `SELECT deleted_at FROM order_tombstones WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id = $3`,
