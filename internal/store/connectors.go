@@ -197,7 +197,7 @@ func (s *Store) ConnectorCursor(ctx context.Context, pub phantomos.PublisherID, 
 // pub. Syncs save the cursor in the transaction that writes the page it
 // follows (ImportWriter.SaveConnectorCursor); this is for resets.
 func (s *Store) SaveConnectorCursor(ctx context.Context, pub phantomos.PublisherID, id string, cursor []byte) error {
-	return saveCursor(ctx, s.db, pub, id, cursor, s.nowUTC())
+	return saveCursor(ctx, inTurn{s}, pub, id, cursor, s.nowUTC())
 }
 
 // SaveConnectorCursor saves the cursor of connector connectorID inside the

@@ -123,7 +123,11 @@ func (s *Store) RefreshFilterRollups(ctx context.Context, pub phantomos.Publishe
 		return err
 	}
 
-	// The copy: all three tables and the stamp together.
+	// The copy: all three tables and the stamp together, in the store's
+	// write turn (on SQLite it waits for a running import to commit, where
+	// the file's lock alone gave up after busy_timeout).
+	end := s.beginWrite(ctx)
+	defer end()
 	begin = "BEGIN IMMEDIATE"
 	if s.dialect == Postgres {
 		begin = "BEGIN"

@@ -304,7 +304,7 @@ func (s *Store) Import(ctx context.Context, pub phantomos.PublisherID, spec Impo
 			if ctx.Err() != nil {
 				msg = "The import was cancelled."
 			}
-			if ferr := s.finishImportRun(context.WithoutCancel(ctx), s.db, pub, w, "failed", msg); ferr != nil {
+			if ferr := s.finishImportRun(context.WithoutCancel(ctx), inTurn{s}, pub, w, "failed", msg); ferr != nil {
 				err = errors.Join(err, ferr)
 			}
 		}
@@ -450,7 +450,8 @@ func (s *Store) startImportRun(ctx context.Context, pub phantomos.PublisherID, s
 	return id, nil
 }
 
-// ingestExecer is what finishing a run needs: the pool or the transaction.
+// ingestExecer is what finishing a run needs: the store in its write turn
+// (inTurn) or the import's transaction.
 type ingestExecer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

@@ -150,7 +150,7 @@ func (s *Store) ClaimPush(ctx context.Context, pub phantomos.PublisherID, key, r
 
 // FinishPush stores the response of a claimed push.
 func (s *Store) FinishPush(ctx context.Context, pub phantomos.PublisherID, key string, status int, contentType string, body []byte) error {
-	return finishPush(ctx, s.db, pub, key, status, contentType, body)
+	return finishPush(ctx, inTurn{s}, pub, key, status, contentType, body)
 }
 
 // FinishPush stores the response of a claimed push in the import's
@@ -203,7 +203,7 @@ const maxLoggedRejections = 10
 
 // LogPush records a push of publisher pub.
 func (s *Store) LogPush(ctx context.Context, pub phantomos.PublisherID, l PushLog) error {
-	return logPush(ctx, s.db, pub, s.nowUTC(), l)
+	return logPush(ctx, inTurn{s}, pub, s.nowUTC(), l)
 }
 
 // LogPush records a push in the import's transaction that writes it.

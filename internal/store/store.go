@@ -309,6 +309,15 @@ func (s *Store) writeRow(ctx context.Context, query string, args ...any) rowInTu
 	return rowInTurn{s.db.QueryRowContext(ctx, query, args...), end}
 }
 
+// inTurn is the store as an execer whose every write takes the write turn
+// (see exec), for the helpers that write in an import's transaction or,
+// through it, on their own.
+type inTurn struct{ s *Store }
+
+func (t inTurn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.s.exec(ctx, query, args...)
+}
+
 type rowInTurn struct {
 	row *sql.Row
 	end func()

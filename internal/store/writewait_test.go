@@ -15,7 +15,9 @@ import (
 // TestWritesOutlastALongImport holds one publisher's import open for longer
 // than SQLite's busy wait (an upload of 32 MB runs for about ten seconds
 // there) while another publisher's people sign in, use an API key, touch
-// their session and save a change. Every one of them succeeds: SQLite's
+// their session and save a change, its custom source has a push answer
+// stored and a push logged, its sync cursor is reset and its filter
+// rollups are rebuilt. Every one of them succeeds: SQLite's
 // writes wait for the import to commit, and what only records use (an API
 // key's, a session's) does not wait for it at all. Before, each write
 // outside the import failed as "database is locked" after five seconds,
@@ -33,6 +35,15 @@ func TestWritesOutlastALongImport(t *testing.T) {
 		sess, err := s.CreateSession(ctx, u, "sess0", time.Now().Add(time.Hour), "", "")
 		if err != nil {
 			t.Fatal(err)
+		}
+		// A custom source with a push whose answer is stored after the
+		// fact (a refused batch's), and whose pushes are logged.
+		source, err := s.CustomConnector(ctx, b.pub.ID, "ERP")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, claimed, err := s.ClaimPush(ctx, b.pub.ID, "k1", "/api/v1/orders", "h1", time.Hour, time.Hour); err != nil || !claimed {
+			t.Fatalf("claim: %v, %v", claimed, err)
 		}
 		// Due to record its use again.
 		s.SetClock(func() time.Time { return time.Now().Add(time.Hour) })
@@ -75,6 +86,18 @@ func TestWritesOutlastALongImport(t *testing.T) {
 				_, err := s.ThrottleReserve(ctx, "login", "u@b.io", 5, time.Minute, time.Now())
 				return err
 			},
+			"stored push answer": func() error {
+				return s.FinishPush(ctx, b.pub.ID, "k1", 422, "application/problem+json", []byte(`{"status":422}`))
+			},
+			"push log": func() error {
+				return s.LogPush(ctx, b.pub.ID, store.PushLog{ConnectorID: source, Kind: "orders", Status: 422, Orders: 1, Lines: 1, Failed: 1})
+			},
+			"sync cursor reset": func() error {
+				return s.SaveConnectorCursor(ctx, b.pub.ID, source, []byte(`{"page":1}`))
+			},
+			"filter rollups rebuild": func() error {
+				return s.RefreshFilterRollups(ctx, b.pub.ID)
+			},
 		}
 		failed := make(chan error, len(writes))
 		for what, write := range writes {
@@ -103,6 +126,17 @@ func TestWritesOutlastALongImport(t *testing.T) {
 		}
 		if err := <-imported; err != nil {
 			t.Fatal(err)
+		}
+		// What was written during the import is there.
+		stored, claimed, err := s.ClaimPush(ctx, b.pub.ID, "k1", "/api/v1/orders", "h1", 48*time.Hour, 48*time.Hour)
+		if err != nil || claimed || stored.Running || stored.Status != 422 {
+			t.Errorf("the stored push answer: %+v, claimed %v, %v", stored, claimed, err)
+		}
+		if st, err := s.PushStats(ctx, b.pub.ID, source, 10); err != nil || st.Pushes != 1 {
+			t.Errorf("push stats: %+v, %v", st, err)
+		}
+		if current, err := s.FilterRollupsCurrent(ctx, b.pub.ID); err != nil || !current {
+			t.Errorf("filter rollups current: %v, %v", current, err)
 		}
 	})
 }
