@@ -158,13 +158,23 @@ func cmdBenchPush(ctx context.Context, e *env, s *store.Store, cfg config.Config
 	rate := func(d time.Duration) float64 { return float64(rows) / d.Seconds() }
 	var fileTimes, pushTimes []time.Duration
 	for round := 1; round <= pushRounds; round++ {
+		g0, b0, w0 := srv.PushGroups()
 		fileTime, pushTime, err := benchPushRound(ctx, s, ts.URL, csv, batches, rows)
 		if err != nil {
 			return err
 		}
+		g1, b1, w1 := srv.PushGroups()
 		fileTimes, pushTimes = append(fileTimes, fileTime), append(pushTimes, pushTime)
 		fmt.Fprintf(w, "  round %d      file import %8s %9.0f lines/s, push API %8s %9.0f lines/s, ratio %.2f\n", round,
 			fileTime.Round(time.Millisecond), rate(fileTime), pushTime.Round(time.Millisecond), rate(pushTime), rate(pushTime)/rate(fileTime))
+		// Where the push's time went: its groups' writes (group commit),
+		// and between them the clients' round trips and the requests'
+		// reading, checking and claiming.
+		if groups := g1 - g0; groups > 0 {
+			writing := w1 - w0
+			fmt.Fprintf(w, "               push: %d groups of %.1f batches, %s writing each, %.0f%% of the push time\n", groups,
+				float64(b1-b0)/float64(groups), (writing / time.Duration(groups)).Round(time.Millisecond), 100*writing.Seconds()/pushTime.Seconds())
+		}
 	}
 	fileTime, pushTime := medianDuration(fileTimes), medianDuration(pushTimes)
 	ratio := rate(pushTime) / rate(fileTime)

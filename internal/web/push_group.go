@@ -5,7 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/phantomos/phantomos"
 	"github.com/phantomos/phantomos/internal/store"
@@ -238,6 +241,39 @@ func (sl *pushSlot) take(b *orderBatch) []*orderBatch {
 // errRegroup abandons a group's import: its batches are written one by one.
 var errRegroup = errors.New("the group is written batch by batch")
 
+// groupStats counts the groups of pushed batches written: how many, the
+// batches they held, the time their writes took and how many were written
+// batch by batch after all. Batches per group and time per group tell an
+// operator whether group commit works for their clients (a batch sent
+// alone is a group of one).
+type groupStats struct {
+	groups, batches, splits atomic.Int64
+	writing                 atomic.Int64 // nanoseconds
+}
+
+// collectors exposes the counts on /metrics.
+func (g *groupStats) collectors() []prometheus.Collector {
+	counter := func(name, help string, value func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, value)
+	}
+	return []prometheus.Collector{
+		counter("phantomos_push_groups_total", "Groups of pushed order batches written, each in one import (a batch written alone is a group of one).",
+			func() float64 { return float64(g.groups.Load()) }),
+		counter("phantomos_push_group_batches_total", "Batches of pushed orders written in groups.",
+			func() float64 { return float64(g.batches.Load()) }),
+		counter("phantomos_push_group_write_seconds_total", "Time spent writing groups of pushed batches, their commits included.",
+			func() float64 { return time.Duration(g.writing.Load()).Seconds() }),
+		counter("phantomos_push_group_splits_total", "Groups whose import was given up, their batches then written one by one.",
+			func() float64 { return float64(g.splits.Load()) }),
+	}
+}
+
+// PushGroups returns how many groups of pushed batches the server wrote,
+// how many batches they held and how long their writes took.
+func (s *Server) PushGroups() (groups, batches int64, writing time.Duration) {
+	return s.groups.groups.Load(), s.groups.batches.Load(), time.Duration(s.groups.writing.Load())
+}
+
 // writeOrderGroup writes a group of batches in one import, and if that
 // cannot give each batch the answer it would have had alone, one by one.
 // It returns each batch's outcome.
@@ -245,10 +281,17 @@ func (s *Server) writeOrderGroup(group []*orderBatch) []batchOutcome {
 	if s.pushGroupHook != nil {
 		s.pushGroupHook(group)
 	}
+	start := time.Now()
+	defer func() {
+		s.groups.groups.Add(1)
+		s.groups.batches.Add(int64(len(group)))
+		s.groups.writing.Add(int64(time.Since(start)))
+	}()
 	// No member's cancellation stops the group: they are written for all.
 	ctx := context.WithoutCancel(group[0].ctx)
 	outs, err := s.importOrderGroup(ctx, group)
 	if err != nil {
+		s.groups.splits.Add(1)
 		if !errors.Is(err, errRegroup) && phantomos.ErrorCode(err) != phantomos.EINVALID {
 			s.logger.Warn("push group", "batches", len(group), "err", err)
 		}

@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -199,7 +201,16 @@ func TestPushGroupSameAsOneByOne(t *testing.T) {
 			}
 			before := pushRuns(t, s, tn.pub.ID)
 			if tn.pub.ID == grouped.pub.ID {
+				m0 := groupMetrics(t, ts)
 				replies["grouped"] = queuedPushes(t, srv, ts, key, tn.pub.ID, batches)
+				// /metrics counts the two groups and their five batches.
+				m1 := groupMetrics(t, ts)
+				if d := m1.sub(m0); d.groups != 2 || d.batches != 5 || d.splits != 0 || d.seconds <= 0 {
+					t.Errorf("/metrics counted %+v for the grouped pushes, want 2 groups of 5 batches, no split", d)
+				}
+				if g, b, _ := srv.PushGroups(); float64(g) != m1.groups || float64(b) != m1.batches {
+					t.Errorf("PushGroups %d, %d; /metrics %+v", g, b, m1)
+				}
 			} else {
 				for _, b := range batches {
 					replies["alone"] = append(replies["alone"], push(t, ts, key, "POST", "/api/v1/orders"+b.query, b.idem, b.body))
@@ -280,7 +291,14 @@ func TestPushGroupBadNeighbour(t *testing.T) {
 		for _, tn := range []tenant{grouped, alone} {
 			key := ingestKey(t, s, tn)
 			if tn.pub.ID == grouped.pub.ID {
+				m0 := groupMetrics(t, ts)
 				replies["grouped"] = queuedPushes(t, srv, ts, key, tn.pub.ID, batches)
+				// Two groups (with and without valid_only; the third batch
+				// is refused before it waits), each with a batch the store
+				// refuses, so each given up: /metrics counts them as split.
+				if d := groupMetrics(t, ts).sub(m0); d.groups != 2 || d.batches != 5 || d.splits != 2 {
+					t.Errorf("/metrics counted %+v for the grouped pushes, want 2 groups of 5 batches, both split", d)
+				}
 			} else {
 				for _, b := range batches {
 					replies["alone"] = append(replies["alone"], push(t, ts, key, "POST", "/api/v1/orders"+b.query, b.idem, b.body))
@@ -619,4 +637,37 @@ func holdPushTurn(t *testing.T, srv *Server, pub phantomos.PublisherID) func() {
 	release := func() { once.Do(unlock) }
 	t.Cleanup(release)
 	return release
+}
+
+// pushGroupCounts are the push group counters of /metrics.
+type pushGroupCounts struct{ groups, batches, seconds, splits float64 }
+
+func (a pushGroupCounts) sub(b pushGroupCounts) pushGroupCounts {
+	return pushGroupCounts{a.groups - b.groups, a.batches - b.batches, a.seconds - b.seconds, a.splits - b.splits}
+}
+
+// groupMetrics reads the push group counters from the server's /metrics.
+func groupMetrics(t *testing.T, ts *httptest.Server) pushGroupCounts {
+	t.Helper()
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c pushGroupCounts
+	for name, v := range map[string]*float64{"phantomos_push_groups_total": &c.groups, "phantomos_push_group_batches_total": &c.batches,
+		"phantomos_push_group_write_seconds_total": &c.seconds, "phantomos_push_group_splits_total": &c.splits} {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
+		if m == nil {
+			t.Fatalf("/metrics has no %s:\n%s", name, body)
+		}
+		if *v, err = strconv.ParseFloat(string(m[1]), 64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
 }

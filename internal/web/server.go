@@ -95,6 +95,8 @@ type Server struct {
 	// pushGroupHook, when set (by tests), is called with each group of
 	// pushed batches before it is written.
 	pushGroupHook func([]*orderBatch)
+	// groups counts the groups of pushed batches written (/metrics).
+	groups groupStats
 }
 
 // New returns a server on s. Templates are parsed here, once; a broken
@@ -137,6 +139,7 @@ func New(s *store.Store, cfg config.Config, logger *slog.Logger, version string)
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(s.DB(), string(s.Dialect())))
 	srv.registry.MustRegister(srv.answers.collectors()...)
+	srv.registry.MustRegister(srv.groups.collectors()...)
 	return srv, nil
 }
 
