@@ -248,6 +248,10 @@ func openSQLite(path string) (*sql.DB, error) {
 	q.Add("_pragma", "busy_timeout(60000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// As the store's connections: the connection that commits when the WAL
+	// has outgrown its own setting runs the checkpoint, so the queue's
+	// frequent commits would otherwise checkpoint at SQLite's default.
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", store.SQLiteCheckpointPages))
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {

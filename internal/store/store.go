@@ -119,6 +119,7 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", SQLiteCheckpointPages))
 	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", sqliteCacheKiB))
 	q.Set("_time_format", "sqlite")
 	// Write transactions take the write lock up front, so two writers wait
@@ -242,6 +243,18 @@ const sqliteCacheKiB = 4096
 // sqliteImportCacheKiB is the page cache of the connection an import (a
 // file, a sync page, a push) writes through while it runs.
 const sqliteImportCacheKiB = 131072
+
+// SQLiteCheckpointPages is how large the WAL grows, in pages of 4 KiB,
+// before a commit copies it into the database file (SQLite's default is
+// 1,000). Each group of pushed batches dirties more than 1,000 pages, many
+// of them the same index and rollup pages as the group before, so with
+// the default every group's commit also rewrote them all in the file.
+// Checkpointed every 40 MB, they are written there once for several
+// groups: in `bench push`, builds alternating four times, a group's write
+// took 324 ms on average instead of 361 ms, and the push 4.66 s instead of
+// 5.13 s. A reader finds a page in a longer WAL through the same hash
+// index; a crash replays at most this much more on the next open.
+const SQLiteCheckpointPages = 10_000
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -162,4 +164,58 @@ func TestOrderRemovedLaterInItsImport(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSQLiteCheckpointsAfterManyPages: a SQLite commit of about 2,500
+// pages (10 MB) leaves them in the WAL, and the database file as it was,
+// rather than copying them into the file at once (SQLite's default
+// checkpoints past 1,000 pages); a checkpoint then moves them. Push groups
+// each dirty more than 1,000 pages, largely the same ones (see
+// SQLiteCheckpointPages).
+func TestSQLiteCheckpointsAfterManyPages(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "wal.db")
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db := s.DB()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE pad (v BLOB NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2500 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pad (v) VALUES (randomblob(3500))`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if after := size(); after != before {
+		t.Errorf("the commit of 2,500 pages was copied into the database file at once (%d bytes, %d before)", after, before)
+	}
+	var n int64
+	if err := db.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&n); err != nil || n != store.SQLiteCheckpointPages {
+		t.Errorf("wal_autocheckpoint %d, %v; want %d", n, err, store.SQLiteCheckpointPages)
+	}
+	if err := s.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := size(); after < before+2500*3500 {
+		t.Errorf("after a checkpoint the database file has %d bytes, want at least %d", after, before+2500*3500)
+	}
 }
