@@ -323,8 +323,9 @@ func (s *Store) writeRow(ctx context.Context, query string, args ...any) rowInTu
 }
 
 // inTurn is the store as an execer whose every write takes the write turn
-// (see exec), for the helpers that write in an import's transaction or,
-// through it, on their own.
+// (see exec). Helpers that write either in an import's transaction or on
+// their own (finishPush, logPush, saveCursor, finishImportRun) are given
+// it for the latter, never the pool itself.
 type inTurn struct{ s *Store }
 
 func (t inTurn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
