@@ -410,6 +410,29 @@ func TestImportAmazonCancelledOrders(t *testing.T) {
 	})
 }
 
+// TestImportDuplicateLineOfAMultiLineOrder repeats a line of a two-line
+// order in a later batch: the repeat is refused with its line and the
+// first one's. The lookup of which keys the ledger held before counted
+// the batch's lines where it bound its distinct orders, and PostgreSQL
+// refused the statement ("expected 2002 arguments, got 1002"): the import
+// failed with a database error instead.
+func TestImportDuplicateLineOfAMultiLineOrder(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("order_id,line_id,date,sku,name,qty,price,currency\n")
+	for i := range 12000 {
+		fmt.Fprintf(&b, "O%d,%d,2024-01-02T10:00:00Z,SKU-%d,Product %d,1,5.00,USD\n", i/2, 1+i%2, i%50, i%50)
+	}
+	b.WriteString("O3,1,2024-01-02T10:00:00Z,SKU-7,Product 7,2,9.00,USD\n") // O3/1 again, in the second batch
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		a := newPublisher(t, s, "alpha", "USD")
+		res, err := importString(t, s, a, ingest.KindSales, b.String(), ingest.Options{})
+		if err == nil || len(res.Errors) != 1 || res.Errors[0].Error() !=
+			`line 12002, column "line_id": order O3 has this line already (line 8): each line of an order may appear once in an import (value "1")` {
+			t.Fatalf("duplicate line: %+v, %v", res, err)
+		}
+	})
+}
+
 // TestImportManyBatches crosses batch boundaries: counts, progress, a key
 // repeated within the file (refused, also across batches, naming where the
 // line first was) and a re-import.

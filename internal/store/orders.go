@@ -114,17 +114,18 @@ func (w *ImportWriter) dropDuplicateLines(ctx context.Context, valid []*SaleRow)
 			continue // no key was there: the usual case
 		}
 		// Which keys were there already: not those carrying this batch's number.
+		ids := orderIDs(w.records, part)
 		var rows *sql.Rows
 		if w.s.dialect == Postgres {
-			ids := make([]string, 0, len(part))
-			for _, id := range orderArgs(w.records, part) {
-				ids = append(ids, id.(string))
-			}
 			rows, err = w.tx.QueryContext(ctx, `SELECT order_id, line_id FROM ingest_keys WHERE batch = $1
 				AND order_id = ANY(CAST($2 AS TEXT[]))`, w.orders.batch, ids)
 		} else {
+			args := []any{w.orders.batch}
+			for _, id := range ids {
+				args = append(args, id)
+			}
 			rows, err = w.tx.QueryContext(ctx, `SELECT order_id, line_id FROM ingest_keys WHERE batch = $1
-				AND order_id IN (`+inList(2, len(part))+`)`, append([]any{w.orders.batch}, orderArgs(w.records, part)...)...)
+				AND order_id IN (`+inList(2, len(ids))+`)`, args...)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("line keys: %w", err)
@@ -200,10 +201,10 @@ func (w *ImportWriter) insertKeys(ctx context.Context, part []int) (int64, error
 	return res.RowsAffected()
 }
 
-// orderArgs returns the distinct order ids of records[i] for i in idx.
-func orderArgs(records []saleRecord, idx []int) []any {
+// orderIDs returns the distinct order ids of records[i] for i in idx.
+func orderIDs(records []saleRecord, idx []int) []string {
 	seen := map[string]bool{}
-	var out []any
+	var out []string
 	for _, i := range idx {
 		if id := records[i].orderID; !seen[id] {
 			seen[id] = true
