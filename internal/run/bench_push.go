@@ -159,7 +159,7 @@ func cmdBenchPush(ctx context.Context, e *env, s *store.Store, cfg config.Config
 	var fileTimes, pushTimes []time.Duration
 	for round := 1; round <= pushRounds; round++ {
 		g0, b0, w0 := srv.PushGroups()
-		fileTime, pushTime, err := benchPushRound(ctx, s, ts.URL, csv, batches, rows)
+		fileTime, pushTime, lookups, err := benchPushRound(ctx, s, ts.URL, csv, batches, rows)
 		if err != nil {
 			return err
 		}
@@ -172,8 +172,9 @@ func cmdBenchPush(ctx context.Context, e *env, s *store.Store, cfg config.Config
 		// reading, checking and claiming.
 		if groups := g1 - g0; groups > 0 {
 			writing := w1 - w0
-			fmt.Fprintf(w, "               push: %d groups of %.1f batches, %s writing each, %.0f%% of the push time\n", groups,
-				float64(b1-b0)/float64(groups), (writing / time.Duration(groups)).Round(time.Millisecond), 100*writing.Seconds()/pushTime.Seconds())
+			fmt.Fprintf(w, "               push: %d groups of %.1f batches, %s writing each, %.0f%% of the push time, %.1f product lookups each\n", groups,
+				float64(b1-b0)/float64(groups), (writing / time.Duration(groups)).Round(time.Millisecond), 100*writing.Seconds()/pushTime.Seconds(),
+				float64(lookups)/float64(groups))
 		}
 	}
 	fileTime, pushTime := medianDuration(fileTimes), medianDuration(pushTimes)
@@ -199,7 +200,7 @@ func medianDuration(ds []time.Duration) time.Duration {
 // benchPushRound imports the CSV into a new publisher and pushes the
 // batches into another through the server at url, checks that each wrote
 // every line, deletes both publishers, and returns the two times.
-func benchPushRound(ctx context.Context, s *store.Store, url string, csv []byte, batches [][]byte, rows int) (fileTime, pushTime time.Duration, err error) {
+func benchPushRound(ctx context.Context, s *store.Store, url string, csv []byte, batches [][]byte, rows int) (fileTime, pushTime time.Duration, pushLookups int64, err error) {
 	suffix := phantomos.NewID()[24:]
 	var live []phantomos.PublisherID
 	defer func() {
@@ -219,44 +220,45 @@ func benchPushRound(ctx context.Context, s *store.Store, url string, csv []byte,
 	// The file import.
 	filePub, err := newPub("file")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if err := s.Settle(ctx); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	start := time.Now()
 	res, err := ingest.Import(ctx, s, filePub, ingest.KindSales, ingest.FormatGeneric, bytes.NewReader(csv), ingest.Options{FileName: "bench-push.csv"})
 	if err != nil {
-		return 0, 0, fmt.Errorf("bench: file import: %w", err)
+		return 0, 0, 0, fmt.Errorf("bench: file import: %w", err)
 	}
 	fileTime = time.Since(start)
 	if res.Inserted != int64(rows) {
-		return 0, 0, fmt.Errorf("bench: the file import wrote %d of %d lines", res.Inserted, rows)
+		return 0, 0, 0, fmt.Errorf("bench: the file import wrote %d of %d lines", res.Inserted, rows)
 	}
 
 	// The push API.
 	pushPub, err := newPub("api")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	tok := "phk_" + auth.NewToken()
 	keyID, err := s.CreateAPIKey(ctx, pushPub, "", "bench", tok[:10], auth.HashToken(tok), phantomos.RoleMember)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if err := s.SetAPIKeyScope(ctx, pushPub, keyID, phantomos.ScopeIngest); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: pushClients}}
 	defer client.CloseIdleConnections()
 	if err := s.Settle(ctx); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	work := make(chan int)
 	var mu sync.Mutex
 	var inserted int64
 	var failures []string
 	var wg sync.WaitGroup
+	l0 := s.ProductLookups()
 	start = time.Now()
 	for range pushClients {
 		wg.Go(func() {
@@ -293,13 +295,14 @@ func benchPushRound(ctx context.Context, s *store.Store, url string, csv []byte,
 	close(work)
 	wg.Wait()
 	pushTime = time.Since(start)
+	pushLookups = s.ProductLookups() - l0
 	if len(failures) > 0 {
-		return 0, 0, fmt.Errorf("bench: %d pushes failed, first: %s", len(failures), failures[0])
+		return 0, 0, 0, fmt.Errorf("bench: %d pushes failed, first: %s", len(failures), failures[0])
 	}
 	if inserted != int64(rows) {
-		return 0, 0, fmt.Errorf("bench: the pushes wrote %d of %d lines", inserted, rows)
+		return 0, 0, 0, fmt.Errorf("bench: the pushes wrote %d of %d lines", inserted, rows)
 	}
-	return fileTime, pushTime, nil
+	return fileTime, pushTime, pushLookups, nil
 }
 
 // flagSet reports whether the flag name was given on the command line.

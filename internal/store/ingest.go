@@ -919,6 +919,7 @@ func (w *ImportWriter) productsBySKU(ctx context.Context, skus []string) (map[st
 		for _, s := range skus[:n] {
 			args = append(args, s)
 		}
+		w.s.productLookups.Add(1)
 		q, err := w.tx.QueryContext(ctx, `SELECT `+storedProductColumns+` FROM products
 			WHERE publisher_id = $1 AND sku IN (`+inList(3, n)+`)
 			ORDER BY CASE WHEN connector_id = $2 THEN 0 ELSE 1 END, created_at, id`, args...)
@@ -1343,30 +1344,9 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 		return nil
 	}
 	// 1. By external id in this connector.
-	byExt := map[string]string{}
-	for i := 0; i < len(missing); i += lookupChunk {
-		part := missing[i:min(i+lookupChunk, len(missing))]
-		args := []any{w.pub, w.connectorID}
-		for _, r := range part {
-			args = append(args, saleExternalID(r))
-		}
-		q, err := w.tx.QueryContext(ctx, `SELECT external_id, id FROM products
-			WHERE publisher_id = $1 AND connector_id = $2 AND external_id IN (`+inList(3, len(part))+`)`, args...)
-		if err != nil {
-			return err
-		}
-		for q.Next() {
-			var ext, id string
-			if err := q.Scan(&ext, &id); err != nil {
-				q.Close()
-				return err
-			}
-			byExt[ext] = id
-		}
-		q.Close()
-		if err := q.Err(); err != nil {
-			return err
-		}
+	byExt, err := w.productsByExternalID(ctx, missing)
+	if err != nil {
+		return err
 	}
 	// 1b. By a shared external id among all the publisher's products.
 	var shared []string
@@ -1382,6 +1362,7 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 		for _, id := range part {
 			args = append(args, id)
 		}
+		w.s.productLookups.Add(1)
 		q, err := w.tx.QueryContext(ctx, `SELECT external_id, id FROM products WHERE publisher_id = $1 AND external_id IN (`+inList(2, len(part))+`)
 			ORDER BY created_at, id`, args...)
 		if err != nil {
@@ -1425,7 +1406,6 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 	// among all the publisher's products.
 	bySKU := map[string]*storedProduct{}
 	if len(skus) > 0 {
-		var err error
 		if bySKU, err = w.productsBySKU(ctx, skus); err != nil {
 			return err
 		}
@@ -1437,6 +1417,7 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 		for _, n := range part {
 			args = append(args, n)
 		}
+		w.s.productLookups.Add(1)
 		q, err := w.tx.QueryContext(ctx, `SELECT name, id FROM products WHERE publisher_id = $1 AND name IN (`+inList(3, len(part))+`)
 			ORDER BY CASE WHEN connector_id = $2 THEN 0 ELSE 1 END, created_at, id`, args...)
 		if err != nil {
@@ -1491,6 +1472,79 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 		}
 		w.products[k] = id
 		w.rep.ProductsCreated++
+	}
+	return nil
+}
+
+// productsByExternalID returns the ids of this connector's products whose
+// external ids are those of rows, by external id.
+func (w *ImportWriter) productsByExternalID(ctx context.Context, rows []*SaleRow) (map[string]string, error) {
+	byExt := map[string]string{}
+	for i := 0; i < len(rows); i += lookupChunk {
+		part := rows[i:min(i+lookupChunk, len(rows))]
+		args := []any{w.pub, w.connectorID}
+		for _, r := range part {
+			args = append(args, saleExternalID(r))
+		}
+		w.s.productLookups.Add(1)
+		q, err := w.tx.QueryContext(ctx, `SELECT external_id, id FROM products
+			WHERE publisher_id = $1 AND connector_id = $2 AND external_id IN (`+inList(3, len(part))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for q.Next() {
+			var ext, id string
+			if err := q.Scan(&ext, &id); err != nil {
+				q.Close()
+				return nil, err
+			}
+			byExt[ext] = id
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return byExt, nil
+}
+
+// PrefetchProducts looks up, in one go, the products of rows that this
+// connector already holds by external id, for the WriteSales calls of
+// those rows that follow in this import: a push group writes eight
+// batches of about a thousand lines, each of which would otherwise look
+// up the products new to it. Only that first step of a line's resolution
+// is taken ahead: its answer cannot change within the import (nothing
+// here deletes a product or gives one another external id, and a product
+// made later in the import has an external id none of these found). The
+// other steps (a shared id, the SKU, the name) prefer products by
+// connector and age, which a product made by an earlier batch of the
+// import can change, so they stay with the batch; rows refused later made
+// no product either way.
+func (w *ImportWriter) PrefetchProducts(ctx context.Context, batches ...[]SaleRow) error {
+	var missing []*SaleRow
+	pending := map[string]bool{}
+	for _, rows := range batches {
+		for i := range rows {
+			r := &rows[i]
+			k := saleProductKey(r)
+			if _, ok := w.products[k]; ok || pending[k] || r.Removed {
+				continue
+			}
+			pending[k] = true
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	byExt, err := w.productsByExternalID(ctx, missing)
+	if err != nil {
+		return fmt.Errorf("sales: products: %w", err)
+	}
+	for _, r := range missing {
+		if id, ok := byExt[saleExternalID(r)]; ok {
+			w.products[saleProductKey(r)] = id
+		}
 	}
 	return nil
 }

@@ -52,7 +52,16 @@ type Store struct {
 	// bulkFolds counts the bulk loads whose daily rollups were summed in
 	// memory (tests tell by it which way a load took).
 	bulkFolds atomic.Int64
+	// productLookups counts the statements imports ran to look products
+	// up (ProductLookups).
+	productLookups atomic.Int64
 }
+
+// ProductLookups returns how many statements imports have run to look
+// products up (a sale line's by external id, shared id, SKU or name; a
+// product row's by SKU) since the store was opened. `bench push` prints
+// them per group of pushed batches.
+func (s *Store) ProductLookups() int64 { return s.productLookups.Load() }
 
 // DSN returns the address the store was opened with (it may hold
 // credentials: never show it). The job queue opens its own connections

@@ -312,6 +312,15 @@ func (s *Server) importOrderGroup(ctx context.Context, group []*orderBatch) ([]b
 		ValidOnly: head.validOnly, CreatedBy: head.actor.UserID}
 	outs := make([]batchOutcome, len(group))
 	_, err := s.store.Import(ctx, head.actor.PublisherID, spec, func(w *store.ImportWriter) error {
+		if len(group) > 1 {
+			batches := make([][]store.SaleRow, len(group))
+			for i, b := range group {
+				batches[i] = b.rows
+			}
+			if err := w.PrefetchProducts(ctx, batches...); err != nil {
+				return err
+			}
+		}
 		for i, b := range group {
 			before := w.Report()
 			w.AddSeen(int64(len(b.rows)))

@@ -268,6 +268,72 @@ func TestPushGroupSameAsOneByOne(t *testing.T) {
 	})
 }
 
+// TestPushGroupLooksUpProductsOnce: the batches of a group find the
+// products their connector already has in one statement before they are
+// written, not one statement per batch; a product new to the connector is
+// still looked up and made by its own batch, and every line gets its
+// product.
+func TestPushGroupLooksUpProductsOnce(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		srv, ts := newTestServer(t, s)
+		tn := newTenant(t, s, "lookups")
+		key := ingestKey(t, s, tn)
+		order := func(id string, products ...string) map[string]any {
+			var lines []any
+			for i, p := range products {
+				lines = append(lines, map[string]any{"line_id": strconv.Itoa(i + 1), "product_id": p, "name": "Item " + p, "quantity": 1, "gross": "10.00"})
+			}
+			return map[string]any{"order_id": id, "order_date": "2026-11-02T10:00:00Z", "currency": "USD", "lines": lines}
+		}
+		if r := push(t, ts, key, "POST", "/api/v1/orders", "", pushBatch(t, order("1", "p1", "p2", "p3", "p4"))); r.status != 200 {
+			t.Fatalf("seed: %d %s", r.status, r.body)
+		}
+		batches := []groupPush{
+			{"", "", pushBatch(t, order("10", "p1"))},
+			{"", "", pushBatch(t, order("20", "p2"))},
+			{"", "", pushBatch(t, order("30", "p3", "p5"))},
+			{"", "", pushBatch(t, order("40", "p4"))},
+		}
+		m0, l0 := groupMetrics(t, ts), s.ProductLookups()
+		for i, r := range queuedPushes(t, srv, ts, key, tn.pub.ID, batches) {
+			if r.status != 200 {
+				t.Fatalf("batch %d: %d %s", i+1, r.status, r.body)
+			}
+		}
+		if d := groupMetrics(t, ts).sub(m0); d.groups != 1 || d.batches != 4 || d.splits != 0 {
+			t.Fatalf("/metrics counted %+v, want one group of 4 batches", d)
+		}
+		// p1–p4 in one statement ahead; p5, new, in its batch (then made).
+		// Batch by batch, each of the four looked its product up.
+		if got := s.ProductLookups() - l0; got != 2 {
+			t.Errorf("the group ran %d product lookups, want 2", got)
+		}
+		rows, err := s.DB().Query(`SELECT s.external_order_id, s.external_line_id, p.external_id FROM sales s
+			JOIN products p ON p.publisher_id = s.publisher_id AND p.id = s.product_id
+			WHERE s.publisher_id = $1 ORDER BY 1, 2`, tn.pub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var o, l, p string
+			if err := rows.Scan(&o, &l, &p); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, o+"/"+l+" "+p)
+		}
+		want := []string{"1/1 p1", "1/2 p2", "1/3 p3", "1/4 p4", "10/1 p1", "20/1 p2", "30/1 p3", "30/2 p5", "40/1 p4"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("lines and their products (-want +got):\n%s", diff)
+		}
+		var products int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM products WHERE publisher_id = $1`, tn.pub.ID).Scan(&products); err != nil || products != 5 {
+			t.Errorf("%d products, %v; want 5", products, err)
+		}
+	})
+}
+
 // TestPushGroupBadNeighbour puts a batch the store refuses (a currency
 // without an exchange rate) in a group, with and without valid_only: its
 // neighbours are written and answered as if each had been alone.
