@@ -26,3 +26,11 @@ func (s *Store) SetBulkFoldOrders(n int) { s.bulkFoldOrders = n }
 // BulkFolds returns how many bulk loads of s summed their daily rollups in
 // memory.
 func (s *Store) BulkFolds() int64 { return s.bulkFolds.Load() }
+
+// SetFilterDeltaLines bounds the new lines an import of s adds to the
+// filter rollups itself.
+func (s *Store) SetFilterDeltaLines(n int) { s.filterDeltaLines = n }
+
+// FilterDeltas returns how many imports added their new orders to the
+// filter rollups.
+func (s *Store) FilterDeltas() int64 { return s.filterDeltas.Load() }

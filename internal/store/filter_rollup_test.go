@@ -197,6 +197,157 @@ func TestFilterRollupsMatchNaiveQueries(t *testing.T) {
 	})
 }
 
+// TestFilterRollupsFollowNewOrders: an import that only adds orders keeps
+// the filter rollups current by adding those orders to them, under both
+// refund bookings: what they then hold is what a rebuild makes, and every
+// figure read from them equals raw SQL over the sales. An import that
+// writes nothing leaves them current; one that changes an existing order,
+// or adds more lines than the bound, leaves them stale.
+func TestFilterRollupsFollowNewOrders(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(47, 48))
+		rp := newRandomPublisher(t, s, "alpha", rng, 1500)
+		other := newRandomPublisher(t, s, "beta", rng, 300) // must never count
+		refresh := func(when string) {
+			t.Helper()
+			for _, p := range []phantomos.PublisherID{rp.pub.ID, other.pub.ID} {
+				if err := s.RefreshFilterRollups(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			current(t, s, rp.pub.ID, true, when)
+		}
+		// The connector's own products by external id, and one product
+		// per batch that the import makes.
+		var own []string
+		for _, p := range rp.products {
+			if p.ConnectorID == rp.connectors[0] {
+				own = append(own, p.ExternalID)
+			}
+		}
+		places := [][2]string{{"US", "web"}, {"DE", "retail"}, {"FR", "marketplace"}, {"JP", "web"}}
+		batch := func(prefix string, orders int) []store.SaleRow {
+			var rows []store.SaleRow
+			for i := range orders {
+				day := time.Date(2025, time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 10, 0, 0, 0, time.UTC)
+				place := places[rng.IntN(len(places))]
+				for l := range 1 + rng.IntN(3) {
+					r := store.SaleRow{Line: int64(len(rows) + 2), OrderID: fmt.Sprintf("%s-%d", prefix, i), LineID: fmt.Sprint(l + 1),
+						ProductID: own[rng.IntN(len(own))], Name: "Item", OrderDate: day, Quantity: int64(1 + rng.IntN(3)), Gross: int64(500 + rng.IntN(5000)),
+						Currency: "USD", Country: place[0], Channel: place[1], UpdatedAt: day}
+					if i%5 == 0 && l == 0 {
+						r.ProductID, r.Name, r.Category = "new-"+prefix, "New "+prefix, phantomos.Categories[0]
+					}
+					if rng.IntN(4) == 0 {
+						r.Refunded, r.RefundedAt = r.Gross/2, day.Add(time.Duration(rng.IntN(40))*24*time.Hour)
+					}
+					rows = append(rows, r)
+				}
+			}
+			return rows
+		}
+		imp := func(rows []store.SaleRow) {
+			t.Helper()
+			if _, err := importRows(t, s, rp.pub.ID, store.ImportSpec{Kind: store.ImportSales, ConnectorID: rp.connectors[0]}, rows, writeSales); err != nil {
+				t.Fatal(err)
+			}
+		}
+		asRebuilt := func(label string) {
+			t.Helper()
+			advanced := filterTables(t, s, rp.pub.ID)
+			refresh(label + ", rebuilt")
+			if diff := cmp.Diff(filterTables(t, s, rp.pub.ID), advanced); diff != "" {
+				t.Fatalf("%s: the filter rollups (-rebuilt +advanced):\n%s", label, diff)
+			}
+		}
+		refresh("built")
+		var last []store.SaleRow
+		for _, booking := range []string{phantomos.RefundOnOrderDate, phantomos.RefundOnRefundDate} {
+			if booking == phantomos.RefundOnRefundDate {
+				rp.pub.Settings.RefundBooking = booking
+				if err := s.UpdatePublisher(ctx, rp.pub); err != nil {
+					t.Fatal(err)
+				}
+				refresh("rebuilt under refund-date booking")
+			}
+			label := "new orders, refunds booked " + booking
+			rows := batch(booking, 80)
+			d0 := s.FilterDeltas()
+			imp(rows)
+			if s.FilterDeltas() != d0+1 {
+				t.Fatalf("%s: the import did not add its orders to the filter rollups", label)
+			}
+			current(t, s, rp.pub.ID, true, label)
+			checkAgainstNaive(t, s, rp, label)
+			asRebuilt(label)
+			// The same orders again: nothing written, still current.
+			imp(rows)
+			current(t, s, rp.pub.ID, true, label+", imported again")
+			last = rows
+		}
+		// An existing order gains a line, its other lines as they were:
+		// stale.
+		d0 := s.FilterDeltas()
+		gained := last[0]
+		gained.LineID, gained.ProductID = "9", own[1]
+		var again []store.SaleRow
+		for _, r := range last {
+			if r.OrderID == gained.OrderID {
+				again = append(again, r)
+			}
+		}
+		rep, err := importRows(t, s, rp.pub.ID, store.ImportSpec{Kind: store.ImportSales, ConnectorID: rp.connectors[0]}, append(again, gained), writeSales)
+		if err != nil || rep.Inserted != 1 || rep.Updated != 0 || rep.Deleted != 0 {
+			t.Fatalf("an order gaining a line: %+v, %v", rep, err)
+		}
+		current(t, s, rp.pub.ID, false, "after an order gained a line")
+		checkAgainstNaive(t, s, rp, "stale after an order gained a line")
+		refresh("rebuilt after an order gained a line")
+		// More new lines than the bound: stale.
+		s.SetFilterDeltaLines(10)
+		defer s.SetFilterDeltaLines(0)
+		imp(batch("large", 20))
+		current(t, s, rp.pub.ID, false, "after an import past the bound")
+		if s.FilterDeltas() != d0 {
+			t.Errorf("%d imports added to the filter rollups, want none", s.FilterDeltas()-d0)
+		}
+		checkAgainstNaive(t, s, rp, "stale after an import past the bound")
+	})
+}
+
+// filterTables returns what publisher pub's filter rollups hold, by key.
+func filterTables(t *testing.T, s *store.Store, pub phantomos.PublisherID) map[string][6]int64 {
+	t.Helper()
+	out := map[string][6]int64{}
+	for _, q := range []string{
+		`SELECT 'daily|' || dim || '|' || value || '|' || ` + s.DayText("day") + ` || '|' || country || '|' || channel || '|' || CAST(connector_id AS TEXT),
+			orders, units, gross, discount, refunded, net FROM filter_daily WHERE publisher_id = $1`,
+		`SELECT 'monthly|' || dim || '|' || value || '|' || month || '|' || country || '|' || channel || '|' || CAST(connector_id AS TEXT),
+			orders, units, gross, discount, refunded, net FROM filter_monthly WHERE publisher_id = $1`,
+		`SELECT 'geo|' || month || '|' || country || '|' || channel || '|' || CAST(connector_id AS TEXT) || '|' || CAST(product_id AS TEXT),
+			orders, units, gross, discount, refunded, net FROM product_geo_monthly WHERE publisher_id = $1`,
+	} {
+		rows, err := s.DB().Query(q, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var k string
+			var v [6]int64
+			if err := rows.Scan(&k, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
 // TestFilterRollupsReadOnlyWhenCurrent: a read under one category takes
 // its orders from the filter rollups while they are current (a figure
 // planted there shows), and from the sales as soon as any write makes them

@@ -615,7 +615,10 @@ func (w *ImportWriter) updateRollups(ctx context.Context) error {
 			return err
 		}
 	}
-	return w.refreshTouched(ctx, refundDate)
+	if err := w.refreshTouched(ctx, refundDate); err != nil {
+		return err
+	}
+	return w.advanceFilterRollups(ctx, refundDate)
 }
 
 // recomputeWritten marks for recomputation every day the import's orders

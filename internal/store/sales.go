@@ -659,25 +659,29 @@ func bookedGroups(refundDate bool, keys ...string) string {
 // the sales themselves, or with refund_date booking each line whose refund
 // has a day of its own split in two, the refund becoming a row of no order
 // (external_order_id NULL), no units and negative net on refund_day.
-func bookedSales(refundDate bool) string {
+func bookedSales(refundDate bool) string { return bookedSalesOf(refundDate, "sales") }
+
+// bookedSalesOf is bookedSales over the lines of the relation lines (a
+// table or a parenthesised query with the columns of sales).
+func bookedSalesOf(refundDate bool, lines string) string {
 	// external_order_id is NULL on lines without orders, so that distinct
 	// counts of it count orders only.
 	const cols = `publisher_id, day, product_id, country, channel, connector_id,
 		CASE WHEN has_order THEN external_order_id END AS external_order_id, quantity,
 		gross_reporting, discount_reporting, refunded_reporting, net_reporting`
 	if !refundDate {
-		return `(SELECT ` + cols + ` FROM sales)`
+		return `(SELECT ` + cols + ` FROM ` + lines + ` l)`
 	}
 	return `(SELECT publisher_id, day, product_id, country, channel, connector_id,
 			CASE WHEN has_order THEN external_order_id END AS external_order_id, quantity,
 			gross_reporting, discount_reporting,
 			CASE WHEN ` + refundMoved + ` THEN 0 ELSE refunded_reporting END AS refunded_reporting,
 			CASE WHEN ` + refundMoved + ` THEN net_reporting + refunded_reporting ELSE net_reporting END AS net_reporting
-		FROM sales
+		FROM ` + lines + ` l
 		UNION ALL
 		SELECT publisher_id, refund_day, product_id, country, channel, connector_id, NULL, 0,
 			0, 0, refunded_reporting, -refunded_reporting
-		FROM sales WHERE ` + refundMoved + `)`
+		FROM ` + lines + ` l WHERE ` + refundMoved + `)`
 }
 
 // refundBookingQuery reads a publisher's settings. On PostgreSQL it locks

@@ -49,12 +49,17 @@ type Store struct {
 	// bulkFoldOrders, when set, replaces maxBulkFoldOrders (tests;
 	// negative: bulk loads never sum their rollups in memory).
 	bulkFoldOrders int
+	// filterDeltaLines, when set, replaces maxFilterDeltaLines (tests).
+	filterDeltaLines int
 	// bulkFolds counts the bulk loads whose daily rollups were summed in
 	// memory (tests tell by it which way a load took).
 	bulkFolds atomic.Int64
 	// productLookups counts the statements imports ran to look products
 	// up (ProductLookups).
 	productLookups atomic.Int64
+	// filterDeltas counts the imports that added their new orders to the
+	// filter rollups (advanceFilterRollups; tests tell by it).
+	filterDeltas atomic.Int64
 }
 
 // ProductLookups returns how many statements imports have run to look

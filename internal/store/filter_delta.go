@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// maxFilterDeltaLines is the most new lines an import adds to the filter
+// rollups itself. A push group (at most 8,000 lines), a sync page or a
+// small file stays within it and keeps the filtered questions on the
+// rollups; a backfill larger than this leaves them stale, and the
+// scheduled rebuild reads its lines outside the import's transaction
+// instead of inside it.
+const maxFilterDeltaLines = 20_000
+
+// advanceFilterRollups adds the import's new orders to the publisher's
+// filter rollups (filter_rollup.go) and stamps them with the data version
+// the import's commit will have, when they were current before it and the
+// import only added orders: it changed, replaced and deleted none, so
+// every figure they hold moves by what the new orders add, which is also
+// what a rebuild would find. Distinct orders stay exact: a new order was
+// counted nowhere before, and an order has one day and one place. Products
+// the import made carry only their category, and only its new lines.
+//
+// Any other write leaves them stale, as before: the reads take the lines
+// until the scheduled rebuild. It runs in updateRollups, after the order
+// ledger is complete and, on PostgreSQL, with the publisher's row locked;
+// a rebuild copying into the tables at that moment (it holds their
+// advisory lock) makes the import leave them to it rather than wait.
+func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool) error {
+	limit := int64(maxFilterDeltaLines)
+	if w.s.filterDeltaLines != 0 {
+		limit = int64(w.s.filterDeltaLines)
+	}
+	if w.spec.Kind != ImportSales || w.spec.DryRun || w.orders == nil || w.rep.Inserted == 0 ||
+		w.rep.Inserted > limit || w.rep.Updated > 0 || w.rep.Deleted > 0 ||
+		len(w.touched) > 0 || len(w.spans) > 0 || refundDate != w.refundDate {
+		return nil
+	}
+	tx := w.tx
+	if w.s.dialect == Postgres {
+		var locked bool
+		if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`,
+			"phantomos-filter-rollups/"+string(w.pub)).Scan(&locked); err != nil {
+			return fmt.Errorf("filter rollups: %w", err)
+		}
+		if !locked {
+			return nil
+		}
+	}
+	var current bool
+	err := tx.QueryRowContext(ctx, `SELECT f.data_version = p.data_version FROM filter_rollup_state f
+		JOIN publishers p ON p.id = f.publisher_id WHERE f.publisher_id = $1`, w.pub).Scan(&current)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !current) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("filter rollups: %w", err)
+	}
+
+	// The import's new orders: the orders it wrote lines of (ingest_keys)
+	// that did not exist before it (ingest_orders holds those that did).
+	// Every line it inserted must be theirs: a line added to an order that
+	// existed changes what that order counts under a value (once already,
+	// or not yet), which no sum of new orders holds.
+	newLines := `(SELECT * FROM sales WHERE publisher_id = $1 AND connector_id = $2
+		AND external_order_id IN (SELECT order_id FROM ingest_keys)
+		AND external_order_id NOT IN (SELECT order_id FROM ingest_orders))`
+	var lines int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+newLines+` l`, w.pub, w.connectorID).Scan(&lines); err != nil {
+		return fmt.Errorf("filter rollups: %w", err)
+	}
+	if lines != w.rep.Inserted {
+		return nil
+	}
+	booked := bookedSalesOf(refundDate, newLines)
+	idType := "TEXT"
+	if w.s.dialect == Postgres {
+		idType = "UUID"
+	}
+	temp := `CREATE TEMP TABLE IF NOT EXISTS ingest_filter_daily (dim TEXT NOT NULL, value TEXT NOT NULL, day DATE NOT NULL,
+		country TEXT NOT NULL, channel TEXT NOT NULL, connector_id ` + idType + ` NOT NULL, orders BIGINT NOT NULL, units BIGINT NOT NULL,
+		gross BIGINT NOT NULL, discount BIGINT NOT NULL, refunded BIGINT NOT NULL, net BIGINT NOT NULL)`
+	if w.s.dialect == Postgres {
+		temp = pgTempTable("ingest_filter_daily", temp[len(`CREATE TEMP TABLE IF NOT EXISTS ingest_filter_daily `):])
+	}
+	month := w.s.dialect.monthOf("day")
+	const sums = `orders = %[1]s.orders + excluded.orders, units = %[1]s.units + excluded.units, gross = %[1]s.gross + excluded.gross,
+		discount = %[1]s.discount + excluded.discount, refunded = %[1]s.refunded + excluded.refunded, net = %[1]s.net + excluded.net`
+	pub, pubConn := []any{w.pub}, []any{w.pub, w.connectorID}
+	for _, st := range []struct {
+		q    string
+		args []any
+	}{
+		{temp, nil},
+		{`DELETE FROM ingest_filter_daily`, nil},
+		// The same aggregation as the rebuild's (snapshotFilterRollups),
+		// over the new orders' lines only.
+		{`INSERT INTO ingest_filter_daily (dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		SELECT dim, value, day, country, channel, connector_id, SUM(o), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n)
+		FROM (SELECT pd.dim, pd.value, b.day, b.country, b.channel, b.connector_id, b.external_order_id,
+				MAX(CASE WHEN b.external_order_id IS NULL THEN 0 ELSE 1 END) AS o, SUM(b.quantity) AS q, SUM(b.gross_reporting) AS g,
+				SUM(b.discount_reporting) AS d, SUM(b.refunded_reporting) AS r, SUM(b.net_reporting) AS n
+			FROM ` + booked + ` b JOIN ` + productDims + ` pd ON pd.product_id = b.product_id
+			GROUP BY pd.dim, pd.value, b.day, b.country, b.channel, b.connector_id, b.external_order_id) x
+		GROUP BY dim, value, day, country, channel, connector_id`, pubConn},
+		{`INSERT INTO filter_daily (publisher_id, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		SELECT $1, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ingest_filter_daily WHERE 1 = 1
+		ON CONFLICT (publisher_id, dim, value, day, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_daily"), pub},
+		// An order has one day: a month's new orders are its days' new
+		// orders summed.
+		{`INSERT INTO filter_monthly (publisher_id, dim, value, month, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		SELECT $1, dim, value, ` + month + `, country, channel, connector_id, SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
+		FROM ingest_filter_daily WHERE 1 = 1 GROUP BY dim, value, ` + month + `, country, channel, connector_id
+		ON CONFLICT (publisher_id, dim, value, month, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_monthly"), pub},
+		{`INSERT INTO product_geo_monthly (publisher_id, month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net)
+		SELECT $1, ` + month + `, country, channel, connector_id, product_id, COUNT(DISTINCT external_order_id), SUM(quantity),
+			SUM(gross_reporting), SUM(discount_reporting), SUM(refunded_reporting), SUM(net_reporting)
+		FROM ` + booked + ` b WHERE 1 = 1
+		GROUP BY ` + month + `, country, channel, connector_id, product_id
+		ON CONFLICT (publisher_id, month, country, channel, connector_id, product_id) DO UPDATE SET ` + fmt.Sprintf(sums, "product_geo_monthly"), pubConn},
+		// run bumps the data version once more before it commits.
+		{`UPDATE filter_rollup_state SET data_version = data_version + 1 WHERE publisher_id = $1`, pub},
+	} {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("filter rollups: %w", err)
+		}
+	}
+	w.s.filterDeltas.Add(1)
+	return nil
+}
