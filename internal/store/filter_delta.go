@@ -40,6 +40,18 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 		return nil
 	}
 	tx := w.tx
+	var current bool
+	err := tx.QueryRowContext(ctx, `SELECT f.data_version = p.data_version FROM filter_rollup_state f
+		JOIN publishers p ON p.id = f.publisher_id WHERE f.publisher_id = $1`, w.pub).Scan(&current)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !current) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("filter rollups: %w", err)
+	}
+	// A rebuild that committed since leaves the stamp behind the version
+	// (it was built from an earlier snapshot) or at it (its copy is what
+	// the delta adds to): either way the stamp, moved by one, stays right.
 	if w.s.dialect == Postgres {
 		var locked bool
 		if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`,
@@ -49,15 +61,6 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 		if !locked {
 			return nil
 		}
-	}
-	var current bool
-	err := tx.QueryRowContext(ctx, `SELECT f.data_version = p.data_version FROM filter_rollup_state f
-		JOIN publishers p ON p.id = f.publisher_id WHERE f.publisher_id = $1`, w.pub).Scan(&current)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !current) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("filter rollups: %w", err)
 	}
 
 	// The import's new orders: the orders it wrote lines of (ingest_keys)
