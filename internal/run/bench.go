@@ -42,6 +42,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	rows := fs.Int("rows", 1_000_000, "rows of the generated sales file (import), lines pushed (push: default 100000)")
 	existing := fs.Int("existing", 0, "sales the importing publisher already holds (import)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to this file (go tool pprof)")
+	filterRollups := fs.Bool("filter-rollups", false, "build the push publisher's filter rollups before its push, which then keeps them current (push)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer stop()
-		return cmdBenchPush(ctx, e, s, cfg, n)
+		return cmdBenchPush(ctx, e, s, cfg, n, *filterRollups)
 	}
 	b, err := newBench(ctx, e, s, *sales)
 	if err != nil {

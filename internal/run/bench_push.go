@@ -135,8 +135,11 @@ const pushRounds = 3
 // each into a publisher of its own that is deleted after its round, in
 // pushRounds rounds, and prints every round, the median rates and their
 // ratio. The per-key rate limit is lifted: this measures the server, not
-// the limit.
-func cmdBenchPush(ctx context.Context, e *env, s *store.Store, cfg config.Config, rows int) error {
+// the limit. With filterRollups, the push publisher's filter rollups are
+// built before its push, so that each group keeps them current as an
+// established publisher's pushes do (filter_delta.go), and the round fails
+// if they end stale.
+func cmdBenchPush(ctx context.Context, e *env, s *store.Store, cfg config.Config, rows int, filterRollups bool) error {
 	if rows <= 0 {
 		return phantomos.Errorf(phantomos.EINVALID, "The number of rows must be positive.")
 	}
@@ -155,11 +158,14 @@ func cmdBenchPush(ctx context.Context, e *env, s *store.Store, cfg config.Config
 	w := e.stdout
 	fmt.Fprintf(w, "push benchmark on %s (%s): %d lines in %d orders' batches of up to 1,000 lines, %d rounds\n",
 		s.Dialect(), s.Where(), rows, len(batches), pushRounds)
+	if filterRollups {
+		fmt.Fprintf(w, "  the push publisher's filter rollups are built before its push, and each group keeps them current\n")
+	}
 	rate := func(d time.Duration) float64 { return float64(rows) / d.Seconds() }
 	var fileTimes, pushTimes []time.Duration
 	for round := 1; round <= pushRounds; round++ {
 		g0, b0, w0 := srv.PushGroups()
-		fileTime, pushTime, lookups, err := benchPushRound(ctx, s, ts.URL, csv, batches, rows)
+		fileTime, pushTime, lookups, err := benchPushRound(ctx, s, ts.URL, csv, batches, rows, filterRollups)
 		if err != nil {
 			return err
 		}
@@ -200,7 +206,7 @@ func medianDuration(ds []time.Duration) time.Duration {
 // benchPushRound imports the CSV into a new publisher and pushes the
 // batches into another through the server at url, checks that each wrote
 // every line, deletes both publishers, and returns the two times.
-func benchPushRound(ctx context.Context, s *store.Store, url string, csv []byte, batches [][]byte, rows int) (fileTime, pushTime time.Duration, pushLookups int64, err error) {
+func benchPushRound(ctx context.Context, s *store.Store, url string, csv []byte, batches [][]byte, rows int, filterRollups bool) (fileTime, pushTime time.Duration, pushLookups int64, err error) {
 	suffix := phantomos.NewID()[24:]
 	var live []phantomos.PublisherID
 	defer func() {
@@ -247,6 +253,11 @@ func benchPushRound(ctx context.Context, s *store.Store, url string, csv []byte,
 	}
 	if err := s.SetAPIKeyScope(ctx, pushPub, keyID, phantomos.ScopeIngest); err != nil {
 		return 0, 0, 0, err
+	}
+	if filterRollups {
+		if err := s.RefreshFilterRollups(ctx, pushPub); err != nil {
+			return 0, 0, 0, err
+		}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: pushClients}}
 	defer client.CloseIdleConnections()
@@ -301,6 +312,11 @@ func benchPushRound(ctx context.Context, s *store.Store, url string, csv []byte,
 	}
 	if inserted != int64(rows) {
 		return 0, 0, 0, fmt.Errorf("bench: the pushes wrote %d of %d lines", inserted, rows)
+	}
+	if filterRollups {
+		if ok, err := s.FilterRollupsCurrent(ctx, pushPub); err != nil || !ok {
+			return 0, 0, 0, errors.Join(err, errors.New("bench: the push left the filter rollups stale"))
+		}
 	}
 	return fileTime, pushTime, pushLookups, nil
 }

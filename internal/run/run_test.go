@@ -341,4 +341,13 @@ func TestBenchPush(t *testing.T) {
 	if pubs != 0 || lines != 0 {
 		t.Errorf("after the benchmark: %d publishers, %d sale lines left", pubs, lines)
 	}
+	// With the push publisher's filter rollups current from the start: the
+	// benchmark fails if the groups leave them stale.
+	out, _, err = runCLI(t, nil, "", "bench", "push", "--db", db, "--rows", "2500", "--filter-rollups")
+	if err != nil {
+		t.Fatalf("bench push --filter-rollups: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "each group keeps them current") {
+		t.Errorf("the report does not say the filter rollups were current:\n%s", out)
+	}
 }
