@@ -65,20 +65,43 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 
 	// The import's new orders: the orders it wrote lines of (ingest_keys)
 	// that did not exist before it (ingest_orders holds those that did).
-	// Every line it inserted must be theirs: a line added to an order that
-	// existed changes what that order counts under a value (once already,
-	// or not yet), which no sum of new orders holds.
-	newLines := `(SELECT * FROM sales WHERE publisher_id = $1 AND connector_id = $2
-		AND external_order_id IN (SELECT order_id FROM ingest_keys)
-		AND external_order_id NOT IN (SELECT order_id FROM ingest_orders))`
-	var lines int64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+newLines+` l`, w.pub, w.connectorID).Scan(&lines); err != nil {
+	// Their lines are copied once into a temporary table, through the
+	// unique key (on PostgreSQL by an array of the ids: temporary tables
+	// have no statistics, and joined to them the planner scanned the
+	// publisher's lines), and aggregated from there.
+	ids, err := sqlTx{tx}.texts(ctx, `SELECT DISTINCT order_id FROM ingest_keys WHERE order_id NOT IN (SELECT order_id FROM ingest_orders)`)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	const lineCols = `publisher_id, day, product_id, country, channel, connector_id, has_order, external_order_id, quantity,
+		gross_reporting, discount_reporting, refunded_reporting, net_reporting, refund_day`
+	fill := `INSERT INTO ingest_filter_lines (` + lineCols + `) SELECT ` + lineCols + ` FROM sales
+		WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id IN (SELECT order_id FROM ingest_keys)
+		AND external_order_id NOT IN (SELECT order_id FROM ingest_orders)`
+	fillArgs := []any{w.pub, w.connectorID}
+	linesTable := `CREATE TEMP TABLE IF NOT EXISTS ingest_filter_lines AS SELECT ` + lineCols + ` FROM sales WHERE 1 = 0`
+	if w.s.dialect == Postgres {
+		fill = `INSERT INTO ingest_filter_lines (` + lineCols + `) SELECT ` + lineCols + ` FROM sales
+			WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id = ANY($3)`
+		fillArgs = append(fillArgs, ids)
+		linesTable = pgTempTable("ingest_filter_lines", `AS SELECT `+lineCols+` FROM sales WITH NO DATA`)
+	}
+	for _, q := range []string{linesTable, `DELETE FROM ingest_filter_lines`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("filter rollups: %w", err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, fill, fillArgs...)
+	if err != nil {
 		return fmt.Errorf("filter rollups: %w", err)
 	}
-	if lines != w.rep.Inserted {
-		return nil
+	// Every line the import inserted must be theirs: a line added to an
+	// order that existed changes what that order counts under a value
+	// (once already, or not yet), which no sum of new orders holds.
+	if n, err := res.RowsAffected(); err != nil || n != w.rep.Inserted {
+		return err
 	}
-	booked := bookedSalesOf(refundDate, newLines)
+	booked := bookedSalesOf(refundDate, "ingest_filter_lines")
 	idType := "TEXT"
 	if w.s.dialect == Postgres {
 		idType = "UUID"
@@ -92,7 +115,7 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 	month := w.s.dialect.monthOf("day")
 	const sums = `orders = %[1]s.orders + excluded.orders, units = %[1]s.units + excluded.units, gross = %[1]s.gross + excluded.gross,
 		discount = %[1]s.discount + excluded.discount, refunded = %[1]s.refunded + excluded.refunded, net = %[1]s.net + excluded.net`
-	pub, pubConn := []any{w.pub}, []any{w.pub, w.connectorID}
+	pub := []any{w.pub}
 	for _, st := range []struct {
 		q    string
 		args []any
@@ -108,7 +131,7 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 				SUM(b.discount_reporting) AS d, SUM(b.refunded_reporting) AS r, SUM(b.net_reporting) AS n
 			FROM ` + booked + ` b JOIN ` + productDims + ` pd ON pd.product_id = b.product_id
 			GROUP BY pd.dim, pd.value, b.day, b.country, b.channel, b.connector_id, b.external_order_id) x
-		GROUP BY dim, value, day, country, channel, connector_id`, pubConn},
+		GROUP BY dim, value, day, country, channel, connector_id`, pub},
 		{`INSERT INTO filter_daily (publisher_id, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
 		SELECT $1, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ingest_filter_daily WHERE 1 = 1
 		ON CONFLICT (publisher_id, dim, value, day, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_daily"), pub},
@@ -123,7 +146,7 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 			SUM(gross_reporting), SUM(discount_reporting), SUM(refunded_reporting), SUM(net_reporting)
 		FROM ` + booked + ` b WHERE 1 = 1
 		GROUP BY ` + month + `, country, channel, connector_id, product_id
-		ON CONFLICT (publisher_id, month, country, channel, connector_id, product_id) DO UPDATE SET ` + fmt.Sprintf(sums, "product_geo_monthly"), pubConn},
+		ON CONFLICT (publisher_id, month, country, channel, connector_id, product_id) DO UPDATE SET ` + fmt.Sprintf(sums, "product_geo_monthly"), pub},
 		// run bumps the data version once more before it commits.
 		{`UPDATE filter_rollup_state SET data_version = data_version + 1 WHERE publisher_id = $1`, pub},
 	} {
