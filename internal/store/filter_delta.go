@@ -97,7 +97,10 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 	}
 	// Every line the import inserted must be theirs: a line added to an
 	// order that existed changes what that order counts under a value
-	// (once already, or not yet), which no sum of new orders holds.
+	// (once already, or not yet), which no sum of new orders holds. Rows
+	// of products, assets or rates written in the same import count as
+	// inserted or updated too, so an import that changed the mapping or
+	// the rates the tables were built with goes no further.
 	if n, err := res.RowsAffected(); err != nil || n != w.rep.Inserted {
 		return err
 	}
