@@ -113,6 +113,20 @@ func current(t *testing.T, s *store.Store, pub phantomos.PublisherID, want bool,
 	}
 }
 
+// rebuilder returns what rebuilds the filter rollups of rp and other and
+// checks that rp's are then current.
+func rebuilder(t *testing.T, s *store.Store, rp, other randomPublisher) func(when string) {
+	return func(when string) {
+		t.Helper()
+		for _, p := range []phantomos.PublisherID{rp.pub.ID, other.pub.ID} {
+			if err := s.RefreshFilterRollups(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		current(t, s, rp.pub.ID, true, when)
+	}
+}
+
 // TestFilterRollupsMatchNaiveQueries: with the filter rollups current, and
 // after each kind of write (mapping changes, a re-import that changes and
 // adds orders, deleted orders, a change of refund booking) while they are
@@ -125,15 +139,7 @@ func TestFilterRollupsMatchNaiveQueries(t *testing.T) {
 		rng := rand.New(rand.NewPCG(45, 46))
 		rp := newRandomPublisher(t, s, "alpha", rng, 2500)
 		other := newRandomPublisher(t, s, "beta", rng, 400) // must never count
-		refresh := func(when string) {
-			t.Helper()
-			for _, p := range []phantomos.PublisherID{rp.pub.ID, other.pub.ID} {
-				if err := s.RefreshFilterRollups(ctx, p); err != nil {
-					t.Fatal(err)
-				}
-			}
-			current(t, s, rp.pub.ID, true, when)
-		}
+		refresh := rebuilder(t, s, rp, other)
 		refresh("built")
 		checkAgainstNaive(t, s, rp, "built")
 
@@ -209,15 +215,7 @@ func TestFilterRollupsFollowNewOrders(t *testing.T) {
 		rng := rand.New(rand.NewPCG(47, 48))
 		rp := newRandomPublisher(t, s, "alpha", rng, 1500)
 		other := newRandomPublisher(t, s, "beta", rng, 300) // must never count
-		refresh := func(when string) {
-			t.Helper()
-			for _, p := range []phantomos.PublisherID{rp.pub.ID, other.pub.ID} {
-				if err := s.RefreshFilterRollups(ctx, p); err != nil {
-					t.Fatal(err)
-				}
-			}
-			current(t, s, rp.pub.ID, true, when)
-		}
+		refresh := rebuilder(t, s, rp, other)
 		// The connector's own products by external id, and one product
 		// per batch that the import makes.
 		var own []string

@@ -1333,16 +1333,7 @@ func saleExternalID(r *SaleRow) string {
 
 // resolveProducts fills the product cache for every line of rows.
 func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) error {
-	var missing []*SaleRow
-	pending := map[string]bool{}
-	for _, r := range rows {
-		k := saleProductKey(r)
-		if _, ok := w.products[k]; ok || pending[k] {
-			continue
-		}
-		pending[k] = true
-		missing = append(missing, r)
-	}
+	missing := w.unresolved(rows)
 	if len(missing) == 0 {
 		return nil
 	}
@@ -1479,6 +1470,22 @@ func (w *ImportWriter) resolveProducts(ctx context.Context, rows []*SaleRow) err
 	return nil
 }
 
+// unresolved returns, one per product key, the rows whose product the
+// import's cache does not hold yet (removed orders name none).
+func (w *ImportWriter) unresolved(rows []*SaleRow) []*SaleRow {
+	var missing []*SaleRow
+	pending := map[string]bool{}
+	for _, r := range rows {
+		k := saleProductKey(r)
+		if _, ok := w.products[k]; ok || pending[k] || r.Removed {
+			continue
+		}
+		pending[k] = true
+		missing = append(missing, r)
+	}
+	return missing
+}
+
 // productsByExternalID returns the ids of this connector's products whose
 // external ids are those of rows, by external id.
 func (w *ImportWriter) productsByExternalID(ctx context.Context, rows []*SaleRow) (map[string]string, error) {
@@ -1524,19 +1531,13 @@ func (w *ImportWriter) productsByExternalID(ctx context.Context, rows []*SaleRow
 // import can change, so they stay with the batch; rows refused later made
 // no product either way.
 func (w *ImportWriter) PrefetchProducts(ctx context.Context, batches ...[]SaleRow) error {
-	var missing []*SaleRow
-	pending := map[string]bool{}
-	for _, rows := range batches {
-		for i := range rows {
-			r := &rows[i]
-			k := saleProductKey(r)
-			if _, ok := w.products[k]; ok || pending[k] || r.Removed {
-				continue
-			}
-			pending[k] = true
-			missing = append(missing, r)
+	var rows []*SaleRow
+	for _, b := range batches {
+		for i := range b {
+			rows = append(rows, &b[i])
 		}
 	}
+	missing := w.unresolved(rows)
 	if len(missing) == 0 {
 		return nil
 	}
