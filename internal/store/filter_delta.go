@@ -66,25 +66,26 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 	// The import's new orders: the orders it wrote lines of (ingest_keys)
 	// that did not exist before it (ingest_orders holds those that did).
 	// Their lines are copied once into a temporary table, through the
-	// unique key (on PostgreSQL by an array of the ids: temporary tables
+	// unique key, and aggregated from there. On PostgreSQL they are found
+	// by an array of their ids (at most the bound above): temporary tables
 	// have no statistics, and joined to them the planner scanned the
-	// publisher's lines), and aggregated from there.
-	ids, err := sqlTx{tx}.texts(ctx, `SELECT DISTINCT order_id FROM ingest_keys WHERE order_id NOT IN (SELECT order_id FROM ingest_orders)`)
-	if err != nil || len(ids) == 0 {
-		return err
-	}
+	// publisher's lines.
 	const lineCols = `publisher_id, day, product_id, country, channel, connector_id, has_order, external_order_id, quantity,
 		gross_reporting, discount_reporting, refunded_reporting, net_reporting, refund_day`
+	linesTable := `CREATE TEMP TABLE IF NOT EXISTS ingest_filter_lines AS SELECT ` + lineCols + ` FROM sales WHERE 1 = 0`
 	fill := `INSERT INTO ingest_filter_lines (` + lineCols + `) SELECT ` + lineCols + ` FROM sales
 		WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id IN (SELECT order_id FROM ingest_keys)
 		AND external_order_id NOT IN (SELECT order_id FROM ingest_orders)`
 	fillArgs := []any{w.pub, w.connectorID}
-	linesTable := `CREATE TEMP TABLE IF NOT EXISTS ingest_filter_lines AS SELECT ` + lineCols + ` FROM sales WHERE 1 = 0`
 	if w.s.dialect == Postgres {
+		ids, err := sqlTx{tx}.texts(ctx, `SELECT DISTINCT order_id FROM ingest_keys WHERE order_id NOT IN (SELECT order_id FROM ingest_orders)`)
+		if err != nil {
+			return fmt.Errorf("filter rollups: %w", err)
+		}
+		linesTable = pgTempTable("ingest_filter_lines", `AS SELECT `+lineCols+` FROM sales WITH NO DATA`)
 		fill = `INSERT INTO ingest_filter_lines (` + lineCols + `) SELECT ` + lineCols + ` FROM sales
 			WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id = ANY($3)`
 		fillArgs = append(fillArgs, ids)
-		linesTable = pgTempTable("ingest_filter_lines", `AS SELECT `+lineCols+` FROM sales WITH NO DATA`)
 	}
 	for _, q := range []string{linesTable, `DELETE FROM ingest_filter_lines`} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -109,11 +110,12 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 	if w.s.dialect == Postgres {
 		idType = "UUID"
 	}
-	temp := `CREATE TEMP TABLE IF NOT EXISTS ingest_filter_daily (dim TEXT NOT NULL, value TEXT NOT NULL, day DATE NOT NULL,
-		country TEXT NOT NULL, channel TEXT NOT NULL, connector_id ` + idType + ` NOT NULL, orders BIGINT NOT NULL, units BIGINT NOT NULL,
-		gross BIGINT NOT NULL, discount BIGINT NOT NULL, refunded BIGINT NOT NULL, net BIGINT NOT NULL)`
+	def := `(dim TEXT NOT NULL, value TEXT NOT NULL, day DATE NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL,
+		connector_id ` + idType + ` NOT NULL, orders BIGINT NOT NULL, units BIGINT NOT NULL, gross BIGINT NOT NULL,
+		discount BIGINT NOT NULL, refunded BIGINT NOT NULL, net BIGINT NOT NULL)`
+	temp := `CREATE TEMP TABLE IF NOT EXISTS ingest_filter_daily ` + def
 	if w.s.dialect == Postgres {
-		temp = pgTempTable("ingest_filter_daily", temp[len(`CREATE TEMP TABLE IF NOT EXISTS ingest_filter_daily `):])
+		temp = pgTempTable("ingest_filter_daily", def)
 	}
 	month := w.s.dialect.monthOf("day")
 	const sums = `orders = %[1]s.orders + excluded.orders, units = %[1]s.units + excluded.units, gross = %[1]s.gross + excluded.gross,
@@ -125,16 +127,10 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 	}{
 		{temp, nil},
 		{`DELETE FROM ingest_filter_daily`, nil},
-		// The same aggregation as the rebuild's (snapshotFilterRollups),
-		// over the new orders' lines only.
-		{`INSERT INTO ingest_filter_daily (dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		SELECT dim, value, day, country, channel, connector_id, SUM(o), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n)
-		FROM (SELECT pd.dim, pd.value, b.day, b.country, b.channel, b.connector_id, b.external_order_id,
-				MAX(CASE WHEN b.external_order_id IS NULL THEN 0 ELSE 1 END) AS o, SUM(b.quantity) AS q, SUM(b.gross_reporting) AS g,
-				SUM(b.discount_reporting) AS d, SUM(b.refunded_reporting) AS r, SUM(b.net_reporting) AS n
-			FROM ` + booked + ` b JOIN ` + productDims + ` pd ON pd.product_id = b.product_id
-			GROUP BY pd.dim, pd.value, b.day, b.country, b.channel, b.connector_id, b.external_order_id) x
-		GROUP BY dim, value, day, country, channel, connector_id`, pub},
+		// The rebuild's aggregations (snapshotFilterRollups), over the new
+		// orders' lines only.
+		{`INSERT INTO ingest_filter_daily (dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net) ` +
+			filterDailyOf(booked), pub},
 		{`INSERT INTO filter_daily (publisher_id, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
 		SELECT $1, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ingest_filter_daily WHERE 1 = 1
 		ON CONFLICT (publisher_id, dim, value, day, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_daily"), pub},
@@ -145,10 +141,8 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 		FROM ingest_filter_daily WHERE 1 = 1 GROUP BY dim, value, ` + month + `, country, channel, connector_id
 		ON CONFLICT (publisher_id, dim, value, month, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_monthly"), pub},
 		{`INSERT INTO product_geo_monthly (publisher_id, month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net)
-		SELECT $1, ` + month + `, country, channel, connector_id, product_id, COUNT(DISTINCT external_order_id), SUM(quantity),
-			SUM(gross_reporting), SUM(discount_reporting), SUM(refunded_reporting), SUM(net_reporting)
-		FROM ` + booked + ` b WHERE 1 = 1
-		GROUP BY ` + month + `, country, channel, connector_id, product_id
+		SELECT $1, month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net
+		FROM (` + productGeoOf(month, booked) + `) g WHERE 1 = 1
 		ON CONFLICT (publisher_id, month, country, channel, connector_id, product_id) DO UPDATE SET ` + fmt.Sprintf(sums, "product_geo_monthly"), pub},
 		// run bumps the data version once more before it commits.
 		{`UPDATE filter_rollup_state SET data_version = data_version + 1 WHERE publisher_id = $1`, pub},

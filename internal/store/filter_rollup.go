@@ -205,32 +205,49 @@ func (s *Store) snapshotFilterRollups(ctx context.Context, conn *sql.Conn, pub p
 	if err != nil {
 		return 0, err
 	}
-	// Lines per order first (its amounts under the value, and whether it is
-	// an order at all: bookedSales gives lines without orders, and refunds
-	// booked apart, no order id), then orders per value, day and place.
-	daily := `INSERT INTO fr_daily_tmp (dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		SELECT dim, value, day, country, channel, connector_id, SUM(o), SUM(q), SUM(g), SUM(d), SUM(r), SUM(n)
-		FROM (SELECT pd.dim, pd.value, b.day, b.country, b.channel, b.connector_id, b.external_order_id,
-				MAX(CASE WHEN b.external_order_id IS NULL THEN 0 ELSE 1 END) AS o, SUM(b.quantity) AS q, SUM(b.gross_reporting) AS g,
-				SUM(b.discount_reporting) AS d, SUM(b.refunded_reporting) AS r, SUM(b.net_reporting) AS n
-			FROM ` + bookedSales(refundDate) + ` b JOIN ` + productDims + ` pd ON pd.product_id = b.product_id
-			WHERE b.publisher_id = $1
-			GROUP BY pd.dim, pd.value, b.day, b.country, b.channel, b.connector_id, b.external_order_id) x
-		GROUP BY dim, value, day, country, channel, connector_id`
-	month := s.dialect.monthOf("day")
-	// Orders per month, product and place: an order has one day and place,
-	// and external_order_id is NULL on what is not an order.
-	geo := `INSERT INTO fr_geo_tmp (month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net)
-		SELECT ` + month + `, country, channel, connector_id, product_id, COUNT(DISTINCT external_order_id), SUM(quantity),
-			SUM(gross_reporting), SUM(discount_reporting), SUM(refunded_reporting), SUM(net_reporting)
-		FROM ` + bookedSales(refundDate) + ` b WHERE publisher_id = $1
-		GROUP BY ` + month + `, country, channel, connector_id, product_id`
+	daily := `INSERT INTO fr_daily_tmp (dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net) ` +
+		filterDailyOf(bookedSales(refundDate))
+	geo := `INSERT INTO fr_geo_tmp (month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net) ` +
+		productGeoOf(s.dialect.monthOf("day"), bookedSales(refundDate))
 	for _, q := range []string{daily, geo} {
 		if _, err := conn.ExecContext(ctx, q, pub); err != nil {
 			return 0, fmt.Errorf("store: filter rollups: %w", err)
 		}
 	}
 	return version, nil
+}
+
+// filterDailyOf is filter_daily's aggregation of publisher $1's lines in
+// booked (bookedSales or bookedSalesOf): per filter value, day and place,
+// the columns dim, value, day, country, channel, connector_id, orders,
+// units, gross, discount, refunded and net. Lines per order first (its
+// amounts under the value, and whether it is an order at all: booked gives
+// lines without orders, and refunds booked apart, no order id), then
+// orders per value, day and place. The rebuild and the imports that add
+// new orders (filter_delta.go) both use it.
+func filterDailyOf(booked string) string {
+	return `SELECT dim, value, day, country, channel, connector_id, SUM(o) AS orders, SUM(q) AS units, SUM(g) AS gross,
+			SUM(d) AS discount, SUM(r) AS refunded, SUM(n) AS net
+		FROM (SELECT pd.dim, pd.value, b.day, b.country, b.channel, b.connector_id, b.external_order_id,
+				MAX(CASE WHEN b.external_order_id IS NULL THEN 0 ELSE 1 END) AS o, SUM(b.quantity) AS q, SUM(b.gross_reporting) AS g,
+				SUM(b.discount_reporting) AS d, SUM(b.refunded_reporting) AS r, SUM(b.net_reporting) AS n
+			FROM ` + booked + ` b JOIN ` + productDims + ` pd ON pd.product_id = b.product_id
+			WHERE b.publisher_id = $1
+			GROUP BY pd.dim, pd.value, b.day, b.country, b.channel, b.connector_id, b.external_order_id) x
+		GROUP BY dim, value, day, country, channel, connector_id`
+}
+
+// productGeoOf is product_geo_monthly's aggregation of publisher $1's
+// lines in booked, month being the dialect's month of day: the columns
+// month, country, channel, connector_id, product_id, orders, units, gross,
+// discount, refunded and net. An order has one day and place, and
+// external_order_id is NULL on what is not an order.
+func productGeoOf(month, booked string) string {
+	return `SELECT ` + month + ` AS month, country, channel, connector_id, product_id, COUNT(DISTINCT external_order_id) AS orders,
+			SUM(quantity) AS units, SUM(gross_reporting) AS gross, SUM(discount_reporting) AS discount,
+			SUM(refunded_reporting) AS refunded, SUM(net_reporting) AS net
+		FROM ` + booked + ` b WHERE publisher_id = $1
+		GROUP BY ` + month + `, country, channel, connector_id, product_id`
 }
 
 // single returns the filter's one product condition when it has exactly
