@@ -133,11 +133,11 @@ func naiveSales(refundDate bool) string {
 		return "sales"
 	}
 	const later = `refund_day IS NOT NULL AND refund_day > day AND refunded_reporting <> 0`
-	return `(SELECT publisher_id, product_id, connector_id, country, channel, day, external_order_id, quantity, gross_reporting,
+	return `(SELECT publisher_id, product_id, connector_id, country, channel, day, external_order_id, has_order, quantity, gross_reporting,
 			CASE WHEN ` + later + ` THEN net_reporting + refunded_reporting ELSE net_reporting END AS net_reporting
 		FROM sales
 		UNION ALL
-		SELECT publisher_id, product_id, connector_id, country, channel, refund_day, NULL, 0, 0, -refunded_reporting
+		SELECT publisher_id, product_id, connector_id, country, channel, refund_day, NULL, FALSE, 0, 0, -refunded_reporting
 		FROM sales WHERE ` + later + `)`
 }
 

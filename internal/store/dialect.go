@@ -55,14 +55,21 @@ func (d Dialect) orderLines(sub string) string {
 // the statistics put the connector at next to no lines); on SQLite one
 // parameter per id.
 func (d Dialect) linesOfOrders(ids []string) (from string, args []any) {
+	sub, args := d.orderIDs(ids)
+	return d.orderLines(sub), args
+}
+
+// orderIDs returns the subquery of orderLines that selects the orders ids,
+// given as parameters from $3 on, and their arguments (see linesOfOrders).
+func (d Dialect) orderIDs(ids []string) (sub string, args []any) {
 	if d == Postgres {
-		return d.orderLines(`SELECT unnest(CAST($3 AS TEXT[]))`), []any{ids}
+		return `SELECT unnest(CAST($3 AS TEXT[]))`, []any{ids}
 	}
 	args = make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
-	return d.orderLines(inList(3, len(ids))), args
+	return inList(3, len(ids)), args
 }
 
 // pgTempTable returns the PostgreSQL statement creating the temporary

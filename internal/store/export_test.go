@@ -5,7 +5,7 @@ package store
 // ledger, ingest_keys and ingest_orders), with $1 the publisher and $2 the
 // connector.
 func FoldContribution(d Dialect) string {
-	return perOrderContribution(d, false, 1, writtenOrders)
+	return perOrderContribution(d, "ingest_delta", false, 1, writtenOrders)
 }
 
 // StoredOrdersQuery returns, for dialect d, an import's lookup of the

@@ -5,38 +5,87 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/phantomos/phantomos"
 )
 
-// maxFilterDeltaLines is the most new lines an import adds to the filter
-// rollups itself. A push group (at most 8,000 lines), a sync page or a
-// small file stays within it and keeps the filtered questions on the
-// rollups; a backfill larger than this leaves them stale, and the
-// scheduled rebuild reads its lines outside the import's transaction
-// instead of inside it.
+// maxFilterDeltaLines is the most lines an import may write (insert,
+// change or delete) and still move the filter rollups itself. A push group
+// (at most 8,000 lines), a sync page or a small file stays within it and
+// keeps the filtered questions on the rollups; a backfill larger than
+// this leaves them stale, and the scheduled rebuild reads its lines
+// outside the import's transaction instead of inside it.
 const maxFilterDeltaLines = 20_000
 
-// advanceFilterRollups adds the import's new orders to the publisher's
-// filter rollups (filter_rollup.go) and stamps them with the data version
-// the import's commit will have, when they were current before it and the
-// import only added orders: it changed, replaced and deleted none, so
-// every figure they hold moves by what the new orders add, which is also
-// what a rebuild would find. Distinct orders stay exact: a new order was
-// counted nowhere before, and an order has one day and one place. Products
-// the import made carry only their category, and only its new lines.
+// maxFilterZeroRows is the most filter rollup rows an import's deltas may
+// leave at zero (orders that moved or went, alone in their group): each is
+// checked against the lines, and more than this leaves the rollups stale.
+const maxFilterZeroRows = 1_000
+
+// contributionCols are the columns of contributionColumns, in order.
+const contributionCols = `order_id, sign, day, product_id, country, channel, connector_id, ho, q, g, d, r, n`
+
+// recordGone adds to ingest_filter_gone, before the import deletes the
+// orders ids of its connector outside the order ledger (tombstones, orders
+// the platform deleted), what they contribute as they stand, so that
+// advanceFilterRollups can take it away. On PostgreSQL it takes the
+// connector's import lock first (as startDelta does), so no other import
+// changes those orders between this read and the deletion.
+func (w *ImportWriter) recordGone(ctx context.Context, ids []string) error {
+	d := w.s.dialect
+	if !w.goneTable {
+		stmts := []string{d.tempTable("ingest_filter_gone", contributionColumns), `DELETE FROM ingest_filter_gone`}
+		args := [][]any{nil, nil}
+		if d == Postgres {
+			stmts[1] = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
+			args[1] = []any{"phantomos-import/" + string(w.pub) + "/" + w.connectorID}
+		}
+		for i, q := range stmts {
+			if _, err := w.tx.ExecContext(ctx, q, args[i]...); err != nil {
+				return fmt.Errorf("filter rollups: %w", err)
+			}
+		}
+		w.goneTable = true
+	}
+	sub, args := d.orderIDs(ids)
+	if _, err := w.tx.ExecContext(ctx, perOrderContribution(d, "ingest_filter_gone", w.refundDate, -1, sub),
+		append([]any{w.pub, w.connectorID}, args...)...); err != nil {
+		return fmt.Errorf("filter rollups: %w", err)
+	}
+	return nil
+}
+
+// advanceFilterRollups moves the publisher's filter rollups
+// (filter_rollup.go) by what the import wrote, and stamps them with the
+// data version the import's commit will have, when they were current
+// before it. Each of the three tables is a sum of per-order contributions
+// (an order has one day and one place, and counts once under each value
+// one of its lines' products has), so the import adds the contributions
+// of the orders it created or changed, and takes away what the orders it
+// changed or deleted contributed before: the same per-order deltas the
+// other rollups take (rollup_delta.go), grouped by category, game IP and
+// asset. Rows left at zero are deleted unless lines still back them, as a
+// rebuild would have them.
 //
-// Any other write leaves them stale, as before: the reads take the lines
-// until the scheduled rebuild. It runs in updateRollups, after the order
-// ledger is complete and, on PostgreSQL, with the publisher's row locked;
-// a rebuild copying into the tables at that moment (it holds their
-// advisory lock) makes the import leave them to it rather than wait.
+// It leaves them stale (the reads take the lines until the scheduled
+// rebuild) when the import also wrote products, assets or rates (the
+// mapping and amounts they were built with), when the refund booking
+// changed while it ran, when it wrote more than maxFilterDeltaLines lines
+// or left more than maxFilterZeroRows rows at zero, and when an order it
+// deleted outside its ledger is also one it wrote. It runs in
+// updateRollups, after the order ledger is complete and, on PostgreSQL,
+// with the publisher's row locked; a rebuild copying into the tables at
+// that moment (it holds their advisory lock) makes the import leave them
+// to it rather than wait.
 func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool) error {
 	limit := int64(maxFilterDeltaLines)
 	if w.s.filterDeltaLines != 0 {
 		limit = int64(w.s.filterDeltaLines)
 	}
-	if w.spec.Kind != ImportSales || w.spec.DryRun || w.orders == nil || w.rep.Inserted == 0 ||
-		w.rep.Inserted > limit || w.rep.Updated > 0 || w.rep.Deleted > 0 ||
-		len(w.touched) > 0 || len(w.spans) > 0 || refundDate != w.refundDate {
+	written := w.rep.Inserted + w.rep.Updated + w.rep.Deleted
+	if w.spec.Kind != ImportSales || w.spec.DryRun || written == 0 || written > limit || w.catalog > 0 ||
+		len(w.spans) > 0 || refundDate != w.refundDate {
 		return nil
 	}
 	tx := w.tx
@@ -63,94 +112,259 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 		}
 	}
 
-	// The import's new orders: the orders it wrote lines of (ingest_keys)
-	// that did not exist before it (ingest_orders holds those that did).
-	// Their lines are copied once into a temporary table, through the
-	// unique key, and aggregated from there. On PostgreSQL they are found
-	// by an array of their ids (at most the bound above): temporary tables
-	// have no statistics, and joined to them the planner scanned the
-	// publisher's lines.
-	const lineCols = `publisher_id, day, product_id, country, channel, connector_id, has_order, external_order_id, quantity,
-		gross_reporting, discount_reporting, refunded_reporting, net_reporting, refund_day`
-	linesTable := `CREATE TEMP TABLE IF NOT EXISTS ingest_filter_lines AS SELECT ` + lineCols + ` FROM sales WHERE 1 = 0`
-	fill := `INSERT INTO ingest_filter_lines (` + lineCols + `) SELECT ` + lineCols + ` FROM sales
-		WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id IN (SELECT order_id FROM ingest_keys)
-		AND external_order_id NOT IN (SELECT order_id FROM ingest_orders)`
-	fillArgs := []any{w.pub, w.connectorID}
-	if w.s.dialect == Postgres {
-		ids, err := sqlTx{tx}.texts(ctx, `SELECT DISTINCT order_id FROM ingest_keys WHERE order_id NOT IN (SELECT order_id FROM ingest_orders)`)
-		if err != nil {
+	d := w.s.dialect
+	pub := []any{w.pub}
+	exec := func(q string, args ...any) error {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("filter rollups: %w", err)
 		}
-		linesTable = pgTempTable("ingest_filter_lines", `AS SELECT `+lineCols+` FROM sales WITH NO DATA`)
-		fill = `INSERT INTO ingest_filter_lines (` + lineCols + `) SELECT ` + lineCols + ` FROM sales
-			WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id = ANY($3)`
-		fillArgs = append(fillArgs, ids)
+		return nil
 	}
-	for _, q := range []string{linesTable, `DELETE FROM ingest_filter_lines`} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("filter rollups: %w", err)
-		}
-	}
-	res, err := tx.ExecContext(ctx, fill, fillArgs...)
-	if err != nil {
-		return fmt.Errorf("filter rollups: %w", err)
-	}
-	// Every line the import inserted must be theirs: a line added to an
-	// order that existed changes what that order counts under a value
-	// (once already, or not yet), which no sum of new orders holds. Rows
-	// of products, assets or rates written in the same import count as
-	// inserted or updated too, so an import that changed the mapping or
-	// the rates the tables were built with goes no further.
-	if n, err := res.RowsAffected(); err != nil || n != w.rep.Inserted {
+	if err := exec(d.tempTable("ingest_filter_orders", contributionColumns)); err != nil {
 		return err
 	}
-	booked := bookedSalesOf(refundDate, "ingest_filter_lines")
-	idType := "TEXT"
-	if w.s.dialect == Postgres {
-		idType = "UUID"
+	if err := exec(`DELETE FROM ingest_filter_orders`); err != nil {
+		return err
 	}
-	def := `(dim TEXT NOT NULL, value TEXT NOT NULL, day DATE NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL,
-		connector_id ` + idType + ` NOT NULL, orders BIGINT NOT NULL, units BIGINT NOT NULL, gross BIGINT NOT NULL,
+	if w.orders != nil {
+		if w.goneTable {
+			// An order deleted outside the ledger and also written (before
+			// or after) would be counted twice or taken away twice.
+			var both bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ingest_filter_gone
+				WHERE order_id IN (SELECT order_id FROM ingest_keys) OR order_id IN (SELECT order_id FROM ingest_orders))`).Scan(&both); err != nil {
+				return fmt.Errorf("filter rollups: %w", err)
+			}
+			if both {
+				return nil
+			}
+		}
+		// The new orders (written, without a ledger entry: they did not
+		// exist) as they are now. On PostgreSQL they are looked up one by
+		// one by an array of their ids (at most the bound above):
+		// temporary tables have no statistics, and joined to them the
+		// planner scanned the publisher's lines.
+		sub := `SELECT order_id FROM ingest_keys WHERE order_id NOT IN (SELECT order_id FROM ingest_orders)`
+		args := []any{w.pub, w.connectorID}
+		if d == Postgres {
+			ids, err := sqlTx{tx}.texts(ctx, `SELECT DISTINCT order_id FROM ingest_keys WHERE order_id NOT IN (SELECT order_id FROM ingest_orders)`)
+			if err != nil {
+				return fmt.Errorf("filter rollups: %w", err)
+			}
+			var more []any
+			sub, more = d.orderIDs(ids)
+			args = append(args, more...)
+		}
+		if err := exec(perOrderContribution(d, "ingest_filter_orders", refundDate, 1, sub), args...); err != nil {
+			return err
+		}
+		// The changed orders, before (-1) and after (+1), as the other
+		// rollups' deltas took them.
+		if err := exec(`INSERT INTO ingest_filter_orders (` + contributionCols + `) SELECT ` + contributionCols + `
+			FROM ingest_delta WHERE order_id IN (SELECT order_id FROM ingest_orders WHERE changed = 1)`); err != nil {
+			return err
+		}
+	}
+	if w.goneTable {
+		if err := exec(`INSERT INTO ingest_filter_orders (` + contributionCols + `) SELECT ` + contributionCols + ` FROM ingest_filter_gone`); err != nil {
+			return err
+		}
+	}
+
+	// Per order, what it adds under each value (once as an order, and
+	// its lines' amounts) and to each product, month and place; then
+	// summed with the signs.
+	month := d.monthOf("day")
+	const amounts = `orders BIGINT NOT NULL, units BIGINT NOT NULL, gross BIGINT NOT NULL,
 		discount BIGINT NOT NULL, refunded BIGINT NOT NULL, net BIGINT NOT NULL)`
-	temp := `CREATE TEMP TABLE IF NOT EXISTS ingest_filter_daily ` + def
-	if w.s.dialect == Postgres {
-		temp = pgTempTable("ingest_filter_daily", def)
-	}
-	month := w.s.dialect.monthOf("day")
+	const signed = `SUM(sign * o), SUM(sign * q), SUM(sign * g), SUM(sign * d), SUM(sign * r), SUM(sign * n)`
+	const perOrder = `MAX(x.ho) AS o, SUM(x.q) AS q, SUM(x.g) AS g, SUM(x.d) AS d, SUM(x.r) AS r, SUM(x.n) AS n`
 	const sums = `orders = %[1]s.orders + excluded.orders, units = %[1]s.units + excluded.units, gross = %[1]s.gross + excluded.gross,
 		discount = %[1]s.discount + excluded.discount, refunded = %[1]s.refunded + excluded.refunded, net = %[1]s.net + excluded.net`
-	pub := []any{w.pub}
 	for _, st := range []struct {
 		q    string
 		args []any
 	}{
-		{temp, nil},
+		{d.tempTable("ingest_filter_daily", `(dim TEXT NOT NULL, value TEXT NOT NULL, day DATE NOT NULL, country TEXT NOT NULL,
+			channel TEXT NOT NULL, connector_id IDTYPE NOT NULL, `+amounts), nil},
+		{d.tempTable("ingest_filter_geo", `(month TEXT NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL,
+			connector_id IDTYPE NOT NULL, product_id IDTYPE NOT NULL, `+amounts), nil},
 		{`DELETE FROM ingest_filter_daily`, nil},
-		// The rebuild's aggregations (snapshotFilterRollups), over the new
-		// orders' lines only.
-		{`INSERT INTO ingest_filter_daily (dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net) ` +
-			filterDailyOf(booked), pub},
+		{`DELETE FROM ingest_filter_geo`, nil},
+		{`INSERT INTO ingest_filter_daily (dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		SELECT dim, value, day, country, channel, connector_id, ` + signed + `
+		FROM (SELECT x.sign, pd.dim, pd.value, x.day, x.country, x.channel, x.connector_id, ` + perOrder + `
+			FROM ingest_filter_orders x JOIN ` + productDims + ` pd ON pd.product_id = x.product_id
+			GROUP BY x.order_id, x.sign, pd.dim, pd.value, x.day, x.country, x.channel, x.connector_id) y
+		GROUP BY dim, value, day, country, channel, connector_id`, pub},
+		{`INSERT INTO ingest_filter_geo (month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net)
+		SELECT month, country, channel, connector_id, product_id, ` + signed + `
+		FROM (SELECT x.sign, ` + d.monthOf("x.day") + ` AS month, x.country, x.channel, x.connector_id, x.product_id, ` + perOrder + `
+			FROM ingest_filter_orders x
+			GROUP BY x.order_id, x.sign, ` + d.monthOf("x.day") + `, x.country, x.channel, x.connector_id, x.product_id) y
+		GROUP BY month, country, channel, connector_id, product_id`, nil},
 		{`INSERT INTO filter_daily (publisher_id, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
 		SELECT $1, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ingest_filter_daily WHERE 1 = 1
 		ON CONFLICT (publisher_id, dim, value, day, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_daily"), pub},
-		// An order has one day: a month's new orders are its days' new
-		// orders summed.
+		// An order has one day: a month's orders are its days' summed.
 		{`INSERT INTO filter_monthly (publisher_id, dim, value, month, country, channel, connector_id, orders, units, gross, discount, refunded, net)
 		SELECT $1, dim, value, ` + month + `, country, channel, connector_id, SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
 		FROM ingest_filter_daily WHERE 1 = 1 GROUP BY dim, value, ` + month + `, country, channel, connector_id
 		ON CONFLICT (publisher_id, dim, value, month, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_monthly"), pub},
 		{`INSERT INTO product_geo_monthly (publisher_id, month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net)
-		SELECT $1, month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net
-		FROM (` + productGeoOf(month, booked) + `) g WHERE 1 = 1
+		SELECT $1, month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net FROM ingest_filter_geo WHERE 1 = 1
 		ON CONFLICT (publisher_id, month, country, channel, connector_id, product_id) DO UPDATE SET ` + fmt.Sprintf(sums, "product_geo_monthly"), pub},
-		// run bumps the data version once more before it commits.
-		{`UPDATE filter_rollup_state SET data_version = data_version + 1 WHERE publisher_id = $1`, pub},
 	} {
-		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
-			return fmt.Errorf("filter rollups: %w", err)
+		if err := exec(st.q, st.args...); err != nil {
+			return err
 		}
+	}
+	var shrank bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ingest_filter_orders WHERE sign < 0)`).Scan(&shrank); err != nil {
+		return fmt.Errorf("filter rollups: %w", err)
+	}
+	if shrank {
+		ok, err := w.dropEmptyFilterRows(ctx, refundDate)
+		if err != nil || !ok {
+			return err
+		}
+	}
+	// run bumps the data version once more before it commits.
+	if err := exec(`UPDATE filter_rollup_state SET data_version = data_version + 1 WHERE publisher_id = $1`, w.pub); err != nil {
+		return err
 	}
 	w.s.filterDeltas.Add(1)
 	return nil
+}
+
+// dropEmptyFilterRows deletes the filter rollup rows that the import's
+// deltas (ingest_filter_daily, ingest_filter_geo) left at zero and that no
+// line backs any more: the group of an order that moved or went, alone in
+// it. A rebuild has a row for every group with lines, also when they sum
+// to zero, and none for a group without. It reports false, leaving the
+// rollups stale, when there are more than maxFilterZeroRows such rows to
+// check.
+func (w *ImportWriter) dropEmptyFilterRows(ctx context.Context, refundDate bool) (bool, error) {
+	d, tx := w.s.dialect, w.tx
+	if d == Postgres {
+		// Without statistics the planner may join the small temporary
+		// tables to the rollups by scanning the publisher's rows.
+		if _, err := tx.ExecContext(ctx, `ANALYZE ingest_filter_daily, ingest_filter_geo`); err != nil {
+			return false, fmt.Errorf("filter rollups: %w", err)
+		}
+	}
+	const zero = `f.orders = 0 AND f.units = 0 AND f.gross = 0 AND f.discount = 0 AND f.refunded = 0 AND f.net = 0`
+	const place = `f.country = i.country AND f.channel = i.channel AND f.connector_id = i.connector_id`
+	var keys [3][][]any
+	for n, q := range []string{
+		`SELECT i.dim, i.value, i.day, i.country, i.channel, CAST(i.connector_id AS TEXT) FROM ingest_filter_daily i
+		JOIN filter_daily f ON f.publisher_id = $1 AND f.dim = i.dim AND f.value = i.value AND f.day = i.day AND ` + place + ` WHERE ` + zero,
+		`SELECT i.dim, i.value, i.month, i.country, i.channel, CAST(i.connector_id AS TEXT)
+		FROM (SELECT DISTINCT dim, value, ` + d.monthOf("day") + ` AS month, country, channel, connector_id FROM ingest_filter_daily) i
+		JOIN filter_monthly f ON f.publisher_id = $1 AND f.dim = i.dim AND f.value = i.value AND f.month = i.month AND ` + place + ` WHERE ` + zero,
+		`SELECT i.month, i.country, i.channel, CAST(i.connector_id AS TEXT), CAST(i.product_id AS TEXT) FROM ingest_filter_geo i
+		JOIN product_geo_monthly f ON f.publisher_id = $1 AND f.month = i.month AND f.product_id = i.product_id AND ` + place + ` WHERE ` + zero,
+	} {
+		rows, err := tx.QueryContext(ctx, q, w.pub)
+		if err != nil {
+			return false, fmt.Errorf("filter rollups: %w", err)
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			rows.Close()
+			return false, fmt.Errorf("filter rollups: %w", err)
+		}
+		for rows.Next() {
+			k := make([]any, len(cols))
+			dest := make([]any, len(k))
+			for i := range k {
+				dest[i] = &k[i]
+			}
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return false, fmt.Errorf("filter rollups: %w", err)
+			}
+			keys[n] = append(keys[n], k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return false, fmt.Errorf("filter rollups: %w", err)
+		}
+	}
+	if len(keys[0])+len(keys[1])+len(keys[2]) > maxFilterZeroRows {
+		return false, nil
+	}
+	// The lines of a place ($1 the publisher, $3..$5 country, channel and
+	// connector) booked on the days $6 to $7 (exclusive) that qualify (a
+	// condition on s), as bookedSalesOf books them.
+	booked := func(qualify string) string {
+		q := `NOT EXISTS (SELECT 1 FROM sales s WHERE s.publisher_id = $1 AND s.day >= $6 AND s.day < $7
+			AND s.country = $3 AND s.channel = $4 AND s.connector_id = $5 AND ` + qualify + `)`
+		if refundDate {
+			q += ` AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.publisher_id = $1 AND s.refund_day >= $6 AND s.refund_day < $7
+				AND s.country = $3 AND s.channel = $4 AND s.connector_id = $5 AND ` + qualify + ` AND s.refund_day <> s.day AND s.refunded_reporting <> 0)`
+		}
+		return q
+	}
+	// A day's group of a value; a month's, which its days' rows back (an
+	// order has one day, so a month has lines of a value and place exactly
+	// when one of its days has); a month's group of a product.
+	daily := `DELETE FROM filter_daily WHERE publisher_id = $1 AND dim = $8 AND value = $2 AND day = $6
+		AND country = $3 AND channel = $4 AND connector_id = $5
+		AND ` + booked(`s.product_id IN (SELECT product_id FROM `+productDims+` pd WHERE pd.dim = $8 AND pd.value = $2)`)
+	monthly := `DELETE FROM filter_monthly WHERE publisher_id = $1 AND dim = $8 AND value = $2 AND month = $9
+		AND country = $3 AND channel = $4 AND connector_id = $5
+		AND NOT EXISTS (SELECT 1 FROM filter_daily f WHERE f.publisher_id = $1 AND f.dim = $8 AND f.value = $2
+			AND f.day >= $6 AND f.day < $7 AND f.country = $3 AND f.channel = $4 AND f.connector_id = $5)`
+	geo := `DELETE FROM product_geo_monthly WHERE publisher_id = $1 AND product_id = $2 AND month = $8
+		AND country = $3 AND channel = $4 AND connector_id = $5 AND ` + booked(`s.product_id = $2`)
+	del := func(q string, args ...any) error {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("filter rollups: %w", err)
+		}
+		return nil
+	}
+	for _, k := range keys[0] {
+		day, err := dayValue(k[2])
+		if err != nil {
+			return false, err
+		}
+		next := phantomos.DayOf(day.Time().AddDate(0, 0, 1), time.UTC)
+		if err := del(daily, w.pub, k[1], k[3], k[4], k[5], d.dayValue(day), d.dayValue(next), k[0]); err != nil {
+			return false, err
+		}
+	}
+	for _, k := range keys[1] {
+		from, to, err := monthDays(k[2])
+		if err != nil {
+			return false, err
+		}
+		if err := del(monthly, w.pub, k[1], k[3], k[4], k[5], d.dayValue(from), d.dayValue(to), k[0], k[2]); err != nil {
+			return false, err
+		}
+	}
+	for _, k := range keys[2] {
+		from, to, err := monthDays(k[0])
+		if err != nil {
+			return false, err
+		}
+		if err := del(geo, w.pub, k[4], k[1], k[2], k[3], d.dayValue(from), d.dayValue(to), k[0]); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// monthDays returns the first day of month m ("2006-01", as scanned) and
+// of the month after it.
+func monthDays(m any) (from, to phantomos.Day, err error) {
+	s, _ := m.(string)
+	if b, ok := m.([]byte); ok {
+		s = string(b)
+	}
+	t, err := time.Parse("2006-01", s)
+	if err != nil {
+		return "", "", fmt.Errorf("filter rollups: month %v: %w", m, err)
+	}
+	return phantomos.Day(t.Format("2006-01-02")), phantomos.Day(t.AddDate(0, 1, 0).Format("2006-01-02")), nil
 }

@@ -223,8 +223,9 @@ func (s *Store) snapshotFilterRollups(ctx context.Context, conn *sql.Conn, pub p
 // units, gross, discount, refunded and net. Lines per order first (its
 // amounts under the value, and whether it is an order at all: booked gives
 // lines without orders, and refunds booked apart, no order id), then
-// orders per value, day and place. The rebuild and the imports that add
-// new orders (filter_delta.go) both use it.
+// orders per value, day and place. Imports move the table by the same
+// sums per order instead (filter_delta.go); TestFilterRollupsFollowImports
+// holds the two to the same result.
 func filterDailyOf(booked string) string {
 	return `SELECT dim, value, day, country, channel, connector_id, SUM(o) AS orders, SUM(q) AS units, SUM(g) AS gross,
 			SUM(d) AS discount, SUM(r) AS refunded, SUM(n) AS net

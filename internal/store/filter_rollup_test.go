@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,7 +63,7 @@ func checkAgainstNaive(t *testing.T, s *store.Store, rp randomPublisher, label s
 				t.Fatal(err)
 			}
 			tot := naive(t, s, rp.pub.ID, from, to, f, "COALESCE(SUM(t.net_reporting),0), COALESCE(SUM(t.quantity),0)", "'all'")["all"]
-			ord := naive(t, s, rp.pub.ID, from, to, f, "COUNT(DISTINCT CAST(t.connector_id AS TEXT) || '/' || t.external_order_id), COALESCE(SUM(t.gross_reporting),0)", "'all'")["all"]
+			ord := naive(t, s, rp.pub.ID, from, to, f, "COUNT(DISTINCT CASE WHEN t.has_order THEN CAST(t.connector_id AS TEXT) || '/' || t.external_order_id END), COALESCE(SUM(t.gross_reporting),0)", "'all'")["all"]
 			want := store.Summary{Net: tot[0], Units: tot[1], Orders: ord[0], Gross: ord[1]}
 			got.Discount, got.Refunded, got.OrderlessNet = 0, 0, 0
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -175,10 +176,10 @@ func TestFilterRollupsMatchNaiveQueries(t *testing.T) {
 		if _, err := importRows(t, s, rp.pub.ID, store.ImportSpec{Kind: store.ImportSales, ConnectorID: rp.connectors[0]}, rows, writeSales); err != nil {
 			t.Fatal(err)
 		}
-		current(t, s, rp.pub.ID, false, "after a re-import")
-		checkAgainstNaive(t, s, rp, "stale after a re-import")
-		refresh("rebuilt after a re-import")
-		checkAgainstNaive(t, s, rp, "rebuilt after a re-import")
+		// Imports move the rollups by their orders' deltas
+		// (TestFilterRollupsFollowImports): still current.
+		current(t, s, rp.pub.ID, true, "after a re-import")
+		checkAgainstNaive(t, s, rp, "after a re-import")
 		_, err := s.Import(ctx, rp.pub.ID, store.ImportSpec{Kind: store.ImportSales, ConnectorID: rp.connectors[0], Source: "deletes"}, func(w *store.ImportWriter) error {
 			_, err := w.DeleteOrders(ctx, []string{"o0", "o3", "o6", "n1", "n2"})
 			return err
@@ -186,8 +187,8 @@ func TestFilterRollupsMatchNaiveQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		current(t, s, rp.pub.ID, false, "after deleting orders")
-		checkAgainstNaive(t, s, rp, "stale after deleting orders")
+		current(t, s, rp.pub.ID, true, "after deleting orders")
+		checkAgainstNaive(t, s, rp, "after deleting orders")
 		refresh("rebuilt after deleting orders")
 		checkAgainstNaive(t, s, rp, "rebuilt after deleting orders")
 
@@ -203,13 +204,16 @@ func TestFilterRollupsMatchNaiveQueries(t *testing.T) {
 	})
 }
 
-// TestFilterRollupsFollowNewOrders: an import that only adds orders keeps
-// the filter rollups current by adding those orders to them, under both
-// refund bookings: what they then hold is what a rebuild makes, and every
-// figure read from them equals raw SQL over the sales. An import that
-// writes nothing leaves them current; one that changes an existing order,
-// or adds more lines than the bound, leaves them stale.
-func TestFilterRollupsFollowNewOrders(t *testing.T) {
+// TestFilterRollupsFollowImports: imports keep current filter rollups
+// current, exactly what a rebuild would make of the same data, under both
+// refund bookings: new orders, changed orders (amounts, a refund, a line
+// gained, a line dropped, moved to another day and place), an orderless
+// line of no amount, orders removed by the platform (one alone in its
+// groups, whose rows must go, and one sharing them with that line, whose
+// rows must stay at zero). Imports that change the catalogue, that delete
+// an order they also wrote, or that write more lines than the bound leave
+// them stale.
+func TestFilterRollupsFollowImports(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		rng := rand.New(rand.NewPCG(47, 48))
@@ -245,11 +249,14 @@ func TestFilterRollupsFollowNewOrders(t *testing.T) {
 			}
 			return rows
 		}
-		imp := func(rows []store.SaleRow) {
+		spec := store.ImportSpec{Kind: store.ImportSales, ConnectorID: rp.connectors[0]}
+		imp := func(rows []store.SaleRow) *store.ImportReport {
 			t.Helper()
-			if _, err := importRows(t, s, rp.pub.ID, store.ImportSpec{Kind: store.ImportSales, ConnectorID: rp.connectors[0]}, rows, writeSales); err != nil {
+			rep, err := importRows(t, s, rp.pub.ID, spec, rows, writeSales)
+			if err != nil {
 				t.Fatal(err)
 			}
+			return rep
 		}
 		asRebuilt := func(label string) {
 			t.Helper()
@@ -259,8 +266,43 @@ func TestFilterRollupsFollowNewOrders(t *testing.T) {
 				t.Fatalf("%s: the filter rollups (-rebuilt +advanced):\n%s", label, diff)
 			}
 		}
+		// followed runs an import that must keep the rollups current and
+		// exact.
+		followed := func(label string, run func()) {
+			t.Helper()
+			d0 := s.FilterDeltas()
+			run()
+			if s.FilterDeltas() != d0+1 {
+				t.Fatalf("%s: the import did not move the filter rollups", label)
+			}
+			current(t, s, rp.pub.ID, true, label)
+			checkAgainstNaive(t, s, rp, label)
+			asRebuilt(label)
+		}
+		// stale runs an import that must leave them stale.
+		stale := func(label string, run func()) {
+			t.Helper()
+			d0 := s.FilterDeltas()
+			run()
+			if s.FilterDeltas() != d0 {
+				t.Fatalf("%s: the import moved the filter rollups", label)
+			}
+			current(t, s, rp.pub.ID, false, label)
+			checkAgainstNaive(t, s, rp, label+" (stale)")
+			refresh(label + ", rebuilt")
+		}
+		byOrder := func(rows []store.SaleRow) map[string][]store.SaleRow {
+			m := map[string][]store.SaleRow{}
+			for _, r := range rows {
+				m[r.OrderID] = append(m[r.OrderID], r)
+			}
+			return m
+		}
+		later := func(r store.SaleRow) store.SaleRow {
+			r.UpdatedAt = r.UpdatedAt.Add(24 * time.Hour)
+			return r
+		}
 		refresh("built")
-		var last []store.SaleRow
 		for _, booking := range []string{phantomos.RefundOnOrderDate, phantomos.RefundOnRefundDate} {
 			if booking == phantomos.RefundOnRefundDate {
 				rp.pub.Settings.RefundBooking = booking
@@ -269,48 +311,106 @@ func TestFilterRollupsFollowNewOrders(t *testing.T) {
 				}
 				refresh("rebuilt under refund-date booking")
 			}
-			label := "new orders, refunds booked " + booking
+			label := "refunds booked " + booking + ": "
 			rows := batch(booking, 80)
-			d0 := s.FilterDeltas()
-			imp(rows)
-			if s.FilterDeltas() != d0+1 {
-				t.Fatalf("%s: the import did not add its orders to the filter rollups", label)
-			}
-			current(t, s, rp.pub.ID, true, label)
-			checkAgainstNaive(t, s, rp, label)
-			asRebuilt(label)
+			followed(label+"new orders", func() { imp(rows) })
 			// The same orders again: nothing written, still current.
 			imp(rows)
-			current(t, s, rp.pub.ID, true, label+", imported again")
-			last = rows
-		}
-		// An existing order gains a line, its other lines as they were:
-		// stale.
-		d0 := s.FilterDeltas()
-		gained := last[0]
-		gained.LineID, gained.ProductID = "9", own[1]
-		var again []store.SaleRow
-		for _, r := range last {
-			if r.OrderID == gained.OrderID {
-				again = append(again, r)
+			current(t, s, rp.pub.ID, true, label+"the same orders again")
+
+			// Changed orders, with new ones in the same import. The moved
+			// order goes to a day and place of its own, where an orderless
+			// line of no amount of one of its products joins it.
+			orders := byOrder(rows)
+			island := time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC)
+			var changed []store.SaleRow
+			for i := range 6 {
+				for _, r := range orders[fmt.Sprintf("%s-%d", booking, i)] {
+					r = later(r)
+					switch i {
+					case 0: // amounts
+						r.Gross += 100
+					case 1: // a refund
+						r.Refunded, r.RefundedAt = r.Gross, r.OrderDate.Add(3*24*time.Hour)
+					case 2: // moved to another day and place
+						r.OrderDate, r.Country, r.Channel = island, "IS", "retail"
+						if !r.RefundedAt.IsZero() {
+							r.RefundedAt = island.Add(24 * time.Hour)
+						}
+					case 3: // another product
+						r.ProductID = own[0]
+					}
+					if i == 4 && r.LineID != "1" {
+						continue // lines dropped
+					}
+					changed = append(changed, r)
+				}
+				if i == 5 { // a line gained
+					r := later(orders[fmt.Sprintf("%s-%d", booking, i)][0])
+					r.LineID, r.ProductID = "9", own[1]
+					changed = append(changed, r)
+				}
+			}
+			moved := orders[booking+"-2"][0]
+			changed = append(changed, store.SaleRow{OrderID: "vendor-" + booking, LineID: "1", NoOrder: true, ProductID: moved.ProductID,
+				Name: "Item", OrderDate: island, Currency: "USD", Country: "IS", Channel: "retail", UpdatedAt: island})
+			changed = append(changed, batch(booking+"-more", 10)...)
+			followed(label+"changed orders", func() {
+				rep := imp(changed)
+				if rep.OrdersChanged != 6 || rep.Updated == 0 || rep.Deleted == 0 {
+					t.Fatalf("%schanged orders: %+v", label, rep)
+				}
+			})
+
+			// Removed by the platform: the moved order (its groups then
+			// hold only the orderless line, so the rows of its product's
+			// values stay at zero, the others go) and two others.
+			followed(label+"removed orders", func() {
+				rep := imp([]store.SaleRow{{OrderID: booking + "-2", Removed: true}, {OrderID: booking + "-7", Removed: true},
+					{OrderID: booking + "-more-3", Removed: true}})
+				if rep.Deleted == 0 {
+					t.Fatalf("%sremoved orders: %+v", label, rep)
+				}
+			})
+			zeros := 0
+			for k, v := range filterTables(t, s, rp.pub.ID) {
+				if v == [6]int64{} && strings.Contains(k, "|IS|") {
+					zeros++
+				}
+			}
+			if zeros == 0 {
+				t.Fatalf("%sno row of zeros where only the orderless line is left", label)
 			}
 		}
-		rep, err := importRows(t, s, rp.pub.ID, store.ImportSpec{Kind: store.ImportSales, ConnectorID: rp.connectors[0]}, append(again, gained), writeSales)
-		if err != nil || rep.Inserted != 1 || rep.Updated != 0 || rep.Deleted != 0 {
-			t.Fatalf("an order gaining a line: %+v, %v", rep, err)
-		}
-		current(t, s, rp.pub.ID, false, "after an order gained a line")
-		checkAgainstNaive(t, s, rp, "stale after an order gained a line")
-		refresh("rebuilt after an order gained a line")
-		// More new lines than the bound: stale.
+
+		// An import that also changes a product's category: stale.
+		stale("a product changed in the same import", func() {
+			_, err := s.Import(ctx, rp.pub.ID, spec, func(w *store.ImportWriter) error {
+				if err := w.WriteProducts(ctx, []store.ProductRow{{ExternalID: own[2], Name: "Renamed", Category: phantomos.Categories[1]}}); err != nil {
+					return err
+				}
+				return w.WriteSales(ctx, batch("catalog", 3))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+		// An order written and then removed by the same import: stale.
+		stale("an order written and removed", func() {
+			_, err := s.Import(ctx, rp.pub.ID, spec, func(w *store.ImportWriter) error {
+				if err := w.WriteSales(ctx, batch("brief", 3)); err != nil {
+					return err
+				}
+				return w.WriteSales(ctx, []store.SaleRow{{OrderID: "brief-1", Removed: true}})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+		// More lines than the bound: stale.
 		s.SetFilterDeltaLines(10)
 		defer s.SetFilterDeltaLines(0)
-		imp(batch("large", 20))
-		current(t, s, rp.pub.ID, false, "after an import past the bound")
-		if s.FilterDeltas() != d0 {
-			t.Errorf("%d imports added to the filter rollups, want none", s.FilterDeltas()-d0)
-		}
-		checkAgainstNaive(t, s, rp, "stale after an import past the bound")
+		stale("an import past the bound", func() { imp(batch("large", 20)) })
 	})
 }
 

@@ -262,6 +262,8 @@ type ImportWriter struct {
 	fold          *rollupFold     // the new orders' rollup deltas (rollup_fold.go); nil when too many
 	tombs         int             // tombsUnknown, tombsNone or tombsSome: whether the connector has tombstones
 	tombStale     map[string]bool // orders kept deleted by their tombstone, counted in Stale
+	catalog       int64           // rows of products, assets and rates written (inserted or updated)
+	goneTable     bool            // ingest_filter_gone is ready for this import (recordGone)
 }
 
 type fxPoint struct {
@@ -736,6 +738,14 @@ func decodeList(js string) []string {
 	return l
 }
 
+// countCatalog returns the function that, deferred by a writer of
+// products, assets or rates, adds the rows it inserted or updated to
+// w.catalog: rows that change what the filter rollups were built with.
+func (w *ImportWriter) countCatalog() func() {
+	before := w.rep.Inserted + w.rep.Updated
+	return func() { w.catalog += w.rep.Inserted + w.rep.Updated - before }
+}
+
 // --- products ---------------------------------------------------------------
 
 type storedProduct struct {
@@ -763,6 +773,7 @@ func scanStoredProduct(rows *sql.Rows) (*storedProduct, error) {
 // came. Fields the row leaves empty keep their stored value; mapping
 // decisions are never touched.
 func (w *ImportWriter) WriteProducts(ctx context.Context, rows []ProductRow) error {
+	defer w.countCatalog()()
 	bad := false
 	for i := range rows {
 		if e, ok := rows[i].checkText(&w.spec); !ok {
@@ -1903,6 +1914,7 @@ func (w *ImportWriter) copySales(ctx context.Context, table string, recs []saleR
 // slug) on demand. An asset is matched by game IP and name; its type and
 // aliases are updated.
 func (w *ImportWriter) WriteAssets(ctx context.Context, rows []AssetRow) error {
+	defer w.countCatalog()()
 	if w.Stopped() {
 		return nil
 	}
@@ -1990,6 +2002,7 @@ func GameIPSlug(name string) string {
 // currency itself must be 1. Sales already stored keep the rate they were
 // converted at; re-importing them converts them again.
 func (w *ImportWriter) WriteFXRates(ctx context.Context, rows []FXRow) error {
+	defer w.countCatalog()()
 	for i := range rows {
 		r := &rows[i]
 		if r.Currency == w.reporting && r.Rate != 1 {

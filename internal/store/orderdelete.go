@@ -16,8 +16,9 @@ const maxDeleteOrders = 500
 // DeleteOrders removes every line of the import's connector's orders
 // orderIDs (the platform's ids), as when the store deleted them, and
 // returns how many lines went. The rollups of the days they were booked
-// on are recomputed when the import commits, so totals stay exact. An
-// order that is not stored is no error: a deletion may arrive twice.
+// on are recomputed when the import commits, so totals stay exact, and
+// what they contributed to the filter rollups is read first (recordGone).
+// An order that is not stored is no error: a deletion may arrive twice.
 func (w *ImportWriter) DeleteOrders(ctx context.Context, orderIDs []string) (int64, error) {
 	if w.connectorID == "" {
 		return 0, fmt.Errorf("store: delete orders: not a sales import")
@@ -29,6 +30,9 @@ func (w *ImportWriter) DeleteOrders(ctx context.Context, orderIDs []string) (int
 	for len(orderIDs) > 0 {
 		chunk := orderIDs[:min(len(orderIDs), maxDeleteOrders)]
 		orderIDs = orderIDs[len(chunk):]
+		if err := w.recordGone(ctx, chunk); err != nil {
+			return n, fmt.Errorf("store: delete orders: %w", err)
+		}
 		args := []any{w.pub, w.connectorID}
 		marks := make([]string, len(chunk))
 		for i, id := range chunk {

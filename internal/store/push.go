@@ -283,6 +283,9 @@ func (w *ImportWriter) DeleteOrder(ctx context.Context, orderID string) (int64, 
 	if err := w.flushFresh(ctx); err != nil {
 		return 0, err
 	}
+	if err := w.recordGone(ctx, []string{orderID}); err != nil {
+		return 0, fmt.Errorf("delete order %s: %w", orderID, err)
+	}
 	rows, err := w.tx.QueryContext(ctx, `DELETE FROM sales WHERE publisher_id = $1 AND connector_id = $2 AND external_order_id = $3
 		RETURNING day, refund_day`, w.pub, w.connectorID, orderID)
 	if err != nil {

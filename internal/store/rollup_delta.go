@@ -30,25 +30,43 @@ import (
 // are the days of orders deleted outside the ledger (DeleteOrders,
 // tombstones), after the deltas are in.
 
-// deltaTables create the import's delta table (one row per order, day,
-// product and place, with the order's has-order flag and amounts) and the
-// tables its sums go through. IDTYPE is the engine's type of ids.
-var deltaTables = []string{
-	`CREATE TEMP TABLE IF NOT EXISTS ingest_delta (order_id TEXT NOT NULL, sign INTEGER NOT NULL, day DATE NOT NULL,
+// contributionColumns define a table of per-order contributions, as
+// ingest_delta holds them: one row per order, day, product and place, with
+// the order's has-order flag and amounts. IDTYPE is the engine's type of
+// ids (Dialect.tempTable).
+const contributionColumns = `(order_id TEXT NOT NULL, sign INTEGER NOT NULL, day DATE NOT NULL,
 		product_id IDTYPE NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL, connector_id IDTYPE NOT NULL,
-		ho BIGINT NOT NULL, q BIGINT NOT NULL, g BIGINT NOT NULL, d BIGINT NOT NULL, r BIGINT NOT NULL, n BIGINT NOT NULL)`,
-	`CREATE TEMP TABLE IF NOT EXISTS ingest_fold_sales (day DATE NOT NULL, product_id IDTYPE NOT NULL, country TEXT NOT NULL,
+		ho BIGINT NOT NULL, q BIGINT NOT NULL, g BIGINT NOT NULL, d BIGINT NOT NULL, r BIGINT NOT NULL, n BIGINT NOT NULL)`
+
+// deltaTables are the import's delta table and the tables its sums go
+// through, by name and column list.
+var deltaTables = [][2]string{
+	{"ingest_delta", contributionColumns},
+	{"ingest_fold_sales", `(day DATE NOT NULL, product_id IDTYPE NOT NULL, country TEXT NOT NULL,
 		channel TEXT NOT NULL, connector_id IDTYPE NOT NULL, orders BIGINT NOT NULL, units BIGINT NOT NULL, gross BIGINT NOT NULL,
-		discount BIGINT NOT NULL, refunded BIGINT NOT NULL, net BIGINT NOT NULL)`,
-	`CREATE TEMP TABLE IF NOT EXISTS ingest_fold_orders (day DATE NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL,
-		connector_id IDTYPE NOT NULL, orders BIGINT NOT NULL)`,
+		discount BIGINT NOT NULL, refunded BIGINT NOT NULL, net BIGINT NOT NULL)`},
+	{"ingest_fold_orders", `(day DATE NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL,
+		connector_id IDTYPE NOT NULL, orders BIGINT NOT NULL)`},
 }
 
-// perOrderContribution returns the rows of ingest_delta for the orders of
-// the import's connector that the subquery orders selects (each once),
-// with the given sign, under the publisher's refund booking (see
-// refreshRollups): $1 is the publisher, $2 the connector.
-func perOrderContribution(d Dialect, refundDate bool, sign int, orders string) string {
+// tempTable returns the statement creating the temporary table name with
+// the column list cols, IDTYPE in it being the engine's type of ids: on
+// PostgreSQL kept by the connection and emptied at each commit
+// (pgTempTable); on SQLite kept by the connection as it is, so a writer
+// empties it before its first use.
+func (d Dialect) tempTable(name, cols string) string {
+	if d == Postgres {
+		return pgTempTable(name, strings.ReplaceAll(cols, "IDTYPE", "UUID"))
+	}
+	return `CREATE TEMP TABLE IF NOT EXISTS ` + name + ` ` + strings.ReplaceAll(cols, "IDTYPE", "TEXT")
+}
+
+// perOrderContribution returns the statement adding to table (of
+// contributionColumns) the rows of the orders of the import's connector
+// that the subquery orders selects (each once), with the given sign, under
+// the publisher's refund booking (see refreshRollups): $1 is the
+// publisher, $2 the connector.
+func perOrderContribution(d Dialect, table string, refundDate bool, sign int, orders string) string {
 	lines := d.orderLines(orders)
 	keys := `external_order_id, day, product_id, country, channel, connector_id`
 	r, n := `SUM(refunded_reporting)`, `SUM(net_reporting)`
@@ -56,7 +74,7 @@ func perOrderContribution(d Dialect, refundDate bool, sign int, orders string) s
 		r = `SUM(CASE WHEN ` + refundMoved + ` THEN 0 ELSE refunded_reporting END)`
 		n = `SUM(CASE WHEN ` + refundMoved + ` THEN net_reporting + refunded_reporting ELSE net_reporting END)`
 	}
-	q := fmt.Sprintf(`INSERT INTO ingest_delta (order_id, sign, day, product_id, country, channel, connector_id, ho, q, g, d, r, n)
+	q := fmt.Sprintf(`INSERT INTO `+table+` (order_id, sign, day, product_id, country, channel, connector_id, ho, q, g, d, r, n)
 		SELECT external_order_id, %d, day, product_id, country, channel, connector_id,
 			MAX(CASE WHEN has_order THEN 1 ELSE 0 END), SUM(quantity), SUM(gross_reporting), SUM(discount_reporting), %s, %s
 		FROM %s GROUP BY %s`, sign, r, n, lines, keys)
@@ -72,14 +90,12 @@ func perOrderContribution(d Dialect, refundDate bool, sign int, orders string) s
 
 // startDelta creates (or empties) the import's delta tables.
 func (w *ImportWriter) startDelta(ctx context.Context) error {
-	stmts := append([]string{}, deltaTables...)
+	var stmts []string
+	for _, t := range deltaTables {
+		stmts = append(stmts, w.s.dialect.tempTable(t[0], t[1]))
+	}
 	var args [][]any
 	if w.s.dialect == Postgres {
-		// Kept by the connection, emptied at each commit (pgTempTable).
-		for i, q := range stmts {
-			name, def, _ := strings.Cut(strings.TrimPrefix(q, "CREATE TEMP TABLE IF NOT EXISTS "), " ")
-			stmts[i] = pgTempTable(name, strings.ReplaceAll(def, "IDTYPE", "UUID"))
-		}
 		// Two imports of one connector at once could each take an order's
 		// contribution before the other changed it: they take turns, from
 		// their first sales to their commit. Imports of other connectors
@@ -89,9 +105,6 @@ func (w *ImportWriter) startDelta(ctx context.Context) error {
 		args[len(stmts)-1] = []any{"phantomos-import/" + string(w.pub) + "/" + w.connectorID}
 	} else {
 		// A connection of the pool may hold the tables of an earlier import.
-		for i, q := range stmts {
-			stmts[i] = strings.ReplaceAll(q, "IDTYPE", "TEXT")
-		}
 		stmts = append(stmts, `DELETE FROM ingest_delta`, `DELETE FROM ingest_fold_sales`, `DELETE FROM ingest_fold_orders`)
 	}
 	for i, q := range stmts {
@@ -110,7 +123,7 @@ func (w *ImportWriter) startDelta(ctx context.Context) error {
 // orders that the ledger met for the first time in the current batch and
 // that existed before the import (and are not stale).
 func (w *ImportWriter) subtractExisting(ctx context.Context) error {
-	q := perOrderContribution(w.s.dialect, w.refundDate, -1, `SELECT order_id FROM ingest_orders WHERE batch = $3 AND existed = 1 AND stale = 0`)
+	q := perOrderContribution(w.s.dialect, "ingest_delta", w.refundDate, -1, `SELECT order_id FROM ingest_orders WHERE batch = $3 AND existed = 1 AND stale = 0`)
 	if _, err := w.tx.ExecContext(ctx, q, w.pub, w.connectorID, w.orders.batch); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)
 	}
@@ -137,7 +150,7 @@ func (w *ImportWriter) foldDeltas(ctx context.Context) error {
 	if w.fold != nil {
 		written = `SELECT order_id FROM ingest_orders WHERE changed = 1`
 	}
-	if _, err := w.tx.ExecContext(ctx, perOrderContribution(w.s.dialect, w.refundDate, 1, written), w.pub, w.connectorID); err != nil {
+	if _, err := w.tx.ExecContext(ctx, perOrderContribution(w.s.dialect, "ingest_delta", w.refundDate, 1, written), w.pub, w.connectorID); err != nil {
 		return fmt.Errorf("rollup deltas: %w", err)
 	}
 	counted := `(sign = 1 OR order_id IN (SELECT order_id FROM ingest_orders WHERE changed = 1))`

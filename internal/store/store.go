@@ -57,8 +57,8 @@ type Store struct {
 	// productLookups counts the statements imports ran to look products
 	// up (ProductLookups).
 	productLookups atomic.Int64
-	// filterDeltas counts the imports that added their new orders to the
-	// filter rollups (advanceFilterRollups; tests tell by it).
+	// filterDeltas counts the imports that moved the filter rollups by
+	// their orders' deltas (advanceFilterRollups; tests tell by it).
 	filterDeltas atomic.Int64
 }
 
