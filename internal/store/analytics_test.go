@@ -26,7 +26,7 @@ type randomPublisher struct {
 	products   []*phantomos.Product
 }
 
-func newRandomPublisher(t *testing.T, s *store.Store, slug string, rng *rand.Rand, sales int) randomPublisher {
+func newRandomPublisher(t testing.TB, s *store.Store, slug string, rng *rand.Rand, sales int) randomPublisher {
 	t.Helper()
 	ctx := context.Background()
 	rp := randomPublisher{pub: &phantomos.Publisher{Name: slug, Slug: slug}}

@@ -255,15 +255,19 @@ func (w *ImportWriter) dropEmptyFilterRows(ctx context.Context, refundDate bool)
 	}
 	const zero = `f.orders = 0 AND f.units = 0 AND f.gross = 0 AND f.discount = 0 AND f.refunded = 0 AND f.net = 0`
 	const place = `f.country = i.country AND f.channel = i.channel AND f.connector_id = i.connector_id`
+	// Each row of the (small) deltas probes the rollup's key: CROSS JOIN
+	// keeps SQLite to that order, which otherwise scanned the publisher's
+	// filter_daily rows for the deltas (45 ms a sync page of 250 orders
+	// at 100,000 lines, 4 ms now); PostgreSQL has the deltas' statistics.
 	var keys [3][][]any
 	for n, q := range []string{
 		`SELECT i.dim, i.value, i.day, i.country, i.channel, CAST(i.connector_id AS TEXT) FROM ingest_filter_daily i
-		JOIN filter_daily f ON f.publisher_id = $1 AND f.dim = i.dim AND f.value = i.value AND f.day = i.day AND ` + place + ` WHERE ` + zero,
+		CROSS JOIN filter_daily f WHERE f.publisher_id = $1 AND f.dim = i.dim AND f.value = i.value AND f.day = i.day AND ` + place + ` AND ` + zero,
 		`SELECT i.dim, i.value, i.month, i.country, i.channel, CAST(i.connector_id AS TEXT)
 		FROM (SELECT DISTINCT dim, value, ` + d.monthOf("day") + ` AS month, country, channel, connector_id FROM ingest_filter_daily) i
-		JOIN filter_monthly f ON f.publisher_id = $1 AND f.dim = i.dim AND f.value = i.value AND f.month = i.month AND ` + place + ` WHERE ` + zero,
+		CROSS JOIN filter_monthly f WHERE f.publisher_id = $1 AND f.dim = i.dim AND f.value = i.value AND f.month = i.month AND ` + place + ` AND ` + zero,
 		`SELECT i.month, i.country, i.channel, CAST(i.connector_id AS TEXT), CAST(i.product_id AS TEXT) FROM ingest_filter_geo i
-		JOIN product_geo_monthly f ON f.publisher_id = $1 AND f.month = i.month AND f.product_id = i.product_id AND ` + place + ` WHERE ` + zero,
+		CROSS JOIN product_geo_monthly f WHERE f.publisher_id = $1 AND f.month = i.month AND f.product_id = i.product_id AND ` + place + ` AND ` + zero,
 	} {
 		rows, err := tx.QueryContext(ctx, q, w.pub)
 		if err != nil {

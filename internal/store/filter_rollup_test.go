@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -492,4 +493,110 @@ func TestFilterRollupsReadOnlyWhenCurrent(t *testing.T) {
 			t.Fatalf("stale filter rollups: orders %d, want %d counted from the sales", after.Orders, exact.Orders)
 		}
 	})
+}
+
+// BenchmarkChangedOrdersFilterRollups prices keeping the filter rollups
+// current through changed orders: each op imports one sync page of 250
+// existing orders whose refunds changed into two publishers holding the
+// same 100,000 lines, one with current filter rollups (the import moves
+// them) and one without (the baseline, in the same run). It reports
+// milliseconds per page for each and their ratio.
+func BenchmarkChangedOrdersFilterRollups(b *testing.B) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		b.Run(string(d), func(b *testing.B) {
+			ctx := context.Background()
+			s := storetest.New(b, d)
+			type side struct {
+				rp    randomPublisher
+				pages [][]store.SaleRow
+				took  time.Duration
+			}
+			var sides [2]*side
+			for i := range sides {
+				rng := rand.New(rand.NewPCG(5, 6))
+				rp := newRandomPublisher(b, s, fmt.Sprintf("p%d", i), rng, 0)
+				lines := rp.randomSales(rng, 100_000)
+				if _, err := s.BulkLoadSales(ctx, rp.pub.ID, slices.Values(lines)); err != nil {
+					b.Fatal(err)
+				}
+				// Pages of whole orders of the first connector whose
+				// products are its own, so an import finds them by id.
+				ext := map[string]string{}
+				for _, p := range rp.products {
+					if p.ConnectorID == rp.connectors[0] {
+						ext[p.ID] = p.ExternalID
+					}
+				}
+				byOrder := map[string][]store.SaleRow{}
+				var order []string
+				for _, l := range lines {
+					if l.ConnectorID != rp.connectors[0] {
+						continue
+					}
+					id, own := ext[l.ProductID]
+					if !own {
+						byOrder[l.ExternalOrderID] = nil
+						continue
+					}
+					rows, seen := byOrder[l.ExternalOrderID]
+					if seen && rows == nil {
+						continue
+					}
+					if !seen {
+						order = append(order, l.ExternalOrderID)
+					}
+					byOrder[l.ExternalOrderID] = append(rows, store.SaleRow{OrderID: l.ExternalOrderID, LineID: l.ExternalLineID,
+						ProductID: id, Name: "Item", OrderDate: l.OrderDate, Quantity: l.Quantity, Gross: l.Gross, Discount: l.Discount,
+						Currency: "USD", Country: l.Country, Channel: l.Channel})
+				}
+				sd := &side{rp: rp}
+				var page []store.SaleRow
+				for _, o := range order {
+					if byOrder[o] == nil {
+						continue
+					}
+					page = append(page, byOrder[o]...)
+					if len(page) >= 250 {
+						sd.pages = append(sd.pages, page)
+						page = nil
+					}
+				}
+				sides[i] = sd
+			}
+			if err := s.RefreshFilterRollups(ctx, sides[0].rp.pub.ID); err != nil {
+				b.Fatal(err)
+			}
+			d0 := s.FilterDeltas()
+			b.ResetTimer()
+			for n := 0; b.Loop(); n++ {
+				for _, sd := range sides {
+					// A refund of half of each page's first line per order,
+					// or none, in turn; each version newer than the last.
+					page := slices.Clone(sd.pages[n%len(sd.pages)])
+					at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Minute)
+					for j := range page {
+						page[j].UpdatedAt = at
+						if page[j].LineID == "0" && (n/len(sd.pages))%2 == 0 {
+							page[j].Refunded, page[j].RefundedAt = page[j].Gross/2, page[j].OrderDate.Add(72*time.Hour)
+						}
+					}
+					start := time.Now()
+					_, err := s.Import(ctx, sd.rp.pub.ID, store.ImportSpec{Kind: store.ImportSales, ConnectorID: sd.rp.connectors[0], Source: "bench"},
+						func(w *store.ImportWriter) error { return w.WriteSales(ctx, page) })
+					sd.took += time.Since(start)
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			if ok, err := s.FilterRollupsCurrent(ctx, sides[0].rp.pub.ID); err != nil || !ok || s.FilterDeltas() == d0 {
+				b.Fatalf("the filter rollups did not follow the pages: current %v, %v", ok, err)
+			}
+			ms := func(t time.Duration) float64 { return float64(t.Microseconds()) / 1000 / float64(b.N) }
+			b.ReportMetric(ms(sides[0].took), "ms-current/page")
+			b.ReportMetric(ms(sides[1].took), "ms-stale/page")
+			b.ReportMetric(float64(sides[0].took)/float64(sides[1].took), "ratio")
+		})
+	}
 }
