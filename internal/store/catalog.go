@@ -63,7 +63,7 @@ func (s *Store) CreateGameIP(ctx context.Context, pub phantomos.PublisherID, g *
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, g.ID, pub, g.Name, g.Slug, g.Genre, phantomos.JSONList(g.Platforms), g.CreatedAt); err != nil {
 			return err
 		}
-		return bumpDataVersion(ctx, tx, pub)
+		return bumpDataVersionKeepingFilters(ctx, tx, pub)
 	})
 	if isUniqueViolation(err) {
 		return phantomos.Errorf(phantomos.ECONFLICT, "A game IP with slug %q already exists.", g.Slug)
@@ -119,7 +119,7 @@ func (s *Store) CreateAsset(ctx context.Context, pub phantomos.PublisherID, a *p
 		if n, _ := res.RowsAffected(); n == 0 {
 			return phantomos.Errorf(phantomos.ENOTFOUND, "Game IP not found.")
 		}
-		return bumpDataVersion(ctx, tx, pub)
+		return bumpDataVersionKeepingFilters(ctx, tx, pub)
 	})
 }
 

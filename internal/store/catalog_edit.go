@@ -47,7 +47,7 @@ func (s *Store) UpdateGameIP(ctx context.Context, pub phantomos.PublisherID, g *
 		if n, _ := res.RowsAffected(); n == 0 {
 			return phantomos.Errorf(phantomos.ENOTFOUND, "Game IP not found.")
 		}
-		return bumpDataVersion(ctx, tx, pub)
+		return bumpDataVersionKeepingFilters(ctx, tx, pub)
 	})
 }
 
@@ -74,7 +74,7 @@ func (s *Store) SetGameIPArchived(ctx context.Context, pub phantomos.PublisherID
 		if _, err := tx.ExecContext(ctx, `UPDATE ip_assets SET archived_at = $3, updated_at = $4 WHERE publisher_id = $1 AND game_ip_id = $2`, pub, id, at, now); err != nil {
 			return fmt.Errorf("store: archive game IP assets: %w", err)
 		}
-		return bumpDataVersion(ctx, tx, pub)
+		return bumpDataVersionKeepingFilters(ctx, tx, pub)
 	})
 }
 
@@ -145,7 +145,7 @@ func (s *Store) SetAssetArchived(ctx context.Context, pub phantomos.PublisherID,
 		if n, _ := res.RowsAffected(); n == 0 {
 			return phantomos.Errorf(phantomos.ENOTFOUND, "Asset not found.")
 		}
-		return bumpDataVersion(ctx, tx, pub)
+		return bumpDataVersionKeepingFilters(ctx, tx, pub)
 	})
 }
 

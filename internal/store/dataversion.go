@@ -50,3 +50,25 @@ type versionRow struct {
 }
 
 func (r versionRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.version)...) }
+
+// bumpDataVersionKeepingFilters is bumpDataVersion for a write that
+// changes nothing the filter rollups are built from (the sales, and each
+// product's category, game IP and assets): filter rollups that were current
+// before it stay current (their stamp moves with the version). Renaming a
+// game IP, saving the tagger's suggestions or creating an asset must not
+// send every filtered question back to the lines until the next rebuild.
+//
+// The stamp moves only when it equalled the version before this bump,
+// read after the bump has locked the publisher's row on PostgreSQL: an
+// import's filter delta and a rebuild's copy of this publisher wait for
+// that lock or for the stamp's row, so each sees the other's stamp.
+func bumpDataVersionKeepingFilters(ctx context.Context, tx execer, pub phantomos.PublisherID) error {
+	if err := bumpDataVersion(ctx, tx, pub); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE filter_rollup_state SET data_version = data_version + 1
+		WHERE publisher_id = $1 AND data_version = (SELECT data_version - 1 FROM publishers WHERE id = $1)`, string(pub)); err != nil {
+		return fmt.Errorf("store: filter rollups of %s: %w", pub, err)
+	}
+	return nil
+}

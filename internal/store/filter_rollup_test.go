@@ -600,3 +600,69 @@ func BenchmarkChangedOrdersFilterRollups(b *testing.B) {
 		})
 	}
 }
+
+// TestFilterRollupsSurviveCatalogEdits: writes that change nothing the
+// filter rollups are built from (the tagger's suggestions, game IPs and
+// assets created, renamed or archived) bump the data version and leave
+// current filter rollups current and exact; moving an asset to another
+// game IP (which moves its products) leaves them stale.
+func TestFilterRollupsSurviveCatalogEdits(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(11, 12))
+		rp := newRandomPublisher(t, s, "alpha", rng, 600)
+		other := newRandomPublisher(t, s, "beta", rng, 100)
+		refresh := rebuilder(t, s, rp, other)
+		refresh("built")
+		pub := rp.pub.ID
+		g := &phantomos.GameIP{Name: "Later IP", Slug: "later-ip"}
+		a := &phantomos.Asset{Name: "Later hero", AssetType: phantomos.AssetCharacter}
+		for _, step := range []struct {
+			name  string
+			write func() error
+		}{
+			{"suggestions saved", func() error {
+				var unmapped string
+				for _, p := range rp.products {
+					if p.MappingStatus != phantomos.MappingConfirmed {
+						unmapped = p.ID
+					}
+				}
+				n, err := s.SaveSuggestions(ctx, pub, map[string][]store.Suggestion{unmapped: {{AssetID: rp.assets[0], Confidence: 0.8, Source: "local"}}})
+				if err == nil && n != 1 {
+					err = fmt.Errorf("%d products updated", n)
+				}
+				return err
+			}},
+			{"game IP created", func() error { return s.CreateGameIP(ctx, pub, g) }},
+			{"game IP renamed", func() error { g.Name = "Later IP, renamed"; return s.UpdateGameIP(ctx, pub, g) }},
+			{"asset created", func() error { a.GameIPID = g.ID; return s.CreateAsset(ctx, pub, a) }},
+			{"asset archived", func() error { return s.SetAssetArchived(ctx, pub, rp.assets[1], true) }},
+			{"game IP archived", func() error { return s.SetGameIPArchived(ctx, pub, rp.gameIPs[1], true) }},
+		} {
+			v0, err := s.DataVersion(ctx, pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := step.write(); err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			if v, err := s.DataVersion(ctx, pub); err != nil || v != v0+1 {
+				t.Fatalf("%s: data version %d, want %d (%v)", step.name, v, v0+1, err)
+			}
+			current(t, s, pub, true, step.name)
+		}
+		checkAgainstNaive(t, s, rp, "after catalog edits")
+		// Its products follow an asset to another game IP: stale.
+		moved, err := s.Asset(ctx, pub, rp.assets[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved.GameIPID = g.ID
+		if err := s.UpdateAsset(ctx, pub, moved); err != nil {
+			t.Fatal(err)
+		}
+		current(t, s, pub, false, "after an asset moved to another game IP")
+		checkAgainstNaive(t, s, rp, "stale after an asset moved")
+	})
+}

@@ -360,7 +360,7 @@ func (s *Store) SaveSuggestions(ctx context.Context, pub phantomos.PublisherID, 
 		if n == 0 {
 			return nil
 		}
-		return bumpDataVersion(ctx, tx, pub)
+		return bumpDataVersionKeepingFilters(ctx, tx, pub)
 	})
 	return n, err
 }
