@@ -88,43 +88,15 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 		len(w.spans) > 0 || refundDate != w.refundDate {
 		return nil
 	}
-	tx := w.tx
-	var current bool
-	err := tx.QueryRowContext(ctx, `SELECT f.data_version = p.data_version FROM filter_rollup_state f
-		JOIN publishers p ON p.id = f.publisher_id WHERE f.publisher_id = $1`, w.pub).Scan(&current)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !current) {
-		return nil
+	tx, d := w.tx, w.s.dialect
+	if ok, err := w.s.startFilterDelta(ctx, tx, w.pub); err != nil || !ok {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("filter rollups: %w", err)
-	}
-	// A rebuild that committed since leaves the stamp behind the version
-	// (it was built from an earlier snapshot) or at it (its copy is what
-	// the delta adds to): either way the stamp, moved by one, stays right.
-	if w.s.dialect == Postgres {
-		var locked bool
-		if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`,
-			"phantomos-filter-rollups/"+string(w.pub)).Scan(&locked); err != nil {
-			return fmt.Errorf("filter rollups: %w", err)
-		}
-		if !locked {
-			return nil
-		}
-	}
-
-	d := w.s.dialect
-	pub := []any{w.pub}
 	exec := func(q string, args ...any) error {
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("filter rollups: %w", err)
 		}
 		return nil
-	}
-	if err := exec(d.tempTable("ingest_filter_orders", contributionColumns)); err != nil {
-		return err
-	}
-	if err := exec(`DELETE FROM ingest_filter_orders`); err != nil {
-		return err
 	}
 	if w.orders != nil {
 		if w.goneTable {
@@ -170,71 +142,253 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 			return err
 		}
 	}
-
-	// Per order, what it adds under each value (once as an order, and
-	// its lines' amounts) and to each product, month and place; then
-	// summed with the signs.
-	month := d.monthOf("day")
-	const amounts = `orders BIGINT NOT NULL, units BIGINT NOT NULL, gross BIGINT NOT NULL,
-		discount BIGINT NOT NULL, refunded BIGINT NOT NULL, net BIGINT NOT NULL)`
-	const signed = `SUM(sign * o), SUM(sign * q), SUM(sign * g), SUM(sign * d), SUM(sign * r), SUM(sign * n)`
-	const perOrder = `MAX(x.ho) AS o, SUM(x.q) AS q, SUM(x.g) AS g, SUM(x.d) AS d, SUM(x.r) AS r, SUM(x.n) AS n`
-	const sums = `orders = %[1]s.orders + excluded.orders, units = %[1]s.units + excluded.units, gross = %[1]s.gross + excluded.gross,
-		discount = %[1]s.discount + excluded.discount, refunded = %[1]s.refunded + excluded.refunded, net = %[1]s.net + excluded.net`
-	for _, st := range []struct {
-		q    string
-		args []any
-	}{
-		{d.tempTable("ingest_filter_daily", `(dim TEXT NOT NULL, value TEXT NOT NULL, day DATE NOT NULL, country TEXT NOT NULL,
-			channel TEXT NOT NULL, connector_id IDTYPE NOT NULL, `+amounts), nil},
-		{d.tempTable("ingest_filter_geo", `(month TEXT NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL,
-			connector_id IDTYPE NOT NULL, product_id IDTYPE NOT NULL, `+amounts), nil},
-		{`DELETE FROM ingest_filter_daily`, nil},
-		{`DELETE FROM ingest_filter_geo`, nil},
-		{`INSERT INTO ingest_filter_daily (dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		SELECT dim, value, day, country, channel, connector_id, ` + signed + `
-		FROM (SELECT x.sign, pd.dim, pd.value, x.day, x.country, x.channel, x.connector_id, ` + perOrder + `
-			FROM ingest_filter_orders x JOIN ` + productDims + ` pd ON pd.product_id = x.product_id
-			GROUP BY x.order_id, x.sign, pd.dim, pd.value, x.day, x.country, x.channel, x.connector_id) y
-		GROUP BY dim, value, day, country, channel, connector_id`, pub},
-		{`INSERT INTO ingest_filter_geo (month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net)
-		SELECT month, country, channel, connector_id, product_id, ` + signed + `
-		FROM (SELECT x.sign, ` + d.monthOf("x.day") + ` AS month, x.country, x.channel, x.connector_id, x.product_id, ` + perOrder + `
-			FROM ingest_filter_orders x
-			GROUP BY x.order_id, x.sign, ` + d.monthOf("x.day") + `, x.country, x.channel, x.connector_id, x.product_id) y
-		GROUP BY month, country, channel, connector_id, product_id`, nil},
-		{`INSERT INTO filter_daily (publisher_id, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		SELECT $1, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net FROM ingest_filter_daily WHERE 1 = 1
-		ON CONFLICT (publisher_id, dim, value, day, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_daily"), pub},
-		// An order has one day: a month's orders are its days' summed.
-		{`INSERT INTO filter_monthly (publisher_id, dim, value, month, country, channel, connector_id, orders, units, gross, discount, refunded, net)
-		SELECT $1, dim, value, ` + month + `, country, channel, connector_id, SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)
-		FROM ingest_filter_daily WHERE 1 = 1 GROUP BY dim, value, ` + month + `, country, channel, connector_id
-		ON CONFLICT (publisher_id, dim, value, month, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_monthly"), pub},
-		{`INSERT INTO product_geo_monthly (publisher_id, month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net)
-		SELECT $1, month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net FROM ingest_filter_geo WHERE 1 = 1
-		ON CONFLICT (publisher_id, month, country, channel, connector_id, product_id) DO UPDATE SET ` + fmt.Sprintf(sums, "product_geo_monthly"), pub},
-	} {
-		if err := exec(st.q, st.args...); err != nil {
-			return err
-		}
+	if err := w.s.sumFilterDelta(ctx, tx, w.pub, true); err != nil {
+		return err
 	}
 	var shrank bool
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ingest_filter_orders WHERE sign < 0)`).Scan(&shrank); err != nil {
 		return fmt.Errorf("filter rollups: %w", err)
 	}
-	if shrank {
-		ok, err := w.dropEmptyFilterRows(ctx, refundDate)
-		if err != nil || !ok {
+	_, err := w.s.applyFilterDelta(ctx, tx, w.pub, refundDate, shrank)
+	return err
+}
+
+// maxMappingProducts is the most products whose mapping change one
+// transaction follows in the filter rollups; a larger bulk decision leaves
+// them stale.
+const maxMappingProducts = 500
+
+// mappingDelta follows a change of the mapping of some products (their
+// category, game IP or assets) in the filter rollups, inside the
+// transaction that makes it: see followMapping.
+type mappingDelta struct {
+	s          *Store
+	tx         *sql.Tx
+	pub        phantomos.PublisherID
+	refundDate bool
+	on         bool
+}
+
+// followMapping begins following, in publisher pub's filter rollups, a
+// change of the mapping of products ids that tx has locked. A mapping
+// change moves whole orders from one filter value to another, so when the
+// rollups are current it takes, as the mapping stands, what every order
+// with a line of those products contributes under each value (to be taken
+// away); done adds what the same orders contribute under the changed
+// mapping, and the rows left at zero go as after an import. The lines do
+// not change meanwhile: tx holds the publisher's row (on PostgreSQL), which
+// imports take before they touch the rollups.
+//
+// The rollups are left stale, and the scheduled rebuild takes over, for
+// more than maxMappingProducts products, or when those products have more
+// orders than an import may write (product_monthly's order counts, an
+// upper bound). The caller calls done instead of bumpDataVersion.
+func (s *Store) followMapping(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, ids []string) (*mappingDelta, error) {
+	m := &mappingDelta{s: s, tx: tx, pub: pub}
+	if len(ids) == 0 || len(ids) > maxMappingProducts {
+		return m, nil
+	}
+	var err error
+	if m.refundDate, err = refundDateBooking(ctx, tx, s.dialect, pub); err != nil {
+		return nil, err
+	}
+	limit := int64(maxFilterDeltaLines)
+	if s.filterDeltaLines != 0 {
+		limit = int64(s.filterDeltaLines)
+	}
+	args := []any{pub}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	in := inList(2, len(ids))
+	var orders int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(orders), 0) FROM product_monthly WHERE publisher_id = $1 AND product_id IN (`+in+`)`,
+		args...).Scan(&orders); err != nil {
+		return nil, fmt.Errorf("filter rollups: %w", err)
+	}
+	if orders > limit {
+		return m, nil
+	}
+	if ok, err := s.startFilterDelta(ctx, tx, pub); err != nil || !ok {
+		return m, err
+	}
+	d := s.dialect
+	lines := `(SELECT s.* FROM ingest_map_orders k CROSS JOIN sales s
+		WHERE s.publisher_id = $1 AND s.connector_id = k.connector_id AND s.external_order_id = k.order_id) AS sales`
+	if d == Postgres {
+		// Each order looked up in the sales key, whatever the statistics.
+		lines = `(SELECT l.* FROM ingest_map_orders k CROSS JOIN LATERAL
+			(SELECT * FROM sales WHERE publisher_id = $1 AND connector_id = k.connector_id AND external_order_id = k.order_id OFFSET 0) AS l) AS sales`
+	}
+	for _, st := range []struct {
+		q    string
+		args []any
+	}{
+		{d.tempTable("ingest_map_orders", `(connector_id IDTYPE NOT NULL, order_id TEXT NOT NULL)`), nil},
+		{`DELETE FROM ingest_map_orders`, nil},
+		{`INSERT INTO ingest_map_orders (connector_id, order_id)
+			SELECT DISTINCT connector_id, external_order_id FROM sales WHERE publisher_id = $1 AND product_id IN (` + in + `)`, args},
+		{contributionFrom("ingest_filter_orders", m.refundDate, -1, lines), []any{pub}},
+	} {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return nil, fmt.Errorf("filter rollups: %w", err)
+		}
+	}
+	if err := s.sumFilterDelta(ctx, tx, pub, false); err != nil {
+		return nil, err
+	}
+	m.on = true
+	return m, nil
+}
+
+// done ends a mapping change followed by followMapping: it adds what the
+// orders contribute under the mapping as it now stands, and bumps the
+// publisher's data version.
+func (m *mappingDelta) done(ctx context.Context) error {
+	if m.on {
+		if _, err := m.tx.ExecContext(ctx, `UPDATE ingest_filter_orders SET sign = 1`); err != nil {
+			return fmt.Errorf("filter rollups: %w", err)
+		}
+		if err := m.s.sumFilterDelta(ctx, m.tx, m.pub, false); err != nil {
+			return err
+		}
+		if _, err := m.s.applyFilterDelta(ctx, m.tx, m.pub, m.refundDate, true); err != nil {
 			return err
 		}
 	}
-	// run bumps the data version once more before it commits.
-	if err := exec(`UPDATE filter_rollup_state SET data_version = data_version + 1 WHERE publisher_id = $1`, w.pub); err != nil {
-		return err
+	return bumpDataVersion(ctx, m.tx, m.pub)
+}
+
+// filterDeltaTables are the temporary tables a filter delta goes through:
+// contributions per order (contributionColumns), and their sums per filter
+// value and per product, as filter_daily and product_geo_monthly key them.
+var filterDeltaTables = [][2]string{
+	{"ingest_filter_orders", contributionColumns},
+	{"ingest_filter_daily", `(dim TEXT NOT NULL, value TEXT NOT NULL, day DATE NOT NULL, country TEXT NOT NULL,
+		channel TEXT NOT NULL, connector_id IDTYPE NOT NULL, ` + filterAmounts},
+	{"ingest_filter_geo", `(month TEXT NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL,
+		connector_id IDTYPE NOT NULL, product_id IDTYPE NOT NULL, ` + filterAmounts},
+}
+
+const filterAmounts = `orders BIGINT NOT NULL, units BIGINT NOT NULL, gross BIGINT NOT NULL,
+		discount BIGINT NOT NULL, refunded BIGINT NOT NULL, net BIGINT NOT NULL)`
+
+// startFilterDelta reports whether publisher pub's filter rollups are
+// current, and if so readies the filter delta's tables in tx. The caller
+// holds the publisher's row (on PostgreSQL, refundDateBooking locks it),
+// so no import moves the stamp meanwhile. On PostgreSQL it also takes the
+// rebuild's advisory lock without waiting, and reports false when a
+// rebuild is copying into the tables: the write leaves them to it. A
+// rebuild that committed since the write began leaves the stamp behind
+// the version (it was built from an earlier snapshot) or at it (its copy
+// is what the delta adds to): either way the stamp, moved by one, stays
+// right.
+func (s *Store) startFilterDelta(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID) (bool, error) {
+	var current bool
+	err := tx.QueryRowContext(ctx, `SELECT f.data_version = p.data_version FROM filter_rollup_state f
+		JOIN publishers p ON p.id = f.publisher_id WHERE f.publisher_id = $1`, pub).Scan(&current)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !current) {
+		return false, nil
 	}
-	w.s.filterDeltas.Add(1)
+	if err != nil {
+		return false, fmt.Errorf("filter rollups: %w", err)
+	}
+	if s.dialect == Postgres {
+		var locked bool
+		if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`,
+			"phantomos-filter-rollups/"+string(pub)).Scan(&locked); err != nil {
+			return false, fmt.Errorf("filter rollups: %w", err)
+		}
+		if !locked {
+			return false, nil
+		}
+	}
+	for _, t := range filterDeltaTables {
+		for _, q := range []string{s.dialect.tempTable(t[0], t[1]), `DELETE FROM ` + t[0]} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return false, fmt.Errorf("filter rollups: %w", err)
+			}
+		}
+	}
+	return true, nil
+}
+
+// sumFilterDelta adds to ingest_filter_daily what the contributions in
+// ingest_filter_orders add under each filter value as the mapping now
+// stands (each order once as an order, and its lines' amounts), summed
+// with their signs; with geo, also to ingest_filter_geo what they add to
+// each product, month and place.
+func (s *Store) sumFilterDelta(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, geo bool) error {
+	const signed = `SUM(sign * o), SUM(sign * q), SUM(sign * g), SUM(sign * d), SUM(sign * r), SUM(sign * n)`
+	const perOrder = `MAX(x.ho) AS o, SUM(x.q) AS q, SUM(x.g) AS g, SUM(x.d) AS d, SUM(x.r) AS r, SUM(x.n) AS n`
+	month := s.dialect.monthOf("x.day")
+	stmts := []string{`INSERT INTO ingest_filter_daily (dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		SELECT dim, value, day, country, channel, connector_id, ` + signed + `
+		FROM (SELECT x.sign, pd.dim, pd.value, x.day, x.country, x.channel, x.connector_id, ` + perOrder + `
+			FROM ingest_filter_orders x JOIN ` + productDims + ` pd ON pd.product_id = x.product_id
+			GROUP BY x.order_id, x.sign, pd.dim, pd.value, x.day, x.country, x.channel, x.connector_id) y
+		GROUP BY dim, value, day, country, channel, connector_id`}
+	if geo {
+		stmts = append(stmts, `INSERT INTO ingest_filter_geo (month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net)
+		SELECT month, country, channel, connector_id, product_id, `+signed+`
+		FROM (SELECT x.sign, `+month+` AS month, x.country, x.channel, x.connector_id, x.product_id, `+perOrder+`
+			FROM ingest_filter_orders x
+			GROUP BY x.order_id, x.sign, `+month+`, x.country, x.channel, x.connector_id, x.product_id) y
+		GROUP BY month, country, channel, connector_id, product_id`)
+	}
+	for i, q := range stmts {
+		var args []any
+		if i == 0 {
+			args = []any{pub}
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("filter rollups: %w", err)
+		}
+	}
 	return nil
+}
+
+// applyFilterDelta adds the sums of ingest_filter_daily and
+// ingest_filter_geo into publisher pub's filter rollups, deletes the rows
+// that taking contributions away may have left empty (when shrank), and
+// moves the stamp by one, to the version the caller's commit gives. It reports false, leaving the
+// rollups stale, when more rows were left at zero than it checks.
+func (s *Store) applyFilterDelta(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, refundDate, shrank bool) (bool, error) {
+	month := s.dialect.monthOf("day")
+	const sums = `orders = %[1]s.orders + excluded.orders, units = %[1]s.units + excluded.units, gross = %[1]s.gross + excluded.gross,
+		discount = %[1]s.discount + excluded.discount, refunded = %[1]s.refunded + excluded.refunded, net = %[1]s.net + excluded.net`
+	const total = `SUM(orders), SUM(units), SUM(gross), SUM(discount), SUM(refunded), SUM(net)`
+	for _, q := range []string{
+		// A key may have rows of several sums (a mapping change sums before
+		// and after).
+		`INSERT INTO filter_daily (publisher_id, dim, value, day, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		SELECT $1, dim, value, day, country, channel, connector_id, ` + total + ` FROM ingest_filter_daily
+		GROUP BY dim, value, day, country, channel, connector_id
+		ON CONFLICT (publisher_id, dim, value, day, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_daily"),
+		// An order has one day: a month's orders are its days' summed.
+		`INSERT INTO filter_monthly (publisher_id, dim, value, month, country, channel, connector_id, orders, units, gross, discount, refunded, net)
+		SELECT $1, dim, value, ` + month + `, country, channel, connector_id, ` + total + `
+		FROM ingest_filter_daily GROUP BY dim, value, ` + month + `, country, channel, connector_id
+		ON CONFLICT (publisher_id, dim, value, month, country, channel, connector_id) DO UPDATE SET ` + fmt.Sprintf(sums, "filter_monthly"),
+		`INSERT INTO product_geo_monthly (publisher_id, month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net)
+		SELECT $1, month, country, channel, connector_id, product_id, orders, units, gross, discount, refunded, net FROM ingest_filter_geo WHERE 1 = 1
+		ON CONFLICT (publisher_id, month, country, channel, connector_id, product_id) DO UPDATE SET ` + fmt.Sprintf(sums, "product_geo_monthly"),
+	} {
+		if _, err := tx.ExecContext(ctx, q, pub); err != nil {
+			return false, fmt.Errorf("filter rollups: %w", err)
+		}
+	}
+	if shrank {
+		ok, err := s.dropEmptyFilterRows(ctx, tx, pub, refundDate)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE filter_rollup_state SET data_version = data_version + 1 WHERE publisher_id = $1`, pub); err != nil {
+		return false, fmt.Errorf("filter rollups: %w", err)
+	}
+	s.filterDeltas.Add(1)
+	return true, nil
 }
 
 // dropEmptyFilterRows deletes the filter rollup rows that the import's
@@ -244,8 +398,8 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 // to zero, and none for a group without. It reports false, leaving the
 // rollups stale, when there are more than maxFilterZeroRows such rows to
 // check.
-func (w *ImportWriter) dropEmptyFilterRows(ctx context.Context, refundDate bool) (bool, error) {
-	d, tx := w.s.dialect, w.tx
+func (s *Store) dropEmptyFilterRows(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, refundDate bool) (bool, error) {
+	d := s.dialect
 	if d == Postgres {
 		// Without statistics the planner may join the small temporary
 		// tables to the rollups by scanning the publisher's rows.
@@ -261,7 +415,7 @@ func (w *ImportWriter) dropEmptyFilterRows(ctx context.Context, refundDate bool)
 	// at 100,000 lines, 4 ms now); PostgreSQL has the deltas' statistics.
 	var keys [3][][]any
 	for n, q := range []string{
-		`SELECT i.dim, i.value, i.day, i.country, i.channel, CAST(i.connector_id AS TEXT) FROM ingest_filter_daily i
+		`SELECT DISTINCT i.dim, i.value, i.day, i.country, i.channel, CAST(i.connector_id AS TEXT) FROM ingest_filter_daily i
 		CROSS JOIN filter_daily f WHERE f.publisher_id = $1 AND f.dim = i.dim AND f.value = i.value AND f.day = i.day AND ` + place + ` AND ` + zero,
 		`SELECT i.dim, i.value, i.month, i.country, i.channel, CAST(i.connector_id AS TEXT)
 		FROM (SELECT DISTINCT dim, value, ` + d.monthOf("day") + ` AS month, country, channel, connector_id FROM ingest_filter_daily) i
@@ -269,7 +423,7 @@ func (w *ImportWriter) dropEmptyFilterRows(ctx context.Context, refundDate bool)
 		`SELECT i.month, i.country, i.channel, CAST(i.connector_id AS TEXT), CAST(i.product_id AS TEXT) FROM ingest_filter_geo i
 		CROSS JOIN product_geo_monthly f WHERE f.publisher_id = $1 AND f.month = i.month AND f.product_id = i.product_id AND ` + place + ` AND ` + zero,
 	} {
-		rows, err := tx.QueryContext(ctx, q, w.pub)
+		rows, err := tx.QueryContext(ctx, q, pub)
 		if err != nil {
 			return false, fmt.Errorf("filter rollups: %w", err)
 		}
@@ -334,7 +488,7 @@ func (w *ImportWriter) dropEmptyFilterRows(ctx context.Context, refundDate bool)
 			return false, err
 		}
 		next := phantomos.DayOf(day.Time().AddDate(0, 0, 1), time.UTC)
-		if err := del(daily, w.pub, k[1], k[3], k[4], k[5], d.dayValue(day), d.dayValue(next), k[0]); err != nil {
+		if err := del(daily, pub, k[1], k[3], k[4], k[5], d.dayValue(day), d.dayValue(next), k[0]); err != nil {
 			return false, err
 		}
 	}
@@ -343,7 +497,7 @@ func (w *ImportWriter) dropEmptyFilterRows(ctx context.Context, refundDate bool)
 		if err != nil {
 			return false, err
 		}
-		if err := del(monthly, w.pub, k[1], k[3], k[4], k[5], d.dayValue(from), d.dayValue(to), k[0], k[2]); err != nil {
+		if err := del(monthly, pub, k[1], k[3], k[4], k[5], d.dayValue(from), d.dayValue(to), k[0], k[2]); err != nil {
 			return false, err
 		}
 	}
@@ -352,7 +506,7 @@ func (w *ImportWriter) dropEmptyFilterRows(ctx context.Context, refundDate bool)
 		if err != nil {
 			return false, err
 		}
-		if err := del(geo, w.pub, k[4], k[1], k[2], k[3], d.dayValue(from), d.dayValue(to), k[0]); err != nil {
+		if err := del(geo, pub, k[4], k[1], k[2], k[3], d.dayValue(from), d.dayValue(to), k[0]); err != nil {
 			return false, err
 		}
 	}

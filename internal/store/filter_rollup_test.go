@@ -150,10 +150,9 @@ func TestFilterRollupsMatchNaiveQueries(t *testing.T) {
 		if _, err := s.AssignAsset(ctx, rp.pub.ID, []string{rp.products[3].ID, rp.products[4].ID}, rp.assets[0], ""); err != nil {
 			t.Fatal(err)
 		}
-		current(t, s, rp.pub.ID, false, "after assigning an asset")
-		checkAgainstNaive(t, s, rp, "stale after assigning an asset")
-		refresh("rebuilt after assigning an asset")
-		checkAgainstNaive(t, s, rp, "rebuilt after assigning an asset")
+		// Followed (TestFilterRollupsFollowMappingChanges): still current.
+		current(t, s, rp.pub.ID, true, "after assigning an asset")
+		checkAgainstNaive(t, s, rp, "after assigning an asset")
 		if _, err := s.MergeAssets(ctx, rp.pub.ID, rp.assets[1], rp.assets[2]); err != nil {
 			t.Fatal(err)
 		}
@@ -481,8 +480,9 @@ func TestFilterRollupsReadOnlyWhenCurrent(t *testing.T) {
 		if planted.Orders != exact.Orders+1000*n {
 			t.Fatalf("current filter rollups: orders %d, want the planted %d", planted.Orders, exact.Orders+1000*n)
 		}
-		// Any write that analytics read bumps the data version.
-		if _, err := s.AssignAsset(ctx, rp.pub.ID, []string{rp.products[1].ID}, rp.assets[0], ""); err != nil {
+		// Any write that analytics read bumps the data version; an asset
+		// merge is one the filter rollups do not follow.
+		if _, err := s.MergeAssets(ctx, rp.pub.ID, rp.assets[1], rp.assets[2]); err != nil {
 			t.Fatal(err)
 		}
 		after, err := s.Totals(ctx, rp.pub.ID, from, to, f)
@@ -664,5 +664,98 @@ func TestFilterRollupsSurviveCatalogEdits(t *testing.T) {
 		}
 		current(t, s, pub, false, "after an asset moved to another game IP")
 		checkAgainstNaive(t, s, rp, "stale after an asset moved")
+	})
+}
+
+// TestFilterRollupsFollowMappingChanges: reviews, accepted suggestions and
+// bulk assignments move current filter rollups by what the orders of the
+// changed products contribute before and after, under both refund
+// bookings: the tables equal a rebuild's and every figure raw SQL's,
+// including an asset left with no product (its rows go). More orders than
+// the bound leave them stale.
+func TestFilterRollupsFollowMappingChanges(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(61, 62))
+		rp := newRandomPublisher(t, s, "alpha", rng, 1500)
+		other := newRandomPublisher(t, s, "beta", rng, 300)
+		refresh := rebuilder(t, s, rp, other)
+		pub := rp.pub.ID
+		followed := func(label string, write func() error) {
+			t.Helper()
+			d0 := s.FilterDeltas()
+			if err := write(); err != nil {
+				t.Fatalf("%s: %v", label, err)
+			}
+			if s.FilterDeltas() != d0+1 {
+				t.Fatalf("%s: the filter rollups did not follow", label)
+			}
+			current(t, s, pub, true, label)
+			checkAgainstNaive(t, s, rp, label)
+			advanced := filterTables(t, s, pub)
+			refresh(label + ", rebuilt")
+			if diff := cmp.Diff(filterTables(t, s, pub), advanced); diff != "" {
+				t.Fatalf("%s: the filter rollups (-rebuilt +followed):\n%s", label, diff)
+			}
+		}
+		// An asset of no product yet: a product takes it alone, then
+		// leaves it, so its rows come and go.
+		lone := &phantomos.Asset{GameIPID: rp.gameIPs[0], Name: "Lone", AssetType: phantomos.AssetCharacter}
+		if err := s.CreateAsset(ctx, pub, lone); err != nil {
+			t.Fatal(err)
+		}
+		refresh("built")
+		accepted := map[string]bool{}
+		for _, booking := range []string{phantomos.RefundOnOrderDate, phantomos.RefundOnRefundDate} {
+			if booking == phantomos.RefundOnRefundDate {
+				rp.pub.Settings.RefundBooking = booking
+				if err := s.UpdatePublisher(ctx, rp.pub); err != nil {
+					t.Fatal(err)
+				}
+				refresh("rebuilt under refund-date booking")
+			}
+			label := "refunds booked " + booking + ": "
+			p0, p1, p2 := rp.products[0].ID, rp.products[1].ID, rp.products[2].ID
+			followed(label+"a product confirmed as the lone asset", func() error {
+				_, err := s.ReviewProduct(ctx, pub, p0, store.Review{Action: store.ReviewConfirm,
+					Assets: []store.ReviewAsset{{AssetID: lone.ID, Primary: true, Weight: 1}}})
+				return err
+			})
+			followed(label+"the same product confirmed as two other assets", func() error {
+				_, err := s.ReviewProduct(ctx, pub, p0, store.Review{Action: store.ReviewConfirm,
+					Assets: []store.ReviewAsset{{AssetID: rp.assets[2], Primary: true, Weight: 1}, {AssetID: rp.assets[3], Weight: 2}}})
+				return err
+			})
+			followed(label+"an asset assigned to three products", func() error {
+				_, err := s.AssignAsset(ctx, pub, []string{p0, p1, p2}, rp.assets[4], "")
+				return err
+			})
+			var undecided string
+			for _, p := range rp.products[6:] {
+				if p.MappingStatus != phantomos.MappingConfirmed && !accepted[p.ID] {
+					undecided = p.ID
+					break
+				}
+			}
+			accepted[undecided] = true
+			followed(label+"a suggestion accepted", func() error {
+				if _, err := s.SaveSuggestions(ctx, pub, map[string][]store.Suggestion{undecided: {{AssetID: rp.assets[5], Confidence: 0.9, Source: "local"}}}); err != nil {
+					return err
+				}
+				res, err := s.AcceptSuggestions(ctx, pub, 0.5, []string{undecided}, "")
+				if err == nil && res.Products != 1 {
+					err = fmt.Errorf("%d products accepted", res.Products)
+				}
+				return err
+			})
+		}
+		// More orders than the bound: stale.
+		s.SetFilterDeltaLines(1)
+		defer s.SetFilterDeltaLines(0)
+		if _, err := s.AssignAsset(ctx, pub, []string{rp.products[5].ID}, rp.assets[0], ""); err != nil {
+			t.Fatal(err)
+		}
+		current(t, s, pub, false, "after an assignment past the bound")
+		checkAgainstNaive(t, s, rp, "stale after an assignment past the bound")
 	})
 }

@@ -407,10 +407,17 @@ func (s *Store) ReviewProduct(ctx context.Context, pub phantomos.PublisherID, id
 		return ProductItem{}, phantomos.Errorf(phantomos.ENOTFOUND, "Product not found.")
 	}
 	err := s.txRetry(ctx, func(tx *sql.Tx) error {
+		if _, err := s.lockProducts(ctx, tx, pub, []string{id}); err != nil {
+			return err
+		}
+		follow, err := s.followMapping(ctx, tx, pub, []string{id})
+		if err != nil {
+			return err
+		}
 		if _, err := s.review(ctx, tx, pub, id, rv); err != nil {
 			return err
 		}
-		return bumpDataVersion(ctx, tx, pub)
+		return follow.done(ctx)
 	})
 	if err != nil {
 		return ProductItem{}, err
@@ -767,6 +774,14 @@ func (s *Store) AcceptSuggestions(ctx context.Context, pub phantomos.PublisherID
 			}
 			todo = append(todo, more...)
 		}
+		changing := make([]string, len(todo))
+		for i, p := range todo {
+			changing[i] = p.id
+		}
+		follow, err := s.followMapping(ctx, tx, pub, changing)
+		if err != nil {
+			return err
+		}
 		for _, p := range todo {
 			if _, err := s.review(ctx, tx, pub, p.id, Review{Action: ReviewConfirm, Assets: p.assets, By: by}); err != nil {
 				return err
@@ -777,7 +792,7 @@ func (s *Store) AcceptSuggestions(ctx context.Context, pub phantomos.PublisherID
 		if res.Products == 0 {
 			return nil
 		}
-		return bumpDataVersion(ctx, tx, pub)
+		return follow.done(ctx)
 	})
 	return res, err
 }
@@ -898,6 +913,10 @@ func (s *Store) AssignAsset(ctx context.Context, pub phantomos.PublisherID, ids 
 		if err != nil {
 			return err
 		}
+		follow, err := s.followMapping(ctx, tx, pub, ids)
+		if err != nil {
+			return err
+		}
 		for _, id := range ids {
 			var assets []ReviewAsset
 			if status[id] == phantomos.MappingConfirmed {
@@ -915,7 +934,7 @@ func (s *Store) AssignAsset(ctx context.Context, pub phantomos.PublisherID, ids 
 			res.Products++
 			res.Links++
 		}
-		return bumpDataVersion(ctx, tx, pub)
+		return follow.done(ctx)
 	})
 	return res, err
 }

@@ -67,7 +67,12 @@ func (d Dialect) tempTable(name, cols string) string {
 // the publisher's refund booking (see refreshRollups): $1 is the
 // publisher, $2 the connector.
 func perOrderContribution(d Dialect, table string, refundDate bool, sign int, orders string) string {
-	lines := d.orderLines(orders)
+	return contributionFrom(table, refundDate, sign, d.orderLines(orders))
+}
+
+// contributionFrom is perOrderContribution of the sale lines that the
+// relation lines (aliased sales) selects: whole orders.
+func contributionFrom(table string, refundDate bool, sign int, lines string) string {
 	keys := `external_order_id, day, product_id, country, channel, connector_id`
 	r, n := `SUM(refunded_reporting)`, `SUM(net_reporting)`
 	if refundDate {
