@@ -759,3 +759,51 @@ func TestFilterRollupsFollowMappingChanges(t *testing.T) {
 		checkAgainstNaive(t, s, rp, "stale after an assignment past the bound")
 	})
 }
+
+// BenchmarkReviewFilterRollups prices following reviews in the filter
+// rollups: each op confirms one product's assets (another set each time)
+// in two publishers holding the same 10,000 lines (25 products, about
+// 400 lines each, within maxMappingOrders), one with current filter rollups (the review moves
+// them) and one without (the baseline, in the same run). It reports
+// milliseconds per review for each and their ratio.
+func BenchmarkReviewFilterRollups(b *testing.B) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		b.Run(string(d), func(b *testing.B) {
+			ctx := context.Background()
+			s := storetest.New(b, d)
+			var sides [2]randomPublisher
+			var took [2]time.Duration
+			for i := range sides {
+				rng := rand.New(rand.NewPCG(7, 8))
+				sides[i] = newRandomPublisher(b, s, fmt.Sprintf("p%d", i), rng, 10_000)
+			}
+			if err := s.RefreshFilterRollups(ctx, sides[0].pub.ID); err != nil {
+				b.Fatal(err)
+			}
+			d0 := s.FilterDeltas()
+			for n := 0; b.Loop(); n++ {
+				for i, rp := range sides {
+					p := rp.products[n%len(rp.products)]
+					rv := store.Review{Action: store.ReviewConfirm, Assets: []store.ReviewAsset{
+						{AssetID: rp.assets[n%len(rp.assets)], Primary: true, Weight: 1},
+						{AssetID: rp.assets[(n+1+n/len(rp.products))%len(rp.assets)], Weight: 1}}}
+					if rv.Assets[0].AssetID == rv.Assets[1].AssetID {
+						rv.Assets = rv.Assets[:1]
+					}
+					start := time.Now()
+					if _, err := s.ReviewProduct(ctx, rp.pub.ID, p.ID, rv); err != nil {
+						b.Fatal(err)
+					}
+					took[i] += time.Since(start)
+				}
+			}
+			if ok, err := s.FilterRollupsCurrent(ctx, sides[0].pub.ID); err != nil || !ok || s.FilterDeltas() != d0+int64(b.N) {
+				b.Fatalf("the filter rollups did not follow every review: current %v (%v), %d of %d followed", ok, err, s.FilterDeltas()-d0, b.N)
+			}
+			ms := func(t time.Duration) float64 { return float64(t.Microseconds()) / 1000 / float64(b.N) }
+			b.ReportMetric(ms(took[0]), "ms-current/review")
+			b.ReportMetric(ms(took[1]), "ms-stale/review")
+			b.ReportMetric(float64(took[0])/float64(took[1]), "ratio")
+		})
+	}
+}
