@@ -116,10 +116,10 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 		// one by an array of their ids (at most the bound above):
 		// temporary tables have no statistics, and joined to them the
 		// planner scanned the publisher's lines.
-		sub := `SELECT order_id FROM ingest_keys WHERE order_id NOT IN (SELECT order_id FROM ingest_orders)`
+		sub := `SELECT DISTINCT order_id FROM ingest_keys WHERE order_id NOT IN (SELECT order_id FROM ingest_orders)`
 		args := []any{w.pub, w.connectorID}
 		if d == Postgres {
-			ids, err := sqlTx{tx}.texts(ctx, `SELECT DISTINCT order_id FROM ingest_keys WHERE order_id NOT IN (SELECT order_id FROM ingest_orders)`)
+			ids, err := sqlTx{tx}.texts(ctx, sub)
 			if err != nil {
 				return fmt.Errorf("filter rollups: %w", err)
 			}
@@ -145,11 +145,8 @@ func (w *ImportWriter) advanceFilterRollups(ctx context.Context, refundDate bool
 	if err := w.s.sumFilterDelta(ctx, tx, w.pub, true); err != nil {
 		return err
 	}
-	var shrank bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ingest_filter_orders WHERE sign < 0)`).Scan(&shrank); err != nil {
-		return fmt.Errorf("filter rollups: %w", err)
-	}
-	_, err := w.s.applyFilterDelta(ctx, tx, w.pub, refundDate, shrank)
+	// Only changed and deleted orders take anything away.
+	_, err := w.s.applyFilterDelta(ctx, tx, w.pub, refundDate, w.rep.OrdersChanged > 0 || w.goneTable)
 	return err
 }
 
@@ -161,7 +158,8 @@ const maxMappingProducts = 500
 // maxMappingOrders is the most orders (of the changed products, as
 // product_monthly counts them) one mapping change follows in the filter
 // rollups: the change is a click in the review workbench, and it costs
-// about 0.1 ms an order (BenchmarkReviewFilterRollups).
+// 0.4-0.75 ms an order, most of it checking the rows left at zero
+// (BenchmarkReviewFilterRollups).
 const maxMappingOrders = 1_000
 
 // mappingDelta follows a change of the mapping of some products (their
@@ -187,7 +185,8 @@ type mappingDelta struct {
 //
 // The rollups are left stale, and the scheduled rebuild takes over, for
 // more than maxMappingProducts products, or more than maxMappingOrders of
-// their orders (product_monthly's order counts, an upper bound). The caller calls done instead of bumpDataVersion.
+// their orders (product_monthly's order counts, an upper bound). The
+// caller calls done instead of bumpDataVersion.
 func (s *Store) followMapping(ctx context.Context, tx *sql.Tx, pub phantomos.PublisherID, ids []string) (*mappingDelta, error) {
 	m := &mappingDelta{s: s, tx: tx, pub: pub}
 	if len(ids) == 0 || len(ids) > maxMappingProducts {
@@ -429,6 +428,8 @@ func (s *Store) dropEmptyFilterRows(ctx context.Context, tx *sql.Tx, pub phantom
 	// keeps SQLite to that order, which otherwise scanned the publisher's
 	// filter_daily rows for the deltas (45 ms a sync page of 250 orders
 	// at 100,000 lines, 4 ms now); PostgreSQL has the deltas' statistics.
+	// More rows than the bound are not read: one past it says enough.
+	limit := fmt.Sprintf(" LIMIT %d", maxFilterZeroRows+1)
 	var keys [3][][]any
 	for n, q := range []string{
 		`SELECT DISTINCT i.dim, i.value, i.day, i.country, i.channel, CAST(i.connector_id AS TEXT) FROM ingest_filter_daily i
@@ -439,7 +440,7 @@ func (s *Store) dropEmptyFilterRows(ctx context.Context, tx *sql.Tx, pub phantom
 		`SELECT i.month, i.country, i.channel, CAST(i.connector_id AS TEXT), CAST(i.product_id AS TEXT) FROM ingest_filter_geo i
 		CROSS JOIN product_geo_monthly f WHERE f.publisher_id = $1 AND f.month = i.month AND f.product_id = i.product_id AND ` + place + ` AND ` + zero,
 	} {
-		rows, err := tx.QueryContext(ctx, q, pub)
+		rows, err := tx.QueryContext(ctx, q+limit, pub)
 		if err != nil {
 			return false, fmt.Errorf("filter rollups: %w", err)
 		}

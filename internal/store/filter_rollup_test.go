@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -283,14 +284,7 @@ func TestFilterRollupsFollowImports(t *testing.T) {
 			return r
 		}
 		refresh("built")
-		for _, booking := range []string{phantomos.RefundOnOrderDate, phantomos.RefundOnRefundDate} {
-			if booking == phantomos.RefundOnRefundDate {
-				rp.pub.Settings.RefundBooking = booking
-				if err := s.UpdatePublisher(ctx, rp.pub); err != nil {
-					t.Fatal(err)
-				}
-				refresh("rebuilt under refund-date booking")
-			}
+		for _, booking := range bookings(t, s, rp, refresh) {
 			label := "refunds booked " + booking + ": "
 			rows := batch(booking, 80)
 			followed(label+"new orders", func() error { imp(rows); return nil })
@@ -393,6 +387,26 @@ func TestFilterRollupsFollowImports(t *testing.T) {
 		defer s.SetFilterDeltaLines(0)
 		stale("an import past the bound", func() { imp(batch("large", 20)) })
 	})
+}
+
+// bookings returns both refund bookings, order date first, for a loop
+// over them: reaching the second switches rp to it and rebuilds its filter
+// rollups.
+func bookings(t *testing.T, s *store.Store, rp randomPublisher, refresh func(string)) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		for i, booking := range []string{phantomos.RefundOnOrderDate, phantomos.RefundOnRefundDate} {
+			if booking == phantomos.RefundOnRefundDate {
+				rp.pub.Settings.RefundBooking = booking
+				if err := s.UpdatePublisher(context.Background(), rp.pub); err != nil {
+					t.Fatal(err)
+				}
+				refresh("rebuilt under refund-date booking")
+			}
+			if !yield(i, booking) {
+				return
+			}
+		}
+	}
 }
 
 // follower returns what runs a write that must move rp's current filter
@@ -695,14 +709,7 @@ func TestFilterRollupsFollowMappingChanges(t *testing.T) {
 		}
 		refresh("built")
 		accepted := map[string]bool{}
-		for _, booking := range []string{phantomos.RefundOnOrderDate, phantomos.RefundOnRefundDate} {
-			if booking == phantomos.RefundOnRefundDate {
-				rp.pub.Settings.RefundBooking = booking
-				if err := s.UpdatePublisher(ctx, rp.pub); err != nil {
-					t.Fatal(err)
-				}
-				refresh("rebuilt under refund-date booking")
-			}
+		for _, booking := range bookings(t, s, rp, refresh) {
 			label := "refunds booked " + booking + ": "
 			p0, p1, p2 := rp.products[0].ID, rp.products[1].ID, rp.products[2].ID
 			followed(label+"a product confirmed as the lone asset", func() error {
